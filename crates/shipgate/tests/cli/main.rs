@@ -1,0 +1,6 @@
+//! End-to-end tests: each runs the real `shipgate` binary in a temporary
+//! directory. One test binary, one module per command group.
+
+mod util;
+
+mod help;
