@@ -1,0 +1,1 @@
+//! GitHub Actions workflow audit: workflow model, one file per rule, reporters.

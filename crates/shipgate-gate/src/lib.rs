@@ -1,0 +1,1 @@
+//! The release gate: HTTP API, storage, approvals, signing and the transparency log.

@@ -1,0 +1,1 @@
+//! OIDC tokens: issue, verify, JWKS, discovery, trusted-publisher bindings.
