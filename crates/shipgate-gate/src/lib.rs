@@ -1,1 +1,22 @@
-//! The release gate: HTTP API, storage, approvals, signing and the transparency log.
+//! The release gate: configuration, storage, blobs, maintainer credentials,
+//! approvals, the HTTP API and the client the CLI uses to talk to it.
+//!
+//! CI stages a release with its OIDC identity; maintainers approve it with a
+//! personal token and a TOTP code; when the quorum is met the gate signs the
+//! release manifest with its own key and serves the files read-only.
+
+pub mod admin;
+pub mod approvals;
+pub mod blobs;
+pub mod config;
+pub mod credentials;
+pub mod names;
+pub mod storage;
+
+/// Current Unix time in seconds (0 if the clock is before 1970).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

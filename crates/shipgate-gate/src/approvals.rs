@@ -1,0 +1,273 @@
+//! Approving and rejecting a staged release: the two-factor check, the
+//! failure lockout, the quorum and the release itself.
+//!
+//! Everything a decision changes happens in ONE database transaction: the
+//! TOTP step burned (or the failure counted and maybe the lock), the approval
+//! and its event, and — when the quorum is met — the signed manifest, the
+//! state `released` and its event. Refusals that change state (a failed code)
+//! commit that change and nothing else.
+
+use std::fmt;
+
+use crate::config::GateConfig;
+use crate::credentials::{self, MAX_TOTP_FAILURES, TOTP_FAILURE_WINDOW_SECONDS};
+use crate::storage::{Db, ReleaseDetail, ReleaseState, SignedManifest, StorageError, WriteTx};
+
+/// Approve, or reject with a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Count towards the quorum.
+    Approve,
+    /// Refuse the release for good (the version may be staged again).
+    Reject {
+        /// Shown in `release show` and the event log.
+        reason: String,
+    },
+}
+
+/// What a successful decision did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Approval recorded; the quorum is not met yet.
+    Approved {
+        /// Distinct approvals so far.
+        approvals: u32,
+        /// Approvals needed.
+        quorum: u32,
+    },
+    /// Approval recorded, quorum met: signed and released.
+    Released {
+        /// Distinct approvals.
+        approvals: u32,
+        /// SHA-256 (hex) of the signed manifest.
+        manifest_sha256: String,
+    },
+    /// Rejected.
+    Rejected,
+}
+
+/// Why credentials were refused. Never shown to the caller (who only learns
+/// "refused"); logged by the server for the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Not shaped like a maintainer token (a CI JWT lands here).
+    MalformedToken,
+    /// The token names no enrolled maintainer.
+    UnknownMaintainer,
+    /// The token does not match the stored hash.
+    WrongToken,
+    /// The maintainer was revoked.
+    Revoked,
+    /// The maintainer is locked after too many failed codes.
+    Locked,
+    /// The TOTP code is wrong for the current time.
+    BadCode,
+    /// The TOTP code's step was already used.
+    ReusedCode,
+    /// Valid credentials, but not a maintainer of the release's package.
+    NotMaintainerOfPackage,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::MalformedToken => "not a maintainer token",
+            Self::UnknownMaintainer => "no such maintainer",
+            Self::WrongToken => "maintainer token does not match",
+            Self::Revoked => "maintainer is revoked",
+            Self::Locked => "maintainer is locked",
+            Self::BadCode => "wrong TOTP code",
+            Self::ReusedCode => "TOTP code already used",
+            Self::NotMaintainerOfPackage => "not a maintainer of this package",
+        })
+    }
+}
+
+/// Why a decision did not go through.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecisionError {
+    /// The credentials were refused (the reason is for the log only).
+    #[error("credentials refused ({0})")]
+    Refused(Refusal),
+    /// No release with this id.
+    #[error("no release with id {0}")]
+    NotFound(i64),
+    /// The release is no longer staged.
+    #[error("release {id} is already {state}")]
+    NotStaged {
+        /// Release id.
+        id: i64,
+        /// Its state.
+        state: &'static str,
+    },
+    /// This maintainer already approved this release.
+    #[error("you already approved release {0}")]
+    AlreadyApproved(i64),
+    /// The release's package is no longer in the gate's config.
+    #[error("package {0} is not configured on this gate")]
+    UnknownPackage(String),
+    /// Signing the release manifest failed.
+    #[error("signing the release manifest failed: {0}")]
+    Signing(String),
+    /// A stored credential could not be used.
+    #[error(transparent)]
+    Credential(#[from] credentials::CredentialError),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Signs a release manifest for a release whose quorum was just met.
+pub type SignFn<'a> =
+    &'a (dyn Fn(&ReleaseDetail) -> Result<(SignedManifest, String), String> + Sync);
+
+/// A maintainer's request about one release.
+#[derive(Debug, Clone)]
+pub struct Decision<'a> {
+    /// The release id.
+    pub release: i64,
+    /// The maintainer token presented.
+    pub maintainer_token: &'a str,
+    /// The TOTP code presented.
+    pub code: &'a str,
+    /// Approve or reject.
+    pub verdict: Verdict,
+    /// The time to check the code against (Unix seconds).
+    pub now: i64,
+}
+
+/// Runs a maintainer's decision.
+pub async fn decide(
+    db: &Db,
+    config: &GateConfig,
+    sign: SignFn<'_>,
+    decision: &Decision<'_>,
+) -> Result<Outcome, DecisionError> {
+    let Decision {
+        release: id,
+        maintainer_token,
+        code,
+        ref verdict,
+        now,
+    } = *decision;
+    let owner = credentials::token_owner(maintainer_token)
+        .ok_or(DecisionError::Refused(Refusal::MalformedToken))?;
+    let mut tx = db.begin_write().await?;
+    let maintainer = tx
+        .maintainer(owner)
+        .await?
+        .ok_or(DecisionError::Refused(Refusal::UnknownMaintainer))?;
+    if !credentials::token_matches(maintainer_token, &maintainer.token_hash) {
+        return Err(DecisionError::Refused(Refusal::WrongToken));
+    }
+    if maintainer.revoked_at.is_some() {
+        return Err(DecisionError::Refused(Refusal::Revoked));
+    }
+    if maintainer.locked_at.is_some() {
+        return Err(DecisionError::Refused(Refusal::Locked));
+    }
+
+    let now_u = u64::try_from(now).unwrap_or(0);
+    let step = credentials::totp_step(&maintainer.totp_secret, code, now_u)?;
+    let refusal = match step {
+        None => Some(Refusal::BadCode),
+        Some(step) if step <= maintainer.last_totp_step => Some(Refusal::ReusedCode),
+        Some(_) => None,
+    };
+    if let Some(refusal) = refusal {
+        let failures = tx
+            .record_totp_failure(owner, now, now - TOTP_FAILURE_WINDOW_SECONDS)
+            .await?;
+        if failures >= MAX_TOTP_FAILURES {
+            tx.lock(owner, failures, now).await?;
+        }
+        tx.commit().await?;
+        return Err(DecisionError::Refused(refusal));
+    }
+    let step = step.unwrap_or_default();
+    tx.accept_totp_step(owner, step).await?;
+
+    // From here on the code is spent whatever happens next, so every early
+    // return commits the burned step first.
+    let result = apply(
+        &mut tx,
+        config,
+        sign,
+        id,
+        owner,
+        &maintainer.packages,
+        verdict,
+        now,
+    )
+    .await;
+    match result {
+        Ok(outcome) => {
+            tx.commit().await?;
+            Ok(outcome)
+        }
+        Err(DecisionError::Storage(err)) => Err(DecisionError::Storage(err)),
+        Err(DecisionError::Signing(err)) => Err(DecisionError::Signing(err)),
+        Err(err) => {
+            tx.commit().await?;
+            Err(err)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    tx: &mut WriteTx,
+    config: &GateConfig,
+    sign: SignFn<'_>,
+    id: i64,
+    maintainer: &str,
+    enrolled_for: &[String],
+    verdict: &Verdict,
+    now: i64,
+) -> Result<Outcome, DecisionError> {
+    let release = tx.release(id).await?.ok_or(DecisionError::NotFound(id))?;
+    let package = &release.summary.package;
+    let package_config = config
+        .package(package)
+        .ok_or_else(|| DecisionError::UnknownPackage(package.clone()))?;
+    let listed = package_config.maintainers.iter().any(|m| m == maintainer);
+    let enrolled = enrolled_for.iter().any(|p| p == package);
+    if !(listed && enrolled) {
+        return Err(DecisionError::Refused(Refusal::NotMaintainerOfPackage));
+    }
+    if release.summary.state != ReleaseState::Staged {
+        return Err(DecisionError::NotStaged {
+            id,
+            state: release.summary.state.as_str(),
+        });
+    }
+    match verdict {
+        Verdict::Reject { reason } => {
+            tx.mark_rejected(id, maintainer, reason, now).await?;
+            Ok(Outcome::Rejected)
+        }
+        Verdict::Approve => {
+            let approvals = match tx.add_approval(id, maintainer, now).await {
+                Ok(n) => n,
+                Err(StorageError::AlreadyApproved { .. }) => {
+                    return Err(DecisionError::AlreadyApproved(id));
+                }
+                Err(err) => return Err(err.into()),
+            };
+            if approvals < package_config.quorum {
+                return Ok(Outcome::Approved {
+                    approvals,
+                    quorum: package_config.quorum,
+                });
+            }
+            let (signed, manifest_sha256) = sign(&release).map_err(DecisionError::Signing)?;
+            tx.mark_released(id, &signed, &manifest_sha256, now).await?;
+            Ok(Outcome::Released {
+                approvals,
+                manifest_sha256,
+            })
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Content-addressed blob store under `DATA/blobs/`.
+//!
+//! A blob's file name is the lowercase hex SHA-256 of its bytes. Bytes are
+//! written to `.tmp-RANDOM` in the same directory while they are hashed (so
+//! memory does not grow with the artifact), checked against the size and
+//! digest the client announced, fsynced, renamed to their final name, and the
+//! directory is fsynced — all BEFORE the database transaction that references
+//! the blob commits. A crash therefore leaves at worst an unreferenced blob or
+//! a temp file, which [`BlobStore::sweep`] removes at startup.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+const TEMP_PREFIX: &str = ".tmp-";
+
+/// Why a blob could not be stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlobError {
+    /// More bytes arrived than the size announced for the file.
+    #[error("more than the announced {expected} bytes were sent")]
+    TooLong {
+        /// The announced size.
+        expected: u64,
+    },
+    /// The stream ended before the announced size was reached.
+    #[error("{actual} bytes were sent but {expected} were announced")]
+    TooShort {
+        /// The announced size.
+        expected: u64,
+        /// What arrived.
+        actual: u64,
+    },
+    /// The bytes do not hash to the announced SHA-256.
+    #[error("SHA-256 is {actual}, but {expected} was announced")]
+    DigestMismatch {
+        /// The announced digest (hex).
+        expected: String,
+        /// The digest of what arrived (hex).
+        actual: String,
+    },
+    /// The file system failed.
+    #[error("blob store I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What a startup sweep removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Temp files left by an interrupted upload.
+    pub temp_files: usize,
+    /// Complete blobs that no release references (an upload whose
+    /// transaction never committed).
+    pub unreferenced: usize,
+}
+
+/// The blob directory.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    dir: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating if needed) the blob directory.
+    pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self { dir })
+    }
+
+    /// The directory holding the blobs.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of the blob with this key. Keys are validated so a key read from
+    /// anywhere can never name a file outside the directory.
+    pub fn path(&self, key: &str) -> Option<PathBuf> {
+        is_blob_key(key).then(|| self.dir.join(key))
+    }
+
+    /// Starts writing a blob that must be exactly `expected_size` bytes with
+    /// SHA-256 `expected_sha256` (lowercase hex).
+    pub async fn writer(
+        &self,
+        expected_size: u64,
+        expected_sha256: &str,
+    ) -> Result<BlobWriter, BlobError> {
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
+        let temp = self
+            .dir
+            .join(format!("{TEMP_PREFIX}{}", hex::encode(random)));
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .await?;
+        Ok(BlobWriter {
+            file,
+            temp: TempGuard(Some(temp)),
+            dir: self.dir.clone(),
+            hasher: Sha256::new(),
+            written: 0,
+            expected_size,
+            expected_sha256: expected_sha256.to_ascii_lowercase(),
+        })
+    }
+
+    /// Opens a stored blob for reading.
+    pub async fn open_read(&self, key: &str) -> io::Result<tokio::fs::File> {
+        let path = self
+            .path(key)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a blob key"))?;
+        tokio::fs::File::open(path).await
+    }
+
+    /// Removes temp files and blobs that `referenced` does not contain. Run it
+    /// at startup, before the server accepts uploads (an upload in flight has
+    /// a blob that is not referenced yet).
+    pub fn sweep(&self, referenced: &HashSet<String>) -> io::Result<SweepReport> {
+        let mut report = SweepReport::default();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with(TEMP_PREFIX) {
+                std::fs::remove_file(entry.path())?;
+                report.temp_files += 1;
+            } else if is_blob_key(name) && !referenced.contains(name) {
+                std::fs::remove_file(entry.path())?;
+                report.unreferenced += 1;
+            }
+        }
+        if report != SweepReport::default() {
+            sync_dir(&self.dir)?;
+        }
+        Ok(report)
+    }
+}
+
+/// A blob being written. Dropping it before [`BlobWriter::finish`] removes
+/// the temp file (an aborted upload leaves nothing behind).
+#[derive(Debug)]
+pub struct BlobWriter {
+    file: tokio::fs::File,
+    temp: TempGuard,
+    dir: PathBuf,
+    hasher: Sha256,
+    written: u64,
+    expected_size: u64,
+    expected_sha256: String,
+}
+
+impl BlobWriter {
+    /// Appends a chunk, refusing to go past the announced size.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        let len = chunk.len() as u64;
+        if self.written.saturating_add(len) > self.expected_size {
+            return Err(BlobError::TooLong {
+                expected: self.expected_size,
+            });
+        }
+        self.hasher.update(chunk);
+        self.file.write_all(chunk).await?;
+        self.written += len;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Checks size and digest, makes the blob durable under its final name
+    /// and returns its key (the hex SHA-256).
+    pub async fn finish(mut self) -> Result<String, BlobError> {
+        if self.written != self.expected_size {
+            return Err(BlobError::TooShort {
+                expected: self.expected_size,
+                actual: self.written,
+            });
+        }
+        let actual = hex::encode(self.hasher.finalize_reset());
+        if actual != self.expected_sha256 {
+            return Err(BlobError::DigestMismatch {
+                expected: self.expected_sha256.clone(),
+                actual,
+            });
+        }
+        self.file.flush().await?;
+        self.file.sync_all().await?;
+        let temp = self
+            .temp
+            .0
+            .take()
+            .ok_or_else(|| io::Error::other("blob already finished"))?;
+        let target = self.dir.join(&actual);
+        if let Err(err) = tokio::fs::rename(&temp, &target).await {
+            let _ = std::fs::remove_file(&temp);
+            return Err(err.into());
+        }
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || sync_dir(&dir))
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))??;
+        Ok(actual)
+    }
+}
+
+/// Removes the temp file unless the blob was renamed into place.
+#[derive(Debug)]
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// fsyncs a directory so a rename or unlink in it survives a power loss.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// A blob key is exactly 64 lowercase hex digits.
+pub fn is_blob_key(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(data: &[u8]) -> String {
+        hex::encode(Sha256::digest(data))
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn stores_a_blob_under_its_digest_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let data = vec![7u8; 200_000];
+        let mut writer = store.writer(data.len() as u64, &sha(&data)).await.unwrap();
+        for chunk in data.chunks(65_536) {
+            writer.write(chunk).await.unwrap();
+        }
+        let key = writer.finish().await.unwrap();
+        assert_eq!(key, sha(&data));
+        assert_eq!(std::fs::read(store.path(&key).unwrap()).unwrap(), data);
+        assert_eq!(files(store.dir()), vec![key]);
+    }
+
+    #[tokio::test]
+    async fn refuses_wrong_size_and_digest_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+
+        let mut w = store.writer(3, &sha(b"abc")).await.unwrap();
+        assert!(matches!(
+            w.write(b"abcd").await,
+            Err(BlobError::TooLong { expected: 3 })
+        ));
+        drop(w);
+
+        let mut w = store.writer(3, &sha(b"abc")).await.unwrap();
+        w.write(b"ab").await.unwrap();
+        assert!(matches!(
+            w.finish().await,
+            Err(BlobError::TooShort {
+                expected: 3,
+                actual: 2
+            })
+        ));
+
+        let mut w = store.writer(3, &sha(b"abc")).await.unwrap();
+        w.write(b"abd").await.unwrap();
+        assert!(matches!(
+            w.finish().await,
+            Err(BlobError::DigestMismatch { .. })
+        ));
+
+        assert!(files(store.dir()).is_empty(), "{:?}", files(store.dir()));
+    }
+
+    #[test]
+    fn sweep_removes_crash_leftovers_and_keeps_referenced_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let kept = sha(b"kept");
+        let orphan = sha(b"orphan");
+        std::fs::write(dir.path().join(&kept), b"kept").unwrap();
+        std::fs::write(dir.path().join(&orphan), b"orphan").unwrap();
+        std::fs::write(dir.path().join(".tmp-0123"), b"half an upl").unwrap();
+        std::fs::write(dir.path().join("README"), b"not ours").unwrap();
+        let referenced: HashSet<String> = [kept.clone()].into();
+        let report = store.sweep(&referenced).unwrap();
+        assert_eq!(
+            report,
+            SweepReport {
+                temp_files: 1,
+                unreferenced: 1
+            }
+        );
+        assert_eq!(files(dir.path()), vec![kept, "README".to_string()]);
+    }
+
+    #[test]
+    fn keys_cannot_escape_the_directory() {
+        let store = BlobStore::open(tempfile::tempdir().unwrap().path()).unwrap();
+        assert!(store.path("../etc/passwd").is_none());
+        assert!(store.path(&"A".repeat(64)).is_none());
+        assert!(store.path(&"a".repeat(63)).is_none());
+        assert!(store.path(&"a".repeat(64)).is_some());
+    }
+}

@@ -1,0 +1,400 @@
+//! `gate.toml`: what the gate serves and who may publish and approve.
+//!
+//! Relative paths (data directory, gate key) are resolved against the
+//! directory of the config file, so a gate directory can be moved as a whole.
+//! Unknown keys are refused with the key named (a typo such as `quorom` must
+//! not silently fall back to a default).
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::names;
+
+/// Default cap on one staging request body: 4 GiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 << 30;
+
+/// Everything that can be wrong with a config file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema (unknown key,
+    /// wrong type, missing key); the message names the key and line.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// The parser's message (names the key and its position).
+        message: String,
+    },
+    /// The file parsed but a value breaks a rule.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// Dotted path of the offending field, e.g. `package[1].quorum`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// A whole `gate.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
+    pub listen: SocketAddr,
+    /// The URL clients use to reach the gate (shown in hints, used as the
+    /// audience default).
+    pub public_url: String,
+    /// Directory holding `gate.db` and `blobs/`.
+    pub data_dir: PathBuf,
+    /// The gate's minisign secret key (signs release manifests).
+    pub gate_key: PathBuf,
+    /// The audience CI tokens must be minted for (`aud` claim). Announced in
+    /// `GET /v1/info` so `shipgate stage` can request it.
+    pub audience: String,
+    /// Largest accepted staging request body in bytes.
+    #[serde(default = "default_max_upload")]
+    pub max_upload_bytes: u64,
+    /// A local OIDC issuer the gate itself serves (only for `serve --dev`
+    /// and tests): its key directory, served under `{public_url}/dev-issuer`.
+    #[serde(default)]
+    pub dev_issuer_keys: Option<PathBuf>,
+    /// The packages this gate releases.
+    #[serde(default, rename = "package")]
+    pub packages: Vec<PackageConfig>,
+    /// Directory the config was read from (relative paths are resolved against it).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+fn default_max_upload() -> u64 {
+    DEFAULT_MAX_UPLOAD_BYTES
+}
+
+/// One `[[package]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageConfig {
+    /// The package name.
+    pub name: String,
+    /// User names allowed to approve (each must also be enrolled with
+    /// `shipgate admin enroll USER --package NAME`).
+    pub maintainers: Vec<String>,
+    /// Distinct maintainers needed to release.
+    #[serde(default = "one")]
+    pub quorum: u32,
+    /// CI identities allowed to stage.
+    #[serde(default, rename = "publisher")]
+    pub publishers: Vec<PublisherConfig>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The CI provider a trusted-publisher binding is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// GitHub Actions.
+    Github,
+    /// GitLab CI.
+    Gitlab,
+}
+
+/// One `[[package.publisher]]`: the CI identity allowed to stage the package.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublisherConfig {
+    /// `github` or `gitlab`.
+    pub provider: Provider,
+    /// The token issuer URL (e.g. `https://token.actions.githubusercontent.com`).
+    pub issuer: String,
+    /// `owner/repo` (GitHub) or `group/project` (GitLab).
+    pub repository: String,
+    /// The numeric owner id (guards against a deleted-and-recreated owner name).
+    #[serde(default)]
+    pub repository_owner_id: Option<String>,
+    /// The workflow file, e.g. `.github/workflows/release.yml`.
+    pub workflow: String,
+    /// The deployment environment the job must run in.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Glob over the git ref, e.g. `refs/tags/v*`.
+    #[serde(default, rename = "ref")]
+    pub ref_glob: Option<String>,
+}
+
+impl GateConfig {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::parse(&text, path, &base)
+    }
+
+    /// Parses and validates config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path, base_dir: &Path) -> Result<Self, ConfigError> {
+        let mut config: GateConfig = toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: path.to_owned(),
+            message: one_line(&err.to_string()),
+        })?;
+        config.base_dir = if base_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base_dir.to_owned()
+        };
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: String, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            field,
+            message,
+        };
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(invalid(
+                "public_url".into(),
+                "must start with http:// or https://".into(),
+            ));
+        }
+        if self.audience.trim().is_empty() {
+            return Err(invalid("audience".into(), "must not be empty".into()));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err(invalid(
+                "max_upload_bytes".into(),
+                "must be greater than 0".into(),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, package) in self.packages.iter().enumerate() {
+            let at = |field: &str| format!("package[{i}].{field}");
+            names::package(&package.name).map_err(|e| invalid(at("name"), e.to_string()))?;
+            if !seen.insert(package.name.as_str()) {
+                return Err(invalid(
+                    at("name"),
+                    format!("package {:?} is listed twice", package.name),
+                ));
+            }
+            let mut maintainers = BTreeSet::new();
+            for name in &package.maintainers {
+                names::maintainer(name).map_err(|e| invalid(at("maintainers"), e.to_string()))?;
+                if !maintainers.insert(name.as_str()) {
+                    return Err(invalid(
+                        at("maintainers"),
+                        format!("{name:?} is listed twice"),
+                    ));
+                }
+            }
+            if package.quorum == 0 {
+                return Err(invalid(at("quorum"), "must be at least 1".into()));
+            }
+            if package.quorum as usize > package.maintainers.len() {
+                return Err(invalid(
+                    at("quorum"),
+                    format!(
+                        "is {} but only {} maintainer(s) are listed; the package could never be released",
+                        package.quorum,
+                        package.maintainers.len()
+                    ),
+                ));
+            }
+            for (j, publisher) in package.publishers.iter().enumerate() {
+                let at = |field: &str| format!("package[{i}].publisher[{j}].{field}");
+                if !publisher.issuer.starts_with("https://")
+                    && !publisher.issuer.starts_with("http://")
+                {
+                    return Err(invalid(at("issuer"), "must be an http(s) URL".into()));
+                }
+                if publisher
+                    .repository
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .count()
+                    < 2
+                {
+                    return Err(invalid(
+                        at("repository"),
+                        format!("{:?} is not OWNER/REPO", publisher.repository),
+                    ));
+                }
+                if publisher.workflow.trim().is_empty() {
+                    return Err(invalid(at("workflow"), "must not be empty".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The data directory, resolved against the config file's directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.base_dir.join(&self.data_dir)
+    }
+
+    /// The gate key path, resolved against the config file's directory.
+    pub fn gate_key_path(&self) -> PathBuf {
+        self.base_dir.join(&self.gate_key)
+    }
+
+    /// The dev issuer key directory, if any, resolved like the other paths.
+    pub fn dev_issuer_keys_path(&self) -> Option<PathBuf> {
+        self.dev_issuer_keys.as_ref().map(|p| self.base_dir.join(p))
+    }
+
+    /// The `[[package]]` with this name.
+    pub fn package(&self, name: &str) -> Option<&PackageConfig> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+}
+
+/// toml's messages span several lines (with a source excerpt); keep the
+/// position and the message, which name the key.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty()
+                && !line.starts_with('|')
+                && !line.chars().all(|c| c == '^' || c == ' ' || c == '|')
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+data_dir = "data"
+gate_key = "gate.key"
+audience = "shipgate"
+
+[[package]]
+name = "hello"
+maintainers = ["alice", "bob"]
+quorum = 2
+
+[[package.publisher]]
+provider = "github"
+issuer = "https://token.actions.githubusercontent.com"
+repository = "acme/hello"
+repository_owner_id = "42"
+workflow = ".github/workflows/release.yml"
+environment = "release"
+ref = "refs/tags/v*"
+"#;
+
+    fn parse(text: &str) -> Result<GateConfig, ConfigError> {
+        GateConfig::parse(text, Path::new("gate.toml"), Path::new("/srv/gate"))
+    }
+
+    #[test]
+    fn parses_a_full_config_and_resolves_paths() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.data_dir(), PathBuf::from("/srv/gate/data"));
+        assert_eq!(config.gate_key_path(), PathBuf::from("/srv/gate/gate.key"));
+        let pkg = config.package("hello").unwrap();
+        assert_eq!(pkg.quorum, 2);
+        assert_eq!(pkg.publishers[0].provider, Provider::Github);
+        assert_eq!(pkg.publishers[0].ref_glob.as_deref(), Some("refs/tags/v*"));
+        assert_eq!(config.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_key_named() {
+        let text = GOOD.replace("quorum = 2", "quorom = 2");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("quorom"), "{err}");
+        let text = GOOD.replace("ref = ", "git_ref = ");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("git_ref"), "{err}");
+        let text = format!("colour = \"blue\"\n{GOOD}");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+
+    #[test]
+    fn rule_violations_name_the_field() {
+        let cases = [
+            (
+                GOOD.replace("quorum = 2", "quorum = 3"),
+                "package[0].quorum",
+            ),
+            (
+                GOOD.replace("quorum = 2", "quorum = 0"),
+                "package[0].quorum",
+            ),
+            (
+                GOOD.replace("\"bob\"", "\"alice\""),
+                "package[0].maintainers",
+            ),
+            (
+                GOOD.replace("name = \"hello\"", "name = \"../x\""),
+                "package[0].name",
+            ),
+            (
+                GOOD.replace("repository = \"acme/hello\"", "repository = \"acme\""),
+                "package[0].publisher[0].repository",
+            ),
+            (
+                GOOD.replace("http://127.0.0.1:8080", "ftp://x"),
+                "public_url",
+            ),
+            (
+                GOOD.replace("provider = \"github\"", "provider = \"jenkins\""),
+                "jenkins",
+            ),
+            (
+                GOOD.replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\""),
+                "listen",
+            ),
+        ];
+        for (text, needle) in cases {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "expected {needle:?} in {err}");
+        }
+        let twice = format!("{GOOD}\n[[package]]\nname = \"hello\"\nmaintainers = [\"carol\"]\n");
+        let err = parse(&twice).unwrap_err().to_string();
+        assert!(err.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error_not_a_panic() {
+        for text in [
+            "",
+            "\0\0\0",
+            "[[package]",
+            "listen = 5",
+            "\u{feff}listen = \"x\"",
+        ] {
+            assert!(parse(text).is_err(), "{text:?}");
+        }
+    }
+}

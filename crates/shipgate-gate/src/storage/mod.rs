@@ -1,0 +1,297 @@
+//! The gate's database: SQLite through `sqlx` (runtime `query()`, no macros),
+//! with the schema in `migrations/` embedded in the binary.
+//!
+//! Transaction boundaries are explicit: reads go through [`Db`]; every state
+//! change happens inside one [`WriteTx`] (release rows, files, approvals,
+//! maintainer status AND the `events` rows that record the change), which is
+//! committed once or rolled back as a whole.
+//!
+//! SQLite settings, and why:
+//! - `journal_mode=WAL`: readers never block the writer, so `shipgate admin`
+//!   can change the database while `shipgate serve` runs.
+//! - `synchronous=FULL`: in WAL mode `NORMAL` keeps the database consistent
+//!   but may lose the last commits on power loss. A commit here is a promise
+//!   to someone (an approval acknowledged to a maintainer, a TOTP step or a CI
+//!   token id burned so it cannot be replayed, a release announced as signed),
+//!   so every commit is fsynced before the gate answers.
+//! - `foreign_keys=ON`: SQLite ignores `REFERENCES` otherwise.
+//! - write transactions start with `BEGIN IMMEDIATE` so two writers queue on
+//!   the busy timeout instead of failing to upgrade a read lock midway (the
+//!   one SQLite-specific statement; PostgreSQL would use `SELECT … FOR UPDATE`).
+
+mod maintainers;
+pub mod model;
+mod releases;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, SqlStr, Sqlite, Transaction};
+
+pub use model::*;
+
+/// Database file name inside the data directory.
+pub const DB_FILE: &str = "gate.db";
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The version is already staged or released for this package.
+    #[error("{package} {version} is already staged or released")]
+    VersionTaken {
+        /// Package.
+        package: String,
+        /// Version.
+        version: String,
+    },
+    /// The maintainer is already enrolled (and not revoked).
+    #[error("maintainer {0:?} is already enrolled")]
+    AlreadyEnrolled(String),
+    /// No such maintainer.
+    #[error("no maintainer named {0:?} is enrolled")]
+    NoSuchMaintainer(String),
+    /// The maintainer already approved this release.
+    #[error("{maintainer} already approved release {release}")]
+    AlreadyApproved {
+        /// Release id.
+        release: i64,
+        /// Maintainer.
+        maintainer: String,
+    },
+    /// A row holds a value the gate never writes (a corrupted database).
+    #[error("database holds an unexpected value in {0}")]
+    Corrupt(&'static str),
+    /// Applying the embedded migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// True when `err` is a UNIQUE / PRIMARY KEY violation.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The embedded schema migrations.
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        SqlStr::from_static(include_str!("../../migrations/0001_init.sql")),
+        false,
+    )])
+}
+
+/// A handle on the database (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating if needed) `DATA/gate.db` and applies the migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StorageError::Sql(sqlx::Error::Io(e)))?;
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(data_dir.join(DB_FILE))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Starts the one transaction a state change happens in.
+    pub async fn begin_write(&self) -> Result<WriteTx, StorageError> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx })
+    }
+
+    /// Every blob key some release references (for the startup sweep).
+    pub async fn referenced_blobs(&self) -> Result<HashSet<String>, StorageError> {
+        let rows = sqlx::query("SELECT DISTINCT blob_key FROM release_files")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>("blob_key").map_err(Into::into))
+            .collect()
+    }
+
+    /// All events in order (for tests and, later, the transparency log).
+    pub async fn events(&self) -> Result<Vec<Event>, StorageError> {
+        let rows =
+            sqlx::query("SELECT seq, at, kind, release_id, actor, detail FROM events ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Event {
+                    seq: row.try_get("seq")?,
+                    at: row.try_get("at")?,
+                    kind: row.try_get("kind")?,
+                    release_id: row.try_get("release_id")?,
+                    actor: row.try_get("actor")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Closes the pool (waits for connections to finish).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// One recorded event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Position in the log (1-based, gapless for committed events).
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// `staged`, `approved`, `released`, `rejected`, `maintainer_enrolled`, ...
+    pub kind: String,
+    /// The release concerned, if any.
+    pub release_id: Option<i64>,
+    /// Who caused it (a CI subject, a maintainer, `admin`).
+    pub actor: String,
+    /// JSON object with the details.
+    pub detail: String,
+}
+
+/// The one transaction a state change happens in. Dropping it without
+/// [`WriteTx::commit`] rolls everything back.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl WriteTx {
+    /// Makes every change of this transaction durable at once.
+    pub async fn commit(self) -> Result<(), StorageError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Appends an event in this transaction.
+    pub async fn event(
+        &mut self,
+        at: i64,
+        kind: &str,
+        release_id: Option<i64>,
+        actor: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO events (at, kind, release_id, actor, detail) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(at)
+        .bind(kind)
+        .bind(release_id)
+        .bind(actor)
+        .bind(detail.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a CI token id; false if it was already used (a replay).
+    /// Ids whose token has expired are pruned first (they can no longer be
+    /// replayed: the verifier refuses an expired token).
+    pub async fn record_jti(
+        &mut self,
+        jti: &str,
+        exp: i64,
+        now: i64,
+    ) -> Result<bool, StorageError> {
+        sqlx::query("DELETE FROM used_jtis WHERE exp < ?")
+            .bind(now - 3600)
+            .execute(&mut *self.tx)
+            .await?;
+        let inserted = sqlx::query("INSERT INTO used_jtis (jti, exp) VALUES (?, ?)")
+            .bind(jti)
+            .bind(exp)
+            .execute(&mut *self.tx)
+            .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(err) if is_unique_violation(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn opens_twice_with_wal_full_sync_and_foreign_keys() {
+        let (dir, db) = temp_db().await;
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "FULL");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        // A second handle (as `shipgate admin` opens while the server runs).
+        let again = Db::open(dir.path()).await.unwrap();
+        assert!(again.events().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn jti_is_accepted_once() {
+        let (_dir, db) = temp_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(tx.record_jti("abc", 2000, 1000).await.unwrap());
+        assert!(!tx.record_jti("abc", 2000, 1000).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(!tx.record_jti("abc", 2000, 1500).await.unwrap());
+        assert!(tx.record_jti("other", 2000, 1500).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn dropped_transaction_leaves_nothing() {
+        let (_dir, db) = temp_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        tx.event(1, "test", None, "me", serde_json::json!({}))
+            .await
+            .unwrap();
+        drop(tx);
+        assert!(db.events().await.unwrap().is_empty());
+    }
+}
