@@ -5,13 +5,22 @@
 //! personal token and a TOTP code; when the quorum is met the gate signs the
 //! release manifest with its own key and serves the files read-only.
 
+// The hand-written OpenAPI document is one large `json!` literal.
+#![recursion_limit = "512"]
+
 pub mod admin;
+pub mod api;
 pub mod approvals;
 pub mod blobs;
 pub mod config;
 pub mod credentials;
+mod diff;
 pub mod names;
+pub mod publishers;
+pub mod server;
+pub mod signing;
 pub mod storage;
+pub mod wire;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> i64 {

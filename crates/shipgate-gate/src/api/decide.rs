@@ -1,0 +1,128 @@
+//! `POST /v1/releases/{id}/approve` and `/reject`: maintainer token (Bearer)
+//! plus a TOTP code in the body. A CI token is never accepted here.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+
+use super::read::release_id;
+use super::{ApiError, AppState, bearer, looks_like_jwt};
+use crate::approvals::{Decision, DecisionError, Outcome, Verdict, decide};
+use crate::storage::ReleaseState;
+use crate::wire::{DecisionRequest, DecisionResponse};
+
+/// Longest rejection reason accepted.
+const MAX_REASON: usize = 2000;
+
+pub(super) async fn approve(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<DecisionResponse>, ApiError> {
+    let id = release_id(path)?;
+    let request = parse(&body)?;
+    if request.reason.is_some() {
+        return Err(ApiError::bad_request(
+            "`reason` is only accepted when rejecting",
+        ));
+    }
+    run(&state, id, &headers, request.code, Verdict::Approve).await
+}
+
+pub(super) async fn reject(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<DecisionResponse>, ApiError> {
+    let id = release_id(path)?;
+    let request = parse(&body)?;
+    let reason = request.reason.unwrap_or_default();
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::bad_request(
+            "a rejection needs a non-empty `reason`",
+        ));
+    }
+    if reason.len() > MAX_REASON || reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::bad_request(
+            "`reason` must be at most 2000 bytes without control characters",
+        ));
+    }
+    let verdict = Verdict::Reject {
+        reason: reason.to_owned(),
+    };
+    run(&state, id, &headers, request.code, verdict).await
+}
+
+fn parse(body: &[u8]) -> Result<DecisionRequest, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+}
+
+async fn run(
+    state: &AppState,
+    id: i64,
+    headers: &HeaderMap,
+    code: String,
+    verdict: Verdict,
+) -> Result<Json<DecisionResponse>, ApiError> {
+    let token = bearer(headers)?;
+    if looks_like_jwt(token) {
+        // Precise in the log, generic to the caller.
+        return Err(ApiError::refused(format!(
+            "a JWT (CI token) was presented to decide on release {id}; only maintainer credentials can approve or reject"
+        )));
+    }
+    let decision = Decision {
+        release: id,
+        maintainer_token: token,
+        code: &code,
+        verdict,
+        now: crate::unix_now(),
+    };
+    let key = state.key();
+    let sign = |release: &crate::storage::ReleaseDetail| key.sign_release(release);
+    let outcome = decide(state.db(), state.config(), &sign, &decision)
+        .await
+        .map_err(|err| match err {
+            DecisionError::Refused(reason) => {
+                ApiError::refused(format!("decision on release {id}: {reason}"))
+            }
+            DecisionError::NotFound(_) => ApiError::not_found(err.to_string()),
+            DecisionError::NotStaged { .. } | DecisionError::AlreadyApproved(_) => {
+                ApiError::conflict(err.to_string())
+            }
+            DecisionError::UnknownPackage(_) => ApiError::conflict(err.to_string()),
+            other => ApiError::internal(other),
+        })?;
+    let (state_after, manifest_sha256) = match outcome {
+        Outcome::Approved { .. } => (ReleaseState::Staged, None),
+        Outcome::Released {
+            manifest_sha256, ..
+        } => (ReleaseState::Released, Some(manifest_sha256)),
+        Outcome::Rejected => (ReleaseState::Rejected, None),
+    };
+    // Re-read for the numbers the answer shows (committed state).
+    let detail = state.db().release(id).await?;
+    let approvals = detail.as_ref().map_or(0, |d| d.approvals.len());
+    let approvals = u32::try_from(approvals).unwrap_or(u32::MAX);
+    let quorum = detail
+        .and_then(|d| state.config().package(&d.summary.package).map(|p| p.quorum))
+        .unwrap_or(0);
+    tracing::info!(
+        release = id,
+        state = state_after.as_str(),
+        approvals,
+        "decision recorded"
+    );
+    Ok(Json(DecisionResponse {
+        id,
+        state: state_after,
+        approvals,
+        quorum,
+        manifest_sha256,
+    }))
+}

@@ -1,0 +1,164 @@
+//! The HTTP API under `/v1/`, described by `/v1/openapi.json`.
+//!
+//! Routes are listed once in [`routes`]; the router is built from that list
+//! and a test checks that every listed route is in the OpenAPI document.
+
+mod decide;
+mod error;
+pub mod openapi;
+mod read;
+mod stage;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::routing::{MethodRouter, get, post};
+
+pub use error::{ApiError, REFUSED_MESSAGE};
+
+use crate::blobs::BlobStore;
+use crate::config::GateConfig;
+use crate::publishers::PublisherAuth;
+use crate::signing::GateKey;
+use crate::storage::Db;
+
+/// Largest JSON body accepted by the non-upload routes.
+const SMALL_BODY_LIMIT: usize = 64 * 1024;
+/// Longest bearer token accepted (a GitHub OIDC token is about 1-2 KiB).
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: GateConfig,
+    db: Db,
+    blobs: BlobStore,
+    key: GateKey,
+    publishers: PublisherAuth,
+}
+
+impl AppState {
+    /// Bundles the gate's parts.
+    pub fn new(
+        config: GateConfig,
+        db: Db,
+        blobs: BlobStore,
+        key: GateKey,
+        publishers: PublisherAuth,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                db,
+                blobs,
+                key,
+                publishers,
+            }),
+        }
+    }
+
+    /// A handle on the database (to close it at shutdown).
+    pub fn db_handle(&self) -> Db {
+        self.inner.db.clone()
+    }
+
+    fn config(&self) -> &GateConfig {
+        &self.inner.config
+    }
+
+    fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    fn key(&self) -> &GateKey {
+        &self.inner.key
+    }
+
+    fn publishers(&self) -> &PublisherAuth {
+        &self.inner.publishers
+    }
+}
+
+/// Every route: (method, path in OpenAPI syntax, handler).
+pub fn routes(max_upload: u64) -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    // The multipart framing around the files is small; allow 1 MiB of it.
+    let upload_limit = usize::try_from(max_upload.saturating_add(1 << 20)).unwrap_or(usize::MAX);
+    vec![
+        ("get", "/v1/info", get(read::info)),
+        ("get", "/v1/openapi.json", get(openapi::serve)),
+        ("get", "/v1/releases", get(read::list)),
+        ("get", "/v1/releases/{id}", get(read::show)),
+        ("post", "/v1/releases/{id}/approve", post(decide::approve)),
+        ("post", "/v1/releases/{id}/reject", post(decide::reject)),
+        (
+            "post",
+            "/v1/packages/{name}/versions/{version}",
+            post(stage::stage).layer(DefaultBodyLimit::max(upload_limit)),
+        ),
+        (
+            "get",
+            "/v1/packages/{name}/versions/{version}/manifest",
+            get(read::manifest),
+        ),
+        (
+            "get",
+            "/v1/packages/{name}/versions/{version}/manifest.minisig",
+            get(read::signature),
+        ),
+        (
+            "get",
+            "/v1/packages/{name}/versions/{version}/files/{file}",
+            get(read::file),
+        ),
+    ]
+}
+
+/// The gate's router.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for (_, path, handler) in routes(state.config().max_upload_bytes) {
+        router = router.route(path, handler);
+    }
+    router = crate::publishers::dev_issuer_routes(router, &state);
+    router
+        .fallback(|| async { ApiError::not_found("no such route (see /v1/openapi.json)") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))
+        .with_state(state)
+}
+
+/// The bearer token of a request, or a refusal.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::refused("no Authorization header"))?
+        .to_str()
+        .map_err(|_| ApiError::refused("Authorization header is not visible ASCII"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::refused("Authorization header is not `Bearer TOKEN`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::refused("Authorization scheme is not Bearer"));
+    }
+    let token = token.trim();
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        return Err(ApiError::refused("bearer token is empty or too long"));
+    }
+    Ok(token)
+}
+
+/// True for anything shaped like a JWT (`xxx.yyy.zzz`): a CI token.
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3 && token.starts_with("eyJ")
+}

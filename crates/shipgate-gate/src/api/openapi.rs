@@ -1,0 +1,240 @@
+//! The OpenAPI 3.1 document served at `/v1/openapi.json`, written by hand
+//! (the API is small; a test keeps it in step with the router).
+
+use axum::Json;
+use serde_json::{Value, json};
+
+pub(super) async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+fn json_response(description: &str, schema: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+    })
+}
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
+}
+
+fn decision(summary: &str, reject: bool) -> Value {
+    let mut body = json!({
+        "type": "object",
+        "required": ["code"],
+        "additionalProperties": false,
+        "properties": {"code": {"type": "string", "description": "Current TOTP code (6 digits)."}}
+    });
+    if reject {
+        body["required"] = json!(["code", "reason"]);
+        body["properties"]["reason"] = json!({"type": "string", "maxLength": 2000});
+    }
+    json!({
+        "post": {
+            "summary": summary,
+            "security": [{"maintainer": []}],
+            "parameters": [path_param("id", "Release id.")],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": json_response("Decision recorded.", "Decision"),
+                "400": error_response("Malformed id or body."),
+                "401": error_response("Credentials refused (the reason is only logged)."),
+                "404": error_response("No such release."),
+                "409": error_response("Release not staged, or already approved by this maintainer.")
+            }
+        }
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let file = json!({
+        "type": "object",
+        "required": ["path", "size", "sha256"],
+        "properties": {
+            "path": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+        }
+    });
+    let summary_props = json!({
+        "id": {"type": "integer"},
+        "package": {"type": "string"},
+        "version": {"type": "string"},
+        "state": {"type": "string", "enum": ["staged", "released", "rejected"]},
+        "created_at": {"type": "integer", "description": "Unix seconds."},
+        "decided_at": {"type": ["integer", "null"]}
+    });
+    let pv = [
+        path_param("name", "Package name."),
+        path_param("version", "Version."),
+    ];
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "shipgate release gate",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files. Every error is {\"error\": {\"code\", \"message\"}}."
+        },
+        "components": {
+            "securitySchemes": {
+                "ci": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The CI provider's OIDC token, minted for the audience in /v1/info."},
+                "maintainer": {"type": "http", "scheme": "bearer", "description": "A maintainer token (sgm_...) from `shipgate admin enroll`."}
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string", "enum": ["bad_request", "unauthorized", "not_found", "conflict", "payload_too_large", "method_not_allowed", "internal"]},
+                        "message": {"type": "string"}
+                    }}}
+                },
+                "Info": {
+                    "type": "object",
+                    "required": ["service", "version", "public_url", "audience", "public_key", "key_fingerprint"],
+                    "properties": {
+                        "service": {"type": "string"},
+                        "version": {"type": "string"},
+                        "public_url": {"type": "string"},
+                        "audience": {"type": "string"},
+                        "public_key": {"type": "string", "description": "minisign public key file."},
+                        "key_fingerprint": {"type": "string", "description": "SHA-256 of the raw public key."}
+                    }
+                },
+                "File": file,
+                "ReleaseSummary": {"type": "object", "properties": summary_props},
+                "ReleaseList": {"type": "object", "properties": {"releases": {"type": "array", "items": {"$ref": "#/components/schemas/ReleaseSummary"}}}},
+                "Release": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"}, "package": {"type": "string"}, "version": {"type": "string"},
+                        "state": {"type": "string", "enum": ["staged", "released", "rejected"]},
+                        "created_at": {"type": "integer"}, "decided_at": {"type": ["integer", "null"]},
+                        "provenance": {"type": "object", "properties": {
+                            "issuer": {"type": "string"}, "subject": {"type": "string"}, "repository": {"type": "string"},
+                            "repository_owner_id": {"type": ["string", "null"]}, "workflow": {"type": "string"},
+                            "ref": {"type": "string"}, "commit_sha": {"type": "string"}, "run_id": {"type": "string"},
+                            "environment": {"type": ["string", "null"]}, "event_name": {"type": ["string", "null"]}
+                        }},
+                        "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+                        "approvals": {"type": "array", "items": {"type": "object", "properties": {"maintainer": {"type": "string"}, "approved_at": {"type": "integer"}}}},
+                        "quorum": {"type": "integer"},
+                        "reject_reason": {"type": ["string", "null"]},
+                        "diff": {"type": "object", "properties": {
+                            "previous_version": {"type": ["string", "null"]},
+                            "added": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+                            "removed": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+                            "changed": {"type": "array", "items": {"type": "object", "properties": {
+                                "path": {"type": "string"}, "old_size": {"type": "integer"}, "new_size": {"type": "integer"},
+                                "size_delta": {"type": "integer"}, "old_sha256": {"type": "string"}, "new_sha256": {"type": "string"}
+                            }}},
+                            "unchanged": {"type": "integer"}
+                        }}
+                    }
+                },
+                "Staged": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "package": {"type": "string"}, "version": {"type": "string"},
+                    "state": {"type": "string"}, "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}}
+                }},
+                "Decision": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "state": {"type": "string"}, "approvals": {"type": "integer"},
+                    "quorum": {"type": "integer"}, "manifest_sha256": {"type": "string"}
+                }}
+            }
+        },
+        "paths": {
+            "/v1/info": {"get": {
+                "summary": "The gate's public key, fingerprint and the audience CI tokens must carry.",
+                "responses": {"200": json_response("Gate information.", "Info")}
+            }},
+            "/v1/openapi.json": {"get": {
+                "summary": "This document.",
+                "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/json": {}}}}
+            }},
+            "/v1/releases": {"get": {
+                "summary": "List releases, newest first.",
+                "parameters": [{"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["staged", "released", "rejected"]}}],
+                "responses": {"200": json_response("Releases.", "ReleaseList"), "400": error_response("Unknown state.")}
+            }},
+            "/v1/releases/{id}": {"get": {
+                "summary": "One release: files, provenance, approvals and the diff against the previous released version.",
+                "parameters": [path_param("id", "Release id.")],
+                "responses": {"200": json_response("The release.", "Release"), "400": error_response("Malformed id."), "404": error_response("No such release.")}
+            }},
+            "/v1/releases/{id}/approve": decision("Approve a staged release (maintainer token + TOTP code). Releases it when the quorum is met.", false),
+            "/v1/releases/{id}/reject": decision("Reject a staged release with a reason.", true),
+            "/v1/packages/{name}/versions/{version}": {"post": {
+                "summary": "Stage a release (CI token). multipart/form-data: part `announce` (JSON {\"files\": [{name, size, sha256}]}) then parts `file.N` with the bytes of files[N].",
+                "security": [{"ci": []}],
+                "parameters": pv,
+                "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "announce": {"type": "string", "contentMediaType": "application/json"}
+                }, "patternProperties": {"^file\\.[0-9]+$": {"type": "string", "contentMediaType": "application/octet-stream"}}}}}},
+                "responses": {
+                    "201": json_response("Staged.", "Staged"),
+                    "400": error_response("Malformed body, hostile name, size or digest mismatch."),
+                    "401": error_response("CI token missing or refused (the reason is only logged)."),
+                    "404": error_response("Package not configured."),
+                    "409": error_response("Version already staged or released."),
+                    "413": error_response("Body over the gate's cap.")
+                }
+            }},
+            "/v1/packages/{name}/versions/{version}/manifest": {"get": {
+                "summary": "The signed release manifest (released versions only).",
+                "parameters": pv,
+                "responses": {"200": {"description": "Manifest bytes.", "content": {"application/octet-stream": {}}}, "404": error_response("Not released.")}
+            }},
+            "/v1/packages/{name}/versions/{version}/manifest.minisig": {"get": {
+                "summary": "The manifest's minisign signature (verify with the key in /v1/info).",
+                "parameters": pv,
+                "responses": {"200": {"description": "minisign signature file.", "content": {"text/plain": {}}}, "404": error_response("Not released.")}
+            }},
+            "/v1/packages/{name}/versions/{version}/files/{file}": {"get": {
+                "summary": "One released file, streamed.",
+                "parameters": [pv[0].clone(), pv[1].clone(), path_param("file", "File name.")],
+                "responses": {"200": {"description": "File bytes.", "content": {"application/octet-stream": {}}}, "404": error_response("Not released or no such file.")}
+            }}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_its_method() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let routes = super::super::routes(1);
+        assert!(routes.len() >= 10);
+        for (method, path, _) in routes {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is served but missing from openapi.json"
+            );
+        }
+        // And nothing documented that is not served.
+        let served: Vec<(String, String)> = super::super::routes(1)
+            .into_iter()
+            .map(|(m, p, _)| (m.to_owned(), p.to_owned()))
+            .collect();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                assert!(
+                    served.contains(&(method.clone(), path.clone())),
+                    "{method} {path} is documented but not served"
+                );
+            }
+        }
+    }
+}

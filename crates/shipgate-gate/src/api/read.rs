@@ -1,0 +1,167 @@
+//! Read-only routes: info, releases, one release with its diff, and the
+//! released manifest, signature and files (streamed from the blob store).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio_util::io::ReaderStream;
+
+use super::{ApiError, AppState};
+use crate::names;
+use crate::storage::ReleaseState;
+use crate::wire::{GateInfo, ReleaseList, ReleaseView};
+
+/// Parses a release id from the path.
+pub(super) fn release_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::bad_request(format!("release id {raw:?} is not a positive integer"))
+    })
+}
+
+/// Parses and validates `{name}` and `{version}`.
+pub(super) fn package_version(
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(String, String), ApiError> {
+    let Path((name, version)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    names::package(&name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    names::version(&version).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok((name, version))
+}
+
+pub(super) async fn info(State(state): State<AppState>) -> Json<GateInfo> {
+    let config = state.config();
+    Json(GateInfo {
+        service: "shipgate".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        public_url: config.public_url.clone(),
+        audience: config.audience.clone(),
+        public_key: state.key().public_key_text().to_owned(),
+        key_fingerprint: state.key().fingerprint().to_owned(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    state: Option<String>,
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<ReleaseList>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let filter = match query.state.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(ReleaseState::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "state {text:?} is not one of staged, released, rejected"
+            ))
+        })?),
+    };
+    let releases = state.db().list_releases(filter).await?;
+    Ok(Json(ReleaseList { releases }))
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ReleaseView>, ApiError> {
+    let id = release_id(path)?;
+    let detail = state
+        .db()
+        .release(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no release with id {id}")))?;
+    let previous = state
+        .db()
+        .previous_released(&detail.summary.package, id)
+        .await?;
+    let quorum = state
+        .config()
+        .package(&detail.summary.package)
+        .map_or(0, |p| p.quorum);
+    Ok(Json(ReleaseView {
+        diff: crate::diff::diff(previous, &detail.files),
+        summary: detail.summary,
+        provenance: detail.provenance,
+        files: detail.files,
+        approvals: detail.approvals,
+        quorum,
+        reject_reason: detail.reject_reason,
+    }))
+}
+
+fn not_released(name: &str, version: &str) -> ApiError {
+    ApiError::not_found(format!("{name} {version} is not released on this gate"))
+}
+
+pub(super) async fn manifest(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (name, version) = package_version(path)?;
+    let (_, signed) = state
+        .db()
+        .released_version(&name, &version)
+        .await?
+        .ok_or_else(|| not_released(&name, &version))?;
+    Ok((
+        [(CONTENT_TYPE, "application/octet-stream")],
+        signed.manifest,
+    )
+        .into_response())
+}
+
+pub(super) async fn signature(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (name, version) = package_version(path)?;
+    let (_, signed) = state
+        .db()
+        .released_version(&name, &version)
+        .await?
+        .ok_or_else(|| not_released(&name, &version))?;
+    Ok((
+        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+        signed.signature,
+    )
+        .into_response())
+}
+
+pub(super) async fn file(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((name, version, file)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    names::package(&name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    names::version(&version).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    names::file(&file).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (entry, blob) = state
+        .db()
+        .released_file(&name, &version, &file)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{name} {version} has no released file {file:?}"))
+        })?;
+    let handle = state
+        .blobs()
+        .open_read(&blob)
+        .await
+        .map_err(|e| ApiError::internal(format!("blob {blob} of {name} {version}: {e}")))?;
+    let body = Body::from_stream(ReaderStream::with_capacity(handle, 64 * 1024));
+    Ok((
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (CONTENT_LENGTH, entry.size.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,285 @@
+//! `POST /v1/packages/{name}/versions/{version}`: CI stages a release.
+//!
+//! The body is `multipart/form-data`: a first part `announce` with the JSON
+//! list of every file (name, size, sha256), then one part `file.N` per file
+//! carrying the bytes of `files[N]`. Each file streams into the blob store
+//! while it is hashed; nothing is held in memory. The release row, its files
+//! and the `staged` event are inserted in one transaction after every blob is
+//! durable, so a crash leaves the release fully staged or absent.
+//!
+//! Refused: a missing or refused CI token (checked before any byte of the
+//! body is read), an unknown package, a version already staged or released, a
+//! malformed announcement, a hostile or duplicate file name, a file not
+//! announced or announced but not sent, a size or digest mismatch, and a body
+//! over the configured cap.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::multipart::MultipartError;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
+
+use super::read::package_version;
+use super::{ApiError, AppState, bearer};
+use crate::blobs::{BlobError, is_blob_key};
+use crate::names;
+use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError};
+use crate::wire::{AnnouncedFile, StageAnnouncement, StageResponse};
+
+/// Most files in one release.
+pub const MAX_FILES: usize = 1000;
+/// Largest announcement part.
+const MAX_ANNOUNCEMENT: usize = 1 << 20;
+
+pub(super) async fn stage(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Result<(StatusCode, Json<StageResponse>), ApiError> {
+    let (package, version) = package_version(path)?;
+    let package_config = state.config().package(&package).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "package {package:?} is not configured on this gate"
+        ))
+    })?;
+
+    // Authenticate before reading the body.
+    let token = bearer(request.headers())?;
+    let provenance = state
+        .publishers()
+        .authorize(token, package_config, state.db())
+        .await
+        .map_err(|reason| ApiError::refused(format!("staging {package} {version}: {reason}")))?;
+
+    if let Some(length) = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && length > state.config().max_upload_bytes.saturating_add(1 << 20)
+    {
+        return Err(too_large(state.config().max_upload_bytes));
+    }
+    if state.db().version_taken(&package, &version).await? {
+        return Err(taken(&package, &version));
+    }
+
+    let mut multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| {
+            ApiError::bad_request(format!("expected multipart/form-data: {}", e.body_text()))
+        })?;
+    let announced = read_announcement(&mut multipart, state.config().max_upload_bytes).await?;
+    let mut received: Vec<bool> = vec![false; announced.len()];
+
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let part = field.name().unwrap_or_default().to_owned();
+        let index = part
+            .strip_prefix("file.")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n < announced.len())
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unexpected part {part:?}: after `announce`, only parts file.0 .. file.{} are accepted",
+                    announced.len().saturating_sub(1)
+                ))
+            })?;
+        if received[index] {
+            return Err(ApiError::bad_request(format!(
+                "part {part:?} was sent twice"
+            )));
+        }
+        let file = &announced[index];
+        let mut writer = state
+            .blobs()
+            .writer(file.size, &file.sha256)
+            .await
+            .map_err(ApiError::internal)?;
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            writer
+                .write(&chunk)
+                .await
+                .map_err(|e| blob_error(&file.name, e))?;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| blob_error(&file.name, e))?;
+        received[index] = true;
+    }
+    if let Some(missing) = received.iter().position(|r| !r) {
+        return Err(ApiError::bad_request(format!(
+            "file {:?} was announced but its part file.{missing} was not sent",
+            announced[missing].name
+        )));
+    }
+
+    let files: Vec<ReleaseFile> = announced
+        .iter()
+        .map(|f| ReleaseFile {
+            path: f.name.clone(),
+            size: f.size,
+            sha256: f.sha256.clone(),
+        })
+        .collect();
+    let new = NewRelease {
+        package: package.clone(),
+        version: version.clone(),
+        provenance,
+        files,
+    };
+    let now = crate::unix_now();
+    let mut tx = state.db().begin_write().await?;
+    let id = match tx.insert_staged(&new, now).await {
+        Ok(id) => id,
+        Err(StorageError::VersionTaken { .. }) => return Err(taken(&package, &version)),
+        Err(err) => return Err(err.into()),
+    };
+    tx.commit().await?;
+    tracing::info!(release = id, %package, %version, files = new.files.len(), "staged");
+    let mut files = new.files;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((
+        StatusCode::CREATED,
+        Json(StageResponse {
+            id,
+            package,
+            version,
+            state: ReleaseState::Staged,
+            files,
+        }),
+    ))
+}
+
+fn taken(package: &str, version: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "{package} {version} is already staged or released; stage a new version"
+    ))
+}
+
+fn too_large(cap: u64) -> ApiError {
+    ApiError::too_large(format!(
+        "the upload is larger than this gate's cap of {cap} bytes"
+    ))
+}
+
+fn multipart_error(err: MultipartError) -> ApiError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::too_large(format!("upload refused: {}", err.body_text()))
+    } else {
+        ApiError::bad_request(format!("malformed multipart body: {}", err.body_text()))
+    }
+}
+
+fn blob_error(name: &str, err: BlobError) -> ApiError {
+    match err {
+        BlobError::Io(e) => ApiError::internal(format!("storing {name}: {e}")),
+        other => ApiError::bad_request(format!("file {name:?}: {other}")),
+    }
+}
+
+/// Reads and checks the `announce` part.
+async fn read_announcement(
+    multipart: &mut Multipart,
+    max_total: u64,
+) -> Result<Vec<AnnouncedFile>, ApiError> {
+    let mut field = multipart
+        .next_field()
+        .await
+        .map_err(multipart_error)?
+        .ok_or_else(|| {
+            ApiError::bad_request("the body has no parts; the first must be `announce`")
+        })?;
+    if field.name() != Some("announce") {
+        return Err(ApiError::bad_request(format!(
+            "the first part must be `announce` (the JSON list of files), not {:?}",
+            field.name().unwrap_or_default()
+        )));
+    }
+    let mut json = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if json.len() + chunk.len() > MAX_ANNOUNCEMENT {
+            return Err(ApiError::too_large(
+                "the `announce` part is larger than 1 MiB",
+            ));
+        }
+        json.extend_from_slice(&chunk);
+    }
+    let announcement: StageAnnouncement = serde_json::from_slice(&json)
+        .map_err(|e| ApiError::bad_request(format!("`announce` part: {e}")))?;
+    check_announcement(&announcement.files, max_total)?;
+    Ok(announcement.files)
+}
+
+/// The rules an announcement must follow.
+pub(crate) fn check_announcement(files: &[AnnouncedFile], max_total: u64) -> Result<(), ApiError> {
+    if files.is_empty() {
+        return Err(ApiError::bad_request("`announce` lists no files"));
+    }
+    if files.len() > MAX_FILES {
+        return Err(ApiError::bad_request(format!(
+            "`announce` lists {} files; at most {MAX_FILES} are accepted",
+            files.len()
+        )));
+    }
+    let mut seen = HashSet::new();
+    let mut total: u64 = 0;
+    for file in files {
+        names::file(&file.name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        if !seen.insert(file.name.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "file name {:?} is announced twice",
+                file.name
+            )));
+        }
+        if !is_blob_key(&file.sha256) {
+            return Err(ApiError::bad_request(format!(
+                "file {:?}: sha256 must be 64 lowercase hex digits",
+                file.name
+            )));
+        }
+        total = total.saturating_add(file.size);
+    }
+    if total > max_total {
+        return Err(too_large(max_total));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(name: &str, size: u64) -> AnnouncedFile {
+        AnnouncedFile {
+            name: name.into(),
+            size,
+            sha256: "a".repeat(64),
+        }
+    }
+
+    #[test]
+    fn announcements_are_checked() {
+        assert!(check_announcement(&[f("a", 1), f("b", 2)], 10).is_ok());
+        for (files, status) in [
+            (vec![], StatusCode::BAD_REQUEST),
+            (vec![f("a", 1), f("a", 1)], StatusCode::BAD_REQUEST),
+            (vec![f("../a", 1)], StatusCode::BAD_REQUEST),
+            (vec![f("a", 6), f("b", 5)], StatusCode::PAYLOAD_TOO_LARGE),
+            (
+                vec![f("a", u64::MAX), f("b", u64::MAX)],
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+        ] {
+            assert_eq!(check_announcement(&files, 10).unwrap_err().status(), status);
+        }
+        let mut upper = f("a", 1);
+        upper.sha256 = "A".repeat(64);
+        assert!(check_announcement(&[upper], 10).is_err());
+        let many: Vec<AnnouncedFile> = (0..=MAX_FILES).map(|i| f(&format!("f{i}"), 0)).collect();
+        assert!(check_announcement(&many, 10).is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! `shipgate serve`: open the state, sweep crash leftovers, bind, serve until
+//! SIGTERM or ctrl-c, then finish in-flight requests and close the database.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use crate::api::{self, AppState};
+use crate::blobs::{BlobStore, SweepReport};
+use crate::config::GateConfig;
+use crate::publishers::PublisherAuth;
+use crate::signing::{GateKey, KeyLoadError};
+use crate::storage::{Db, StorageError};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The blob directory could not be opened or swept.
+    #[error("blob directory {path}: {source}")]
+    Blobs {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The gate key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyLoadError),
+    /// The trusted-publisher setup failed.
+    #[error("trusted publishers: {0}")]
+    Publishers(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The runtime or the server failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the gate's state from its config: database, blob sweep, key.
+pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), ServeError> {
+    let data = config.data_dir();
+    let db = Db::open(&data).await?;
+    let blob_dir = data.join("blobs");
+    let blobs = BlobStore::open(&blob_dir).map_err(|source| ServeError::Blobs {
+        path: blob_dir.display().to_string(),
+        source,
+    })?;
+    // Before accepting any upload: nothing in flight can own a blob yet.
+    let referenced = db.referenced_blobs().await?;
+    let swept = blobs
+        .sweep(&referenced)
+        .map_err(|source| ServeError::Blobs {
+            path: blob_dir.display().to_string(),
+            source,
+        })?;
+    if swept != SweepReport::default() {
+        tracing::warn!(
+            temp_files = swept.temp_files,
+            unreferenced = swept.unreferenced,
+            "removed leftovers of interrupted uploads"
+        );
+    }
+    let key = GateKey::load(&config.gate_key_path())?;
+    let publishers = PublisherAuth::default();
+    Ok((AppState::new(config, db, blobs, key, publishers), swept))
+}
+
+/// Serves until `shutdown` resolves; `on_bound` gets the bound address.
+pub async fn run(
+    config: GateConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let addr = config.listen;
+    let (state, _) = open_state(config).await?;
+    let db = state.db_handle();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    on_bound(listener.local_addr()?);
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    db.close().await;
+    Ok(())
+}
+
+/// Runs the server on its own runtime until SIGTERM or ctrl-c.
+pub fn serve_blocking(
+    config: GateConfig,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(config, shutdown_signal(), on_bound))
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

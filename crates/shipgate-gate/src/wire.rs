@@ -1,0 +1,161 @@
+//! The JSON bodies of the HTTP API, shared by the server and the client so
+//! the two cannot drift apart. `openapi.rs` describes the same shapes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{Approval, Provenance, ReleaseFile, ReleaseState, ReleaseSummary};
+
+/// Every error: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Machine-readable code: `bad_request`, `unauthorized`, `not_found`,
+    /// `conflict`, `payload_too_large`, `method_not_allowed`, `internal`.
+    pub code: String,
+    /// One human-readable line.
+    pub message: String,
+}
+
+/// `GET /v1/info`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateInfo {
+    /// Always `shipgate`.
+    pub service: String,
+    /// The gate's shipgate version.
+    pub version: String,
+    /// The URL the gate announces for itself.
+    pub public_url: String,
+    /// The audience a CI token must be minted for.
+    pub audience: String,
+    /// The gate's public key in minisign `.pub` file format.
+    pub public_key: String,
+    /// SHA-256 (hex) of the raw public key bytes: the fingerprint users pin.
+    pub key_fingerprint: String,
+}
+
+/// The first part of a staging upload: every file that follows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageAnnouncement {
+    /// The files, in any order; part `file.N` carries the bytes of `files[N]`.
+    pub files: Vec<AnnouncedFile>,
+}
+
+/// One announced file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnouncedFile {
+    /// File name (one path segment).
+    pub name: String,
+    /// Exact size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-256 the bytes must have.
+    pub sha256: String,
+}
+
+/// Answer to a successful staging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageResponse {
+    /// The new release id.
+    pub id: i64,
+    /// Package.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// Always `staged`.
+    pub state: ReleaseState,
+    /// The stored files.
+    pub files: Vec<ReleaseFile>,
+}
+
+/// `GET /v1/releases`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseList {
+    /// Newest first.
+    pub releases: Vec<ReleaseSummary>,
+}
+
+/// `GET /v1/releases/{id}`: everything a reviewer needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseView {
+    /// Id, package, version, state and times.
+    #[serde(flatten)]
+    pub summary: ReleaseSummary,
+    /// Who built it (from the CI token).
+    pub provenance: Provenance,
+    /// Files, sorted by name.
+    pub files: Vec<ReleaseFile>,
+    /// Approvals so far.
+    pub approvals: Vec<Approval>,
+    /// Approvals needed.
+    pub quorum: u32,
+    /// Why it was rejected.
+    pub reject_reason: Option<String>,
+    /// Difference from the previous released version of the package.
+    pub diff: Diff,
+}
+
+/// Difference between a release and the previous released version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    /// The version compared against (`None`: first release of the package).
+    pub previous_version: Option<String>,
+    /// Files that are new.
+    pub added: Vec<ReleaseFile>,
+    /// Files that are gone.
+    pub removed: Vec<ReleaseFile>,
+    /// Files whose content changed.
+    pub changed: Vec<ChangedFile>,
+    /// How many files are byte-identical.
+    pub unchanged: usize,
+}
+
+/// A file present in both versions with different content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedFile {
+    /// File name.
+    pub path: String,
+    /// Size before.
+    pub old_size: u64,
+    /// Size now.
+    pub new_size: u64,
+    /// `new_size - old_size`.
+    pub size_delta: i64,
+    /// Digest before.
+    pub old_sha256: String,
+    /// Digest now.
+    pub new_sha256: String,
+}
+
+/// Body of `POST /v1/releases/{id}/approve` and `/reject`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// The current TOTP code.
+    pub code: String,
+    /// Why (required to reject, refused when approving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Answer to an approval or rejection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DecisionResponse {
+    /// Release id.
+    pub id: i64,
+    /// State after the decision.
+    pub state: ReleaseState,
+    /// Distinct approvals so far.
+    pub approvals: u32,
+    /// Approvals needed.
+    pub quorum: u32,
+    /// SHA-256 of the signed manifest, once released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_sha256: Option<String>,
+}
