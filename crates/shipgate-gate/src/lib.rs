@@ -12,6 +12,7 @@ pub mod admin;
 pub mod api;
 pub mod approvals;
 pub mod blobs;
+pub mod client;
 pub mod config;
 pub mod credentials;
 mod diff;
@@ -20,6 +21,7 @@ pub mod publishers;
 pub mod server;
 pub mod signing;
 pub mod storage;
+pub mod user_config;
 pub mod wire;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).
@@ -28,4 +30,13 @@ pub fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// Runs a future to completion on a fresh single-threaded runtime (for the
+/// CLI's local commands such as `shipgate admin`).
+pub fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future))
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::wire::{ErrorBody, ErrorDetail};
 
 /// The one message a caller sees when a credential is refused.
-pub const REFUSED_MESSAGE: &str = "the credentials were refused; run the client with -v and ask the gate operator to check the server log";
+pub const REFUSED_MESSAGE: &str = "the credentials were refused (the gate does not say why; its operator finds the reason in the server log)";
 
 /// An error answer.
 #[derive(Debug)]

@@ -1,12 +1,20 @@
 //! One file per command (or command group). Each exposes `Args` (clap) and
 //! `run(args) -> CmdResult`.
 
+mod admin;
+mod approve;
 mod audit;
 mod demo;
+mod gate_ui;
 mod keygen;
 mod oidc;
 mod policy;
+mod reject;
+mod release;
+mod releases;
+mod serve;
 mod sign;
+mod stage;
 mod verify;
 
 use clap::Subcommand;
@@ -37,6 +45,28 @@ pub enum Command {
     Audit(audit::Args),
     /// Run the end-to-end demo and print each step.
     Demo(demo::Args),
+    /// Run the release gate server.
+    Serve(serve::Args),
+    /// Stage a release on the gate from CI (never publishes).
+    Stage(stage::Args),
+    /// List releases on a gate.
+    Releases(releases::Args),
+    /// Inspect one release on a gate.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  shipgate release show 42 --gate https://gate.example.com"
+    )]
+    Release(release::Command),
+    /// Approve a staged release (maintainer token + TOTP code).
+    Approve(approve::Args),
+    /// Reject a staged release with a reason (maintainer token + TOTP code).
+    Reject(reject::Args),
+    /// Local gate administration: enrol, unlock and revoke maintainers.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  shipgate admin enroll alice --package hello --config gate.toml\n  shipgate admin unlock alice --config gate.toml\n  shipgate admin revoke alice --config gate.toml"
+    )]
+    Admin(admin::Command),
 }
 
 pub fn run(command: Command) -> CmdResult {
@@ -48,5 +78,12 @@ pub fn run(command: Command) -> CmdResult {
         Command::Oidc(command) => oidc::run(command),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Stage(args) => stage::run(args),
+        Command::Releases(args) => releases::run(args),
+        Command::Release(command) => release::run(command),
+        Command::Approve(args) => approve::run(args),
+        Command::Reject(args) => reject::run(args),
+        Command::Admin(command) => admin::run(command),
     }
 }

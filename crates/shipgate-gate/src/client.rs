@@ -1,0 +1,477 @@
+//! The HTTP client the CLI uses (`stage`, `releases`, `release show`,
+//! `approve`, `reject`, `fetch`). Uploads and downloads stream: a file is
+//! read and sent (or received and written) in 64 KiB chunks, never held
+//! whole in memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use reqwest::multipart::{Form, Part};
+use reqwest::{Body, Response, StatusCode};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+use tokio_util::io::ReaderStream;
+
+use crate::storage::ReleaseState;
+use crate::wire::{
+    AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, GateInfo, ReleaseList,
+    ReleaseView, StageAnnouncement, StageResponse,
+};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The gate URL is not an http(s) URL.
+    #[error("gate URL {0:?} is not an http:// or https:// URL")]
+    BadUrl(String),
+    /// The gate could not be reached or the transfer broke.
+    #[error("cannot reach the gate at {url}: {message}")]
+    Unreachable {
+        /// The URL requested.
+        url: String,
+        /// The transport error.
+        message: String,
+    },
+    /// The gate answered with an error.
+    #[error("the gate refused: {message} ({status} {code})")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error code (`unauthorized`, `conflict`, ...).
+        code: String,
+        /// The gate's message.
+        message: String,
+    },
+    /// The gate's answer was not what the API describes.
+    #[error("unexpected answer from {url}: {message}")]
+    Decode {
+        /// The URL requested.
+        url: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// A local file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Two files to stage have the same name.
+    #[error("two files to stage are both named {0:?}; files are staged by base name")]
+    DuplicateName(String),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl ClientError {
+    /// True when the gate refused credentials (HTTP 401).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Api { status: 401, .. })
+    }
+}
+
+/// Receives transfer progress (the CLI draws a bar with it).
+pub trait Progress: Send + Sync {
+    /// A transfer of `total` bytes starts.
+    fn start(&self, label: &str, total: u64);
+    /// `bytes` more were transferred.
+    fn advance(&self, bytes: u64);
+    /// The transfer finished.
+    fn finish(&self);
+}
+
+/// Progress that is not shown.
+#[derive(Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// A client for one gate.
+#[derive(Debug)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+impl Client {
+    /// A client for the gate at `url` (e.g. `https://gate.example.com`).
+    pub fn new(url: &str) -> Result<Self, ClientError> {
+        let base = url.trim().trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://"))
+            || reqwest::Url::parse(&base).is_err()
+        {
+            return Err(ClientError::BadUrl(url.to_owned()));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("shipgate/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| ClientError::Unreachable {
+                url: base.clone(),
+                message: e.to_string(),
+            })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ClientError::Runtime)?;
+        Ok(Self {
+            base,
+            http,
+            runtime,
+        })
+    }
+
+    /// The gate's base URL (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET /v1/info`.
+    pub fn info(&self) -> Result<GateInfo, ClientError> {
+        let url = self.url("/v1/info");
+        self.runtime.block_on(async {
+            let response = send(&url, self.http.get(&url)).await?;
+            json(&url, response).await
+        })
+    }
+
+    /// `GET /v1/releases[?state=]`.
+    pub fn list(&self, state: Option<ReleaseState>) -> Result<ReleaseList, ClientError> {
+        let url = match state {
+            Some(s) => self.url(&format!("/v1/releases?state={}", s.as_str())),
+            None => self.url("/v1/releases"),
+        };
+        self.runtime.block_on(async {
+            let response = send(&url, self.http.get(&url)).await?;
+            json(&url, response).await
+        })
+    }
+
+    /// `GET /v1/releases/{id}`.
+    pub fn show(&self, id: i64) -> Result<ReleaseView, ClientError> {
+        let url = self.url(&format!("/v1/releases/{id}"));
+        self.runtime.block_on(async {
+            let response = send(&url, self.http.get(&url)).await?;
+            json(&url, response).await
+        })
+    }
+
+    /// Approves (`reason: None`) or rejects a release.
+    pub fn decide(
+        &self,
+        id: i64,
+        maintainer_token: &str,
+        code: &str,
+        reason: Option<&str>,
+    ) -> Result<DecisionResponse, ClientError> {
+        let action = if reason.is_some() {
+            "reject"
+        } else {
+            "approve"
+        };
+        let url = self.url(&format!("/v1/releases/{id}/{action}"));
+        let body = DecisionRequest {
+            code: code.to_owned(),
+            reason: reason.map(str::to_owned),
+        };
+        self.runtime.block_on(async {
+            let request = self
+                .http
+                .post(&url)
+                .bearer_auth(maintainer_token)
+                .json(&body);
+            let response = send(&url, request).await?;
+            json(&url, response).await
+        })
+    }
+
+    /// Stages `files` as `package version`: hashes each file, announces
+    /// names, sizes and digests, then streams the bytes.
+    pub fn stage(
+        &self,
+        package: &str,
+        version: &str,
+        files: &[PathBuf],
+        ci_token: &str,
+        progress: Arc<dyn Progress>,
+    ) -> Result<StageResponse, ClientError> {
+        let url = self.url(&format!("/v1/packages/{package}/versions/{version}"));
+        self.runtime.block_on(async {
+            let mut announced = Vec::with_capacity(files.len());
+            for path in files {
+                let name = base_name(path)?;
+                if announced.iter().any(|a: &AnnouncedFile| a.name == name) {
+                    return Err(ClientError::DuplicateName(name));
+                }
+                let (size, sha256) = hash_file(path, progress.as_ref()).await?;
+                announced.push(AnnouncedFile { name, size, sha256 });
+            }
+            let total: u64 = announced.iter().map(|a| a.size).sum();
+            let announcement = serde_json::to_vec(&StageAnnouncement {
+                files: announced.clone(),
+            })
+            .map_err(|e| ClientError::Decode {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
+            let mut form = Form::new().part(
+                "announce",
+                Part::bytes(announcement)
+                    .mime_str("application/json")
+                    .map_err(|e| ClientError::Decode {
+                        url: url.clone(),
+                        message: e.to_string(),
+                    })?,
+            );
+            progress.start("uploading", total);
+            for (index, (path, file)) in files.iter().zip(&announced).enumerate() {
+                let handle = open(path).await?;
+                let counter = progress.clone();
+                let stream = ReaderStream::with_capacity(handle, CHUNK).inspect(move |chunk| {
+                    if let Ok(bytes) = chunk {
+                        counter.advance(bytes.len() as u64);
+                    }
+                });
+                let part = Part::stream_with_length(Body::wrap_stream(stream), file.size);
+                form = form.part(format!("file.{index}"), part);
+            }
+            let request = self.http.post(&url).bearer_auth(ci_token).multipart(form);
+            let result = send(&url, request).await;
+            progress.finish();
+            json(&url, result?).await
+        })
+    }
+
+    /// Downloads `path` to `dest`, streaming, and returns (size, sha256).
+    /// Stops as soon as more than `max_size` bytes arrive. `dest` is created
+    /// new; nothing is left behind on failure.
+    pub fn download(
+        &self,
+        path: &str,
+        dest: &Path,
+        max_size: u64,
+        progress: &dyn Progress,
+    ) -> Result<(u64, String), ClientError> {
+        let url = self.url(path);
+        self.runtime.block_on(async {
+            let response = send(&url, self.http.get(&url)).await?;
+            let response = check(&url, response).await?;
+            progress.start("downloading", response.content_length().unwrap_or(0));
+            let result = write_stream(&url, response, dest, max_size, progress).await;
+            progress.finish();
+            if result.is_err() {
+                let _ = std::fs::remove_file(dest);
+            }
+            result
+        })
+    }
+
+    /// GETs a small body (manifest, signature) into memory, up to `limit` bytes.
+    pub fn get_bytes(&self, path: &str, limit: usize) -> Result<Vec<u8>, ClientError> {
+        let url = self.url(path);
+        self.runtime.block_on(async {
+            let response = send(&url, self.http.get(&url)).await?;
+            let mut response = check(&url, response).await?;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&url, &e))? {
+                if body.len() + chunk.len() > limit {
+                    return Err(ClientError::Decode {
+                        url,
+                        message: format!("the answer is larger than {limit} bytes"),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        })
+    }
+
+    /// Fetches a GitHub Actions OIDC token for `audience`
+    /// (`ACTIONS_ID_TOKEN_REQUEST_URL` / `ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
+    pub fn github_actions_token(
+        &self,
+        request_url: &str,
+        request_token: &str,
+        audience: &str,
+    ) -> Result<String, ClientError> {
+        let mut url = reqwest::Url::parse(request_url)
+            .map_err(|_| ClientError::BadUrl(request_url.to_owned()))?;
+        url.query_pairs_mut().append_pair("audience", audience);
+        let shown = format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.path()
+        );
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            value: String,
+        }
+        self.runtime.block_on(async {
+            let request = self.http.get(url).bearer_auth(request_token);
+            let response = send(&shown, request).await?;
+            let answer: TokenAnswer = json(&shown, response).await?;
+            Ok(answer.value)
+        })
+    }
+}
+
+fn unreachable(url: &str, err: &reqwest::Error) -> ClientError {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        message = format!("{message}: {inner}");
+        source = inner.source();
+    }
+    ClientError::Unreachable {
+        url: url.to_owned(),
+        message,
+    }
+}
+
+async fn send(url: &str, request: reqwest::RequestBuilder) -> Result<Response, ClientError> {
+    request.send().await.map_err(|e| unreachable(url, &e))
+}
+
+/// Turns an error status into [`ClientError::Api`] with the gate's message.
+async fn check(url: &str, response: Response) -> Result<Response, ClientError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let bytes = response.bytes().await.map_err(|e| unreachable(url, &e))?;
+    Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => ClientError::Api {
+            status: status.as_u16(),
+            code: body.error.code,
+            message: body.error.message,
+        },
+        Err(_) => ClientError::Api {
+            status: status.as_u16(),
+            code: status_code_name(status),
+            message: format!(
+                "HTTP {status} without an error body from {url}; is this a shipgate gate?"
+            ),
+        },
+    })
+}
+
+fn status_code_name(status: StatusCode) -> String {
+    status
+        .canonical_reason()
+        .unwrap_or("error")
+        .to_ascii_lowercase()
+        .replace(' ', "_")
+}
+
+async fn json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    response: Response,
+) -> Result<T, ClientError> {
+    let response = check(url, response).await?;
+    let bytes = response.bytes().await.map_err(|e| unreachable(url, &e))?;
+    serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+async fn open(path: &Path) -> Result<tokio::fs::File, ClientError> {
+    tokio::fs::File::open(path)
+        .await
+        .map_err(|source| ClientError::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// A file's name as staged: its base name.
+fn base_name(path: &Path) -> Result<String, ClientError> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ClientError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "has no UTF-8 file name"),
+        })
+}
+
+/// Size and SHA-256 of a file, read in chunks.
+async fn hash_file(path: &Path, progress: &dyn Progress) -> Result<(u64, String), ClientError> {
+    let io_err = |source| ClientError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = open(path).await?;
+    let total = file.metadata().await.map_err(io_err)?.len();
+    progress.start("hashing", total);
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer).await.map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+        progress.advance(n as u64);
+    }
+    progress.finish();
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+async fn write_stream(
+    url: &str,
+    response: Response,
+    dest: &Path,
+    max_size: u64,
+    progress: &dyn Progress,
+) -> Result<(u64, String), ClientError> {
+    use tokio::io::AsyncWriteExt;
+    let io_err = |source| ClientError::Io {
+        path: dest.to_owned(),
+        source,
+    };
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .await
+        .map_err(io_err)?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| unreachable(url, &e))?;
+        size += chunk.len() as u64;
+        if size > max_size {
+            return Err(ClientError::Decode {
+                url: url.to_owned(),
+                message: format!("the gate sent more than the {max_size} bytes the manifest lists"),
+            });
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(io_err)?;
+        progress.advance(chunk.len() as u64);
+    }
+    file.flush().await.map_err(io_err)?;
+    file.sync_all().await.map_err(io_err)?;
+    Ok((size, hex::encode(hasher.finalize())))
+}

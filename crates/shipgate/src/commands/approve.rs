@@ -1,0 +1,113 @@
+//! `shipgate approve ID --gate URL [--code CODE]`: approve a staged release
+//! with the maintainer token and a TOTP code.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use shipgate_gate::client::Client;
+use shipgate_gate::storage::ReleaseState;
+use shipgate_gate::user_config;
+
+use super::gate_ui::{client_error, print_json};
+use super::release::parse_id;
+use crate::exit::{CliError, CmdResult};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  export SHIPGATE_MAINTAINER_TOKEN=sgm_alice_...\n  shipgate approve 42 --gate https://gate.example.com          # prompts for the TOTP code\n  shipgate approve 42 --gate https://gate.example.com --code 123456\n\nThe maintainer token comes from SHIPGATE_MAINTAINER_TOKEN or from\n~/.config/shipgate/credentials.toml (mode 0600):\n  [[gate]]\n  url = \"https://gate.example.com\"\n  maintainer_token = \"sgm_alice_...\""
+)]
+pub struct Args {
+    /// The release id.
+    id: String,
+    /// The gate's base URL.
+    #[arg(long, env = "SHIPGATE_GATE", value_name = "URL")]
+    gate: String,
+    /// The current TOTP code (prompted for when omitted).
+    #[arg(long)]
+    code: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    decide(&args.id, &args.gate, args.code, None, args.json)
+}
+
+/// Shared by `approve` and `reject`.
+pub fn decide(
+    id: &str,
+    gate: &str,
+    code: Option<String>,
+    reason: Option<&str>,
+    json: bool,
+) -> CmdResult {
+    let id = parse_id(id)?;
+    let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
+    let token = maintainer_token(gate)?;
+    let code = match code {
+        Some(code) => code,
+        None => prompt_code()?,
+    };
+    let answer = client
+        .decide(id, &token, code.trim(), reason)
+        .map_err(|e| client_error(e, gate))?;
+    if json {
+        print_json(&answer)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match answer.state {
+        ReleaseState::Staged => println!(
+            "approved release {id}: {} of {} approvals; it is released when the quorum is met",
+            answer.approvals, answer.quorum
+        ),
+        ReleaseState::Released => {
+            println!("approved release {id}: quorum met, the gate signed and released it");
+            if let Some(digest) = &answer.manifest_sha256 {
+                println!("manifest sha256 {digest}");
+            }
+        }
+        ReleaseState::Rejected => println!("rejected release {id}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn maintainer_token(gate: &str) -> Result<String, CliError> {
+    if let Some(token) = std::env::var("SHIPGATE_MAINTAINER_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Ok(token.trim().to_owned());
+    }
+    let dir = user_config::config_dir().map_err(CliError::usage)?;
+    match user_config::maintainer_token(&dir, gate) {
+        Ok(Some(token)) => Ok(token),
+        Ok(None) => Err(CliError::usage("no maintainer token").hint(format!(
+            "set SHIPGATE_MAINTAINER_TOKEN, or add [[gate]] url = \"{gate}\" and maintainer_token to {} (mode 0600)",
+            dir.join(user_config::CREDENTIALS_FILE).display()
+        ))),
+        Err(err @ user_config::UserConfigError::TooOpen { .. }) => {
+            Err(CliError::usage(err).hint("run `chmod 600` on it"))
+        }
+        Err(err) => Err(CliError::usage(err)),
+    }
+}
+
+fn prompt_code() -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("TOTP code: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("cannot read the TOTP code: {e}")))?;
+    let code = line.trim().to_owned();
+    if code.is_empty() {
+        return Err(CliError::usage("no TOTP code given")
+            .hint("type the 6-digit code from your authenticator app, or pass --code"));
+    }
+    Ok(code)
+}

@@ -1,0 +1,136 @@
+//! Shared output helpers for the release-gate commands (`serve`, `stage`,
+//! `releases`, `release`, `approve`, `reject`, `fetch`, `admin`): progress
+//! bars, error mapping and time formatting.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use shipgate_gate::client::{ClientError, Progress};
+
+use crate::exit::CliError;
+
+/// An indicatif bar on stderr, drawn only when stderr is a terminal.
+pub struct Bar {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+    enabled: bool,
+}
+
+impl Bar {
+    pub fn new() -> Self {
+        Self {
+            bar: std::sync::Mutex::new(None),
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, label: &str, total: u64) {
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg:>11} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(label.to_owned());
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Maps a client error to an exit code and a hint.
+pub fn client_error(err: ClientError, gate: &str) -> CliError {
+    match &err {
+        ClientError::BadUrl(_) => CliError::usage(&err).hint("pass the gate's base URL, e.g. --gate https://gate.example.com"),
+        ClientError::Unreachable { .. } => CliError::usage(&err).hint(format!(
+            "check --gate {gate} and that `shipgate serve` is running there"
+        )),
+        ClientError::Api { status: 401, .. } => CliError::check(&err).hint(
+            "the gate never says why credentials are refused; run with -v, check the token and code, and ask the gate operator (a maintainer is locked after 5 wrong codes in 15 minutes until `shipgate admin unlock`)",
+        ),
+        ClientError::Api { status: 400 | 413, .. } => CliError::usage(&err),
+        ClientError::Api { status: 404, .. } => CliError::check(&err)
+            .hint(format!("list what the gate has with `shipgate releases --gate {gate}`")),
+        ClientError::Api { .. } | ClientError::Decode { .. } => CliError::check(&err),
+        _ => CliError::usage(&err),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for Unix seconds.
+pub fn format_time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Human size: `1.5 MiB`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(CliError::usage)?;
+    println!("{text}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times_and_sizes() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_size(10), "10 B");
+        assert_eq!(format_size(1536), "1.5 KiB");
+    }
+}

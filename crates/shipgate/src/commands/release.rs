@@ -1,0 +1,138 @@
+//! `shipgate release show ID --gate URL`: everything a reviewer needs.
+
+use std::process::ExitCode;
+
+use shipgate_gate::client::Client;
+use shipgate_gate::storage::ReleaseState;
+use shipgate_gate::wire::ReleaseView;
+
+use super::gate_ui::{client_error, format_size, format_time, print_json};
+use crate::exit::{CliError, CmdResult};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Show a release: files, digests, provenance, approvals and the diff
+    /// against the previous released version.
+    #[command(
+        after_help = "Example:\n  shipgate release show 42 --gate https://gate.example.com\n  shipgate release show 42 --gate https://gate.example.com --json"
+    )]
+    Show(ShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The release id (from `shipgate stage` or `shipgate releases`).
+    id: String,
+    /// The gate's base URL.
+    #[arg(long, env = "SHIPGATE_GATE", value_name = "URL")]
+    gate: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses a release id argument.
+pub fn parse_id(text: &str) -> Result<i64, CliError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            CliError::usage(format!("release id {text:?} is not a positive integer"))
+                .hint("list releases with `shipgate releases --gate URL`")
+        })
+}
+
+pub fn run(command: Command) -> CmdResult {
+    let Command::Show(args) = command;
+    let id = parse_id(&args.id)?;
+    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let view = client.show(id).map_err(|e| client_error(e, &args.gate))?;
+    if args.json {
+        print_json(&view)?;
+    } else {
+        print_view(&view, &args.gate);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_view(view: &ReleaseView, gate: &str) {
+    let s = &view.summary;
+    println!(
+        "release {}: {} {} ({})",
+        s.id,
+        s.package,
+        s.version,
+        s.state.as_str()
+    );
+    println!("staged      {}", format_time(s.created_at));
+    if let Some(at) = s.decided_at {
+        println!("{:<11} {}", s.state.as_str(), format_time(at));
+    }
+    if let Some(reason) = &view.reject_reason {
+        println!("reason      {reason}");
+    }
+    let p = &view.provenance;
+    println!("built by");
+    println!("  issuer      {}", p.issuer);
+    println!("  subject     {}", p.subject);
+    match &p.repository_owner_id {
+        Some(owner) => println!("  repository  {} (owner id {owner})", p.repository),
+        None => println!("  repository  {}", p.repository),
+    }
+    println!("  workflow    {}", p.workflow);
+    println!("  ref         {}", p.git_ref);
+    println!("  commit      {}", p.commit_sha);
+    println!("  run         {}", p.run_id);
+    if let Some(env) = &p.environment {
+        println!("  environment {env}");
+    }
+    if let Some(event) = &p.event_name {
+        println!("  event       {event}");
+    }
+    let total: u64 = view.files.iter().map(|f| f.size).sum();
+    println!("files ({}, {})", view.files.len(), format_size(total));
+    for f in &view.files {
+        println!("  {}  {:>10}  {}", f.sha256, format_size(f.size), f.path);
+    }
+    let d = &view.diff;
+    match &d.previous_version {
+        None => println!("changes: first release of {}", s.package),
+        Some(prev) => {
+            println!("changes since {prev}");
+            for f in &d.added {
+                println!("  + {}  ({})", f.path, format_size(f.size));
+            }
+            for f in &d.removed {
+                println!("  - {}  ({})", f.path, format_size(f.size));
+            }
+            for c in &d.changed {
+                println!(
+                    "  ~ {}  {} -> {} ({:+} bytes)",
+                    c.path,
+                    format_size(c.old_size),
+                    format_size(c.new_size),
+                    c.size_delta
+                );
+            }
+            println!("  {} unchanged", d.unchanged);
+        }
+    }
+    let names: Vec<String> = view
+        .approvals
+        .iter()
+        .map(|a| format!("{} ({})", a.maintainer, format_time(a.approved_at)))
+        .collect();
+    println!(
+        "approvals {} of {}{}{}",
+        view.approvals.len(),
+        view.quorum,
+        if names.is_empty() { "" } else { ": " },
+        names.join(", ")
+    );
+    if s.state == ReleaseState::Staged {
+        println!(
+            "next: `shipgate approve {id} --gate {gate}` or `shipgate reject {id} --gate {gate} --reason TEXT`",
+            id = s.id
+        );
+    }
+}
