@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 
@@ -20,10 +20,10 @@ pub(super) async fn approve(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let id = release_id(path)?;
-    let request = parse(&body)?;
+    let request = parse(body)?;
     if request.reason.is_some() {
         return Err(ApiError::bad_request(
             "`reason` is only accepted when rejecting",
@@ -36,10 +36,10 @@ pub(super) async fn reject(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let id = release_id(path)?;
-    let request = parse(&body)?;
+    let request = parse(body)?;
     let reason = request.reason.unwrap_or_default();
     let reason = reason.trim();
     if reason.is_empty() {
@@ -58,8 +58,15 @@ pub(super) async fn reject(
     run(&state, id, &headers, request.code, verdict).await
 }
 
-fn parse(body: &[u8]) -> Result<DecisionRequest, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+fn parse(body: Result<Bytes, BytesRejection>) -> Result<DecisionRequest, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large("the request body is larger than 64 KiB")
+        } else {
+            ApiError::bad_request(e.body_text())
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
 }
 
 async fn run(

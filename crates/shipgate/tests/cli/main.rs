@@ -4,4 +4,6 @@
 
 mod util;
 
+mod gate;
+mod gate_util;
 mod help;

@@ -1,0 +1,267 @@
+//! Helpers for the release-gate tests: a real `shipgate serve` on loopback
+//! with a config in a temp dir, and a raw HTTP/1.1 client (raw so that tests
+//! can send garbled and hostile requests byte for byte).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::util::shipgate;
+
+/// A running gate; killed when dropped.
+pub struct Gate {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub port: u16,
+    child: Option<Child>,
+    pub stderr_path: PathBuf,
+}
+
+/// A config with packages `hello` (alice, bob; quorum 2) and `other` (carol).
+pub fn default_config(extra: &str) -> String {
+    format!(
+        r#"listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1"
+data_dir = "data"
+gate_key = "gate.key"
+audience = "shipgate-test"
+max_upload_bytes = 1048576
+{extra}
+[[package]]
+name = "hello"
+maintainers = ["alice", "bob"]
+quorum = 2
+
+[[package]]
+name = "other"
+maintainers = ["carol"]
+"#
+    )
+}
+
+impl Gate {
+    /// Writes `config` (and a gate key) into a fresh temp dir and starts the server.
+    pub fn start(config: &str) -> Gate {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("gate.toml"), config).unwrap();
+        write_gate_key(dir.path());
+        Self::start_in(dir)
+    }
+
+    /// Starts `shipgate serve` on the config already in `dir`.
+    pub fn start_in(dir: tempfile::TempDir) -> Gate {
+        let stderr_path = dir.path().join("serve.stderr");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut child = shipgate()
+            .current_dir(dir.path())
+            .env("SHIPGATE_LOG", "info")
+            .args(["serve", "--config", "gate.toml"])
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!(
+                    "server did not start: {line:?}\n{}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                )
+            })
+            .to_owned();
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+        Gate {
+            url: format!("http://{addr}"),
+            port,
+            child: Some(child),
+            dir,
+            stderr_path,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (status, dir)
+    }
+
+    /// Runs `shipgate admin ARGS --config gate.toml` in the gate's directory.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", "gate.toml"]);
+        crate::util::run_in(self.path(), &all)
+    }
+
+    /// Sends a raw request and returns (status, body).
+    pub fn raw(&self, request: &[u8]) -> (u16, String) {
+        raw_http(self.port, request)
+    }
+
+    /// A simple request with optional bearer token and body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (u16, String) {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(token) = bearer {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        if let Some(ct) = content_type {
+            head.push_str(&format!("Content-Type: {ct}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        self.raw(&bytes)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, None, None, b"")
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Writes `gate.key` in `dir` (a real minisign key once signing is wired).
+pub fn write_gate_key(dir: &Path) {
+    std::fs::write(dir.join("gate.key"), "placeholder until signing is wired\n").unwrap();
+}
+
+/// Raw HTTP/1.1 over loopback; the server must close the connection.
+pub fn raw_http(port: u16, request: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // The server may answer and close before reading a whole hostile body.
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, decode_chunked_if_needed(&text, body))
+}
+
+fn decode_chunked_if_needed(full: &str, body: String) -> String {
+    let head = full
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !head.contains("transfer-encoding: chunked") {
+        return body;
+    }
+    let mut out = String::new();
+    let mut rest = body.as_str();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n.min(after.len())]);
+        rest = after.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// Parses a JSON error body and returns its code.
+pub fn error_code(body: &str) -> String {
+    let value: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    value["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.code in {body}"))
+        .to_owned()
+}
+
+/// Enrols `user` for `package` and returns (token, totp secret).
+pub fn enroll(gate: &Gate, user: &str, package: &str) -> (String, String) {
+    let out = gate.admin(&["enroll", user, "--package", package]);
+    crate::util::assert_exit(&out, 0);
+    let text = crate::util::stdout(&out);
+    let token = text
+        .split_whitespace()
+        .find(|w| w.starts_with("sgm_"))
+        .unwrap()
+        .to_owned();
+    let uri = text
+        .split_whitespace()
+        .find(|w| w.starts_with("otpauth://"))
+        .unwrap();
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    (token, secret)
+}
+
+/// The TOTP code for `secret` at now + `offset_steps` steps, computed by an
+/// independent RFC 6238 implementation (Python's standard library).
+pub fn totp(secret: &str, offset_steps: i64) -> String {
+    const SCRIPT: &str = "import base64,hashlib,hmac,struct,sys,time\n\
+s=sys.argv[1]; k=base64.b32decode(s+'='*(-len(s)%8))\n\
+c=int(time.time())//30+int(sys.argv[2])\n\
+h=hmac.new(k,struct.pack('>Q',c),hashlib.sha1).digest(); o=h[-1]&15\n\
+print('%06d'%((struct.unpack('>I',h[o:o+4])[0]&0x7fffffff)%1000000))";
+    let out = std::process::Command::new(crate::util::peer("python3"))
+        .args(["-c", SCRIPT, secret, &offset_steps.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
