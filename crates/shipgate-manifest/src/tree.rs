@@ -1,0 +1,380 @@
+//! A module tree against a manifest: build a manifest from disk, and diff
+//! a tree against a manifest file by file.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::hash::{FileHash, Progress, hash_files};
+use crate::manifest::{
+    Entry, EntryKind, Manifest, ManifestError, ModuleName, ModuleVersion, RelPath,
+};
+use crate::walk::{DiskEntry, DiskKind, WalkError, walk_module};
+
+/// A tree that could not be turned into a manifest.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TreeError {
+    /// Walking failed (missing directory, special file, symlink escape, ...).
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    /// A file could not be read while hashing.
+    #[error("{}: cannot read: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The entries do not form a valid manifest.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// Hashes the regular files among `entries`, largest first for balance.
+/// Returns one result per entry index (None for symlinks).
+fn hash_disk_files(
+    root: &Path,
+    entries: &[&DiskEntry],
+    progress: Option<Progress<'_>>,
+) -> Vec<Option<io::Result<FileHash>>> {
+    let mut order: Vec<(usize, u64)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e.kind {
+            DiskKind::File { size } => Some((i, size)),
+            DiskKind::Symlink { .. } => None,
+        })
+        .collect();
+    order.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
+    let paths: Vec<PathBuf> = order
+        .iter()
+        .map(|&(i, _)| root.join(entries[i].path.as_str()))
+        .collect();
+    let hashed = hash_files(&paths, progress);
+    let mut results: Vec<Option<io::Result<FileHash>>> = Vec::with_capacity(entries.len());
+    results.resize_with(entries.len(), || None);
+    for ((index, _), result) in order.into_iter().zip(hashed) {
+        results[index] = Some(result);
+    }
+    results
+}
+
+/// Total bytes of regular files in a walk (for progress bars).
+pub fn total_file_bytes(entries: &[DiskEntry]) -> u64 {
+    entries
+        .iter()
+        .map(|e| match e.kind {
+            DiskKind::File { size } => size,
+            DiskKind::Symlink { .. } => 0,
+        })
+        .sum()
+}
+
+/// Walks and hashes `root` and returns its manifest.
+pub fn manifest_for_dir(
+    root: &Path,
+    name: ModuleName,
+    version: ModuleVersion,
+    progress: Option<Progress<'_>>,
+) -> Result<Manifest, TreeError> {
+    let disk = walk_module(root)?;
+    let refs: Vec<&DiskEntry> = disk.iter().collect();
+    let hashes = hash_disk_files(root, &refs, progress);
+    let mut entries = Vec::with_capacity(disk.len());
+    for (entry, hash) in disk.into_iter().zip(hashes) {
+        let kind = match (entry.kind, hash) {
+            (DiskKind::Symlink { target }, _) => EntryKind::Symlink { target },
+            (DiskKind::File { .. }, Some(Ok(hash))) => EntryKind::File {
+                size: hash.size,
+                sha256: hash.sha256,
+            },
+            (DiskKind::File { .. }, Some(Err(source))) => {
+                return Err(TreeError::Unreadable {
+                    path: root.join(entry.path.as_str()),
+                    source,
+                });
+            }
+            (DiskKind::File { .. }, None) => {
+                return Err(TreeError::Unreadable {
+                    path: root.join(entry.path.as_str()),
+                    source: io::Error::other("not hashed"),
+                });
+            }
+        };
+        entries.push(Entry {
+            path: entry.path,
+            kind,
+        });
+    }
+    Ok(Manifest::new(name, version, entries)?)
+}
+
+/// How a file differs from its manifest entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Same size, different SHA-256.
+    Content,
+    /// Different size.
+    Size {
+        /// Size in the manifest.
+        expected: u64,
+        /// Size on disk.
+        actual: u64,
+    },
+    /// A file became a symlink or the reverse.
+    Kind {
+        /// `file` or `symlink` in the manifest.
+        expected: &'static str,
+        /// On disk.
+        actual: &'static str,
+    },
+    /// A symlink points elsewhere.
+    Target {
+        /// Target in the manifest.
+        expected: String,
+        /// Target on disk.
+        actual: String,
+    },
+    /// The file could not be read.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Content => f.write_str("content differs (SHA-256)"),
+            Change::Size { expected, actual } => {
+                write!(f, "size {actual}, manifest says {expected}")
+            }
+            Change::Kind { expected, actual } => {
+                write!(f, "is a {actual}, manifest says {expected}")
+            }
+            Change::Target { expected, actual } => {
+                write!(
+                    f,
+                    "symlink points to '{actual}', manifest says '{expected}'"
+                )
+            }
+            Change::Unreadable(error) => write!(f, "cannot read: {error}"),
+        }
+    }
+}
+
+/// Every difference between a tree and its manifest, each list sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeDiff {
+    /// On disk, not in the manifest.
+    pub added: Vec<RelPath>,
+    /// In the manifest, not on disk.
+    pub missing: Vec<RelPath>,
+    /// In both, different (or unreadable).
+    pub changed: Vec<(RelPath, Change)>,
+    /// Entries checked (files and symlinks in the manifest).
+    pub checked: usize,
+}
+
+impl TreeDiff {
+    /// True when the tree matches the manifest exactly.
+    pub fn is_clean(&self) -> bool {
+        self.added.is_empty() && self.missing.is_empty() && self.changed.is_empty()
+    }
+}
+
+fn kind_name(kind: &EntryKind) -> &'static str {
+    match kind {
+        EntryKind::File { .. } => "file",
+        EntryKind::Symlink { .. } => "symlink",
+    }
+}
+
+fn disk_kind_name(kind: &DiskKind) -> &'static str {
+    match kind {
+        DiskKind::File { .. } => "file",
+        DiskKind::Symlink { .. } => "symlink",
+    }
+}
+
+/// Recomputes `root` and compares it with `manifest`: added, missing and
+/// changed files by name. Files whose size already differs are not hashed.
+pub fn diff_tree(
+    root: &Path,
+    manifest: &Manifest,
+    progress: Option<Progress<'_>>,
+) -> Result<TreeDiff, WalkError> {
+    let disk = walk_module(root)?;
+    let mut diff = TreeDiff {
+        checked: manifest.entries().len(),
+        ..TreeDiff::default()
+    };
+    // Merge the two sorted lists; collect same-size file pairs to hash.
+    let mut to_hash: Vec<(&DiskEntry, &Entry)> = Vec::new();
+    let (mut d, mut m) = (disk.iter().peekable(), manifest.entries().iter().peekable());
+    loop {
+        match (d.peek(), m.peek()) {
+            (None, None) => break,
+            (Some(disk_entry), None) => {
+                diff.added.push(disk_entry.path.clone());
+                d.next();
+            }
+            (None, Some(entry)) => {
+                diff.missing.push(entry.path.clone());
+                m.next();
+            }
+            (Some(disk_entry), Some(entry)) => match disk_entry.path.cmp(&entry.path) {
+                std::cmp::Ordering::Less => {
+                    diff.added.push(disk_entry.path.clone());
+                    d.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    diff.missing.push(entry.path.clone());
+                    m.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    match (&disk_entry.kind, &entry.kind) {
+                        (
+                            DiskKind::File { size: actual },
+                            EntryKind::File { size: expected, .. },
+                        ) => {
+                            if actual == expected {
+                                to_hash.push((disk_entry, entry));
+                            } else {
+                                diff.changed.push((
+                                    entry.path.clone(),
+                                    Change::Size {
+                                        expected: *expected,
+                                        actual: *actual,
+                                    },
+                                ));
+                            }
+                        }
+                        (
+                            DiskKind::Symlink { target: actual },
+                            EntryKind::Symlink { target: expected },
+                        ) => {
+                            if actual != expected {
+                                diff.changed.push((
+                                    entry.path.clone(),
+                                    Change::Target {
+                                        expected: expected.to_string(),
+                                        actual: actual.to_string(),
+                                    },
+                                ));
+                            }
+                        }
+                        (disk_kind, kind) => diff.changed.push((
+                            entry.path.clone(),
+                            Change::Kind {
+                                expected: kind_name(kind),
+                                actual: disk_kind_name(disk_kind),
+                            },
+                        )),
+                    }
+                    d.next();
+                    m.next();
+                }
+            },
+        }
+    }
+    let disk_refs: Vec<&DiskEntry> = to_hash.iter().map(|(disk_entry, _)| *disk_entry).collect();
+    let hashes = hash_disk_files(root, &disk_refs, progress);
+    for ((_, entry), hash) in to_hash.iter().zip(hashes) {
+        let EntryKind::File { size, sha256 } = &entry.kind else {
+            continue;
+        };
+        let change = match hash {
+            Some(Ok(hash)) if hash.size != *size => Some(Change::Size {
+                expected: *size,
+                actual: hash.size,
+            }),
+            Some(Ok(hash)) if hash.sha256 != *sha256 => Some(Change::Content),
+            Some(Ok(_)) => None,
+            Some(Err(e)) => Some(Change::Unreadable(e.to_string())),
+            None => Some(Change::Unreadable("not hashed".to_string())),
+        };
+        if let Some(change) = change {
+            diff.changed.push((entry.path.clone(), change));
+        }
+    }
+    diff.changed.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(diff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/a.py"), b"print('a')\n").unwrap();
+        std::fs::write(dir.path().join("README"), b"readme").unwrap();
+        std::fs::write(dir.path().join("big"), vec![7u8; 3 * 1024 * 1024 + 17]).unwrap();
+        std::os::unix::fs::symlink("README", dir.path().join("link")).unwrap();
+        dir
+    }
+
+    fn build(root: &Path) -> Manifest {
+        manifest_for_dir(
+            root,
+            ModuleName::new("m").unwrap(),
+            ModuleVersion::new("1.0.0").unwrap(),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn manifest_records_sizes_digests_and_links() {
+        let dir = module();
+        let manifest = build(dir.path());
+        let text = String::from_utf8(manifest.to_bytes()).unwrap();
+        assert!(text.contains(&format!(
+            "file {} 6 README\n",
+            crate::Sha256Digest::of(b"readme")
+        )));
+        assert!(text.contains("symlink README link\n"));
+        assert!(text.contains(&format!(" {} big\n", 3 * 1024 * 1024 + 17)));
+        assert_eq!(build(dir.path()).to_bytes(), manifest.to_bytes());
+    }
+
+    #[test]
+    fn diff_names_added_missing_and_changed_files() {
+        let dir = module();
+        let manifest = build(dir.path());
+        assert!(diff_tree(dir.path(), &manifest, None).unwrap().is_clean());
+
+        std::fs::write(dir.path().join("src/a.py"), b"print('A')\n").unwrap(); // same size
+        std::fs::write(dir.path().join("README"), b"longer readme").unwrap();
+        std::fs::remove_file(dir.path().join("big")).unwrap();
+        std::fs::write(dir.path().join("new.txt"), b"n").unwrap();
+        std::fs::remove_file(dir.path().join("link")).unwrap();
+        std::os::unix::fs::symlink("src/a.py", dir.path().join("link")).unwrap();
+
+        let diff = diff_tree(dir.path(), &manifest, None).unwrap();
+        assert_eq!(diff.added, [RelPath::new("new.txt").unwrap()]);
+        assert_eq!(diff.missing, [RelPath::new("big").unwrap()]);
+        let changed: Vec<(&str, &Change)> =
+            diff.changed.iter().map(|(p, c)| (p.as_str(), c)).collect();
+        assert_eq!(
+            changed,
+            [
+                (
+                    "README",
+                    &Change::Size {
+                        expected: 6,
+                        actual: 13
+                    }
+                ),
+                (
+                    "link",
+                    &Change::Target {
+                        expected: "README".into(),
+                        actual: "src/a.py".into()
+                    }
+                ),
+                ("src/a.py", &Change::Content),
+            ]
+        );
+    }
+}
