@@ -418,6 +418,162 @@ maintainers = ["carol"]
         );
     }
 
+    /// Quorum 2: the second distinct approval signs and releases in the same
+    /// transaction; a third decision is refused as the release is no longer staged.
+    #[tokio::test]
+    async fn the_quorum_releases_with_a_signed_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let alice = enroll(&config, "alice", &["hello".into()], 0)
+            .await
+            .unwrap();
+        let bob = enroll(&config, "bob", &["hello".into()], 0).await.unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let pair = shipgate_manifest::keys::generate_key_pair(None).unwrap();
+        let secret = shipgate_manifest::SecretKeyFile::parse(&pair.secret_key_file, "k")
+            .unwrap()
+            .unlock(None)
+            .unwrap();
+        let key = crate::signing::GateKey::from_key(secret);
+        let sign = |r: &crate::storage::ReleaseDetail| key.sign_release(r);
+        let t0 = 1_800_000_000;
+        let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
+        let first = try_decide(
+            &db,
+            &config,
+            &sign,
+            id,
+            &alice.token,
+            &code,
+            &Verdict::Approve,
+            t0,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            first,
+            Outcome::Approved {
+                approvals: 1,
+                quorum: 2
+            }
+        );
+        assert!(db.released_version("hello", "1.0").await.unwrap().is_none());
+        let code = totp_code(&bob.totp_secret, t0 as u64).unwrap();
+        let second = try_decide(
+            &db,
+            &config,
+            &sign,
+            id,
+            &bob.token,
+            &code,
+            &Verdict::Approve,
+            t0,
+        )
+        .await
+        .unwrap();
+        let Outcome::Released {
+            approvals: 2,
+            manifest_sha256,
+        } = second
+        else {
+            panic!("{second:?}")
+        };
+        let (detail, signed) = db.released_version("hello", "1.0").await.unwrap().unwrap();
+        assert_eq!(detail.approvals.len(), 2);
+        let public = shipgate_manifest::PublicKey::parse(key.public_key_text(), "p").unwrap();
+        let manifest = crate::fetch::verify(
+            &signed.manifest,
+            signed.signature.as_bytes(),
+            &public,
+            "hello",
+            "1.0",
+        )
+        .unwrap();
+        assert_eq!(manifest.sha256().to_hex(), manifest_sha256);
+        let code = totp_code(&alice.totp_secret, (t0 + 30) as u64).unwrap();
+        let late = try_decide(
+            &db,
+            &config,
+            &sign,
+            id,
+            &alice.token,
+            &code,
+            &Verdict::Reject { reason: "x".into() },
+            t0 + 30,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                late,
+                DecisionError::NotStaged {
+                    state: "released",
+                    ..
+                }
+            ),
+            "{late}"
+        );
+        let kinds: Vec<String> = db
+            .events()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "maintainer_enrolled",
+                "maintainer_enrolled",
+                "staged",
+                "approved",
+                "approved",
+                "released"
+            ]
+        );
+    }
+
+    /// If signing fails, nothing of the decision is kept (one transaction).
+    #[tokio::test]
+    async fn a_failed_signature_rolls_the_whole_decision_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        config.packages[0].quorum = 1;
+        let alice = enroll(&config, "alice", &["hello".into()], 0)
+            .await
+            .unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let t0 = 1_800_000_000;
+        let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
+        let err = try_decide(
+            &db,
+            &config,
+            &no_signing,
+            id,
+            &alice.token,
+            &code,
+            &Verdict::Approve,
+            t0,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, DecisionError::Signing(_)), "{err}");
+        let release = db.release(id).await.unwrap().unwrap();
+        assert!(release.approvals.is_empty());
+        assert_eq!(release.summary.state, crate::storage::ReleaseState::Staged);
+        // The code was not burned either: the whole transaction rolled back.
+        assert_eq!(
+            db.maintainer("alice")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_totp_step,
+            0
+        );
+    }
+
     #[tokio::test]
     async fn failures_spread_over_more_than_15_minutes_do_not_lock() {
         let dir = tempfile::tempdir().unwrap();

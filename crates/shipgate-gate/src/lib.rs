@@ -16,6 +16,7 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 mod diff;
+pub mod fetch;
 pub mod names;
 pub mod publishers;
 pub mod server;

@@ -1,62 +1,181 @@
-//! The gate key: signs release manifests. (Wired to shipgate-manifest once
-//! that crate lands on main; until then every signing attempt fails closed.)
+//! The gate key: a minisign secret key that only the gate holds. It signs
+//! each release manifest (pillar-1 format) when the quorum is met; users
+//! verify with the public key from `/v1/info` (or pinned with `--gate-key`),
+//! with shipgate or the standard `minisign -Vm shipgate.manifest -p gate.pub`.
 
 use std::path::Path;
+use std::str::FromStr;
 
-use crate::storage::{ReleaseDetail, SignedManifest};
+use sha2::{Digest, Sha256};
+use shipgate_manifest::signature::sign_manifest;
+use shipgate_manifest::{
+    KeyError, Manifest, ModuleName, ModuleVersion, PublicKey, RelPath, SecretKeyFile, Sha256Digest,
+    SigningKey,
+};
+
+use crate::storage::{ReleaseDetail, ReleaseFile, SignedManifest};
+
+/// Environment variable holding the gate key's password, when it is encrypted.
+pub const PASSWORD_ENV: &str = "SHIPGATE_KEY_PASSWORD";
 
 /// Why the gate key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyLoadError {
-    /// The key file could not be read.
-    #[error("cannot read gate key {path}: {message}")]
-    Read {
-        /// Path.
-        path: String,
-        /// Reason.
-        message: String,
-    },
+    /// Unreadable, malformed, wrong password, ...
+    #[error("gate key: {0}")]
+    Key(#[from] KeyError),
 }
 
-/// The gate's signing key.
+/// The gate's signing key and its public half.
 #[derive(Debug)]
 pub struct GateKey {
+    key: SigningKey,
     public_key_text: String,
     fingerprint: String,
 }
 
+/// SHA-256 (hex) of a public key's raw bytes: what users compare and pin.
+pub fn fingerprint(key: &PublicKey) -> String {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(key.to_base64())
+        .unwrap_or_default();
+    hex::encode(Sha256::digest(raw))
+}
+
 impl GateKey {
-    /// Loads the key.
+    /// Loads the secret key file (password from `SHIPGATE_KEY_PASSWORD` when
+    /// the key is encrypted).
     pub fn load(path: &Path) -> Result<Self, KeyLoadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| KeyLoadError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Ok(Self {
-            public_key_text: String::new(),
-            fingerprint: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
-        })
+        let file = SecretKeyFile::from_file(path)?;
+        let password = std::env::var(PASSWORD_ENV).ok();
+        let key = file.unlock(password.as_deref())?;
+        Ok(Self::from_key(key))
     }
 
-    /// Public key file text.
+    /// Wraps an unlocked key.
+    pub fn from_key(key: SigningKey) -> Self {
+        Self {
+            public_key_text: key.public_key().to_file_contents(),
+            fingerprint: fingerprint(key.public_key()),
+            key,
+        }
+    }
+
+    /// The public key file text (minisign format).
     pub fn public_key_text(&self) -> &str {
         &self.public_key_text
     }
 
-    /// Fingerprint.
+    /// The public key's fingerprint.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
 
-    /// Signs the release manifest of `release`.
+    /// Builds and signs the release manifest of `release`; returns it and
+    /// its SHA-256 (hex).
     pub fn sign_release(
         &self,
         release: &ReleaseDetail,
     ) -> Result<(SignedManifest, String), String> {
-        Err(format!(
-            "cannot sign release {}: manifest signing is not wired yet",
-            release.summary.id
+        let manifest = release_manifest(
+            &release.summary.package,
+            &release.summary.version,
+            &release.files,
+        )?;
+        let now = u64::try_from(crate::unix_now()).unwrap_or(0);
+        let signature = sign_manifest(&manifest, &self.key, now).map_err(|e| e.to_string())?;
+        let bytes = manifest.to_bytes();
+        let digest = manifest.sha256().to_hex();
+        Ok((
+            SignedManifest {
+                manifest: bytes,
+                signature,
+            },
+            digest,
         ))
+    }
+}
+
+/// The release manifest for a package version and its files.
+pub fn release_manifest(
+    package: &str,
+    version: &str,
+    files: &[ReleaseFile],
+) -> Result<Manifest, String> {
+    let name = ModuleName::new(package).map_err(|e| format!("package name {e}"))?;
+    let version = ModuleVersion::new(version).map_err(|e| format!("version {e}"))?;
+    let entries = files
+        .iter()
+        .map(|f| {
+            let path =
+                RelPath::new(f.path.clone()).map_err(|e| format!("file {:?}: {e}", f.path))?;
+            let digest = Sha256Digest::from_str(&f.sha256)
+                .map_err(|_| format!("file {:?}: bad sha256", f.path))?;
+            Ok((path, f.size, digest))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Manifest::from_files(name, version, entries).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use shipgate_manifest::SignatureFile;
+    use shipgate_manifest::keys::generate_key_pair;
+    use shipgate_manifest::signature::CommentKind;
+
+    use super::*;
+    use crate::storage::{ReleaseState, ReleaseSummary};
+
+    #[test]
+    fn signs_a_release_manifest_that_verifies_with_the_public_key() {
+        let pair = generate_key_pair(None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gate.key");
+        std::fs::write(&path, &pair.secret_key_file).unwrap();
+        let key = GateKey::load(&path).unwrap();
+        let public = PublicKey::parse(key.public_key_text(), "gate.pub").unwrap();
+        assert_eq!(fingerprint(&public), key.fingerprint());
+
+        let release = ReleaseDetail {
+            summary: ReleaseSummary {
+                id: 1,
+                package: "hello".into(),
+                version: "1.0.0".into(),
+                state: ReleaseState::Staged,
+                created_at: 0,
+                decided_at: None,
+            },
+            provenance: Default::default(),
+            files: vec![ReleaseFile {
+                path: "hello world.tar.gz".into(),
+                size: 3,
+                sha256: hex::encode(Sha256::digest(b"abc")),
+            }],
+            approvals: vec![],
+            reject_reason: None,
+        };
+        let (signed, digest) = key.sign_release(&release).unwrap();
+        assert_eq!(digest, hex::encode(Sha256::digest(&signed.manifest)));
+        let manifest = Manifest::parse(&signed.manifest, "manifest").unwrap();
+        assert_eq!(manifest.name().as_str(), "hello");
+        let sig = SignatureFile::parse(&signed.signature, "sig").unwrap();
+        let verified = sig.verify(&signed.manifest, &manifest, &[public]).unwrap();
+        assert!(matches!(verified.comment, CommentKind::Shipgate(_)));
+        // Another key does not verify it.
+        let other = generate_key_pair(None).unwrap();
+        let other = PublicKey::parse(&other.public_key_file, "other").unwrap();
+        assert!(sig.verify(&signed.manifest, &manifest, &[other]).is_err());
+    }
+
+    #[test]
+    fn a_broken_key_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gate.key");
+        std::fs::write(&path, "garbage\n").unwrap();
+        let err = GateKey::load(&path).unwrap_err().to_string();
+        assert!(err.contains("gate.key"), "{err}");
+        assert!(GateKey::load(&dir.path().join("missing.key")).is_err());
     }
 }

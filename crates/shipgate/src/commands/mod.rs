@@ -5,6 +5,7 @@ mod admin;
 mod approve;
 mod audit;
 mod demo;
+mod fetch;
 mod gate_ui;
 mod keygen;
 mod oidc;
@@ -61,6 +62,8 @@ pub enum Command {
     Approve(approve::Args),
     /// Reject a staged release with a reason (maintainer token + TOTP code).
     Reject(reject::Args),
+    /// Download a released version and verify it against the gate's signature.
+    Fetch(fetch::Args),
     /// Local gate administration: enrol, unlock and revoke maintainers.
     #[command(
         subcommand,
@@ -84,6 +87,7 @@ pub fn run(command: Command) -> CmdResult {
         Command::Release(command) => release::run(command),
         Command::Approve(args) => approve::run(args),
         Command::Reject(args) => reject::run(args),
+        Command::Fetch(args) => fetch::run(args),
         Command::Admin(command) => admin::run(command),
     }
 }

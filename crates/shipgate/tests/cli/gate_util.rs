@@ -161,9 +161,10 @@ impl Drop for Gate {
     }
 }
 
-/// Writes `gate.key` in `dir` (a real minisign key once signing is wired).
+/// Writes `gate.key` and `gate.pub` in `dir` with `shipgate keygen`.
 pub fn write_gate_key(dir: &Path) {
-    std::fs::write(dir.join("gate.key"), "placeholder until signing is wired\n").unwrap();
+    let out = crate::util::run_in(dir, &["keygen", "-s", "gate.key", "-p", "gate.pub"]);
+    crate::util::assert_exit(&out, 0);
 }
 
 /// Raw HTTP/1.1 over loopback; the server must close the connection.

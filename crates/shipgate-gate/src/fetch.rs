@@ -1,0 +1,383 @@
+//! `shipgate fetch`: download a released version and verify every byte
+//! against the manifest the gate signed.
+//!
+//! Order: decide which key to trust (pinned file, remembered key, or the
+//! gate's announced key on first use), download the manifest and its
+//! signature, verify the signature AND that its trusted comment binds this
+//! package, version and manifest digest, then stream each listed file to a
+//! temp file in the output directory while hashing it, and rename it into
+//! place only when size and SHA-256 match. A first-use key is remembered
+//! only after everything verified.
+
+use std::path::{Path, PathBuf};
+
+use shipgate_manifest::signature::CommentKind;
+use shipgate_manifest::{EntryKind, Manifest, PublicKey, SignatureFile};
+use shipgate_manifest::{MANIFEST_FILE, SIGNATURE_FILE};
+
+use crate::client::{Client, ClientError, Progress};
+use crate::names;
+use crate::signing::fingerprint;
+use crate::user_config::{self, KnownGate, UserConfigError};
+
+/// Largest manifest accepted.
+const MAX_MANIFEST: usize = 32 << 20;
+/// Largest signature file accepted.
+const MAX_SIGNATURE: usize = 16 << 10;
+
+/// Which key the fetch trusted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum KeySource {
+    /// `--gate-key FILE`.
+    Pinned {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Remembered from an earlier fetch from this gate.
+    Remembered,
+    /// Accepted on first use and now remembered in this file.
+    FirstUse {
+        /// Where it was remembered.
+        remembered_in: PathBuf,
+    },
+}
+
+/// One verified file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FetchedFile {
+    /// File name.
+    pub path: String,
+    /// Size.
+    pub size: u64,
+    /// SHA-256.
+    pub sha256: String,
+}
+
+/// What a successful fetch verified.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FetchReport {
+    /// Package.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// Output directory.
+    pub out: PathBuf,
+    /// SHA-256 of the signed manifest.
+    pub manifest_sha256: String,
+    /// Fingerprint of the key that verified the signature.
+    pub key_fingerprint: String,
+    /// Where that key came from.
+    pub key_source: KeySource,
+    /// The files, all verified.
+    pub files: Vec<FetchedFile>,
+}
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// Talking to the gate failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The pinned key file is unusable.
+    #[error("--gate-key: {0}")]
+    PinnedKey(String),
+    /// The gate announces a different key than the one remembered for it.
+    #[error(
+        "the gate's key CHANGED: remembered fingerprint {remembered}, the gate now announces {announced}"
+    )]
+    KeyChanged {
+        /// Remembered fingerprint.
+        remembered: String,
+        /// Announced fingerprint.
+        announced: String,
+        /// The file holding the remembered key.
+        file: PathBuf,
+    },
+    /// The user config could not be read or written.
+    #[error(transparent)]
+    UserConfig(#[from] UserConfigError),
+    /// The signature or manifest does not verify.
+    #[error("verification failed: {0}")]
+    Verify(String),
+    /// A downloaded file does not match the signed manifest.
+    #[error("{path}: {message}")]
+    FileMismatch {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The output directory could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file to be written already exists in the output directory.
+    #[error("{0} already exists; fetch into an empty directory")]
+    Exists(PathBuf),
+}
+
+/// Options of one fetch.
+#[derive(Debug, Clone)]
+pub struct FetchOptions<'a> {
+    /// Package.
+    pub package: &'a str,
+    /// Version.
+    pub version: &'a str,
+    /// Output directory (created if needed).
+    pub out: &'a Path,
+    /// A pinned public key file.
+    pub gate_key: Option<&'a Path>,
+    /// The user config dir (for remembered keys); `None` with a pinned key.
+    pub config_dir: Option<&'a Path>,
+}
+
+/// Fetches and verifies a release. `on_first_use` is called with the
+/// fingerprint before a first-use key is relied on (the CLI prints it).
+pub fn fetch(
+    client: &Client,
+    options: &FetchOptions<'_>,
+    progress: &dyn Progress,
+    on_first_use: &dyn Fn(&str),
+) -> Result<FetchReport, FetchError> {
+    let (package, version) = (options.package, options.version);
+    names::package(package).map_err(|e| FetchError::Verify(e.to_string()))?;
+    names::version(version).map_err(|e| FetchError::Verify(e.to_string()))?;
+
+    // 1. The key to trust.
+    let (key, source, remember) = match options.gate_key {
+        Some(path) => {
+            let key =
+                PublicKey::from_file(path).map_err(|e| FetchError::PinnedKey(e.to_string()))?;
+            (
+                key,
+                KeySource::Pinned {
+                    path: path.to_owned(),
+                },
+                None,
+            )
+        }
+        None => {
+            let dir = options
+                .config_dir
+                .ok_or(FetchError::UserConfig(UserConfigError::NoDirectory))?;
+            let info = client.info()?;
+            let url = user_config::normalize_url(client.base_url());
+            match user_config::known_gate(dir, &url)? {
+                Some(known) => {
+                    if known.key_fingerprint != info.key_fingerprint {
+                        return Err(FetchError::KeyChanged {
+                            remembered: known.key_fingerprint,
+                            announced: info.key_fingerprint,
+                            file: dir.join(user_config::KNOWN_GATES_FILE),
+                        });
+                    }
+                    let key = PublicKey::parse(&known.public_key, "remembered gate key")
+                        .map_err(|e| FetchError::Verify(e.to_string()))?;
+                    (key, KeySource::Remembered, None)
+                }
+                None => {
+                    let key = PublicKey::parse(&info.public_key, "the gate's announced key")
+                        .map_err(|e| FetchError::Verify(e.to_string()))?;
+                    if fingerprint(&key) != info.key_fingerprint {
+                        return Err(FetchError::Verify(
+                            "the gate's announced fingerprint does not match its key".into(),
+                        ));
+                    }
+                    on_first_use(&info.key_fingerprint);
+                    let known = KnownGate {
+                        url,
+                        key_fingerprint: info.key_fingerprint,
+                        public_key: key.to_file_contents(),
+                    };
+                    (key, KeySource::Remembered, Some((dir.to_owned(), known)))
+                }
+            }
+        }
+    };
+    let key_fingerprint = fingerprint(&key);
+
+    // 2. Manifest and signature.
+    let base = format!("/v1/packages/{package}/versions/{version}");
+    let manifest_bytes = client.get_bytes(&format!("{base}/manifest"), MAX_MANIFEST)?;
+    let signature_bytes = client.get_bytes(&format!("{base}/manifest.minisig"), MAX_SIGNATURE)?;
+    let manifest = verify(&manifest_bytes, &signature_bytes, &key, package, version)?;
+
+    // 3. Files.
+    let out = options.out;
+    std::fs::create_dir_all(out).map_err(|source| FetchError::Io {
+        path: out.to_owned(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in manifest.entries() {
+        let name = entry.path.as_str();
+        let EntryKind::File { size, sha256 } = &entry.kind else {
+            return Err(FetchError::Verify(format!(
+                "the manifest lists {name:?} as a symlink; a release holds files only"
+            )));
+        };
+        names::file(name).map_err(|e| FetchError::Verify(e.to_string()))?;
+        let dest = out.join(name);
+        if dest.exists() {
+            return Err(FetchError::Exists(dest));
+        }
+        let temp = out.join(format!(".{name}.part"));
+        let _ = std::fs::remove_file(&temp);
+        let (got_size, got_sha) =
+            client.download(&format!("{base}/files/{name}"), &temp, *size, progress)?;
+        let mismatch = if got_size != *size {
+            Some(format!(
+                "{got_size} bytes received, the signed manifest says {size}"
+            ))
+        } else if got_sha != sha256.to_hex() {
+            Some(format!(
+                "SHA-256 {got_sha} does not match the signed manifest's {sha256}"
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = mismatch {
+            let _ = std::fs::remove_file(&temp);
+            return Err(FetchError::FileMismatch {
+                path: name.to_owned(),
+                message,
+            });
+        }
+        std::fs::rename(&temp, &dest).map_err(|source| FetchError::Io {
+            path: dest.clone(),
+            source,
+        })?;
+        files.push(FetchedFile {
+            path: name.to_owned(),
+            size: *size,
+            sha256: got_sha,
+        });
+    }
+    // Keep the signed manifest next to the files, so `minisign -Vm` and
+    // `shipgate verify` can check them again later.
+    for (file, bytes) in [
+        (MANIFEST_FILE, &manifest_bytes),
+        (SIGNATURE_FILE, &signature_bytes),
+    ] {
+        let path = out.join(file);
+        std::fs::write(&path, bytes).map_err(|source| FetchError::Io { path, source })?;
+    }
+
+    let key_source = match (remember, source) {
+        (Some((dir, known)), _) => KeySource::FirstUse {
+            remembered_in: user_config::remember_gate(&dir, known)?,
+        },
+        (None, source) => source,
+    };
+    Ok(FetchReport {
+        package: package.to_owned(),
+        version: version.to_owned(),
+        out: out.to_owned(),
+        manifest_sha256: manifest.sha256().to_hex(),
+        key_fingerprint,
+        key_source,
+        files,
+    })
+}
+
+/// Verifies a manifest's signature with `key` and that the signed comment
+/// binds exactly `package` and `version`.
+pub fn verify(
+    manifest_bytes: &[u8],
+    signature_bytes: &[u8],
+    key: &PublicKey,
+    package: &str,
+    version: &str,
+) -> Result<Manifest, FetchError> {
+    let manifest = Manifest::parse(manifest_bytes, "release manifest")
+        .map_err(|e| FetchError::Verify(e.to_string()))?;
+    let text = std::str::from_utf8(signature_bytes)
+        .map_err(|_| FetchError::Verify("the signature is not text".into()))?;
+    let signature = SignatureFile::parse(text, "release manifest signature")
+        .map_err(|e| FetchError::Verify(e.to_string()))?;
+    let verified = signature
+        .verify(manifest_bytes, &manifest, std::slice::from_ref(key))
+        .map_err(|e| FetchError::Verify(e.to_string()))?;
+    if !matches!(verified.comment, CommentKind::Shipgate(_)) {
+        return Err(FetchError::Verify(
+            "the signature's trusted comment does not bind the package, version and digest".into(),
+        ));
+    }
+    if manifest.name().as_str() != package || manifest.version().as_str() != version {
+        return Err(FetchError::Verify(format!(
+            "the signed manifest is for {} {}, not {package} {version}",
+            manifest.name(),
+            manifest.version()
+        )));
+    }
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use shipgate_manifest::keys::generate_key_pair;
+    use shipgate_manifest::signature::sign_manifest;
+
+    use super::*;
+    use crate::signing::release_manifest;
+    use crate::storage::ReleaseFile;
+
+    fn signed() -> (Vec<u8>, String, PublicKey, shipgate_manifest::SigningKey) {
+        let pair = generate_key_pair(None).unwrap();
+        let secret = shipgate_manifest::SecretKeyFile::parse(&pair.secret_key_file, "k")
+            .unwrap()
+            .unlock(None)
+            .unwrap();
+        let public = PublicKey::parse(&pair.public_key_file, "p").unwrap();
+        let manifest = release_manifest(
+            "hello",
+            "1.0",
+            &[ReleaseFile {
+                path: "a.txt".into(),
+                size: 1,
+                sha256: "a".repeat(64),
+            }],
+        )
+        .unwrap();
+        let sig = sign_manifest(&manifest, &secret, 1).unwrap();
+        (manifest.to_bytes(), sig, public, secret)
+    }
+
+    #[test]
+    fn verifies_a_gate_signature_and_its_binding() {
+        let (bytes, sig, key, _) = signed();
+        verify(&bytes, sig.as_bytes(), &key, "hello", "1.0").unwrap();
+        // Asked for another version or package: refused even though the signature is valid.
+        assert!(verify(&bytes, sig.as_bytes(), &key, "hello", "2.0").is_err());
+        assert!(verify(&bytes, sig.as_bytes(), &key, "other", "1.0").is_err());
+    }
+
+    #[test]
+    fn refuses_tampering_wrong_keys_and_garbage() {
+        let (bytes, sig, key, _) = signed();
+        let mut tampered = bytes.clone();
+        let last = tampered.len() - 2;
+        tampered[last] ^= 1;
+        assert!(verify(&tampered, sig.as_bytes(), &key, "hello", "1.0").is_err());
+        let (_, _, other_key, _) = signed();
+        assert!(verify(&bytes, sig.as_bytes(), &other_key, "hello", "1.0").is_err());
+        for garbage in [&b""[..], b"\xff\xfe", b"untrusted comment: x\n"] {
+            assert!(verify(&bytes, garbage, &key, "hello", "1.0").is_err());
+            assert!(verify(garbage, sig.as_bytes(), &key, "hello", "1.0").is_err());
+        }
+        // A signature over another manifest (a replayed old release) fails.
+        let (old_bytes, old_sig, _, secret) = signed();
+        let _ = old_bytes;
+        let other = release_manifest("hello", "1.0", &[]).unwrap();
+        let replayed = sign_manifest(&other, &secret, 1).unwrap();
+        let pk = secret.public_key().clone();
+        assert!(verify(&bytes, replayed.as_bytes(), &pk, "hello", "1.0").is_err());
+        let _ = old_sig;
+    }
+}

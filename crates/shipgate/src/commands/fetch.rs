@@ -1,0 +1,110 @@
+//! `shipgate fetch --gate URL PACKAGE VERSION --out DIR [--gate-key FILE]`:
+//! download a released version and verify every file against the manifest
+//! the gate signed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use shipgate_gate::client::Client;
+use shipgate_gate::fetch::{self, FetchError, FetchOptions, KeySource};
+use shipgate_gate::user_config;
+
+use super::gate_ui::{Bar, client_error, format_size, print_json};
+use crate::exit::{CliError, CmdResult};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0 --gate-key gate.pub\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0   # trust on first use\n\nWithout --gate-key the gate's key is trusted on first use: its fingerprint is\nprinted and remembered in ~/.config/shipgate/known_gates.toml; a later\ndifferent key is refused (exit 1). The signed manifest is saved next to the\nfiles as shipgate.manifest + shipgate.manifest.minisig, so\n`minisign -Vm DIR/shipgate.manifest -p gate.pub` checks it again."
+)]
+pub struct Args {
+    /// The gate's base URL.
+    #[arg(long, env = "SHIPGATE_GATE", value_name = "URL")]
+    gate: String,
+    /// The package name.
+    package: String,
+    /// The version.
+    version: String,
+    /// Directory to write the files to (created if needed; must not hold them already).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The gate's public key file (minisign format) to pin.
+    #[arg(long, value_name = "FILE")]
+    gate_key: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let config_dir = match &args.gate_key {
+        Some(_) => None,
+        None => Some(user_config::config_dir().map_err(CliError::usage)?),
+    };
+    let options = FetchOptions {
+        package: &args.package,
+        version: &args.version,
+        out: &args.out,
+        gate_key: args.gate_key.as_deref(),
+        config_dir: config_dir.as_deref(),
+    };
+    let gate = args.gate.clone();
+    let on_first_use = move |fp: &str| {
+        eprintln!("warning: first contact with {gate}: trusting its key on first use");
+        eprintln!("         key fingerprint (SHA-256) {fp}");
+        eprintln!(
+            "         compare it with the one the gate operator published; pin it with --gate-key next time"
+        );
+    };
+    let report = fetch::fetch(&client, &options, &Bar::new(), &on_first_use)
+        .map_err(|e| fetch_error(e, &args.gate))?;
+    if args.json {
+        print_json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let total: u64 = report.files.iter().map(|f| f.size).sum();
+    println!(
+        "fetched {} {}: {} file(s), {}, every file verified against the gate-signed manifest",
+        report.package,
+        report.version,
+        report.files.len(),
+        format_size(total)
+    );
+    for f in &report.files {
+        println!("  {}  {}", f.sha256, report.out.join(&f.path).display());
+    }
+    println!("manifest sha256  {}", report.manifest_sha256);
+    let source = match &report.key_source {
+        KeySource::Pinned { path } => format!("pinned from {}", path.display()),
+        KeySource::Remembered => "remembered from an earlier fetch".to_owned(),
+        KeySource::FirstUse { remembered_in } => {
+            format!(
+                "trusted on first use, remembered in {}",
+                remembered_in.display()
+            )
+        }
+    };
+    println!("gate key         {} ({source})", report.key_fingerprint);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fetch_error(err: FetchError, gate: &str) -> CliError {
+    match err {
+        FetchError::Client(e) => client_error(e, gate),
+        FetchError::KeyChanged {
+            ref file,
+            ..
+        } => {
+            let file = file.display().to_string();
+            CliError::check(err).hint(format!(
+                "this is what an impersonated or compromised gate looks like. If the operator announced a key rotation, verify the new fingerprint out of band, then remove the entry for {gate} from {file} (or pin the new key with --gate-key)"
+            ))
+        }
+        FetchError::Verify(_) | FetchError::FileMismatch { .. } => CliError::check(err)
+            .hint("nothing unverified was left in --out under a final name; do not use this release and tell the gate operator"),
+        FetchError::PinnedKey(_) => CliError::usage(err)
+            .hint("pass the gate's minisign public key file (from its operator, or `curl GATE/v1/info`)"),
+        FetchError::Exists(_) => CliError::usage(err),
+        other => CliError::usage(other),
+    }
+}
