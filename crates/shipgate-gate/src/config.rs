@@ -125,11 +125,19 @@ pub struct PublisherConfig {
     pub issuer: String,
     /// `owner/repo` (GitHub) or `group/project` (GitLab).
     pub repository: String,
-    /// The numeric owner id (guards against a deleted-and-recreated owner name).
+    /// The numeric owner id (guards against a deleted-and-recreated owner
+    /// name). Required for GitHub; for GitLab, the optional numeric project id.
     #[serde(default)]
     pub repository_owner_id: Option<String>,
-    /// The workflow file, e.g. `.github/workflows/release.yml`.
+    /// The workflow file: `.github/workflows/release.yml` (GitHub; the
+    /// `.github/workflows/` prefix is optional) or the CI config path
+    /// (GitLab, e.g. `.gitlab-ci.yml`).
     pub workflow: String,
+    /// GitHub only: the `owner/repo` holding the workflow when the publishing
+    /// job is a reusable workflow from another repository (matched against
+    /// `job_workflow_ref` instead of `workflow_ref`).
+    #[serde(default)]
+    pub workflow_repository: Option<String>,
     /// The deployment environment the job must run in.
     #[serde(default)]
     pub environment: Option<String>,
@@ -242,6 +250,19 @@ impl GateConfig {
                 }
                 if publisher.workflow.trim().is_empty() {
                     return Err(invalid(at("workflow"), "must not be empty".into()));
+                }
+                if publisher.provider == Provider::Github {
+                    if publisher.repository_owner_id.as_deref().is_none_or(str::is_empty) {
+                        return Err(invalid(
+                            at("repository_owner_id"),
+                            "is required for GitHub (the numeric id survives renames; a re-registered owner name must not inherit the binding)".into(),
+                        ));
+                    }
+                } else if publisher.workflow_repository.is_some() {
+                    return Err(invalid(
+                        at("workflow_repository"),
+                        "is only for GitHub reusable workflows".into(),
+                    ));
                 }
             }
         }
