@@ -87,7 +87,7 @@ impl DiskCache {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
             Err(err) => {
-                tracing::warn!(
+                tracing::info!(
                     "JWKS cache {}: unreadable ({err}); fetching again",
                     path.display()
                 );
@@ -111,7 +111,7 @@ impl DiskCache {
         };
         match problem {
             Some(problem) => {
-                tracing::warn!(
+                tracing::info!(
                     "JWKS cache {}: {problem}; ignoring it and fetching again",
                     path.display()
                 );
@@ -125,7 +125,7 @@ impl DiskCache {
     /// cache only saves fetches).
     pub(crate) fn store(&self, entry: &CacheEntry) {
         if let Err(err) = self.try_store(entry) {
-            tracing::warn!("JWKS cache {}: not written: {err}", self.dir.display());
+            tracing::info!("JWKS cache {}: not written: {err}", self.dir.display());
         }
     }
 

@@ -224,17 +224,21 @@ pub fn parse_max_age(value: &str) -> Option<Duration> {
     found
 }
 
-/// The error and its sources on one line (reqwest's top-level message alone
-/// says only "error sending request").
+/// The causes of an error on one line. reqwest's own message only says
+/// "error sending request for url (...)", repeating the URL we already
+/// print; the causes say what happened (connection refused, timeout, TLS).
 fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
+    let mut causes = Vec::new();
     let mut source = err.source();
     while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        causes.push(inner.to_string());
         source = inner.source();
     }
-    text
+    if causes.is_empty() {
+        err.to_string()
+    } else {
+        causes.join(": ")
+    }
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl KeySet {
             }
         }
         for kid in ambiguous {
-            tracing::warn!(
+            tracing::info!(
                 kid = kid.as_str(),
                 "the JWKS lists this kid twice; neither key is used"
             );

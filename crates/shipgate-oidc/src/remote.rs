@@ -57,6 +57,9 @@ struct Snapshot {
 /// Everything else, behind an async lock so that one fetch runs at a time.
 #[derive(Debug, Default)]
 struct State {
+    /// Built on the first fetch: loading the system's root certificates
+    /// costs milliseconds that a CLI run with a warm cache should not pay.
+    fetcher: Option<Fetcher>,
     disk_checked: bool,
     jwks_uri: String,
     jwks: Value,
@@ -70,7 +73,6 @@ struct State {
 #[derive(Debug)]
 pub struct RemoteKeys {
     issuer: String,
-    fetcher: Fetcher,
     options: RemoteOptions,
     snapshot: RwLock<Snapshot>,
     state: tokio::sync::Mutex<State>,
@@ -82,7 +84,6 @@ impl RemoteKeys {
         check_url(issuer)?;
         Ok(RemoteKeys {
             issuer: issuer.to_owned(),
-            fetcher: Fetcher::new(options.fetch)?,
             options,
             snapshot: RwLock::new(Snapshot::default()),
             state: tokio::sync::Mutex::new(State::default()),
@@ -120,7 +121,7 @@ impl RemoteKeys {
                 }
                 .into());
             }
-            match self.fetch().await {
+            match self.fetch(&mut state).await {
                 Ok(fetched) => self.apply(&mut state, fetched, now),
                 Err(err) => {
                     state.failed_at = Some(now);
@@ -151,10 +152,10 @@ impl RemoteKeys {
         // Record the attempt before fetching: failed refetches count too.
         state.refetched_at = Some(now);
         self.persist(&state);
-        match self.fetch().await {
+        match self.fetch(&mut state).await {
             Ok(fetched) => self.apply(&mut state, fetched, now),
             Err(err) => {
-                tracing::warn!("refetching the keys of {} failed: {err}", self.issuer);
+                tracing::info!("refetching the keys of {} failed: {err}", self.issuer);
                 return Err(unknown("failed"));
             }
         }
@@ -181,7 +182,7 @@ impl RemoteKeys {
         let keys = match entry.jwks.as_object().map(KeySet::from_jwks) {
             Some(Ok(keys)) => keys,
             _ => {
-                tracing::warn!(
+                tracing::info!(
                     "JWKS cache {}: the cached JWKS is unusable; fetching again",
                     disk.path_for(&self.issuer).display()
                 );
@@ -240,10 +241,18 @@ impl RemoteKeys {
     }
 
     /// Discovery, then the JWKS.
-    async fn fetch(&self) -> Result<FetchedKeys, FetchError> {
+    async fn fetch(&self, state: &mut State) -> Result<FetchedKeys, FetchError> {
+        let fetcher = match &state.fetcher {
+            Some(fetcher) => fetcher.clone(),
+            None => {
+                let fetcher = Fetcher::new(self.options.fetch)?;
+                state.fetcher = Some(fetcher.clone());
+                fetcher
+            }
+        };
         let url = discovery_url(&self.issuer);
         tracing::debug!("fetching {url}");
-        let discovery = self.fetcher.get_json(&url).await?;
+        let discovery = fetcher.get_json(&url).await?;
         let bad = |reason: &str| FetchError::BadDocument {
             url: url.clone(),
             reason: reason.to_owned(),
@@ -266,7 +275,7 @@ impl RemoteKeys {
             .ok_or_else(|| bad("no `jwks_uri` string"))?
             .to_owned();
         tracing::debug!("fetching {jwks_uri}");
-        let jwks = self.fetcher.get_json(&jwks_uri).await?;
+        let jwks = fetcher.get_json(&jwks_uri).await?;
         let keys = KeySet::from_jwks(&jwks.document).map_err(|err| FetchError::BadDocument {
             url: jwks_uri.clone(),
             reason: err.to_string(),

@@ -141,3 +141,67 @@ fn json_response(body: Arc<str>) -> Response {
     )
         .into_response()
 }
+
+/// Binds a TCP listener (port 0 picks a free port) and returns it with the
+/// address it is bound to.
+pub async fn bind(
+    addr: std::net::SocketAddr,
+) -> std::io::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Runs `future` on a new single-threaded runtime (for command-line use:
+/// the library's futures need a tokio runtime; the gate has its own).
+pub fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(future))
+}
+
+/// An issuer URL whose port is 0 gets `port` (the port actually bound), so
+/// that `--issuer http://127.0.0.1:0 --listen 127.0.0.1:0` works for tests
+/// and scripts: `http://127.0.0.1:0/x` → `http://127.0.0.1:4321/x`. Other
+/// issuers are returned unchanged.
+pub fn issuer_with_bound_port(issuer: &str, port: u16) -> String {
+    let Ok(mut url) = url::Url::parse(issuer) else {
+        return issuer.to_owned();
+    };
+    if url.port() != Some(0) || url.set_port(Some(port)).is_err() {
+        return issuer.to_owned();
+    }
+    let text = url.to_string();
+    // `Url` writes an empty path as "/"; keep the issuer's own spelling.
+    if issuer.ends_with('/') {
+        text
+    } else {
+        text.trim_end_matches('/').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issuer_with_bound_port;
+
+    #[test]
+    fn port_zero_takes_the_bound_port() {
+        assert_eq!(
+            issuer_with_bound_port("http://127.0.0.1:0", 4321),
+            "http://127.0.0.1:4321"
+        );
+        assert_eq!(
+            issuer_with_bound_port("http://127.0.0.1:0/tenant", 4321),
+            "http://127.0.0.1:4321/tenant"
+        );
+        assert_eq!(
+            issuer_with_bound_port("https://ci.example.com", 4321),
+            "https://ci.example.com"
+        );
+        assert_eq!(
+            issuer_with_bound_port("http://[::1]:0/", 8080),
+            "http://[::1]:8080/"
+        );
+    }
+}

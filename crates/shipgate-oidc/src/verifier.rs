@@ -4,6 +4,10 @@
 //! the unverified `iss` against the pinned issuer (no fetch for a foreign
 //! token), the key by `kid` from the issuer's own JWKS only, the signature
 //! with the key's one algorithm, then every claim rule and expectation.
+//!
+//! Nothing on this path logs above `info`: at the default log level every
+//! refused token must produce the same output, so a caller cannot learn which
+//! check failed. The precise reason is in the returned [`Rejection`].
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
