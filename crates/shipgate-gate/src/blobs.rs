@@ -8,9 +8,10 @@
 //! the blob commits. A crash therefore leaves at worst an unreferenced blob or
 //! a temp file, which [`BlobStore::sweep`] removes at startup.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -59,9 +60,16 @@ pub struct SweepReport {
 }
 
 /// The blob directory.
+///
+/// Blobs written by requests still in flight are *held* (a count per key):
+/// a failed request may delete the blobs it wrote, but only those that no
+/// committed release references and no other in-flight request holds. A
+/// hold is taken before the rename that makes a blob visible, so a delete
+/// can never remove a blob another request is about to reference.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     dir: PathBuf,
+    holds: Arc<tokio::sync::Mutex<HashMap<String, usize>>>,
 }
 
 impl BlobStore {
@@ -69,7 +77,40 @@ impl BlobStore {
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            holds: Arc::default(),
+        })
+    }
+
+    /// Releases the holds a request took. With `discard_from`, each blob that
+    /// is then neither held nor referenced by a release in that database is
+    /// deleted (the request failed; its bytes are garbage).
+    pub async fn release(
+        &self,
+        keys: &[String],
+        discard_from: Option<&crate::storage::Db>,
+    ) -> Result<(), crate::storage::StorageError> {
+        let mut holds = self.holds.lock().await;
+        for key in keys {
+            let remaining = match holds.get_mut(key) {
+                Some(count) => {
+                    *count = count.saturating_sub(1);
+                    *count
+                }
+                None => 0,
+            };
+            if remaining == 0 {
+                holds.remove(key);
+                if let Some(db) = discard_from
+                    && !db.blob_referenced(key).await?
+                    && let Some(path) = self.path(key)
+                {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The directory holding the blobs.
@@ -103,7 +144,7 @@ impl BlobStore {
         Ok(BlobWriter {
             file,
             temp: TempGuard(Some(temp)),
-            dir: self.dir.clone(),
+            store: self.clone(),
             hasher: Sha256::new(),
             written: 0,
             expected_size,
@@ -149,7 +190,7 @@ impl BlobStore {
 pub struct BlobWriter {
     file: tokio::fs::File,
     temp: TempGuard,
-    dir: PathBuf,
+    store: BlobStore,
     hasher: Sha256,
     written: u64,
     expected_size: u64,
@@ -177,7 +218,8 @@ impl BlobWriter {
     }
 
     /// Checks size and digest, makes the blob durable under its final name
-    /// and returns its key (the hex SHA-256).
+    /// and returns its key (the hex SHA-256). The blob is held until the
+    /// caller passes the key to [`BlobStore::release`].
     pub async fn finish(mut self) -> Result<String, BlobError> {
         if self.written != self.expected_size {
             return Err(BlobError::TooShort {
@@ -199,12 +241,23 @@ impl BlobWriter {
             .0
             .take()
             .ok_or_else(|| io::Error::other("blob already finished"))?;
-        let target = self.dir.join(&actual);
+        let target = self.store.dir.join(&actual);
+        *self
+            .store
+            .holds
+            .lock()
+            .await
+            .entry(actual.clone())
+            .or_default() += 1;
         if let Err(err) = tokio::fs::rename(&temp, &target).await {
             let _ = std::fs::remove_file(&temp);
+            let _ = self
+                .store
+                .release(std::slice::from_ref(&actual), None)
+                .await;
             return Err(err.into());
         }
-        let dir = self.dir.clone();
+        let dir = self.store.dir.clone();
         tokio::task::spawn_blocking(move || sync_dir(&dir))
             .await
             .map_err(|e| io::Error::other(e.to_string()))??;

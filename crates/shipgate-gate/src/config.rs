@@ -252,7 +252,11 @@ impl GateConfig {
                     return Err(invalid(at("workflow"), "must not be empty".into()));
                 }
                 if publisher.provider == Provider::Github {
-                    if publisher.repository_owner_id.as_deref().is_none_or(str::is_empty) {
+                    if publisher
+                        .repository_owner_id
+                        .as_deref()
+                        .is_none_or(str::is_empty)
+                    {
                         return Err(invalid(
                             at("repository_owner_id"),
                             "is required for GitHub (the numeric id survives renames; a re-registered owner name must not inherit the binding)".into(),

@@ -70,7 +70,7 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
         );
     }
     let key = GateKey::load(&config.gate_key_path())?;
-    let publishers = PublisherAuth::default();
+    let publishers = PublisherAuth::from_config(&config).map_err(ServeError::Publishers)?;
     Ok((AppState::new(config, db, blobs, key, publishers), swept))
 }
 

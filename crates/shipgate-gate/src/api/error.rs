@@ -63,6 +63,16 @@ impl ApiError {
         )
     }
 
+    /// 503: a dependency (the CI provider's key endpoint) is unreachable.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "dependency unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the gate cannot verify CI tokens right now (the CI provider's keys are unreachable); retry later",
+        )
+    }
+
     /// 500: logs the detail, sends a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");

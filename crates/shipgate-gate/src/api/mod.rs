@@ -88,6 +88,11 @@ impl AppState {
     fn publishers(&self) -> &PublisherAuth {
         &self.inner.publishers
     }
+
+    /// The dev issuer's documents, when this gate serves one.
+    pub(crate) fn dev_documents(&self) -> Option<&Arc<shipgate_oidc::server::Documents>> {
+        self.inner.publishers.dev_documents()
+    }
 }
 
 /// Every route: (method, path in OpenAPI syntax, handler).

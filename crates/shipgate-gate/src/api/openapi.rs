@@ -94,7 +94,7 @@ pub fn document() -> Value {
                     "type": "object",
                     "required": ["error"],
                     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string", "enum": ["bad_request", "unauthorized", "not_found", "conflict", "payload_too_large", "method_not_allowed", "internal"]},
+                        "code": {"type": "string", "enum": ["bad_request", "unauthorized", "not_found", "conflict", "payload_too_large", "method_not_allowed", "internal", "unavailable"]},
                         "message": {"type": "string"}
                     }}}
                 },
@@ -185,7 +185,8 @@ pub fn document() -> Value {
                     "401": error_response("CI token missing or refused (the reason is only logged)."),
                     "404": error_response("Package not configured."),
                     "409": error_response("Version already staged or released."),
-                    "413": error_response("Body over the gate's cap.")
+                    "413": error_response("Body over the gate's cap."),
+                    "503": error_response("The CI provider's keys are unreachable.")
                 }
             }},
             "/v1/packages/{name}/versions/{version}/manifest": {"get": {

@@ -26,6 +26,7 @@ use super::read::package_version;
 use super::{ApiError, AppState, bearer};
 use crate::blobs::{BlobError, is_blob_key};
 use crate::names;
+use crate::publishers::AuthError;
 use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError};
 use crate::wire::{AnnouncedFile, StageAnnouncement, StageResponse};
 
@@ -52,7 +53,15 @@ pub(super) async fn stage(
         .publishers()
         .authorize(token, package_config, state.db())
         .await
-        .map_err(|reason| ApiError::refused(format!("staging {package} {version}: {reason}")))?;
+        .map_err(|err| match err {
+            AuthError::Refused(reason) => {
+                ApiError::refused(format!("staging {package} {version}: {reason}"))
+            }
+            AuthError::Unavailable(reason) => {
+                ApiError::unavailable(format!("cannot verify CI tokens for {package}: {reason}"))
+            }
+            AuthError::Internal(err) => ApiError::internal(err),
+        })?;
 
     if let Some(length) = request
         .headers()
@@ -72,7 +81,50 @@ pub(super) async fn stage(
         .map_err(|e| {
             ApiError::bad_request(format!("expected multipart/form-data: {}", e.body_text()))
         })?;
-    let announced = read_announcement(&mut multipart, state.config().max_upload_bytes).await?;
+    // Blobs this request wrote stay held until it ends; if it fails they
+    // are deleted unless something else references or holds them.
+    let mut held = Vec::new();
+    let result = receive_and_commit(
+        &state,
+        &mut multipart,
+        NewRelease {
+            package: package.clone(),
+            version: version.clone(),
+            provenance,
+            files: Vec::new(),
+        },
+        &mut held,
+    )
+    .await;
+    let discard = result.is_err().then(|| state.db());
+    if let Err(err) = state.blobs().release(&held, discard).await {
+        tracing::error!(%err, "releasing the blobs of a staging request");
+    }
+    let (id, new) = result?;
+    tracing::info!(release = id, %package, %version, files = new.files.len(), "staged");
+    let mut files = new.files;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((
+        StatusCode::CREATED,
+        Json(StageResponse {
+            id,
+            package,
+            version,
+            state: ReleaseState::Staged,
+            files,
+        }),
+    ))
+}
+
+/// Reads the announcement and the file parts into the blob store, then
+/// inserts the release in one transaction.
+async fn receive_and_commit(
+    state: &AppState,
+    multipart: &mut Multipart,
+    mut new: NewRelease,
+    held: &mut Vec<String>,
+) -> Result<(i64, NewRelease), ApiError> {
+    let announced = read_announcement(multipart, state.config().max_upload_bytes).await?;
     let mut received: Vec<bool> = vec![false; announced.len()];
 
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
@@ -104,10 +156,11 @@ pub(super) async fn stage(
                 .await
                 .map_err(|e| blob_error(&file.name, e))?;
         }
-        writer
+        let key = writer
             .finish()
             .await
             .map_err(|e| blob_error(&file.name, e))?;
+        held.push(key);
         received[index] = true;
     }
     if let Some(missing) = received.iter().position(|r| !r) {
@@ -117,7 +170,7 @@ pub(super) async fn stage(
         )));
     }
 
-    let files: Vec<ReleaseFile> = announced
+    new.files = announced
         .iter()
         .map(|f| ReleaseFile {
             path: f.name.clone(),
@@ -125,33 +178,17 @@ pub(super) async fn stage(
             sha256: f.sha256.clone(),
         })
         .collect();
-    let new = NewRelease {
-        package: package.clone(),
-        version: version.clone(),
-        provenance,
-        files,
-    };
     let now = crate::unix_now();
     let mut tx = state.db().begin_write().await?;
     let id = match tx.insert_staged(&new, now).await {
         Ok(id) => id,
-        Err(StorageError::VersionTaken { .. }) => return Err(taken(&package, &version)),
+        Err(StorageError::VersionTaken { .. }) => {
+            return Err(taken(&new.package, &new.version));
+        }
         Err(err) => return Err(err.into()),
     };
     tx.commit().await?;
-    tracing::info!(release = id, %package, %version, files = new.files.len(), "staged");
-    let mut files = new.files;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((
-        StatusCode::CREATED,
-        Json(StageResponse {
-            id,
-            package,
-            version,
-            state: ReleaseState::Staged,
-            files,
-        }),
-    ))
+    Ok((id, new))
 }
 
 fn taken(package: &str, version: &str) -> ApiError {

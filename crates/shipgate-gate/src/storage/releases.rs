@@ -189,6 +189,15 @@ impl Db {
         Ok(Some((detail, signed)))
     }
 
+    /// True when some release references this blob.
+    pub async fn blob_referenced(&self, key: &str) -> Result<bool, StorageError> {
+        let row = sqlx::query("SELECT 1 AS one FROM release_files WHERE blob_key = ? LIMIT 1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// The blob key of one file of a released version.
     pub async fn released_file(
         &self,

@@ -99,7 +99,15 @@ fn every_documented_route_is_served_and_errors_are_json() {
 }
 
 /// method, path, bearer token, content type, body, expected status, expected code.
-type Case<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, Vec<u8>, u16, &'a str);
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
 
 #[test]
 fn hostile_requests_get_clear_json_errors() {

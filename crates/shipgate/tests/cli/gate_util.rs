@@ -109,6 +109,14 @@ impl Gate {
         (status, dir)
     }
 
+    /// Kills the server with SIGKILL (a crash) and keeps its directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
     /// Runs `shipgate admin ARGS --config gate.toml` in the gate's directory.
     pub fn admin(&self, args: &[&str]) -> std::process::Output {
         let mut all = vec!["admin"];
@@ -265,4 +273,199 @@ print('%06d'%((struct.unpack('>I',h[o:o+4])[0]&0x7fffffff)%1000000))";
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A stand-in CI provider: a key directory and a real `shipgate oidc serve`.
+pub struct CiIssuer {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    child: Child,
+}
+
+impl CiIssuer {
+    pub fn start() -> CiIssuer {
+        let dir = tempfile::tempdir().unwrap();
+        let out = crate::util::run_in(dir.path(), &["oidc", "keygen", "--dir", "keys"]);
+        crate::util::assert_exit(&out, 0);
+        let mut child = shipgate()
+            .current_dir(dir.path())
+            .args([
+                "oidc",
+                "serve",
+                "--keys",
+                "keys",
+                "--issuer",
+                "http://127.0.0.1:0",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("issuer did not start: {line:?}"))
+            .trim_end_matches('/')
+            .to_owned();
+        CiIssuer { dir, url, child }
+    }
+
+    /// A GitHub-shaped token for `repository` (owner id `owner_id`) at tag `v{version}`,
+    /// minted by the real `shipgate oidc issue`. `extra` overrides or adds claims.
+    pub fn github_token(
+        &self,
+        audience: &str,
+        repository: &str,
+        owner_id: &str,
+        version: &str,
+        extra: &[&str],
+    ) -> String {
+        let tag = format!("refs/tags/v{version}");
+        let mut claims = vec![
+            format!("repository={repository}"),
+            format!("repository_owner_id={owner_id}"),
+            format!("workflow_ref={repository}/.github/workflows/release.yml@{tag}"),
+            format!("job_workflow_ref={repository}/.github/workflows/release.yml@{tag}"),
+            format!("ref={tag}"),
+            "sha=4e9b7dbc0c1d2e3f40516273849506a7b8c9d0e1".to_owned(),
+            "run_id=987654321".to_owned(),
+            "environment=release".to_owned(),
+            "event_name=push".to_owned(),
+        ];
+        for e in extra {
+            let key = e.split('=').next().unwrap();
+            claims.retain(|c| !c.starts_with(&format!("{key}=")));
+            claims.push((*e).to_owned());
+        }
+        let subject = format!("repo:{repository}:environment:release");
+        let mut args = vec![
+            "oidc".to_owned(),
+            "issue".into(),
+            "--keys".into(),
+            "keys".into(),
+            "--issuer".into(),
+            self.url.clone(),
+            "--audience".into(),
+            audience.into(),
+            "--subject".into(),
+            subject,
+        ];
+        for c in claims {
+            args.push("--claim".into());
+            args.push(c);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = crate::util::run_in(self.dir.path(), &args);
+        crate::util::assert_exit(&out, 0);
+        crate::util::stdout(&out).trim().to_owned()
+    }
+
+    /// A token signed with the issuer's real key that expired an hour ago,
+    /// minted by an independent JWT implementation (PyJWT).
+    pub fn expired_token(&self, audience: &str, repository: &str, owner_id: &str) -> String {
+        const SCRIPT: &str = r#"
+import glob, json, sys, time, urllib.request
+import jwt
+issuer, audience, repository, owner, keydir = sys.argv[1:6]
+discovery = json.load(urllib.request.urlopen(issuer + "/.well-known/openid-configuration"))
+jwks = json.load(urllib.request.urlopen(discovery["jwks_uri"]))
+kid = jwks["keys"][0]["kid"]
+pem = open(sorted(glob.glob(keydir + "/*.pem"))[-1], "rb").read()
+now = int(time.time())
+claims = {"iss": issuer, "aud": audience, "sub": "repo:" + repository, "iat": now - 7200,
+          "nbf": now - 7200, "exp": now - 3600, "jti": "expired-" + str(now),
+          "repository": repository, "repository_owner_id": owner,
+          "workflow_ref": repository + "/.github/workflows/release.yml@refs/tags/v9.0.0",
+          "ref": "refs/tags/v9.0.0", "sha": "ab" * 20, "run_id": "1", "environment": "release",
+          "event_name": "push"}
+print(jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid}))
+"#;
+        let keydir = self.dir.path().join("keys");
+        let out = std::process::Command::new(crate::util::peer("python3"))
+            .args(["-c", SCRIPT, &self.url, audience, repository, owner_id])
+            .arg(&keydir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "PyJWT: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+}
+
+impl Drop for CiIssuer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A gate config whose publishers are bound to `issuer`:
+/// `hello` (acme/hello, owner 42; maintainers alice, bob, erin, frank; quorum 2)
+/// and `other` (acme/other, owner 43; maintainer carol; quorum 1).
+pub fn bound_config(issuer: &str) -> String {
+    format!(
+        r#"listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1"
+data_dir = "data"
+gate_key = "gate.key"
+audience = "shipgate-test"
+max_upload_bytes = 1048576
+
+[[package]]
+name = "hello"
+maintainers = ["alice", "bob", "erin", "frank"]
+quorum = 2
+
+[[package.publisher]]
+provider = "github"
+issuer = "{issuer}"
+repository = "acme/hello"
+repository_owner_id = "42"
+workflow = ".github/workflows/release.yml"
+environment = "release"
+ref = "refs/tags/v*"
+
+[[package]]
+name = "other"
+maintainers = ["carol"]
+quorum = 1
+
+[[package.publisher]]
+provider = "github"
+issuer = "{issuer}"
+repository = "acme/other"
+repository_owner_id = "43"
+workflow = ".github/workflows/release.yml"
+"#
+    )
+}
+
+/// A multipart staging body (announce + one part per file) built by hand,
+/// so tests can also build hostile ones.
+pub fn multipart(announce: &str, parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "XshipgateTestBoundaryX";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"announce\"\r\nContent-Type: application/json\r\n\r\n{announce}\r\n").as_bytes());
+    for (name, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"x\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -5,5 +5,7 @@
 mod util;
 
 mod gate;
+mod gate_flow;
+mod gate_matrix;
 mod gate_util;
 mod help;

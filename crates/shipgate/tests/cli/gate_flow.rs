@@ -1,0 +1,506 @@
+//! The whole release flow with real processes: `shipgate oidc serve` as the
+//! CI provider, tokens from `shipgate oidc issue`, `shipgate serve` as the
+//! gate, the CLI for every step, and the real `minisign` to check the result.
+
+use std::process::Output;
+
+use crate::gate_util::{
+    CiIssuer, Gate, bound_config, enroll, error_code, multipart, sha256_hex, totp,
+};
+use crate::util::{assert_exit, peer, shipgate, stderr, stdout};
+
+fn cli(gate: &Gate, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = shipgate();
+    cmd.current_dir(gate.path())
+        .env("SHIPGATE_CONFIG_DIR", gate.path().join("user-config"))
+        .env_remove("SHIPGATE_OIDC_TOKEN")
+        .env_remove("SHIPGATE_MAINTAINER_TOKEN")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+#[test]
+fn stage_review_approve_fetch_and_verify_with_minisign() {
+    let ci = CiIssuer::start();
+    let gate = Gate::start(&bound_config(&ci.url));
+    let (alice, alice_secret) = enroll(&gate, "alice", "hello");
+    let (bob, bob_secret) = enroll(&gate, "bob", "hello");
+    let dir = gate.path();
+    std::fs::write(dir.join("hello.tar.gz"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(dir.join("README.txt"), b"hello 1.0.0\n").unwrap();
+
+    // 1. Stage from "CI".
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
+    let out = cli(
+        &gate,
+        &[("SHIPGATE_OIDC_TOKEN", &token)],
+        &[
+            "stage",
+            "--gate",
+            &gate.url,
+            "--package",
+            "hello",
+            "--version",
+            "1.0.0",
+            "hello.tar.gz",
+            "README.txt",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("staged release 1"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("shipgate release show 1"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The same token again is a replay.
+    let again = cli(
+        &gate,
+        &[("SHIPGATE_OIDC_TOKEN", &token)],
+        &[
+            "stage",
+            "--gate",
+            &gate.url,
+            "--package",
+            "hello",
+            "--version",
+            "1.0.1",
+            "README.txt",
+        ],
+    );
+    assert_exit(&again, 1);
+    // A fresh token for an already staged version: conflict.
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
+    let dup = cli(
+        &gate,
+        &[("SHIPGATE_OIDC_TOKEN", &token)],
+        &[
+            "stage",
+            "--gate",
+            &gate.url,
+            "--package",
+            "hello",
+            "--version",
+            "1.0.0",
+            "README.txt",
+        ],
+    );
+    assert_exit(&dup, 1);
+    assert!(stderr(&dup).contains("already staged"), "{}", stderr(&dup));
+
+    // 2. Review.
+    let out = cli(
+        &gate,
+        &[],
+        &["release", "show", "1", "--gate", &gate.url, "--json"],
+    );
+    assert_exit(&out, 0);
+    let view = json(&out);
+    assert_eq!(view["state"], "staged");
+    assert_eq!(view["quorum"], 2);
+    assert_eq!(view["provenance"]["repository"], "acme/hello");
+    assert_eq!(view["provenance"]["ref"], "refs/tags/v1.0.0");
+    assert_eq!(
+        view["provenance"]["commit_sha"],
+        "4e9b7dbc0c1d2e3f40516273849506a7b8c9d0e1"
+    );
+    assert_eq!(view["provenance"]["run_id"], "987654321");
+    assert_eq!(view["provenance"]["environment"], "release");
+    assert_eq!(view["files"][0]["path"], "README.txt");
+    assert_eq!(view["files"][1]["sha256"], sha256_hex(&[7u8; 300_000]));
+    assert_eq!(view["diff"]["previous_version"], serde_json::Value::Null);
+    let human = cli(&gate, &[], &["release", "show", "1", "--gate", &gate.url]);
+    assert!(
+        stdout(&human).contains("first release of hello"),
+        "{}",
+        stdout(&human)
+    );
+
+    // 3. Refused approvals: the CI token, a wrong code.
+    let ci_token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
+    let out = cli(
+        &gate,
+        &[("SHIPGATE_MAINTAINER_TOKEN", &ci_token)],
+        &["approve", "1", "--gate", &gate.url, "--code", "123456"],
+    );
+    assert_exit(&out, 1);
+    let good = totp(&alice_secret, 0);
+    let wrong = if good == "000000" { "111111" } else { "000000" };
+    let out = cli(
+        &gate,
+        &[("SHIPGATE_MAINTAINER_TOKEN", &alice)],
+        &["approve", "1", "--gate", &gate.url, "--code", wrong],
+    );
+    assert_exit(&out, 1);
+
+    // 4. Two approvals release it; the code comes on stdin like a prompt.
+    let out = cli(
+        &gate,
+        &[("SHIPGATE_MAINTAINER_TOKEN", &alice)],
+        &["approve", "1", "--gate", &gate.url, "--code", &good],
+    );
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("1 of 2"), "{}", stdout(&out));
+    let mut child = shipgate()
+        .current_dir(dir)
+        .env("SHIPGATE_MAINTAINER_TOKEN", &bob)
+        .args(["approve", "1", "--gate", &gate.url, "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", totp(&bob_secret, 0)).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 0);
+    let decision = json(&out);
+    assert_eq!(decision["state"], "released");
+    let manifest_digest = decision["manifest_sha256"].as_str().unwrap().to_owned();
+
+    // 5. Fetch with a pinned key, then check with the real minisign.
+    let out = cli(
+        &gate,
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &gate.url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "got",
+            "--gate-key",
+            "gate.pub",
+            "--json",
+        ],
+    );
+    assert_exit(&out, 0);
+    let report = json(&out);
+    assert_eq!(report["manifest_sha256"], manifest_digest.as_str());
+    assert_eq!(
+        std::fs::read(dir.join("got/hello.tar.gz")).unwrap(),
+        vec![7u8; 300_000]
+    );
+    assert_eq!(
+        std::fs::read(dir.join("got/README.txt")).unwrap(),
+        b"hello 1.0.0\n"
+    );
+    let minisign = std::process::Command::new(peer("minisign"))
+        .current_dir(dir)
+        .args(["-V", "-m", "got/shipgate.manifest", "-p", "gate.pub"])
+        .output()
+        .unwrap();
+    assert!(
+        minisign.status.success(),
+        "minisign: {}",
+        String::from_utf8_lossy(&minisign.stderr)
+    );
+    assert_eq!(
+        sha256_hex(&std::fs::read(dir.join("got/shipgate.manifest")).unwrap()),
+        manifest_digest
+    );
+    // The manifest lists exactly the digests of the fetched files.
+    let manifest = std::fs::read_to_string(dir.join("got/shipgate.manifest")).unwrap();
+    assert!(
+        manifest.contains(&sha256_hex(b"hello 1.0.0\n")),
+        "{manifest}"
+    );
+
+    // Trust on first use: remembered, then a different key is refused loudly.
+    let out = cli(
+        &gate,
+        &[],
+        &[
+            "fetch", "--gate", &gate.url, "hello", "1.0.0", "--out", "tofu1",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("first use"), "{}", stderr(&out));
+    let out = cli(
+        &gate,
+        &[],
+        &[
+            "fetch", "--gate", &gate.url, "hello", "1.0.0", "--out", "tofu2",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("remembered"), "{}", stdout(&out));
+    let known = dir.join("user-config/known_gates.toml");
+    let text = std::fs::read_to_string(&known).unwrap();
+    let fp = text.split("key_fingerprint = \"").nth(1).unwrap()[..64].to_owned();
+    std::fs::write(&known, text.replace(&fp, &"0".repeat(64))).unwrap();
+    let out = cli(
+        &gate,
+        &[],
+        &[
+            "fetch", "--gate", &gate.url, "hello", "1.0.0", "--out", "tofu3",
+        ],
+    );
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("CHANGED"), "{}", stderr(&out));
+    assert!(!dir.join("tofu3/hello.tar.gz").exists());
+    // A pinned key that is not the gate's: verification fails, nothing kept.
+    assert_exit(
+        &crate::util::run_in(dir, &["keygen", "-s", "other.key", "-p", "other.pub"]),
+        0,
+    );
+    let out = cli(
+        &gate,
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &gate.url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "bad",
+            "--gate-key",
+            "other.pub",
+        ],
+    );
+    assert_exit(&out, 1);
+    assert!(!dir.join("bad/hello.tar.gz").exists());
+
+    // 6. The next version: the review shows the diff.
+    std::fs::write(dir.join("hello.tar.gz"), vec![8u8; 250_000]).unwrap();
+    std::fs::write(dir.join("NOTES.md"), b"new\n").unwrap();
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.1.0", &[]);
+    let out = cli(
+        &gate,
+        &[("SHIPGATE_OIDC_TOKEN", &token)],
+        &[
+            "stage",
+            "--gate",
+            &gate.url,
+            "--package",
+            "hello",
+            "--version",
+            "1.1.0",
+            "hello.tar.gz",
+            "NOTES.md",
+            "--json",
+        ],
+    );
+    assert_exit(&out, 0);
+    let id = json(&out)["id"].as_i64().unwrap();
+    let out = cli(
+        &gate,
+        &[],
+        &[
+            "release",
+            "show",
+            &id.to_string(),
+            "--gate",
+            &gate.url,
+            "--json",
+        ],
+    );
+    let diff = &json(&out)["diff"];
+    assert_eq!(diff["previous_version"], "1.0.0");
+    assert_eq!(diff["added"][0]["path"], "NOTES.md");
+    assert_eq!(diff["removed"][0]["path"], "README.txt");
+    assert_eq!(diff["changed"][0]["path"], "hello.tar.gz");
+    assert_eq!(diff["changed"][0]["size_delta"], -50_000);
+    let out = cli(
+        &gate,
+        &[],
+        &["releases", "--gate", &gate.url, "--state", "staged"],
+    );
+    assert!(
+        stdout(&out).contains("1.1.0") && !stdout(&out).contains("1.0.0"),
+        "{}",
+        stdout(&out)
+    );
+    // A staged version is not served.
+    let (status, _) = gate.get("/v1/packages/hello/versions/1.1.0/files/NOTES.md");
+    assert_eq!(status, 404);
+}
+
+/// Multipart parts: (part name, bytes).
+type Parts<'a> = Vec<(&'a str, &'a [u8])>;
+
+#[test]
+fn hostile_staging_bodies_are_refused_and_leave_nothing() {
+    let ci = CiIssuer::start();
+    let gate = Gate::start(&bound_config(&ci.url));
+    let data = b"payload bytes";
+    let good_announce = format!(
+        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
+        data.len(),
+        sha256_hex(data)
+    );
+    let wrong_digest = format!(
+        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
+        data.len(),
+        sha256_hex(b"other")
+    );
+    let wrong_size = format!(
+        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
+        data.len() - 1,
+        sha256_hex(data)
+    );
+    let traversal = format!(
+        r#"{{"files":[{{"name":"../a.bin","size":1,"sha256":"{}"}}]}}"#,
+        "a".repeat(64)
+    );
+    let dup = format!(
+        r#"{{"files":[{{"name":"a","size":1,"sha256":"{0}"}},{{"name":"a","size":1,"sha256":"{0}"}}]}}"#,
+        "a".repeat(64)
+    );
+    let huge = format!(
+        r#"{{"files":[{{"name":"a","size":2000000,"sha256":"{}"}}]}}"#,
+        "a".repeat(64)
+    );
+    let cases: Vec<(String, Parts, u16)> = vec![
+        (wrong_digest, vec![("file.0", data)], 400),
+        (wrong_size, vec![("file.0", data)], 400),
+        (traversal, vec![("file.0", b"x")], 400),
+        (dup, vec![], 400),
+        (huge, vec![], 413),
+        ("{not json".into(), vec![], 400),
+        (good_announce.clone(), vec![], 400), // announced, not sent
+        (
+            good_announce.clone(),
+            vec![("file.0", data), ("file.0", data)],
+            400,
+        ), // sent twice
+        (good_announce.clone(), vec![("file.7", data)], 400), // not announced
+        (good_announce.clone(), vec![("evil", data)], 400),
+    ];
+    for (i, (announce, parts, want)) in cases.into_iter().enumerate() {
+        let token = ci.github_token("shipgate-test", "acme/hello", "42", "2.0.0", &[]);
+        let (ct, body) = multipart(&announce, &parts);
+        let (status, text) = gate.request(
+            "POST",
+            "/v1/packages/hello/versions/2.0.0",
+            Some(&token),
+            Some(&ct),
+            &body,
+        );
+        assert_eq!(status, want, "case {i}: {text}");
+        assert!(!error_code(&text).is_empty());
+    }
+    // Garbled multipart.
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "2.0.0", &[]);
+    let (status, _) = gate.request(
+        "POST",
+        "/v1/packages/hello/versions/2.0.0",
+        Some(&token),
+        Some("multipart/form-data; boundary=Z"),
+        b"--Z\r\ngarbage",
+    );
+    assert_eq!(status, 400);
+    // A body over the cap.
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "2.0.0", &[]);
+    let big = vec![0u8; 2_200_000];
+    let (ct, body) = multipart(&good_announce, &[("file.0", &big)]);
+    let (status, _) = gate.request(
+        "POST",
+        "/v1/packages/hello/versions/2.0.0",
+        Some(&token),
+        Some(&ct),
+        &body,
+    );
+    assert!(status == 413 || status == 400, "{status}");
+    // Nothing was staged and no blob or temp file remains.
+    let (_, list) = gate.get("/v1/releases");
+    assert_eq!(list.trim(), r#"{"releases":[]}"#);
+    let blobs: Vec<_> = std::fs::read_dir(gate.path().join("data/blobs"))
+        .unwrap()
+        .collect();
+    assert!(blobs.is_empty(), "{blobs:?}");
+
+    // The good body stages.
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "2.0.0", &[]);
+    let (ct, body) = multipart(&good_announce, &[("file.0", data)]);
+    let (status, text) = gate.request(
+        "POST",
+        "/v1/packages/hello/versions/2.0.0",
+        Some(&token),
+        Some(&ct),
+        &body,
+    );
+    assert_eq!(status, 201, "{text}");
+}
+
+#[test]
+fn a_crash_mid_upload_leaves_the_release_absent_and_the_blobs_swept() {
+    let ci = CiIssuer::start();
+    let gate = Gate::start(&bound_config(&ci.url));
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "3.0.0", &[]);
+    let data = vec![1u8; 500_000];
+    let announce = format!(
+        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
+        data.len(),
+        sha256_hex(&data)
+    );
+    let (ct, body) = multipart(&announce, &[("file.0", &data)]);
+    // Send only the first half of the body, then kill the server with SIGKILL.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", gate.port)).unwrap();
+    {
+        use std::io::Write;
+        let head = format!(
+            "POST /v1/packages/hello/versions/3.0.0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body[..body.len() / 2]).unwrap();
+        stream.flush().unwrap();
+    }
+    // Wait until the temp blob exists (the upload is in flight).
+    let blobs = gate.path().join("data/blobs");
+    for _ in 0..200 {
+        let n = std::fs::read_dir(&blobs).map(|d| d.count()).unwrap_or(0);
+        if n > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let dir = gate.kill();
+    drop(stream);
+    assert!(
+        std::fs::read_dir(dir.path().join("data/blobs"))
+            .unwrap()
+            .count()
+            > 0,
+        "a temp file was left by the crash"
+    );
+    // Restart: the leftover is swept and the release is absent.
+    let gate = Gate::start_in(dir);
+    assert!(gate.log().contains("leftovers"), "{}", gate.log());
+    assert_eq!(
+        std::fs::read_dir(gate.path().join("data/blobs"))
+            .unwrap()
+            .count(),
+        0
+    );
+    let (_, list) = gate.get("/v1/releases");
+    assert_eq!(list.trim(), r#"{"releases":[]}"#);
+    // The version can be staged now, whole.
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "3.0.0", &[]);
+    let (status, text) = gate.request(
+        "POST",
+        "/v1/packages/hello/versions/3.0.0",
+        Some(&token),
+        Some(&ct),
+        &body,
+    );
+    assert_eq!(status, 201, "{text}");
+}
