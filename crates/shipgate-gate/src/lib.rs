@@ -15,6 +15,7 @@ pub mod blobs;
 pub mod client;
 pub mod config;
 pub mod credentials;
+pub mod dev;
 mod diff;
 pub mod fetch;
 pub mod names;

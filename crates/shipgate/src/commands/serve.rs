@@ -1,8 +1,10 @@
 //! `shipgate serve [--config gate.toml]` and `shipgate serve --dev`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use shipgate_gate::dev::{self, DEV_MAINTAINER, DEV_PACKAGE, DevSetup};
 
 use super::admin::load_config;
 use crate::exit::{CliError, CmdResult};
@@ -25,23 +27,81 @@ pub struct Args {
     dev: bool,
 }
 
+/// The directory `serve --dev` creates and reuses.
+const DEV_DIR: &str = "shipgate-dev";
+
 pub fn run(args: Args) -> CmdResult {
     if args.dev {
-        return Err(CliError::usage(
-            "`shipgate serve --dev` is not available yet",
-        ));
+        let setup = shipgate_gate::block_on(dev::prepare(Path::new(DEV_DIR)))
+            .map_err(|e| CliError::usage(format!("cannot start the runtime: {e}")))?
+            .map_err(|e| {
+                CliError::usage(e).hint(format!(
+                    "remove ./{DEV_DIR} to start over with a fresh dev gate"
+                ))
+            })?;
+        let config = setup.config.clone();
+        return serve(config, move |_| print_dev_banner(&setup));
     }
     let config = load_config(&args.config)?;
-    serve(config)
+    serve(config, |_| {})
 }
 
-fn serve(config: shipgate_gate::config::GateConfig) -> CmdResult {
+fn serve(
+    config: shipgate_gate::config::GateConfig,
+    after_bound: impl FnOnce(std::net::SocketAddr),
+) -> CmdResult {
     shipgate_gate::server::serve_blocking(config, |addr| {
         println!("listening on http://{addr}");
+        after_bound(addr);
         let _ = std::io::stdout().flush();
     })
     .map_err(|e| {
         CliError::usage(e).hint("check the config's listen address, data_dir and gate_key")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Everything a developer needs to try the flow against this dev gate.
+fn print_dev_banner(setup: &DevSetup) {
+    let url = &setup.config.public_url;
+    let dir = setup.dir.display();
+    let m = &setup.maintainer;
+    if setup.created {
+        println!(
+            "created ./{dir}: gate key, a stand-in CI issuer (served at {url}/dev-issuer), package `{DEV_PACKAGE}`, maintainer `{DEV_MAINTAINER}`"
+        );
+    } else {
+        println!("using ./{dir} (remove it to start over)");
+    }
+    println!();
+    println!("maintainer `{DEV_MAINTAINER}` (package {DEV_PACKAGE}, quorum 1):");
+    println!("  maintainer token  {}", m.token);
+    println!("  TOTP secret       {}", m.totp_secret);
+    println!("  {}", m.otpauth_uri);
+    if setup.created
+        && let Some(qr) = shipgate_gate::admin::terminal_qr(&m.otpauth_uri)
+    {
+        println!("{qr}");
+    }
+    let mint: Vec<String> = dev::mint_args(setup, "1.0.0");
+    println!();
+    println!("try the whole flow (in another terminal, in this directory):");
+    println!("  # 1. mint a CI token (the dev issuer stands in for GitHub Actions)");
+    println!("  shipgate {} > token.jwt", mint.join(" "));
+    println!("  # 2. stage a file, as CI would");
+    println!("  echo hello > hello.txt");
+    println!(
+        "  SHIPGATE_OIDC_TOKEN=$(cat token.jwt) shipgate stage --gate {url} --package {DEV_PACKAGE} --version 1.0.0 hello.txt"
+    );
+    println!("  # 3. review and approve with the code from your authenticator app");
+    println!("  shipgate release show 1 --gate {url}");
+    println!(
+        "  SHIPGATE_MAINTAINER_TOKEN={} shipgate approve 1 --gate {url}",
+        m.token
+    );
+    println!("  # 4. fetch and verify against the gate key");
+    println!(
+        "  shipgate fetch --gate {url} {DEV_PACKAGE} 1.0.0 --out fetched --gate-key {dir}/gate.pub"
+    );
+    println!("dev gate ready");
 }

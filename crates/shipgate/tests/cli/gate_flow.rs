@@ -504,3 +504,134 @@ fn a_crash_mid_upload_leaves_the_release_absent_and_the_blobs_swept() {
     );
     assert_eq!(status, 201, "{text}");
 }
+
+/// Starts `shipgate serve --dev` in `dir` and returns the child and its
+/// banner (every stdout line up to "dev gate ready").
+fn start_dev(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
+    use std::io::BufRead;
+    let mut child = shipgate()
+        .current_dir(dir)
+        .args(["serve", "--dev"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("dev gate exited early: {lines:?}");
+        }
+        let done = line.trim() == "dev gate ready";
+        lines.push(line.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    (child, lines)
+}
+
+#[test]
+fn serve_dev_prints_commands_that_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, banner) = start_dev(dir.path());
+    let url = banner[0].strip_prefix("listening on ").unwrap().to_owned();
+    assert!(
+        banner.iter().any(|l| l.contains("otpauth://totp/")),
+        "{banner:?}"
+    );
+    let find = |needle: &str| {
+        banner
+            .iter()
+            .find(|l| l.trim_start().starts_with(needle))
+            .unwrap_or_else(|| panic!("no line starting with {needle:?} in {banner:?}"))
+            .trim()
+            .to_owned()
+    };
+    let secret = find("TOTP secret")
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    let token = find("maintainer token")
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+
+    // 1. The printed mint command, run as printed (minus the redirection).
+    let mint = find("shipgate oidc issue");
+    let args: Vec<&str> = mint
+        .trim_end_matches("> token.jwt")
+        .split_whitespace()
+        .skip(1)
+        .collect();
+    let out = crate::util::run_in(dir.path(), &args);
+    assert_exit(&out, 0);
+    let ci_token = stdout(&out).trim().to_owned();
+    // 2. Stage, 3. approve, 4. fetch, as printed.
+    std::fs::write(dir.path().join("hello.txt"), b"hello\n").unwrap();
+    let out = shipgate()
+        .current_dir(dir.path())
+        .env("SHIPGATE_OIDC_TOKEN", &ci_token)
+        .args([
+            "stage",
+            "--gate",
+            &url,
+            "--package",
+            "hello",
+            "--version",
+            "1.0.0",
+            "hello.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let out = shipgate()
+        .current_dir(dir.path())
+        .env("SHIPGATE_MAINTAINER_TOKEN", &token)
+        .args(["approve", "1", "--gate", &url, "--code", &totp(&secret, 0)])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("released"), "{}", stdout(&out));
+    let out = crate::util::run_in(
+        dir.path(),
+        &[
+            "fetch",
+            "--gate",
+            &url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "fetched",
+            "--gate-key",
+            "shipgate-dev/gate.pub",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(
+        std::fs::read(dir.path().join("fetched/hello.txt")).unwrap(),
+        b"hello\n"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A second run reuses the directory, port and credentials.
+    let (mut again, banner2) = start_dev(dir.path());
+    assert_eq!(banner2[0], banner[0]);
+    assert!(
+        banner2.iter().any(|l| l.contains("using ./shipgate-dev")),
+        "{banner2:?}"
+    );
+    assert!(banner2.iter().any(|l| l.contains(&token)));
+    let out = crate::util::run_in(
+        dir.path(),
+        &["releases", "--gate", &url, "--state", "released"],
+    );
+    assert!(stdout(&out).contains("1.0.0"), "{}", stdout(&out));
+    let _ = again.kill();
+    let _ = again.wait();
+}
