@@ -1,5 +1,6 @@
 //! Signed checkpoints: round trip, the exact format, and every way a note can
 //! be forged, edited, truncated or malformed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use shipgate_log::note::{self, MAX_NOTE_BYTES, NoteError};

@@ -1,6 +1,7 @@
 //! The attacks a transparency log exists to expose, played against a client
 //! that keeps the last checkpoint it verified: a rewritten history, a dropped
 //! leaf and a forked checkpoint are each detected.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use shipgate_log::{
     Checkpoint, ConsistencyError, Frontier, Hash, MemoryTree, NoteSigner, VerifyError,

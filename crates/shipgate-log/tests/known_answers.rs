@@ -2,6 +2,7 @@
 //! - RFC 6962 roots and proofs from transparency-dev/merkle (Go) test data;
 //! - signed notes and verifier keys from golang.org/x/mod/sumdb/note tests;
 //! - a real checkpoint signed by the Go checksum database (sum.golang.org).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

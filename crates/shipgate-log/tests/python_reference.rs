@@ -4,6 +4,7 @@
 //! recursive definitions and runs the RFC 9162 verification algorithms.
 //! Rust generates the proofs with a [`MemoryTree`] and, for a large sample,
 //! from the slice of leaf hashes as a server would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
