@@ -12,7 +12,7 @@
 
 use crate::hash::{Hash, HashParseError};
 use crate::note::{self, NoteError, NoteSigner, NoteVerifier};
-use crate::verify::{VerifyError, verify_consistency};
+use crate::verify::{VerifyError, verify_consistency, verify_inclusion};
 
 /// A log's signed statement of its size and root hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +183,19 @@ impl Checkpoint {
             });
         }
         Ok(checkpoint)
+    }
+}
+
+impl Checkpoint {
+    /// Verifies that `leaf` (a [`crate::leaf_hash`]) is leaf `index` of the
+    /// tree this checkpoint signs, given the log's inclusion proof.
+    pub fn verify_inclusion(
+        &self,
+        leaf: &Hash,
+        index: u64,
+        proof: &[Hash],
+    ) -> Result<(), VerifyError> {
+        verify_inclusion(leaf, index, self.size, proof, &self.root)
     }
 }
 

@@ -13,6 +13,40 @@
 //!   that keep the last checkpoint they saw.
 //!
 //! The log takes opaque bytes: what a leaf means is the caller's business.
+//!
+//! # A server and a client
+//!
+//! ```
+//! use shipgate_log::{Checkpoint, Frontier, NoteSigner, check_consistent, consistency_proof,
+//!                    inclusion_proof, leaf_hash};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Server: per event, store the leaf hash and the frontier (a few hashes)
+//! // in the same transaction as the state change, then sign the new head.
+//! let key = NoteSigner::from_ed25519_seed("gate.example.com/log", &[1; 32])?;
+//! let mut frontier = Frontier::new();
+//! let mut stored_leaves = Vec::new();
+//! for event in [&b"staged pkg 1.0"[..], b"approved pkg 1.0 by alice", b"released pkg 1.0"] {
+//!     let leaf = leaf_hash(event);
+//!     frontier.append(leaf)?;
+//!     stored_leaves.push(leaf);
+//! }
+//! let note = Checkpoint::new("gate.example.com/log", frontier.size(), frontier.root()).sign(&key)?;
+//!
+//! // Client: verify the checkpoint with the gate's published verifier key...
+//! let verifier = key.verifier().to_string(); // "gate.example.com/log+<id>+<key>"
+//! let checkpoint = Checkpoint::open(note.as_bytes(), "gate.example.com/log", &verifier.parse()?)?;
+//! // ...check that the release event is in it...
+//! let proof = inclusion_proof(&stored_leaves, 2, checkpoint.size)?;
+//! checkpoint.verify_inclusion(&leaf_hash(b"released pkg 1.0"), 2, &proof)?;
+//! // ...and, later, that a newer checkpoint extends the one it saved.
+//! let saved = Checkpoint::open(note.as_bytes(), "gate.example.com/log", &key.verifier())?;
+//! let proof = consistency_proof(&stored_leaves, 1, 3)?;
+//! let older = Checkpoint::new("gate.example.com/log", 1, stored_leaves[0]);
+//! check_consistent(&older, &saved, &proof)?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod checkpoint;
 pub mod frontier;
