@@ -118,7 +118,9 @@ fn a_dropped_leaf_is_detected() {
     let before = saved(&gate);
     let release_leaf = leaf_hash(&gate.events[4]);
     let inclusion = inclusion_proof(&gate.leaves(), 4, 10).unwrap();
-    before.verify_inclusion(&release_leaf, 4, &inclusion).unwrap();
+    before
+        .verify_inclusion(&release_leaf, 4, &inclusion)
+        .unwrap();
 
     // The gate drops event 4: the log shrinks.
     gate.events.remove(4);
