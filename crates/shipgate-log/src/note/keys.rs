@@ -51,13 +51,13 @@ pub enum KeyError {
 }
 
 /// Whether `name` may name a key in a signed note: non-empty, no Unicode
-/// space, no `+` (C2SP signed-note), and no control character (which a note
-/// could not contain anyway).
+/// space, no `+` (C2SP signed-note), and no ASCII control character (which a
+/// note could not contain anyway).
 pub fn is_valid_key_name(name: &str) -> bool {
     !name.is_empty()
         && !name
             .chars()
-            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+            .any(|c| c.is_whitespace() || c == '+' || c < '\u{20}')
 }
 
 /// The C2SP key ID: the first four bytes, big-endian, of
@@ -88,8 +88,11 @@ pub struct NoteSigner {
 }
 
 impl NoteSigner {
-    /// A signer for the key with this 32-byte Ed25519 seed (the secret half
-    /// of, for example, a minisign key) under `name`.
+    /// A signer for the key with this 32-byte Ed25519 seed under `name`.
+    ///
+    /// For a minisign (or libsodium) secret key, the seed is the first 32 of
+    /// its 64 secret-key bytes. For a log, C2SP recommends the key name be
+    /// the checkpoint origin.
     pub fn from_ed25519_seed(
         name: &str,
         seed: &[u8; ED25519_KEY_LEN],
