@@ -1,4 +1,4 @@
-//! RFC 6962 / RFC 9162 hashing: the 32-byte [`Hash`], leaf and node hashes.
+//! RFC 6962 / RFC 9162 hashing: the 32-byte [`Hash`](struct@Hash), leaf and node hashes.
 //!
 //! The one-byte prefixes (`0x00` for leaves, `0x01` for interior nodes) keep a
 //! leaf from ever being mistaken for a node (RFC 9162 §2.1.1), which is what
