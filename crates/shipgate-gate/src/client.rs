@@ -475,3 +475,8 @@ async fn write_stream(
     file.sync_all().await.map_err(io_err)?;
     Ok((size, hex::encode(hasher.finalize())))
 }
+
+/// Hex SHA-256 of bytes (a convenience for the demo and tests).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}

@@ -253,9 +253,12 @@ pub fn run(args: Args) -> CmdResult {
         .prefix("shipgate-demo-")
         .tempdir()
         .map_err(io("create a temporary directory"))?;
-    println!("shipgate demo: module manifests, signatures and the trust policy");
+    println!(
+        "shipgate demo: module manifests, signatures and the trust policy, then the release gate"
+    );
     let mut demo = Demo::default();
-    let result = pillar1(&mut demo, dir.path());
+    let result = pillar1(&mut demo, dir.path())
+        .and_then(|()| super::gate_demo::gate_flow(&mut demo, dir.path()));
     if args.keep {
         let kept = dir.keep();
         println!("\nkept {}", kept.display());

@@ -6,6 +6,7 @@ mod approve;
 mod audit;
 mod demo;
 mod fetch;
+mod gate_demo;
 mod gate_ui;
 mod keygen;
 mod oidc;

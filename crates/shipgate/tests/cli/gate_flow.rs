@@ -635,3 +635,21 @@ fn serve_dev_prints_commands_that_work() {
     let _ = again.kill();
     let _ = again.wait();
 }
+
+#[test]
+fn the_demo_runs_the_whole_flow_and_every_step_behaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::util::run_in(dir.path(), &["demo"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    for needle in [
+        "approve with the CI token",
+        "wrong TOTP code",
+        "replay the same TOTP code",
+        "replace the stored artifact",
+        "steps behaved as expected",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    assert!(!text.contains('✗'), "{text}");
+}

@@ -1,0 +1,260 @@
+//! The release-gate part of `shipgate demo`: a dev gate and the whole flow
+//! with real processes on a free loopback port — mint a CI token, stage,
+//! a refused approval by the CI token and by a wrong TOTP code, approve,
+//! fetch and verify, and a tampered download refused.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use shipgate_gate::credentials::totp_code;
+use shipgate_gate::dev::{self, DEV_PACKAGE};
+
+use super::demo::Demo;
+use crate::exit::CliError;
+
+/// The running dev gate; killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn exe() -> Result<std::path::PathBuf, CliError> {
+    std::env::current_exe()
+        .map_err(|e| CliError::usage(format!("demo: cannot find the shipgate binary: {e}")))
+}
+
+fn shipgate(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Output, CliError> {
+    let mut cmd = Command::new(exe()?);
+    cmd.current_dir(dir)
+        .env_remove("SHIPGATE_OIDC_TOKEN")
+        .env_remove("SHIPGATE_MAINTAINER_TOKEN")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env("SHIPGATE_CONFIG_DIR", dir.join("user-config"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args)
+        .output()
+        .map_err(|e| CliError::usage(format!("demo: cannot run shipgate: {e}")))
+}
+
+fn got(out: &Output) -> String {
+    let code = out
+        .status
+        .code()
+        .map_or("killed".to_owned(), |c| c.to_string());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(3)
+        .collect();
+    format!("got: exit {code}\n{}", first.join("\n"))
+}
+
+/// Runs the gate flow in `workdir/gate`.
+pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
+    let dir = workdir.join("gate");
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::usage(format!("demo: {e}")))?;
+    demo.section("release gate: a dev gate on loopback");
+    let setup = shipgate_gate::block_on(dev::prepare(&dir.join("shipgate-dev")))
+        .map_err(|e| CliError::usage(format!("demo: {e}")))?
+        .map_err(|e| CliError::usage(format!("demo: {e}")))?;
+    let mut child = Command::new(exe()?)
+        .current_dir(&dir)
+        .args(["serve", "--config"])
+        .arg(&setup.config_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| CliError::usage(format!("demo: cannot start the gate: {e}")))?;
+    let stdout = child.stdout.take();
+    let server = Server(child);
+    let mut line = String::new();
+    if let Some(out) = stdout {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let url = setup.config.public_url.clone();
+    demo.step(
+        &format!(
+            "start `shipgate serve` (dev config in {})",
+            setup.dir.display()
+        ),
+        "listening on the configured loopback port",
+        line.trim() == format!("listening on {url}"),
+        &format!("got: {}", line.trim()),
+    );
+
+    demo.section("stage from CI");
+    let mint = dev::mint_args(&setup, "1.0.0");
+    let mint: Vec<&str> = mint.iter().map(String::as_str).collect();
+    let out = shipgate(&dir, &[], &mint)?;
+    let ci_token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    demo.step(
+        "mint a GitHub-shaped CI token with `shipgate oidc issue` (the dev issuer stands in for GitHub Actions)",
+        "a signed JWT",
+        out.status.success() && ci_token.split('.').count() == 3,
+        &format!("got: {}...", ci_token.chars().take(40).collect::<String>()),
+    );
+    let artifact = "hello-1.0.0.tar.gz";
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join(artifact), &payload)
+        .map_err(|e| CliError::usage(format!("demo: {e}")))?;
+    let out = shipgate(
+        &dir,
+        &[("SHIPGATE_OIDC_TOKEN", &ci_token)],
+        &[
+            "stage",
+            "--gate",
+            &url,
+            "--package",
+            DEV_PACKAGE,
+            "--version",
+            "1.0.0",
+            artifact,
+        ],
+    )?;
+    demo.step(
+        "stage hello 1.0.0 with the CI token",
+        "staged release 1 (staging never publishes)",
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("staged release 1"),
+        &got(&out),
+    );
+    let out = shipgate(
+        &dir,
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &url,
+            DEV_PACKAGE,
+            "1.0.0",
+            "--out",
+            "early",
+            "--gate-key",
+            "shipgate-dev/gate.pub",
+        ],
+    )?;
+    demo.step(
+        "try to fetch the staged version",
+        "refused: nothing is served before approval (exit 1)",
+        out.status.code() == Some(1),
+        &got(&out),
+    );
+
+    demo.section("approve with a second factor");
+    let out = shipgate(
+        &dir,
+        &[("SHIPGATE_MAINTAINER_TOKEN", &ci_token)],
+        &["approve", "1", "--gate", &url, "--code", "123456"],
+    )?;
+    demo.step(
+        "approve with the CI token",
+        "refused (exit 1): a CI identity can never approve",
+        out.status.code() == Some(1),
+        &got(&out),
+    );
+    let maintainer = &setup.maintainer;
+    let now = u64::try_from(shipgate_gate::unix_now()).unwrap_or(0);
+    let good = totp_code(&maintainer.totp_secret, now).map_err(CliError::usage)?;
+    let wrong = if good == "000000" { "111111" } else { "000000" };
+    let out = shipgate(
+        &dir,
+        &[("SHIPGATE_MAINTAINER_TOKEN", &maintainer.token)],
+        &["approve", "1", "--gate", &url, "--code", wrong],
+    )?;
+    demo.step(
+        "approve with the maintainer token and a wrong TOTP code",
+        "refused (exit 1); the attempt counts towards the lockout",
+        out.status.code() == Some(1),
+        &got(&out),
+    );
+    let out = shipgate(
+        &dir,
+        &[("SHIPGATE_MAINTAINER_TOKEN", &maintainer.token)],
+        &["approve", "1", "--gate", &url, "--code", &good],
+    )?;
+    demo.step(
+        "approve with the maintainer token and the current TOTP code",
+        "released: the gate signed the release manifest with its own key",
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("released"),
+        &got(&out),
+    );
+    let out = shipgate(
+        &dir,
+        &[("SHIPGATE_MAINTAINER_TOKEN", &maintainer.token)],
+        &[
+            "reject", "1", "--gate", &url, "--code", &good, "--reason", "replay",
+        ],
+    )?;
+    demo.step(
+        "replay the same TOTP code",
+        "refused (exit 1): each code is usable once",
+        out.status.code() == Some(1),
+        &got(&out),
+    );
+
+    demo.section("fetch and verify");
+    let out = shipgate(
+        &dir,
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &url,
+            DEV_PACKAGE,
+            "1.0.0",
+            "--out",
+            "fetched",
+            "--gate-key",
+            "shipgate-dev/gate.pub",
+        ],
+    )?;
+    let same = std::fs::read(dir.join("fetched").join(artifact)).is_ok_and(|b| b == payload);
+    demo.step(
+        "fetch hello 1.0.0 pinned to the gate's public key",
+        "every file verified against the signed manifest, bytes identical",
+        out.status.success() && same,
+        &got(&out),
+    );
+    // Tamper with the stored blob (same size, one byte changed): the gate
+    // now serves other bytes, as a compromised disk or mirror would.
+    let blob = dir
+        .join("shipgate-dev/data/blobs")
+        .join(shipgate_gate::client::sha256_hex(&payload));
+    let mut evil = payload.clone();
+    evil[1000] ^= 0xff;
+    let tampered = std::fs::write(&blob, &evil).is_ok();
+    let out = shipgate(
+        &dir,
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &url,
+            DEV_PACKAGE,
+            "1.0.0",
+            "--out",
+            "tampered",
+            "--gate-key",
+            "shipgate-dev/gate.pub",
+        ],
+    )?;
+    demo.step(
+        "replace the stored artifact on the gate's disk, fetch again",
+        "refused (exit 1): the bytes no longer match the signed manifest",
+        tampered && out.status.code() == Some(1) && !dir.join("tampered").join(artifact).exists(),
+        &got(&out),
+    );
+    drop(server);
+    Ok(())
+}
