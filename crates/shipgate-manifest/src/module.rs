@@ -131,6 +131,18 @@ pub fn read_manifest(dir: &Path) -> Result<Option<LoadedManifest>, ModuleError> 
 /// Writes `bytes` to `path` atomically (temporary file in the same
 /// directory, then rename), so a crash never leaves half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModuleError> {
+    write_atomically_with_mode(path, bytes, None)
+}
+
+/// Like [`write_atomically`], with the file mode set before the file
+/// appears at `path` (`None`: an existing file's mode, else 0644). Used for
+/// secret keys (0600), which must never be readable, even briefly.
+pub fn write_atomically_with_mode(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+) -> Result<(), ModuleError> {
+    use std::os::unix::fs::PermissionsExt as _;
     let fail = |source| ModuleError::Write {
         path: path.to_path_buf(),
         source,
@@ -144,6 +156,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModuleError> {
         .tempfile_in(dir)
         .map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
+    // Temporary files are created 0600; manifests and signatures are meant
+    // to be read by everyone (an existing file keeps its mode).
+    let permissions = match mode {
+        Some(mode) => std::fs::Permissions::from_mode(mode),
+        None => std::fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644)),
+    };
+    tmp.as_file().set_permissions(permissions).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
