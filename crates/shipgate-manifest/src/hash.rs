@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::Digest as _;
@@ -80,43 +81,44 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 /// in the same order. Peak memory: one [`BUFFER_SIZE`] buffer per worker
 /// plus the result vector.
 pub fn hash_files(paths: &[PathBuf], progress: Option<Progress<'_>>) -> Vec<io::Result<FileHash>> {
+    hash_indexed(paths.len(), |i| paths[i].clone(), progress)
+}
+
+/// Hashes `count` files whose paths `path_of(0..count)` builds on demand
+/// (so a large tree's full paths are never all held at once). Each worker
+/// writes its result straight into its slot: nothing is collected twice.
+pub fn hash_indexed(
+    count: usize,
+    path_of: impl Fn(usize) -> PathBuf + Sync,
+    progress: Option<Progress<'_>>,
+) -> Vec<io::Result<FileHash>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(paths.len().max(1));
+        .min(count.max(1));
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<io::Result<FileHash>>> = Vec::with_capacity(paths.len());
-    results.resize_with(paths.len(), || None);
-
-    let per_worker: Vec<Vec<(usize, io::Result<FileHash>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut buf = vec![0u8; BUFFER_SIZE];
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = paths.get(index) else { break };
-                        let result = hash_file_with(path, &mut buf);
-                        if let (Some(report), Ok(hash)) = (progress, &result) {
-                            report(hash.size);
-                        }
-                        done.push((index, result));
+    let slots: Vec<OnceLock<io::Result<FileHash>>> = (0..count).map(|_| OnceLock::new()).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; BUFFER_SIZE];
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = slots.get(index) else { break };
+                    let result = hash_file_with(&path_of(index), &mut buf);
+                    if let (Some(report), Ok(hash)) = (progress, &result) {
+                        report(hash.size);
                     }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| vec![]))
-            .collect()
+                    let _ = slot.set(result);
+                }
+            });
+        }
     });
-    for (index, result) in per_worker.into_iter().flatten() {
-        results[index] = Some(result);
-    }
-    results
+    slots
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(io::Error::other("hashing worker stopped"))))
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|| Err(io::Error::other("hashing worker stopped")))
+        })
         .collect()
 }
 

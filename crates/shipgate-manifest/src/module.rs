@@ -458,7 +458,10 @@ pub fn verify_module(
         SignatureCheck::Absent
     };
     // The manifest bytes are no longer needed: free them before hashing.
-    let manifest = loaded.manifest;
+    let LoadedManifest {
+        manifest, bytes, ..
+    } = loaded;
+    drop(bytes);
     report.tree = Some(diff_tree(dir, &manifest, progress));
     report.manifest = Some(manifest);
     report
