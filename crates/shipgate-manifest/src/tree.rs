@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::hash::{FileHash, Progress, hash_indexed};
+use crate::hash::{FileHash, Progress, hash_indexed, hash_while_producing};
 use crate::manifest::{
     Entry, EntryKind, Manifest, ManifestError, ModuleName, ModuleVersion, RelPath,
 };
@@ -196,20 +196,57 @@ fn disk_kind_name(kind: &DiskKind) -> &'static str {
 }
 
 /// Recomputes `root` and compares it with `manifest`: added, missing and
-/// changed files by name. The walk is streamed and merged with the sorted
-/// manifest, so memory holds the manifest plus one index per file to hash;
-/// files whose size already differs are not hashed.
+/// changed files by name. The walk is streamed in manifest order and merged
+/// with the manifest; files whose listing matches (same kind and size) are
+/// hashed on all cores while the walk goes on, and files whose size already
+/// differs are not hashed. Memory holds the manifest and the differences.
 pub fn diff_tree(
     root: &Path,
     manifest: &Manifest,
     progress: Option<Progress<'_>>,
 ) -> Result<TreeDiff, WalkError> {
+    let started = std::time::Instant::now();
     let entries = manifest.entries();
-    let mut diff = TreeDiff {
-        checked: entries.len(),
-        ..TreeDiff::default()
+    let check = |index: usize, hash: io::Result<FileHash>| {
+        let EntryKind::File { size, sha256 } = &entries[index].kind else {
+            return None;
+        };
+        let change = match hash {
+            Ok(hash) if hash.size != *size => Change::Size {
+                expected: *size,
+                actual: hash.size,
+            },
+            Ok(hash) if hash.sha256 != *sha256 => Change::Content,
+            Ok(_) => return None,
+            Err(e) => Change::Unreadable(e.to_string()),
+        };
+        Some((entries[index].path.clone(), change))
     };
-    let mut to_hash: Vec<usize> = Vec::new();
+    let (walked, hashed) =
+        hash_while_producing(|send| merge_walk(root, entries, send), check, progress);
+    let mut diff = walked?;
+    let hashed_count = diff.checked;
+    diff.checked = entries.len();
+    diff.changed.extend(hashed);
+    diff.changed.sort_by(|a, b| a.0.cmp(&b.0));
+    tracing::debug!(
+        "{}: compared {} entries and hashed {hashed_count} files in {:?}",
+        root.display(),
+        entries.len(),
+        started.elapsed()
+    );
+    Ok(diff)
+}
+
+/// Walks `root` in manifest order, merging with `entries`: records added,
+/// missing and listing-level changes, and sends every file that needs
+/// hashing. `checked` counts the files sent.
+fn merge_walk(
+    root: &Path,
+    entries: &[Entry],
+    send: &mut dyn FnMut(usize, PathBuf),
+) -> Result<TreeDiff, WalkError> {
+    let mut diff = TreeDiff::default();
     let mut next = 0usize;
     for disk_entry in walk_module_sorted(root)? {
         let disk_entry = disk_entry?;
@@ -225,41 +262,12 @@ pub fn diff_tree(
         if let Some(change) = compare_listing(&disk_entry.kind, &entry.kind) {
             diff.changed.push((entry.path.clone(), change));
         } else if matches!(entry.kind, EntryKind::File { .. }) {
-            to_hash.push(next - 1);
+            send(next - 1, root.join(entry.path.as_str()));
+            diff.checked += 1;
         }
     }
     diff.missing
         .extend(entries[next..].iter().map(|e| e.path.clone()));
-
-    // Largest files first, so no core is left hashing one big file at the end.
-    let size_of = |i: usize| match entries[i].kind {
-        EntryKind::File { size, .. } => size,
-        EntryKind::Symlink { .. } => 0,
-    };
-    to_hash.sort_by_key(|&i| std::cmp::Reverse(size_of(i)));
-    let hashes = hash_indexed(
-        to_hash.len(),
-        |k| root.join(entries[to_hash[k]].path.as_str()),
-        progress,
-    );
-    for (&index, hash) in to_hash.iter().zip(hashes) {
-        let EntryKind::File { size, sha256 } = &entries[index].kind else {
-            continue;
-        };
-        let change = match hash {
-            Ok(hash) if hash.size != *size => Some(Change::Size {
-                expected: *size,
-                actual: hash.size,
-            }),
-            Ok(hash) if hash.sha256 != *sha256 => Some(Change::Content),
-            Ok(_) => None,
-            Err(e) => Some(Change::Unreadable(e.to_string())),
-        };
-        if let Some(change) = change {
-            diff.changed.push((entries[index].path.clone(), change));
-        }
-    }
-    diff.changed.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(diff)
 }
 
