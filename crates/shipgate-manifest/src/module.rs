@@ -14,7 +14,8 @@ use crate::manifest::{
 };
 use crate::policy::Mode;
 use crate::signature::{
-    CommentKind, SignatureError, SignatureFile, TrustedComment, Verified, sign_manifest,
+    CommentKind, SignatureError, SignatureErrorKind, SignatureFile, TrustedComment, Verified,
+    sign_manifest,
 };
 use crate::tree::{TreeDiff, TreeError, diff_tree, manifest_for_dir};
 use crate::walk::WalkError;
@@ -96,9 +97,21 @@ fn check_dir(dir: &Path) -> Result<(), ModuleError> {
     }
 }
 
+fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+}
+
 /// Reads and parses `DIR/shipgate.manifest`; `Ok(None)` when there is none.
+/// A symlinked manifest is refused (it could point anywhere).
 pub fn read_manifest(dir: &Path) -> Result<Option<LoadedManifest>, ModuleError> {
     let path = dir.join(MANIFEST_FILE);
+    if is_symlink(&path) {
+        return Err(ModuleError::ReadManifest {
+            path,
+            source: io::Error::other("is a symlink; a manifest must be a regular file"),
+        });
+    }
     let file = match std::fs::File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -446,7 +459,14 @@ pub fn verify_module(
     };
     report.manifest_sha256 = Some(Sha256Digest::of(&loaded.bytes));
     let signature_path = dir.join(SIGNATURE_FILE);
-    report.signature = if signature_path.symlink_metadata().is_ok() {
+    report.signature = if is_symlink(&signature_path) {
+        SignatureCheck::Invalid(SignatureError {
+            origin: signature_path.display().to_string(),
+            kind: SignatureErrorKind::Read(io::Error::other(
+                "is a symlink; a signature must be a regular file",
+            )),
+        })
+    } else if signature_path.symlink_metadata().is_ok() {
         match SignatureFile::from_file(&signature_path) {
             Ok(signature) => match signature.verify(&loaded.bytes, &loaded.manifest, keys) {
                 Ok(verified) => SignatureCheck::Valid(verified),

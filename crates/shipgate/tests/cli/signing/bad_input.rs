@@ -305,6 +305,27 @@ fn symlinks_inside_are_recorded_and_symlinks_leaving_the_module_are_refused() {
 }
 
 #[test]
+fn symlinked_manifests_and_signatures_are_refused() {
+    let f = Fixture::new();
+    f.sign_hello();
+    std::fs::rename(f.path(SIG), f.path("elsewhere.minisig")).unwrap();
+    std::os::unix::fs::symlink("../../elsewhere.minisig", f.path(SIG)).unwrap();
+    expect(
+        &f.verify_hello(),
+        1,
+        &["shipgate.manifest.minisig: cannot read signature file: is a symlink"],
+    );
+    std::fs::remove_file(f.path(SIG)).unwrap();
+    std::fs::rename(f.path(MANIFEST), f.path("elsewhere.manifest")).unwrap();
+    std::os::unix::fs::symlink("../../elsewhere.manifest", f.path(MANIFEST)).unwrap();
+    expect(
+        &f.verify_hello(),
+        2,
+        &["shipgate.manifest: cannot read: is a symlink"],
+    );
+}
+
+#[test]
 fn a_module_directory_that_does_not_exist_is_an_input_error() {
     let f = Fixture::new();
     f.sign_hello();
