@@ -29,7 +29,7 @@ pub fn scalars<'a>(node: &'a Node, route: Route) -> Vec<(Route, &'a str)> {
                     stack.push((item, r.index(i)));
                 }
             }
-            Value::Map(entries) => {
+            Value::Map(entries, _) => {
                 for e in entries.iter().rev() {
                     if let Some(k) = e.key.as_str() {
                         stack.push((&e.value, r.key(k)));

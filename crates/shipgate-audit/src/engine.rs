@@ -306,12 +306,10 @@ fn audit_text(src: &SourceFile, kind: FileKind) -> Vec<Finding> {
             )),
         },
     }
+    let mut seen = std::collections::HashSet::new();
     for draft in drafts {
         let f = resolve(draft, src, &doc);
-        let duplicate = findings.iter().any(|g| {
-            g.rule.id == f.rule.id && g.location.range == f.location.range && g.message == f.message
-        });
-        if !duplicate {
+        if seen.insert((f.rule.id, f.location.range, f.message.clone())) {
             findings.push(f);
         }
     }

@@ -166,16 +166,14 @@ impl Uses {
         }
     }
 
-    /// Major version of a `vN...` ref, if the ref is a version tag.
+    /// Major version of a version-tag ref (`v4`, `v4.1.2`, `4.1`), if the ref is one.
     pub fn major_version(&self) -> Option<u32> {
         let r = self.git_ref()?;
-        let digits: String = r
-            .strip_prefix('v')
-            .unwrap_or(r)
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().ok()
+        let r = r.strip_prefix('v').unwrap_or(r);
+        if r.is_empty() || !r.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return None;
+        }
+        r.split('.').next()?.parse().ok()
     }
 }
 
@@ -375,7 +373,7 @@ fn parse_triggers<'a>(on: &'a Node, route: &Route) -> Vec<Trigger<'a>> {
                 })
             })
             .collect(),
-        Value::Map(entries) => entries
+        Value::Map(entries, _) => entries
             .iter()
             .filter_map(|e| {
                 let event = e.key.as_str()?;
@@ -443,6 +441,12 @@ mod tests {
         let u = Uses::parse("actions/checkout@v4");
         assert!(u.is("actions/checkout"));
         assert_eq!(u.major_version(), Some(4));
+        assert_eq!(
+            Uses::parse("actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c")
+                .major_version(),
+            None
+        );
+        assert_eq!(Uses::parse("a/b@v3.1.0").major_version(), Some(3));
         let u = Uses::parse("org/repo/.github/workflows/x.yml@main");
         assert_eq!(
             u.slug().as_deref(),

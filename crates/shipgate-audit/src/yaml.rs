@@ -6,7 +6,7 @@
 //! aliases is counted and capped (the "billion laughs" attack). Duplicate keys
 //! and extra documents are recorded, not silently merged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -32,8 +32,15 @@ pub enum Style {
 pub enum Value {
     Scalar(Arc<str>, Style),
     Seq(Arc<Vec<Node>>),
-    Map(Arc<Vec<Entry>>),
+    Map(Arc<Vec<Entry>>, Option<Arc<KeyIndex>>),
 }
+
+/// Position of each scalar key in a large mapping (first occurrence), so
+/// lookups in generated workflows with thousands of jobs stay O(1).
+pub type KeyIndex = HashMap<Arc<str>, usize>;
+
+/// Mappings with more entries than this get a [`KeyIndex`].
+const INDEX_FROM: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -90,7 +97,7 @@ impl Node {
 
     pub fn as_map(&self) -> Option<&[Entry]> {
         match &self.value {
-            Value::Map(m) => Some(m),
+            Value::Map(m, _) => Some(m),
             _ => None,
         }
     }
@@ -109,7 +116,11 @@ impl Node {
 
     /// The whole entry for `key` in a mapping.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.as_map()?.iter().find(|e| e.key.as_str() == Some(key))
+        match &self.value {
+            Value::Map(entries, Some(index)) => entries.get(*index.get(key)?),
+            Value::Map(entries, None) => entries.iter().find(|e| e.key.as_str() == Some(key)),
+            _ => None,
+        }
     }
 
     /// A plain `true`/`True`/`TRUE` scalar (YAML 1.2 core schema).
@@ -127,7 +138,7 @@ impl Node {
         match &self.value {
             Value::Scalar(s, _) => vec![s],
             Value::Seq(items) => items.iter().filter_map(Node::as_str).collect(),
-            Value::Map(_) => Vec::new(),
+            Value::Map(..) => Vec::new(),
         }
     }
 }
@@ -162,6 +173,7 @@ enum Frame {
         start: usize,
         anchor: usize,
         entries: Vec<Entry>,
+        keys: HashSet<Arc<str>>,
         key: Option<Node>,
         weight: u64,
     },
@@ -249,6 +261,7 @@ impl<'a> Builder<'a> {
                         start: range.start,
                         anchor,
                         entries: Vec::new(),
+                        keys: HashSet::new(),
                         key: None,
                         weight: 1,
                     }
@@ -284,12 +297,21 @@ impl<'a> Builder<'a> {
                         ..
                     } => {
                         let end = entries.last().map_or(range.end, |e| e.value.range.end);
+                        let index = (entries.len() > INDEX_FROM).then(|| {
+                            let mut index = KeyIndex::new();
+                            for (i, e) in entries.iter().enumerate() {
+                                if let Value::Scalar(k, _) = &e.key.value {
+                                    index.entry(k.clone()).or_insert(i);
+                                }
+                            }
+                            Arc::new(index)
+                        });
                         let node = Node {
                             range: ByteRange {
                                 start,
                                 end: end.max(start),
                             },
-                            value: Value::Map(Arc::new(entries)),
+                            value: Value::Map(Arc::new(entries), index),
                         };
                         (node, anchor, weight)
                     }
@@ -332,6 +354,7 @@ impl<'a> Builder<'a> {
             }
             Some(Frame::Map {
                 entries,
+                keys,
                 key,
                 weight: parent,
                 ..
@@ -340,8 +363,8 @@ impl<'a> Builder<'a> {
                 match key.take() {
                     None => *key = Some(node),
                     Some(k) => {
-                        if let Some(name) = k.as_str()
-                            && entries.iter().any(|e| e.key.as_str() == Some(name))
+                        if let Value::Scalar(name, _) = &k.value
+                            && !keys.insert(name.clone())
                         {
                             self.warnings.push(YamlWarning {
                                 range: k.range,

@@ -183,13 +183,46 @@ fn works_in(step: &Step<'_>, head_dir: Option<&str>) -> bool {
             return true;
         }
     }
-    step.run.is_some_and(|run| {
-        shell::commands(run).iter().any(|c| {
-            c.words.iter().any(|w| {
-                let w = w.trim_start_matches("./");
-                w == dir || w.starts_with(&format!("{dir}/"))
-            })
-        })
+    step.run
+        .is_some_and(|run| shell::commands(run).iter().any(|c| runs_in(c, dir)))
+}
+
+/// Whether a command runs code inside `dir`: the program lives there, it
+/// changes into it, an interpreter runs a script from it, or a tool is
+/// pointed at it (`make -C dir`, `npm --prefix dir`). Mentioning the
+/// directory as data (`check.py --tree pr/modules`) does not count.
+fn runs_in(cmd: &shell::Command<'_>, dir: &str) -> bool {
+    let inside = |w: &str| {
+        let w = w.trim_start_matches("./");
+        w == dir || w.starts_with(&format!("{dir}/"))
+    };
+    let program = cmd.word(0).unwrap_or("");
+    if inside(program) {
+        return true;
+    }
+    let first_arg = cmd.words.iter().skip(1).find(|w| !w.starts_with('-'));
+    let interpreter = matches!(
+        cmd.program(),
+        "cd" | "pushd"
+            | "bash"
+            | "sh"
+            | "zsh"
+            | "source"
+            | "."
+            | "python"
+            | "python3"
+            | "node"
+            | "ruby"
+            | "perl"
+    );
+    if interpreter && first_arg.is_some_and(|a| inside(a)) {
+        return true;
+    }
+    cmd.words.windows(2).any(|w| {
+        matches!(
+            w[0].as_str(),
+            "-C" | "--prefix" | "--cwd" | "--dir" | "--directory" | "--manifest-path"
+        ) && inside(&w[1])
     })
 }
 
