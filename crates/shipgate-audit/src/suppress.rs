@@ -1,5 +1,7 @@
 //! Inline suppressions: a comment `# shipgate: ignore[rule-id]` (or a
-//! comma-separated list of ids) on the finding's line or on the line above.
+//! comma-separated list of ids) at the end of the finding's line, or on a
+//! comment-only line just above it. (A trailing comment on the line above
+//! does not count: it belongs to that line's own node.)
 
 use crate::source::SourceFile;
 
@@ -34,8 +36,9 @@ fn ignored_on_line(line: &str) -> Vec<&str> {
 /// Whether `rule` is ignored inline for a finding on `line` (1-based).
 pub fn inline_ignored(src: &SourceFile, line: usize, rule: &str) -> bool {
     let here = ignored_on_line(src.line(line));
-    let above = if line > 1 {
-        ignored_on_line(src.line(line - 1))
+    let above_line = if line > 1 { src.line(line - 1) } else { "" };
+    let above = if above_line.trim_start().starts_with('#') {
+        ignored_on_line(above_line)
     } else {
         Vec::new()
     };
@@ -57,5 +60,9 @@ mod tests {
         assert!(!inline_ignored(&src, 2, "other"));
         assert!(inline_ignored(&src, 3, "missing-root-permissions"));
         assert!(!inline_ignored(&src, 4, "z"), "not in a comment");
+        assert!(
+            !inline_ignored(&src, 4, "missing-root-permissions"),
+            "trailing comment of the line above"
+        );
     }
 }

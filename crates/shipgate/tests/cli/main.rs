@@ -4,4 +4,5 @@
 
 mod util;
 
+mod audit;
 mod help;
