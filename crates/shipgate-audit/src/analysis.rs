@@ -18,7 +18,7 @@ pub struct Credential {
 }
 
 /// Every scalar under `node`, with its route.
-pub fn scalars<'a>(node: &'a Node, route: Route) -> Vec<(Route, &'a str)> {
+pub fn scalars(node: &Node, route: Route) -> Vec<(Route, &str)> {
     let mut out = Vec::new();
     let mut stack = vec![(node, route)];
     while let Some((n, r)) = stack.pop() {

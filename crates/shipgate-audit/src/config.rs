@@ -32,13 +32,13 @@ pub struct IgnoreEntry {
 
 impl IgnoreEntry {
     fn parse(text: &str) -> Self {
-        if let Some((path, line)) = text.rsplit_once(':') {
-            if let Ok(line) = line.parse() {
-                return Self {
-                    path: normalize(path),
-                    line: Some(line),
-                };
-            }
+        if let Some((path, line)) = text.rsplit_once(':')
+            && let Ok(line) = line.parse()
+        {
+            return Self {
+                path: normalize(path),
+                line: Some(line),
+            };
         }
         Self {
             path: normalize(text),

@@ -131,10 +131,10 @@ fn audit_all(files: &[InputFile]) -> Vec<FileResult> {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
                     let result = audit_file(file);
-                    if let Some(slot) = slots.get(i) {
-                        if let Ok(mut slot) = slot.lock() {
-                            *slot = Some(result);
-                        }
+                    if let Some(slot) = slots.get(i)
+                        && let Ok(mut slot) = slot.lock()
+                    {
+                        *slot = Some(result);
                     }
                 }
             });
@@ -370,8 +370,9 @@ fn resolve(draft: Draft, src: &SourceFile, doc: &yaml::Document) -> Finding {
         // Never edit inside an anchored node: the change would reach every alias.
         let in_anchor = edits.iter().any(|e| {
             doc.anchored.iter().any(|a| {
-                e.range.start < a.end && e.range.end > a.start
-                    || (e.range.start > a.start && e.range.start < a.end)
+                // An insertion counts as touching the character after it.
+                let end = e.range.end.max(e.range.start + 1);
+                e.range.start < a.end && end > a.start
             })
         });
         (!in_anchor).then(|| Fix {

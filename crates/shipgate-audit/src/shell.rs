@@ -546,12 +546,12 @@ fn checkout_code(cmd: &Command<'_>, checked_out: bool) -> Option<String> {
             | "ts-node"
             | "tsx"
     );
-    if interpreter && !cmd.has_flag("-c") {
-        if let Some(arg) = cmd.words.iter().skip(1).find(|w| !w.starts_with('-')) {
-            if looks_like_path(arg) {
-                return Some(format!("`{raw}` runs a script from the checkout"));
-            }
-        }
+    if interpreter
+        && !cmd.has_flag("-c")
+        && let Some(arg) = cmd.words.iter().skip(1).find(|w| !w.starts_with('-'))
+        && looks_like_path(arg)
+    {
+        return Some(format!("`{raw}` runs a script from the checkout"));
     }
     None
 }

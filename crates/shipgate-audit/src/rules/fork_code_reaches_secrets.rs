@@ -175,13 +175,12 @@ fn works_in(step: &Step<'_>, head_dir: Option<&str>) -> bool {
     if wd == dir || wd.starts_with(&format!("{dir}/")) {
         return true;
     }
-    if let Some(crate::model::Uses::Local(path)) = &step.uses {
-        if path
+    if let Some(crate::model::Uses::Local(path)) = &step.uses
+        && path
             .trim_start_matches("./")
             .starts_with(&format!("{dir}/"))
-        {
-            return true;
-        }
+    {
+        return true;
     }
     step.run
         .is_some_and(|run| shell::commands(run).iter().any(|c| runs_in(c, dir)))

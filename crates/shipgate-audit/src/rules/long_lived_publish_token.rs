@@ -94,12 +94,10 @@ impl Rule for LongLivedPublishToken {
             let has_id_token = credentials(wf, job).iter().any(|c| c.is_id_token);
             let mut found: Vec<(Loc, String, Registry)> = Vec::new();
             // env blocks: workflow (once), job, steps.
-            if !workflow_env_reported {
-                if let Some(env) = wf.env {
-                    let before = found.len();
-                    env_tokens(env, Route::root().key("env"), &mut found);
-                    workflow_env_reported = found.len() > before;
-                }
+            if !workflow_env_reported && let Some(env) = wf.env {
+                let before = found.len();
+                env_tokens(env, Route::root().key("env"), &mut found);
+                workflow_env_reported = found.len() > before;
             }
             if let Some(env) = job.node.get("env") {
                 env_tokens(env, job.route.key("env"), &mut found);

@@ -88,14 +88,14 @@ fn check_steps(steps: &[Step<'_>]) -> Vec<Draft> {
         if let Some(run) = step.run {
             out.extend(check_text(run, step.route.key("run"), "shell script"));
         }
-        if step.uses_action("actions/github-script") {
-            if let Some(script) = step.input("script") {
-                out.extend(check_text(
-                    script,
-                    step.route.key("with").key("script"),
-                    "github-script code",
-                ));
-            }
+        if step.uses_action("actions/github-script")
+            && let Some(script) = step.input("script")
+        {
+            out.extend(check_text(
+                script,
+                step.route.key("with").key("script"),
+                "github-script code",
+            ));
         }
     }
     out

@@ -86,39 +86,37 @@ fn problems(step: &Step<'_>, cx: &Context<'_>) -> Vec<(Loc, String)> {
         let comment = trailing_comment(cx.source.text.get(range.end..)?)?;
         comment_version(comment)?.first().copied()
     });
-    if let (Some(major), Some(Uses::Repository { .. })) = (major, &step.uses) {
-        if major < 4 {
-            out.push((
-                Loc::value(step.route.key("uses")),
-                format!(
-                    "`actions/download-artifact` v{major} has no digest verification (v4+ does)"
-                ),
-            ));
-        }
+    if let (Some(major), Some(Uses::Repository { .. })) = (major, &step.uses)
+        && major < 4
+    {
+        out.push((
+            Loc::value(step.route.key("uses")),
+            format!("`actions/download-artifact` v{major} has no digest verification (v4+ does)"),
+        ));
     }
-    if let Some(mode) = step.input("digest-mismatch") {
-        if mode.trim() != "error" {
-            out.push((
-                Loc::value(with.key("digest-mismatch")),
-                format!("`digest-mismatch: {mode}` turns the artifact digest check off"),
-            ));
-        }
+    if let Some(mode) = step.input("digest-mismatch")
+        && mode.trim() != "error"
+    {
+        out.push((
+            Loc::value(with.key("digest-mismatch")),
+            format!("`digest-mismatch: {mode}` turns the artifact digest check off"),
+        ));
     }
-    if let Some(run_id) = step.input("run-id") {
-        if !run_id.contains("github.event.workflow_run.id") {
-            out.push((
+    if let Some(run_id) = step.input("run-id")
+        && !run_id.contains("github.event.workflow_run.id")
+    {
+        out.push((
                 Loc::value(with.key("run-id")),
                 format!("downloads from another workflow run chosen by `run-id: {run_id}`, not the run that triggered this one"),
             ));
-        }
     }
-    if let Some(repo) = step.input("repository") {
-        if !repo.contains("github.repository") {
-            out.push((
-                Loc::value(with.key("repository")),
-                format!("downloads an artifact from another repository (`{repo}`)"),
-            ));
-        }
+    if let Some(repo) = step.input("repository")
+        && !repo.contains("github.repository")
+    {
+        out.push((
+            Loc::value(with.key("repository")),
+            format!("downloads an artifact from another repository (`{repo}`)"),
+        ));
     }
     out
 }

@@ -114,6 +114,7 @@ pub fn run(args: Args) -> CmdResult {
         FormatArg::Github => Format::Github,
     };
     let mut report = shipgate_audit::audit(&files, &config, &options);
+    let mut refused = 0;
 
     if let Some(mode) = args.fix {
         let mode = match mode {
@@ -132,6 +133,7 @@ pub fn run(args: Args) -> CmdResult {
             }
         }
         let changed = fixed.iter().filter(|f| f.refused.is_none()).count();
+        refused = fixed.len() - changed;
         notes.push_str(&format!(
             "--fix changed {changed} file{}\n\n",
             if changed == 1 { "" } else { "s" }
@@ -164,6 +166,13 @@ pub fn run(args: Args) -> CmdResult {
             CliError::usage("no input could be read: every file failed to open")
                 .hint("check the paths and file permissions"),
         );
+    }
+    if refused > 0 {
+        return Err(CliError::check(format!(
+            "--fix left {refused} file{} unchanged because the fixed text failed verification",
+            if refused == 1 { "" } else { "s" }
+        ))
+        .hint("apply the remaining fixes by hand; the warnings above say why"));
     }
     if report.findings.is_empty() {
         Ok(std::process::ExitCode::SUCCESS)
