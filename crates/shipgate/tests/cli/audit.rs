@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::util::{assert_exit, run_in, shipgate, stderr, stdout};
+use crate::util::{assert_exit, peer, run_in, shipgate, stderr, stdout};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shipgate-audit/tests/fixtures")
@@ -204,7 +204,7 @@ for res in run["results"]:
     assert res["partialFingerprints"]
 sys.exit(1 if errors else 0)
 "#;
-    let result = std::process::Command::new("python3")
+    let result = std::process::Command::new(peer("python3"))
         .arg("-c")
         .arg(script)
         .arg(&schema)
