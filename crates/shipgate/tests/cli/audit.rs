@@ -573,3 +573,30 @@ fn list_rules_and_help() {
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("--fix=all"));
 }
+
+#[test]
+fn config_in_the_audited_directory_is_found() {
+    let dir = repo(&[(
+        "t.yml",
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo hi\n",
+    )]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = dir.path().to_str().unwrap();
+    assert_exit(&run_in(elsewhere.path(), &["audit", target]), 1);
+    std::fs::write(
+        dir.path().join("shipgate.toml"),
+        "[audit]\ndisable = [\"missing-root-permissions\"]\n",
+    )
+    .unwrap();
+    let out = run_in(elsewhere.path(), &["audit", target, "--format", "json"]);
+    assert_exit(&out, 0);
+    // Paths outside the current directory are shown as given.
+    let files = json(&out)["files"].clone();
+    assert!(
+        files[0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(".github/workflows/t.yml"),
+        "{files}"
+    );
+}
