@@ -4,5 +4,6 @@
 
 mod util;
 
+mod audit;
 mod help;
 mod signing;
