@@ -210,12 +210,14 @@ async fn discovery_must_name_the_pinned_issuer_and_a_fetchable_jwks_uri() {
         issuer.set_discovery(doc.clone());
         let verifier = Verifier::remote(&issuer.url, RemoteOptions::default()).unwrap();
         let err = verifier.verify(&token(key, &c), &v).await.unwrap_err();
-        let ok = match (check, &err) {
-            ("issuer-mismatch", VerifyError::Keys(FetchError::IssuerMismatch { .. })) => true,
-            ("url", VerifyError::Keys(FetchError::UrlNotAllowed { .. })) => true,
-            ("bad", VerifyError::Keys(FetchError::BadDocument { .. })) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (check, &err),
+            (
+                "issuer-mismatch",
+                VerifyError::Keys(FetchError::IssuerMismatch { .. })
+            ) | ("url", VerifyError::Keys(FetchError::UrlNotAllowed { .. }))
+                | ("bad", VerifyError::Keys(FetchError::BadDocument { .. }))
+        );
         assert!(ok, "{doc}: {err}");
     }
 }

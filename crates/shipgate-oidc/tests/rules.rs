@@ -314,7 +314,7 @@ async fn only_unpadded_base64url_is_accepted() {
     // decoder), signed as they are.
     let mut c = claims();
     let mut payload = b64(c.to_string());
-    while payload.len() % 4 == 0 {
+    while payload.len().is_multiple_of(4) {
         c = with(c, json!({"p": "x"}));
         payload = b64(c.to_string());
     }
