@@ -25,8 +25,11 @@ fn jwks_of(keys: &[&SigningKey]) -> Value {
     json!({"keys": keys.iter().map(|k| k.public_jwk().to_published_json(k.kid())).collect::<Vec<_>>()})
 }
 
-fn at(offset_secs: u64) -> SystemTime {
-    SystemTime::now() + Duration::from_secs(offset_secs)
+/// A test clock: seconds after a fixed start, so that offsets do not drift
+/// with the real time the test takes.
+fn clock() -> impl Fn(u64) -> SystemTime {
+    let start = SystemTime::now();
+    move |offset| start + Duration::from_secs(offset)
 }
 
 #[tokio::test]
@@ -44,6 +47,7 @@ async fn fetches_once_then_serves_from_cache() {
 
 #[tokio::test]
 async fn unknown_kid_refetches_once_and_then_not_for_60_seconds() {
+    let at = clock();
     let old = &keys().ed;
     let issuer = TestIssuer::start(jwks_of(&[old])).await;
     let verifier = Verifier::remote(&issuer.url, RemoteOptions::default()).unwrap();
@@ -95,6 +99,7 @@ async fn unknown_kid_refetches_once_and_then_not_for_60_seconds() {
 
 #[tokio::test]
 async fn failed_fetches_are_rate_limited_too() {
+    let at = clock();
     let key = &keys().ed;
     let issuer = TestIssuer::start(jwks_of(&[key])).await;
     let verifier = Verifier::remote(&issuer.url, RemoteOptions::default()).unwrap();
@@ -154,6 +159,7 @@ async fn failed_fetches_are_rate_limited_too() {
 
 #[tokio::test]
 async fn cache_control_max_age_is_honoured() {
+    let at = clock();
     let key = &keys().ed;
     let issuer = TestIssuer::start(jwks_of(&[key])).await;
     issuer.set_cache_control("public, max-age=120");
