@@ -7,3 +7,4 @@ mod util;
 mod audit;
 mod help;
 mod signing;
+mod oidc;
