@@ -6,5 +6,5 @@ mod util;
 
 mod audit;
 mod help;
-mod signing;
 mod oidc;
+mod signing;
