@@ -1,1 +1,29 @@
-//! GitHub Actions workflow audit: workflow model, one file per rule, reporters.
+//! GitHub Actions workflow audit for the release path: workflow model, one
+//! file per rule, suppressions, fixes and reporters.
+//!
+//! The entry point is [`audit`]: it takes discovered files (see
+//! [`discover`]), a [`Config`] and [`Options`] and returns a [`Report`].
+//! Everything is read-only except [`fix::apply_fixes`].
+
+pub mod analysis;
+pub mod config;
+pub mod discover;
+pub mod engine;
+pub mod error;
+pub mod expr;
+pub mod finding;
+pub mod fix;
+pub mod model;
+pub mod report;
+pub mod route;
+pub mod rules;
+pub mod shell;
+pub mod source;
+pub mod suppress;
+pub mod yaml;
+
+pub use config::Config;
+pub use discover::{InputFile, discover};
+pub use engine::{Options, Report, audit, audit_source};
+pub use error::{AuditError, ConfigError};
+pub use finding::{Confidence, Finding, FixSafety, Severity};

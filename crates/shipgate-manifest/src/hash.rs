@@ -2,14 +2,16 @@
 //!
 //! Each worker owns one fixed buffer of [`BUFFER_SIZE`] bytes and never
 //! reads a whole file into memory, so memory does not grow with file size.
-//! Workers take the next file from a shared atomic counter (a bounded work
-//! queue with no allocation per job); callers pass the largest files first
-//! so that no core is left hashing one big file at the end.
+//! Two ways to feed workers: [`hash_indexed`] (a known list; workers take
+//! the next index from an atomic counter, callers put the largest files
+//! first) and [`hash_while_producing`] (a bounded queue filled while a tree
+//! is still being walked, used by `verify`).
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::Digest as _;
@@ -73,6 +75,18 @@ pub fn hash_file_with(path: &Path, buf: &mut [u8]) -> io::Result<FileHash> {
     hash_reader(open_regular(path)?, buf)
 }
 
+/// Hashing workers: four per core, at most 32. Hashing is CPU-bound when
+/// files are cached, but on a cold cache several reads in flight per core
+/// keep the disk busy (measured: 1.74 s with one worker per core, 1.30 s
+/// with four, for 1 GiB on 2 cores; warm-cache time unchanged). Memory:
+/// one [`BUFFER_SIZE`] buffer each, 16 MiB at most.
+pub fn worker_count() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_mul(4)
+        .clamp(1, 32)
+}
+
 /// Reports progress: called with the number of bytes just hashed.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
@@ -80,44 +94,97 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 /// in the same order. Peak memory: one [`BUFFER_SIZE`] buffer per worker
 /// plus the result vector.
 pub fn hash_files(paths: &[PathBuf], progress: Option<Progress<'_>>) -> Vec<io::Result<FileHash>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(paths.len().max(1));
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<io::Result<FileHash>>> = Vec::with_capacity(paths.len());
-    results.resize_with(paths.len(), || None);
+    hash_indexed(paths.len(), |i| paths[i].clone(), progress)
+}
 
-    let per_worker: Vec<Vec<(usize, io::Result<FileHash>)>> = std::thread::scope(|scope| {
+/// Hashes `count` files whose paths `path_of(0..count)` builds on demand
+/// (so a large tree's full paths are never all held at once). Each worker
+/// writes its result straight into its slot: nothing is collected twice.
+pub fn hash_indexed(
+    count: usize,
+    path_of: impl Fn(usize) -> PathBuf + Sync,
+    progress: Option<Progress<'_>>,
+) -> Vec<io::Result<FileHash>> {
+    let workers = worker_count().min(count.max(1));
+    let next = AtomicUsize::new(0);
+    let slots: Vec<OnceLock<io::Result<FileHash>>> = (0..count).map(|_| OnceLock::new()).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; BUFFER_SIZE];
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = slots.get(index) else { break };
+                    let result = hash_file_with(&path_of(index), &mut buf);
+                    if let (Some(report), Ok(hash)) = (progress, &result) {
+                        report(hash.size);
+                    }
+                    let _ = slot.set(result);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|| Err(io::Error::other("hashing worker stopped")))
+        })
+        .collect()
+}
+
+/// Hashes files while they are still being found. `produce` runs on the
+/// calling thread and hands out `(index, path)` jobs through `send`;
+/// [`worker_count`] workers take them from a bounded queue (so a slow consumer
+/// holds back the producer instead of growing memory) and passes each
+/// result to `check`, keeping what it returns. Walking a tree therefore
+/// overlaps with hashing it. Returns `produce`'s result and the kept values
+/// (in no particular order).
+pub fn hash_while_producing<R, T: Send>(
+    produce: impl FnOnce(&mut dyn FnMut(usize, PathBuf)) -> R,
+    check: impl Fn(usize, io::Result<FileHash>) -> Option<T> + Sync,
+    progress: Option<Progress<'_>>,
+) -> (R, Vec<T>) {
+    let workers = worker_count();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, PathBuf)>(4 * 1024);
+    let receiver = std::sync::Mutex::new(receiver);
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut buf = vec![0u8; BUFFER_SIZE];
-                    let mut done = Vec::new();
+                    let mut kept = Vec::new();
                     loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = paths.get(index) else { break };
-                        let result = hash_file_with(path, &mut buf);
+                        // The lock is held only to take one job.
+                        let job = match receiver.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((index, path)) = job else { break };
+                        let result = hash_file_with(&path, &mut buf);
                         if let (Some(report), Ok(hash)) = (progress, &result) {
                             report(hash.size);
                         }
-                        done.push((index, result));
+                        kept.extend(check(index, result));
                     }
-                    done
+                    kept
                 })
             })
             .collect();
-        handles
+        let produced = {
+            let mut send = |index: usize, path: PathBuf| {
+                // Fails only when every worker has stopped; nothing to do then.
+                let _ = sender.send((index, path));
+            };
+            produce(&mut send)
+        };
+        drop(sender);
+        let kept = handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| vec![]))
-            .collect()
-    });
-    for (index, result) in per_worker.into_iter().flatten() {
-        results[index] = Some(result);
-    }
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(io::Error::other("hashing worker stopped"))))
-        .collect()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect();
+        (produced, kept)
+    })
 }
 
 #[cfg(test)]

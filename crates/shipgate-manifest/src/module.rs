@@ -14,7 +14,8 @@ use crate::manifest::{
 };
 use crate::policy::Mode;
 use crate::signature::{
-    CommentKind, SignatureError, SignatureFile, TrustedComment, Verified, sign_manifest,
+    CommentKind, SignatureError, SignatureErrorKind, SignatureFile, TrustedComment, Verified,
+    sign_manifest,
 };
 use crate::tree::{TreeDiff, TreeError, diff_tree, manifest_for_dir};
 use crate::walk::WalkError;
@@ -96,9 +97,21 @@ fn check_dir(dir: &Path) -> Result<(), ModuleError> {
     }
 }
 
+fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+}
+
 /// Reads and parses `DIR/shipgate.manifest`; `Ok(None)` when there is none.
+/// A symlinked manifest is refused (it could point anywhere).
 pub fn read_manifest(dir: &Path) -> Result<Option<LoadedManifest>, ModuleError> {
     let path = dir.join(MANIFEST_FILE);
+    if is_symlink(&path) {
+        return Err(ModuleError::ReadManifest {
+            path,
+            source: io::Error::other("is a symlink; a manifest must be a regular file"),
+        });
+    }
     let file = match std::fs::File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -131,6 +144,18 @@ pub fn read_manifest(dir: &Path) -> Result<Option<LoadedManifest>, ModuleError> 
 /// Writes `bytes` to `path` atomically (temporary file in the same
 /// directory, then rename), so a crash never leaves half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModuleError> {
+    write_atomically_with_mode(path, bytes, None)
+}
+
+/// Like [`write_atomically`], with the file mode set before the file
+/// appears at `path` (`None`: an existing file's mode, else 0644). Used for
+/// secret keys (0600), which must never be readable, even briefly.
+pub fn write_atomically_with_mode(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+) -> Result<(), ModuleError> {
+    use std::os::unix::fs::PermissionsExt as _;
     let fail = |source| ModuleError::Write {
         path: path.to_path_buf(),
         source,
@@ -144,6 +169,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModuleError> {
         .tempfile_in(dir)
         .map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
+    // Temporary files are created 0600; manifests and signatures are meant
+    // to be read by everyone (an existing file keeps its mode).
+    let permissions = match mode {
+        Some(mode) => std::fs::Permissions::from_mode(mode),
+        None => std::fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644)),
+    };
+    tmp.as_file().set_permissions(permissions).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
@@ -425,7 +459,14 @@ pub fn verify_module(
     };
     report.manifest_sha256 = Some(Sha256Digest::of(&loaded.bytes));
     let signature_path = dir.join(SIGNATURE_FILE);
-    report.signature = if signature_path.symlink_metadata().is_ok() {
+    report.signature = if is_symlink(&signature_path) {
+        SignatureCheck::Invalid(SignatureError {
+            origin: signature_path.display().to_string(),
+            kind: SignatureErrorKind::Read(io::Error::other(
+                "is a symlink; a signature must be a regular file",
+            )),
+        })
+    } else if signature_path.symlink_metadata().is_ok() {
         match SignatureFile::from_file(&signature_path) {
             Ok(signature) => match signature.verify(&loaded.bytes, &loaded.manifest, keys) {
                 Ok(verified) => SignatureCheck::Valid(verified),
@@ -437,7 +478,10 @@ pub fn verify_module(
         SignatureCheck::Absent
     };
     // The manifest bytes are no longer needed: free them before hashing.
-    let manifest = loaded.manifest;
+    let LoadedManifest {
+        manifest, bytes, ..
+    } = loaded;
+    drop(bytes);
     report.tree = Some(diff_tree(dir, &manifest, progress));
     report.manifest = Some(manifest);
     report

@@ -4,11 +4,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::hash::{FileHash, Progress, hash_files};
+use crate::hash::{FileHash, Progress, hash_indexed, hash_while_producing};
 use crate::manifest::{
     Entry, EntryKind, Manifest, ManifestError, ModuleName, ModuleVersion, RelPath,
 };
-use crate::walk::{DiskEntry, DiskKind, WalkError, walk_module};
+use crate::walk::{DiskEntry, DiskKind, WalkError, walk_module, walk_module_sorted};
 
 /// A tree that could not be turned into a manifest.
 #[derive(Debug, thiserror::Error)]
@@ -46,11 +46,11 @@ fn hash_disk_files(
         })
         .collect();
     order.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
-    let paths: Vec<PathBuf> = order
-        .iter()
-        .map(|&(i, _)| root.join(entries[i].path.as_str()))
-        .collect();
-    let hashed = hash_files(&paths, progress);
+    let hashed = hash_indexed(
+        order.len(),
+        |k| root.join(entries[order[k].0].path.as_str()),
+        progress,
+    );
     let mut results: Vec<Option<io::Result<FileHash>>> = Vec::with_capacity(entries.len());
     results.resize_with(entries.len(), || None);
     for ((index, _), result) in order.into_iter().zip(hashed) {
@@ -196,108 +196,101 @@ fn disk_kind_name(kind: &DiskKind) -> &'static str {
 }
 
 /// Recomputes `root` and compares it with `manifest`: added, missing and
-/// changed files by name. Files whose size already differs are not hashed.
+/// changed files by name. The walk is streamed in manifest order and merged
+/// with the manifest; files whose listing matches (same kind and size) are
+/// hashed on all cores while the walk goes on, and files whose size already
+/// differs are not hashed. Memory holds the manifest and the differences.
 pub fn diff_tree(
     root: &Path,
     manifest: &Manifest,
     progress: Option<Progress<'_>>,
 ) -> Result<TreeDiff, WalkError> {
-    let disk = walk_module(root)?;
-    let mut diff = TreeDiff {
-        checked: manifest.entries().len(),
-        ..TreeDiff::default()
-    };
-    // Merge the two sorted lists; collect same-size file pairs to hash.
-    let mut to_hash: Vec<(&DiskEntry, &Entry)> = Vec::new();
-    let (mut d, mut m) = (disk.iter().peekable(), manifest.entries().iter().peekable());
-    loop {
-        match (d.peek(), m.peek()) {
-            (None, None) => break,
-            (Some(disk_entry), None) => {
-                diff.added.push(disk_entry.path.clone());
-                d.next();
-            }
-            (None, Some(entry)) => {
-                diff.missing.push(entry.path.clone());
-                m.next();
-            }
-            (Some(disk_entry), Some(entry)) => match disk_entry.path.cmp(&entry.path) {
-                std::cmp::Ordering::Less => {
-                    diff.added.push(disk_entry.path.clone());
-                    d.next();
-                }
-                std::cmp::Ordering::Greater => {
-                    diff.missing.push(entry.path.clone());
-                    m.next();
-                }
-                std::cmp::Ordering::Equal => {
-                    match (&disk_entry.kind, &entry.kind) {
-                        (
-                            DiskKind::File { size: actual },
-                            EntryKind::File { size: expected, .. },
-                        ) => {
-                            if actual == expected {
-                                to_hash.push((disk_entry, entry));
-                            } else {
-                                diff.changed.push((
-                                    entry.path.clone(),
-                                    Change::Size {
-                                        expected: *expected,
-                                        actual: *actual,
-                                    },
-                                ));
-                            }
-                        }
-                        (
-                            DiskKind::Symlink { target: actual },
-                            EntryKind::Symlink { target: expected },
-                        ) => {
-                            if actual != expected {
-                                diff.changed.push((
-                                    entry.path.clone(),
-                                    Change::Target {
-                                        expected: expected.to_string(),
-                                        actual: actual.to_string(),
-                                    },
-                                ));
-                            }
-                        }
-                        (disk_kind, kind) => diff.changed.push((
-                            entry.path.clone(),
-                            Change::Kind {
-                                expected: kind_name(kind),
-                                actual: disk_kind_name(disk_kind),
-                            },
-                        )),
-                    }
-                    d.next();
-                    m.next();
-                }
-            },
-        }
-    }
-    let disk_refs: Vec<&DiskEntry> = to_hash.iter().map(|(disk_entry, _)| *disk_entry).collect();
-    let hashes = hash_disk_files(root, &disk_refs, progress);
-    for ((_, entry), hash) in to_hash.iter().zip(hashes) {
-        let EntryKind::File { size, sha256 } = &entry.kind else {
-            continue;
+    let started = std::time::Instant::now();
+    let entries = manifest.entries();
+    let check = |index: usize, hash: io::Result<FileHash>| {
+        let EntryKind::File { size, sha256 } = &entries[index].kind else {
+            return None;
         };
         let change = match hash {
-            Some(Ok(hash)) if hash.size != *size => Some(Change::Size {
+            Ok(hash) if hash.size != *size => Change::Size {
                 expected: *size,
                 actual: hash.size,
-            }),
-            Some(Ok(hash)) if hash.sha256 != *sha256 => Some(Change::Content),
-            Some(Ok(_)) => None,
-            Some(Err(e)) => Some(Change::Unreadable(e.to_string())),
-            None => Some(Change::Unreadable("not hashed".to_string())),
+            },
+            Ok(hash) if hash.sha256 != *sha256 => Change::Content,
+            Ok(_) => return None,
+            Err(e) => Change::Unreadable(e.to_string()),
         };
-        if let Some(change) = change {
+        Some((entries[index].path.clone(), change))
+    };
+    let (walked, hashed) =
+        hash_while_producing(|send| merge_walk(root, entries, send), check, progress);
+    let mut diff = walked?;
+    let hashed_count = diff.checked;
+    diff.checked = entries.len();
+    diff.changed.extend(hashed);
+    diff.changed.sort_by(|a, b| a.0.cmp(&b.0));
+    tracing::debug!(
+        "{}: compared {} entries and hashed {hashed_count} files in {:?}",
+        root.display(),
+        entries.len(),
+        started.elapsed()
+    );
+    Ok(diff)
+}
+
+/// Walks `root` in manifest order, merging with `entries`: records added,
+/// missing and listing-level changes, and sends every file that needs
+/// hashing. `checked` counts the files sent.
+fn merge_walk(
+    root: &Path,
+    entries: &[Entry],
+    send: &mut dyn FnMut(usize, PathBuf),
+) -> Result<TreeDiff, WalkError> {
+    let mut diff = TreeDiff::default();
+    let mut next = 0usize;
+    for disk_entry in walk_module_sorted(root)? {
+        let disk_entry = disk_entry?;
+        while next < entries.len() && entries[next].path < disk_entry.path {
+            diff.missing.push(entries[next].path.clone());
+            next += 1;
+        }
+        let Some(entry) = entries.get(next).filter(|e| e.path == disk_entry.path) else {
+            diff.added.push(disk_entry.path);
+            continue;
+        };
+        next += 1;
+        if let Some(change) = compare_listing(&disk_entry.kind, &entry.kind) {
             diff.changed.push((entry.path.clone(), change));
+        } else if matches!(entry.kind, EntryKind::File { .. }) {
+            send(next - 1, root.join(entry.path.as_str()));
+            diff.checked += 1;
         }
     }
-    diff.changed.sort_by(|a, b| a.0.cmp(&b.0));
+    diff.missing
+        .extend(entries[next..].iter().map(|e| e.path.clone()));
     Ok(diff)
+}
+
+/// Differences visible without hashing: kind, size, symlink target.
+fn compare_listing(disk: &DiskKind, entry: &EntryKind) -> Option<Change> {
+    match (disk, entry) {
+        (DiskKind::File { size: actual }, EntryKind::File { size: expected, .. }) => {
+            (actual != expected).then_some(Change::Size {
+                expected: *expected,
+                actual: *actual,
+            })
+        }
+        (DiskKind::Symlink { target: actual }, EntryKind::Symlink { target: expected }) => {
+            (actual != expected).then(|| Change::Target {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            })
+        }
+        (disk, entry) => Some(Change::Kind {
+            expected: kind_name(entry),
+            actual: disk_kind_name(disk),
+        }),
+    }
 }
 
 #[cfg(test)]

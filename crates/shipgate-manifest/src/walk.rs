@@ -83,6 +83,33 @@ fn walk_error(path: impl Into<PathBuf>, kind: WalkErrorKind) -> WalkError {
 
 /// Lists every file and symlink under `root`, sorted by path bytes.
 pub fn walk_module(root: &Path) -> Result<Vec<DiskEntry>, WalkError> {
+    walk_module_sorted(root)?.collect()
+}
+
+/// Orders directory entries so that a depth-first walk yields full paths
+/// in byte order: a directory compares as its name followed by `/` (as git
+/// orders tree entries), so `a-b` and `a.txt` come before `a/x`.
+fn walk_order(a: &walkdir::DirEntry, b: &walkdir::DirEntry) -> std::cmp::Ordering {
+    use std::os::unix::ffi::OsStrExt as _;
+    fn key(e: &walkdir::DirEntry) -> (&[u8], Option<&'static u8>) {
+        (
+            e.file_name().as_bytes(),
+            e.file_type().is_dir().then_some(&b'/'),
+        )
+    }
+    let ((a_name, a_slash), (b_name, b_slash)) = (key(a), key(b));
+    a_name
+        .iter()
+        .chain(a_slash)
+        .cmp(b_name.iter().chain(b_slash))
+}
+
+/// Streams every file and symlink under `root` in path byte order (the
+/// manifest order), so a tree can be compared with a manifest without
+/// holding the whole listing in memory.
+pub fn walk_module_sorted(
+    root: &Path,
+) -> Result<impl Iterator<Item = Result<DiskEntry, WalkError>> + '_, WalkError> {
     let meta = std::fs::metadata(root).map_err(|e| {
         let kind = if e.kind() == io::ErrorKind::NotFound {
             WalkErrorKind::NoSuchDirectory
@@ -97,63 +124,79 @@ pub fn walk_module(root: &Path) -> Result<Vec<DiskEntry>, WalkError> {
     let canonical_root =
         std::fs::canonicalize(root).map_err(|e| walk_error(root, WalkErrorKind::Unreadable(e)))?;
 
-    let mut entries = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .min_depth(1)
+        .sort_by(walk_order)
         .into_iter()
-        .filter_entry(|entry| {
+        .filter_entry(move |entry| {
             !(entry.file_type().is_dir()
                 && relative(root, entry.path())
                     .is_some_and(|rel| is_excluded_dir(&rel, &entry.file_name().to_string_lossy())))
         });
-    for item in walker {
-        let entry = item.map_err(|e| {
-            let path = e
-                .path()
-                .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
-            let io = e
-                .into_io_error()
-                .unwrap_or_else(|| io::Error::other("filesystem loop"));
-            walk_error(path, WalkErrorKind::Unreadable(io))
-        })?;
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
-            continue;
+    let mut count = 0usize;
+    let mut failed = false;
+    Ok(walker.filter_map(move |item| {
+        if failed {
+            return None;
         }
-        let disk_path = entry.path();
-        let rel = relative(root, disk_path)
-            .ok_or_else(|| walk_error(disk_path, WalkErrorKind::NotUtf8))?;
-        let name = entry
-            .file_name()
-            .to_str()
-            .ok_or_else(|| walk_error(disk_path, WalkErrorKind::NotUtf8))?;
-        if is_excluded_file(&rel, name) {
-            continue;
-        }
-        let path =
-            RelPath::new(rel).map_err(|e| walk_error(disk_path, WalkErrorKind::BadPath(e)))?;
-        let kind = if file_type.is_file() {
-            let meta = entry.metadata().map_err(|e| {
-                walk_error(disk_path, WalkErrorKind::Unreadable(io::Error::other(e)))
-            })?;
-            DiskKind::File { size: meta.len() }
-        } else if file_type.is_symlink() {
-            let target = read_link_inside(&canonical_root, disk_path, &path)?;
-            DiskKind::Symlink { target }
-        } else {
-            return Err(walk_error(
-                disk_path,
-                WalkErrorKind::SpecialFile(special_kind(&file_type)),
-            ));
-        };
-        if entries.len() >= MAX_ENTRIES {
-            return Err(walk_error(root, WalkErrorKind::TooManyFiles));
-        }
-        entries.push(DiskEntry { path, kind });
+        let result = disk_entry(root, &canonical_root, item, &mut count).transpose();
+        failed = matches!(result, Some(Err(_)));
+        result
+    }))
+}
+
+/// One walked item as a [`DiskEntry`]; `Ok(None)` for directories and
+/// excluded files.
+fn disk_entry(
+    root: &Path,
+    canonical_root: &Path,
+    item: walkdir::Result<walkdir::DirEntry>,
+    count: &mut usize,
+) -> Result<Option<DiskEntry>, WalkError> {
+    let entry = item.map_err(|e| {
+        let path = e
+            .path()
+            .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
+        let io = e
+            .into_io_error()
+            .unwrap_or_else(|| io::Error::other("filesystem loop"));
+        walk_error(path, WalkErrorKind::Unreadable(io))
+    })?;
+    let file_type = entry.file_type();
+    if file_type.is_dir() {
+        return Ok(None);
     }
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(entries)
+    let disk_path = entry.path();
+    let rel =
+        relative(root, disk_path).ok_or_else(|| walk_error(disk_path, WalkErrorKind::NotUtf8))?;
+    let name = entry
+        .file_name()
+        .to_str()
+        .ok_or_else(|| walk_error(disk_path, WalkErrorKind::NotUtf8))?;
+    if is_excluded_file(&rel, name) {
+        return Ok(None);
+    }
+    let path = RelPath::new(rel).map_err(|e| walk_error(disk_path, WalkErrorKind::BadPath(e)))?;
+    let kind = if file_type.is_file() {
+        let meta = entry
+            .metadata()
+            .map_err(|e| walk_error(disk_path, WalkErrorKind::Unreadable(io::Error::other(e))))?;
+        DiskKind::File { size: meta.len() }
+    } else if file_type.is_symlink() {
+        let target = read_link_inside(canonical_root, disk_path, &path)?;
+        DiskKind::Symlink { target }
+    } else {
+        return Err(walk_error(
+            disk_path,
+            WalkErrorKind::SpecialFile(special_kind(&file_type)),
+        ));
+    };
+    *count += 1;
+    if *count > MAX_ENTRIES {
+        return Err(walk_error(root, WalkErrorKind::TooManyFiles));
+    }
+    Ok(Some(DiskEntry { path, kind }))
 }
 
 /// `path` relative to `root` as a `/`-joined UTF-8 string.
@@ -244,6 +287,27 @@ mod tests {
             ]
         );
         assert_eq!(entries[0].kind, DiskKind::File { size: 5 });
+    }
+
+    #[test]
+    fn walks_in_manifest_byte_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in [
+            "a/x", "a-b", "a.txt", "a b", "ab", "a/y/z", "a/y.z", "A", "_", "a0",
+        ] {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x").unwrap();
+        }
+        let walked: Vec<String> = walk_module_sorted(root)
+            .unwrap()
+            .map(|e| e.unwrap().path.to_string())
+            .collect();
+        let mut sorted = walked.clone();
+        sorted.sort();
+        assert_eq!(walked, sorted);
+        assert_eq!(walked.len(), 10);
     }
 
     #[test]

@@ -130,9 +130,12 @@ mod tests {
         let mut wrong_alg = good_ec.clone();
         wrong_alg["kid"] = json!("wrong-alg");
         wrong_alg["alg"] = json!("HS256");
+        let seven = crate::b64::encode([7u8; 32]);
+        let off_curve =
+            json!({"kty": "EC", "crv": "P-256", "kid": "off-curve", "x": seven, "y": seven});
         let doc = json!({"keys": [
             good_ed, good_ec, twice, twice2, no_kid, wrong_alg, "not an object",
-            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}, off_curve,
         ]});
         let set = KeySet::from_jwks(doc.as_object().unwrap()).unwrap();
         assert_eq!(set.len(), 2);
@@ -141,6 +144,10 @@ mod tests {
         assert!(set.get("dup").is_none());
         assert!(set.get("wrong-alg").is_none());
         assert!(set.get("hmac").is_none());
+        assert!(
+            set.get("off-curve").is_none(),
+            "a point not on P-256 is refused at load"
+        );
     }
 
     #[test]

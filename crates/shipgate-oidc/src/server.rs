@@ -1,9 +1,9 @@
 //! Serving discovery and the JWKS over HTTP (`shipgate oidc serve`).
 //!
 //! Both documents are answered with `Cache-Control: public, max-age=300`:
-//! verifiers may cache keys for five minutes, so a new key should be added
-//! at least five minutes before it starts signing (rotation already waits
-//! far longer before removing the old key). KEYDIR is re-read when its
+//! verifiers may cache keys for five minutes (a short time to notice a
+//! removed key; a new key needs no wait, as a token signed by a key a
+//! verifier does not know makes it refetch). KEYDIR is re-read when its
 //! listing (names, sizes, mtimes) changes, checked on each request — a
 //! directory read and a few `stat`s, no file watcher. If the new contents do
 //! not load, the last good documents keep being served and the error is

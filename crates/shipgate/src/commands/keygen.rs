@@ -1,12 +1,11 @@
 //! `shipgate keygen`: an Ed25519 key pair in minisign's file formats.
 
 use std::io::IsTerminal as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use shipgate_manifest::keys::{PASSWORD_ENV, SECRET_KEY_ENV, generate_key_pair};
-use shipgate_manifest::module::write_atomically;
+use shipgate_manifest::module::write_atomically_with_mode;
 
 use crate::exit::{CliError, CmdResult};
 
@@ -59,9 +58,7 @@ fn new_password() -> Result<String, CliError> {
 }
 
 fn write_key(path: &Path, contents: &str, mode: u32) -> Result<(), CliError> {
-    write_atomically(path, contents.as_bytes()).map_err(CliError::usage)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| CliError::usage(format!("{}: cannot set permissions: {e}", path.display())))
+    write_atomically_with_mode(path, contents.as_bytes(), Some(mode)).map_err(CliError::usage)
 }
 
 pub fn run(args: Args) -> CmdResult {

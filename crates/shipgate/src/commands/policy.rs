@@ -114,10 +114,11 @@ fn context_text(resolution: &Resolution) -> String {
 /// One line for the top of `verify`'s report.
 pub fn summary_line(resolution: &Resolution) -> String {
     format!(
-        "policy: context {} ({}) -> {}",
+        "policy: context {} ({}) -> {}; rule: {}",
         context_text(resolution),
         describe_source(&resolution.context_source),
-        describe_mode(resolution)
+        describe_mode(resolution),
+        resolution.rule
     )
 }
 

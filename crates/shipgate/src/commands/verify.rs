@@ -213,6 +213,13 @@ fn print_summary(reports: &[ModuleReport], code: u8) {
         println!("all {} module(s) verified", reports.len());
         return;
     }
+    if code == 2 {
+        eprintln!(
+            "error: {failed} of {} module(s) failed or could not be checked",
+            reports.len()
+        );
+        return;
+    }
     eprintln!(
         "error: {failed} of {} module(s) failed verification",
         reports.len()

@@ -4,8 +4,11 @@
 
 mod util;
 
+mod audit;
 mod gate;
 mod gate_flow;
 mod gate_matrix;
 mod gate_util;
 mod help;
+mod oidc;
+mod signing;

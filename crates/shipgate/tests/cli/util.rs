@@ -53,3 +53,91 @@ pub fn peer(name: &str) -> std::path::PathBuf {
         "the test peer `{name}` is not on PATH; run .ci/run (it installs every peer) or install it"
     );
 }
+
+/// `python3` with the given modules importable (the PyJWT peer). Missing
+/// Python or modules fail the test loudly: `.ci/run` installs them.
+pub fn python_with(modules: &[&str]) -> std::path::PathBuf {
+    let python = peer("python3");
+    let imports = format!("import {}", modules.join(", "));
+    let out = Command::new(&python)
+        .args(["-c", &imports])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "python3 cannot `{imports}`: {}\ninstall the test peers with `python3 -m pip install -r .ci/requirements.txt` (or run .ci/run)",
+        stderr(&out)
+    );
+    python
+}
+
+/// A child process (a server) that is killed when the test ends, with the
+/// address it printed as `listening on http://ADDR`.
+pub struct Listening {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Listening {
+    /// Spawns `cmd` with stdout piped and waits for its `listening on URL`
+    /// line. Fails with the child's stderr if it exits first.
+    pub fn spawn(mut cmd: Command) -> Listening {
+        use std::io::BufRead;
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn server");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the server's first line");
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait for the server");
+            panic!(
+                "server did not start; stdout {line:?}\nstderr:\n{}",
+                stderr(&out)
+            );
+        };
+        Listening {
+            url: url.to_owned(),
+            child,
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET over a TCP socket: (status code, headers lower-cased, body).
+pub fn http_get(url: &str) -> (u16, Vec<(String, String)>, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}

@@ -71,8 +71,8 @@ pub struct Args {
     #[arg(long, env = "SHIPGATE_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
 
-    /// Do not read or write the JWKS cache.
-    #[arg(long, conflicts_with = "cache_dir")]
+    /// Do not read or write the JWKS cache (wins over --cache-dir).
+    #[arg(long)]
     no_cache: bool,
 }
 

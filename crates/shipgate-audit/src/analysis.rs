@@ -1,0 +1,387 @@
+//! Shared facts about jobs that several rules need: which credentials a job
+//! holds, where it runs a toolchain, where it publishes, and what triggers
+//! the workflow. Each heuristic is documented where it is decided.
+
+use crate::expr::{expressions, secrets_read};
+use crate::model::{Job, Permissions, Step, Uses, Workflow};
+use crate::route::{Loc, Route};
+use crate::shell::{self, Registry};
+use crate::yaml::{Node, Value};
+
+/// A credential a job holds.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub loc: Loc,
+    /// e.g. "`id-token: write`" or "`secrets.NPM_TOKEN`".
+    pub what: String,
+    pub is_id_token: bool,
+}
+
+/// Every scalar under `node`, with its route.
+pub fn scalars(node: &Node, route: Route) -> Vec<(Route, &str)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(node, route)];
+    while let Some((n, r)) = stack.pop() {
+        match &n.value {
+            Value::Scalar(s, _) => out.push((r, &**s)),
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate().rev() {
+                    stack.push((item, r.index(i)));
+                }
+            }
+            Value::Map(entries, _) => {
+                for e in entries.iter().rev() {
+                    if let Some(k) = e.key.as_str() {
+                        stack.push((&e.value, r.key(k)));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `secrets.*` references (other than `GITHUB_TOKEN`) under a node.
+pub fn secret_refs(node: &Node, route: Route) -> Vec<(Loc, String)> {
+    let mut out = Vec::new();
+    for (r, text) in scalars(node, route) {
+        if !text.contains("${{") {
+            continue;
+        }
+        for e in expressions(text) {
+            for name in secrets_read(e.inner) {
+                if name != "GITHUB_TOKEN" {
+                    out.push((Loc::value(r.clone()).with_needle(e.raw), name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The credentials a job holds: `id-token: write` (own or inherited from the
+/// workflow), any secret other than `GITHUB_TOKEN` it reads (including from
+/// workflow-level `env`), and `secrets: inherit` on a reusable-workflow call.
+pub fn credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
+    let mut out = Vec::new();
+    if let Some(route) = wf
+        .effective_permissions(job)
+        .and_then(Permissions::id_token_write)
+    {
+        out.push(Credential {
+            loc: Loc::entry(route),
+            what: "`id-token: write`".to_owned(),
+            is_id_token: true,
+        });
+    }
+    for (loc, name) in secret_refs(job.node, job.route.clone()) {
+        out.push(Credential {
+            loc,
+            what: if name == "*" {
+                "all secrets".to_owned()
+            } else {
+                format!("`secrets.{name}`")
+            },
+            is_id_token: false,
+        });
+    }
+    if let Some(env) = wf.env {
+        for (loc, name) in secret_refs(env, Route::root().key("env")) {
+            out.push(Credential {
+                loc,
+                what: format!("`secrets.{name}` (workflow-level `env`)"),
+                is_id_token: false,
+            });
+        }
+    }
+    if job.node.get("secrets").and_then(Node::as_str) == Some("inherit") {
+        out.push(Credential {
+            loc: Loc::entry(job.route.key("secrets")),
+            what: "`secrets: inherit`".to_owned(),
+            is_id_token: false,
+        });
+    }
+    out
+}
+
+/// A step that installs dependencies, builds, or runs code from the checkout.
+#[derive(Debug, Clone)]
+pub struct ToolchainStep {
+    pub step: usize,
+    pub loc: Loc,
+    pub what: String,
+}
+
+/// Actions that build or install (beyond the `*/setup-*` family).
+const BUILD_ACTIONS: &[&str] = &[
+    "docker/build-push-action",
+    "goreleaser/goreleaser-action",
+    "gradle/gradle-build-action",
+    "gradle/actions",
+    "snok/install-poetry",
+    "abatilo/actions-poetry",
+    "actions-rs/cargo",
+    "actions-rs/toolchain",
+    "dtolnay/rust-toolchain",
+    "bahmutov/npm-install",
+    "borales/actions-yarn",
+    "changesets/action",
+    "pyo3/maturin-action",
+    "pypa/cibuildwheel",
+    "hynek/build-and-inspect-python-package",
+    "cachix/install-nix-action",
+    "jdx/mise-action",
+    "asdf-vm/actions",
+];
+
+/// Whether a step checks out the repository.
+pub fn is_checkout(step: &Step<'_>) -> bool {
+    step.uses_action("actions/checkout")
+}
+
+/// The toolchain steps of a job, in order.
+///
+/// Heuristics (documented in the README too):
+/// - `run:` commands are classified by [`shell::toolchain_activity`]; scripts
+///   and `./` paths count as "code from the checkout" only after a checkout.
+/// - `uses: ./...` local actions are code from the checkout.
+/// - `*/setup-*` actions (setup-node, setup-python, setup-uv, ...) count when
+///   the job also checks out the repository (the toolchain is there to build
+///   it) or when they restore a dependency cache (`cache:`). A bare setup step
+///   that only provides the `npm`/`twine` binary to upload a prebuilt artifact
+///   (the seed 003 "after" publish job) is not a toolchain step.
+/// - Known build/install actions (docker build-push, goreleaser, ...) count.
+pub fn toolchain_steps(job: &Job<'_>) -> Vec<ToolchainStep> {
+    let has_checkout = job.steps.iter().any(is_checkout);
+    let mut checked_out = false;
+    let mut out = Vec::new();
+    for step in &job.steps {
+        if is_checkout(step) {
+            checked_out = true;
+            continue;
+        }
+        if let Some(uses) = &step.uses {
+            let uses_route = step.route.key("uses");
+            let hit = match uses {
+                Uses::Local(path) => (checked_out && !path.starts_with("./.github/workflows"))
+                    .then(|| format!("`uses: {path}` runs an action from the checkout")),
+                Uses::Repository { repo, .. } => {
+                    let slug = uses.slug().unwrap_or_default();
+                    let cache = step
+                        .input("cache")
+                        .is_some_and(|c| !c.is_empty() && c != "false");
+                    if repo.to_ascii_lowercase().starts_with("setup-") && (has_checkout || cache) {
+                        Some(format!("`{slug}` sets up a toolchain to build the project"))
+                    } else if BUILD_ACTIONS.iter().any(|a| {
+                        slug == a.to_ascii_lowercase()
+                            || slug.starts_with(&format!("{}/", a.to_ascii_lowercase()))
+                    }) {
+                        Some(format!("`{slug}` installs or builds"))
+                    } else {
+                        None
+                    }
+                }
+                Uses::Docker { .. } => None,
+            };
+            if let Some(what) = hit {
+                out.push(ToolchainStep {
+                    step: step.index,
+                    loc: Loc::value(uses_route),
+                    what,
+                });
+            }
+        }
+        if let Some(run) = step.run {
+            for cmd in shell::commands(run) {
+                if let Some(what) = shell::toolchain_activity(&cmd, checked_out) {
+                    out.push(ToolchainStep {
+                        step: step.index,
+                        loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
+                        what,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A step that publishes.
+#[derive(Debug, Clone)]
+pub struct PublishStep {
+    pub step: usize,
+    pub loc: Loc,
+    pub what: String,
+    pub registry: Registry,
+}
+
+/// Actions that publish, with their registry.
+const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
+    ("pypa/gh-action-pypi-publish", Registry::PyPI),
+    ("js-devtools/npm-publish", Registry::Npm),
+    ("rubygems/release-gem", Registry::RubyGems),
+    ("rust-lang/crates-io-auth-action", Registry::CratesIo),
+    ("softprops/action-gh-release", Registry::Other),
+    ("ncipollo/release-action", Registry::Other),
+    ("goreleaser/goreleaser-action", Registry::Other),
+];
+
+/// The publish steps of a job: known publish actions, `docker/build-push-action`
+/// with `push: true`, `changesets/action` with a `publish` input, and publish
+/// commands in `run:` ([`shell::publish_command`]).
+pub fn publish_steps(job: &Job<'_>) -> Vec<PublishStep> {
+    let mut out = Vec::new();
+    for step in &job.steps {
+        if let Some(uses) = &step.uses {
+            let slug = uses.slug().unwrap_or_default();
+            let known = PUBLISH_ACTIONS
+                .iter()
+                .find(|(a, _)| slug == *a || slug.starts_with(&format!("{a}/")))
+                .map(|(_, r)| *r);
+            let registry = known.or_else(|| {
+                let docker_push = uses.is("docker/build-push-action")
+                    && step.input("push").is_some_and(|p| p == "true");
+                let changesets = uses.is("changesets/action") && step.input("publish").is_some();
+                if docker_push {
+                    Some(Registry::Other)
+                } else if changesets {
+                    Some(Registry::Npm)
+                } else {
+                    None
+                }
+            });
+            if let Some(registry) = registry {
+                out.push(PublishStep {
+                    step: step.index,
+                    loc: Loc::value(step.route.key("uses")),
+                    what: format!("`{slug}`"),
+                    registry,
+                });
+            }
+        }
+        if let Some(run) = step.run {
+            for cmd in shell::commands(run) {
+                if let Some(registry) = shell::publish_command(&cmd) {
+                    out.push(PublishStep {
+                        step: step.index,
+                        loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
+                        what: format!("`{}`", cmd.raw),
+                        registry,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Why a job counts as publishing: its first publish step, or else its
+/// `id-token: write` grant (OIDC is what trusted publishing uses).
+pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<(Loc, String)> {
+    if let Some(p) = publish_steps(job).into_iter().next() {
+        return Some((p.loc, format!("publishes with {}", p.what)));
+    }
+    wf.effective_permissions(job)
+        .and_then(Permissions::id_token_write)
+        .map(|route| (Loc::entry(route), "holds `id-token: write`".to_owned()))
+}
+
+/// Branch names taken to be the default branch when a filter names them.
+const DEFAULT_BRANCH_NAMES: &[&str] = &["main", "master", "trunk", "develop", "default"];
+
+/// Minimal glob for GitHub branch/tag filters: `*` (no `/`), `**` (anything), `?`.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some(b'*') if p.get(1) == Some(&b'*') => (0..=t.len()).any(|i| go(&p[2..], &t[i..])),
+            Some(b'*') => (0..=t.len())
+                .take_while(|&i| i == 0 || t[i - 1] != b'/')
+                .any(|i| go(&p[1..], &t[i..])),
+            Some(b'?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+        }
+    }
+    // Bounded: filters are short; refuse silly ones rather than backtrack forever.
+    pattern.len() <= 256 && text.len() <= 256 && go(pattern.as_bytes(), text.as_bytes())
+}
+
+/// Whether the workflow runs on pushes to the default branch, tag pushes or
+/// releases: the runs where a cancel can orphan a tag from its publish.
+/// Returns the route of the trigger that says so.
+pub fn release_trigger(wf: &Workflow<'_>) -> Option<Route> {
+    if let Some(t) = wf.trigger("release") {
+        return Some(t.route.clone());
+    }
+    let push = wf.trigger("push")?;
+    let Some(config) = push.config else {
+        return Some(push.route.clone()); // every push, including the default branch and tags
+    };
+    let branches = config.get("branches").map(Node::strings);
+    let ignored = config.get("branches-ignore").map(Node::strings);
+    let tags = config.get("tags").map(Node::strings);
+    if tags.as_ref().is_some_and(|t| !t.is_empty()) {
+        return Some(push.route.key("tags"));
+    }
+    let default_included = match (&branches, &ignored) {
+        (Some(b), _) => DEFAULT_BRANCH_NAMES
+            .iter()
+            .any(|name| b.iter().any(|p| !p.starts_with('!') && glob_match(p, name))),
+        (None, Some(ig)) => !DEFAULT_BRANCH_NAMES
+            .iter()
+            .any(|name| ig.iter().any(|p| glob_match(p, name))),
+        // Only `paths:` filters (or `tags-ignore`): branch pushes still run.
+        (None, None) => true,
+    };
+    default_included.then(|| match branches {
+        Some(_) => push.route.key("branches"),
+        None => push.route.clone(),
+    })
+}
+
+/// Whether the workflow publishes on tag pushes or release events (not on
+/// plain branch pushes). Returns the route of that trigger.
+pub fn tag_or_release_trigger(wf: &Workflow<'_>) -> Option<Route> {
+    if let Some(t) = wf.trigger("release") {
+        return Some(t.route.clone());
+    }
+    let push = wf.trigger("push")?;
+    let tags = push.config?.get("tags")?;
+    (!tags.strings().is_empty()).then(|| push.route.key("tags"))
+}
+
+/// Whether a job, or a job it needs (transitively), has an `environment`.
+pub fn gated_by_environment(wf: &Workflow<'_>, job: &Job<'_>) -> bool {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut todo = vec![job.id];
+    while let Some(id) = todo.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        if let Some(j) = wf.job(id) {
+            if j.environment.is_some_and(|e| !e.is_null()) {
+                return true;
+            }
+            todo.extend(j.needs.iter().copied());
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("main", "main"));
+        assert!(glob_match("*", "main"));
+        assert!(glob_match("**", "release/x"));
+        assert!(!glob_match("*", "release/x"));
+        assert!(glob_match("ma?n", "main"));
+        assert!(glob_match("release/**", "release/a/b"));
+        assert!(!glob_match("v*", "main"));
+    }
+}

@@ -1,0 +1,106 @@
+//! `install-scripts-with-credentials`: an npm/yarn/pnpm install without
+//! `--ignore-scripts` in a job that holds a credential. The matching
+//! configuration in `env` (step, job or workflow) also counts:
+//! `npm_config_ignore_scripts: true` (any case) for npm/pnpm/yarn classic,
+//! `YARN_ENABLE_SCRIPTS: false` for yarn berry. `.npmrc` files are not read
+//! (they are not in the workflow), which the explanation says.
+
+use crate::analysis::credentials;
+use crate::finding::{Confidence, Draft, FixPlan, FixSafety, Severity, SymbolicEdit};
+use crate::model::Workflow;
+use crate::route::Loc;
+use crate::rules::{Context, Rule, RuleMeta};
+use crate::shell::{self, js_install};
+use crate::yaml::Node;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "install-scripts-with-credentials",
+    severity: Severity::High,
+    confidence: Confidence::High,
+    summary: "A dependency install runs install scripts in a job that holds a credential.",
+    risk: "`npm ci`/`npm install`, `yarn` and `pnpm install` run every dependency's \
+           `preinstall`/`install`/`postinstall` script. One compromised package in the tree then \
+           runs with the job's OIDC token or secrets: this is how recent npm worms stole \
+           publish tokens.",
+    fix: "Add `--ignore-scripts` to the install (or set `npm_config_ignore_scripts: true`), \
+          and better, move the install out of the credential job entirely (see \
+          `credential-with-toolchain`). `shipgate audit --fix` adds the flag. If a dependency \
+          really needs its install script, run it explicitly in a job without credentials.",
+};
+
+pub struct InstallScriptsWithCredentials;
+
+impl Rule for InstallScriptsWithCredentials {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_workflow(&self, wf: &Workflow<'_>, _cx: &Context<'_>) -> Vec<Draft> {
+        let mut out = Vec::new();
+        for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
+            let creds = credentials(wf, job);
+            let Some(cred) = creds.first() else { continue };
+            for step in &job.steps {
+                let Some(run) = step.run else { continue };
+                let mut seen: Vec<&str> = Vec::new();
+                for cmd in shell::commands(run) {
+                    let occurrence = seen.iter().filter(|r| **r == cmd.raw).count();
+                    seen.push(cmd.raw);
+                    let Some(install) = js_install(&cmd) else {
+                        continue;
+                    };
+                    if install.ignores_scripts
+                        || scripts_disabled_by_env(
+                            install.manager,
+                            &[step.env, job.node.get("env"), wf.env],
+                        )
+                    {
+                        continue;
+                    }
+                    let at = Loc::value(step.route.key("run"))
+                        .with_needle(cmd.raw)
+                        .nth(occurrence);
+                    let mut draft = Draft::new(
+                        &META,
+                        format!(
+                            "`{}` runs dependency install scripts in job `{}`, which holds {}",
+                            cmd.raw, job.id, cred.what
+                        ),
+                        at.clone(),
+                        "install scripts run here",
+                    )
+                    .related(cred.loc.clone(), "credential");
+                    if let Some(offset) = cmd
+                        .word_ends
+                        .get(install.insert_after_word)
+                        .copied()
+                        .flatten()
+                    {
+                        draft = draft.fix(FixPlan {
+                            safety: FixSafety::Safe,
+                            description: format!("add `--ignore-scripts` to `{}`", cmd.raw),
+                            edits: vec![SymbolicEdit::Insert {
+                                at,
+                                offset,
+                                text: " --ignore-scripts".to_owned(),
+                            }],
+                        });
+                    }
+                    out.push(draft);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn scripts_disabled_by_env(manager: &str, envs: &[Option<&Node>]) -> bool {
+    envs.iter().flatten().any(|env| {
+        env.as_map().unwrap_or_default().iter().any(|e| {
+            let key = e.key.as_str().unwrap_or("").to_ascii_lowercase();
+            let value = e.value.as_str().unwrap_or("").to_ascii_lowercase();
+            (key == "npm_config_ignore_scripts" && value == "true")
+                || (manager == "yarn" && key == "yarn_enable_scripts" && value == "false")
+        })
+    })
+}

@@ -1,0 +1,792 @@
+//! A deliberately small reading of `run:` scripts: split them into simple
+//! commands and recognise the ones that matter for the release path
+//! (installs, builds, publishes, running code from the checkout).
+//!
+//! This is not a shell parser. It understands quotes, comments, line
+//! continuations and the usual separators (`;`, `&&`, `||`, `|`, `&`, `$(`,
+//! newlines), and strips prefixes like `sudo`, `env`, `time` and `VAR=value`.
+//! Anything cleverer (functions, `eval`, variables holding commands) is out
+//! of reach of a static audit, and the rules say so in their confidence.
+
+/// One simple command of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command<'a> {
+    /// The first line of the command as written in the script (for locating it).
+    pub raw: &'a str,
+    /// Its words, unquoted, with prefixes (`sudo`, `VAR=x`, ...) removed.
+    pub words: Vec<String>,
+    /// Byte offset (within `raw`) of the end of each word, aligned with `words`
+    /// where the word appears on the first line; `None` otherwise.
+    pub word_ends: Vec<Option<usize>>,
+}
+
+impl Command<'_> {
+    pub fn word(&self, i: usize) -> Option<&str> {
+        self.words.get(i).map(String::as_str)
+    }
+
+    /// The program name without its directory (`/usr/bin/npm` → `npm`).
+    pub fn program(&self) -> &str {
+        let w = self.word(0).unwrap_or("");
+        if w.starts_with("./") || w.starts_with("../") {
+            return w;
+        }
+        w.rsplit('/').next().unwrap_or(w)
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.words.iter().any(|w| {
+            w == flag
+                || w.strip_prefix(flag)
+                    .is_some_and(|rest| rest.starts_with('=') && !rest.ends_with("=false"))
+        })
+    }
+
+    /// The first word after the program that is not an option.
+    pub fn subcommand(&self) -> Option<&str> {
+        self.positional(0)
+    }
+
+    /// The n-th word after the program that does not start with `-`.
+    pub fn positional(&self, n: usize) -> Option<&str> {
+        self.words
+            .iter()
+            .skip(1)
+            .filter(|w| !w.starts_with('-'))
+            .nth(n)
+            .map(String::as_str)
+    }
+}
+
+/// Splits a script into simple commands.
+pub fn commands(script: &str) -> Vec<Command<'_>> {
+    let mut out = Vec::new();
+    for (start, end) in segments(script) {
+        let text = &script[start..end];
+        let Some(command) = command(text) else {
+            continue;
+        };
+        out.push(command);
+    }
+    out
+}
+
+/// Byte ranges of the command segments of a script.
+fn segments(script: &str) -> Vec<(usize, usize)> {
+    let bytes = script.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    let mut word_start = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == b'\\' && q == b'"' {
+                i += 2;
+                continue;
+            }
+            if b == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match b {
+            b'\'' | b'"' => {
+                quote = Some(b);
+                word_start = false;
+            }
+            b'\\' => {
+                i += 2;
+                continue;
+            }
+            b'#' if word_start => {
+                out.push((start, i));
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                start = i;
+                continue;
+            }
+            b'\n' | b';' | b'|' | b'&' | b'(' | b')' | b'`' => {
+                out.push((start, i));
+                start = i + 1;
+                word_start = true;
+                i += 1;
+                continue;
+            }
+            b'$' if bytes.get(i + 1) == Some(&b'(') && bytes.get(i + 2) != Some(&b'(') => {
+                out.push((start, i));
+                start = i + 2;
+                i += 2;
+                word_start = true;
+                continue;
+            }
+            b' ' | b'\t' => word_start = true,
+            _ => word_start = false,
+        }
+        i += 1;
+    }
+    out.push((start, bytes.len().max(start)));
+    out.into_iter().filter(|(s, e)| e > s).collect()
+}
+
+/// Words of one segment (quotes removed) with the end offset of each word.
+fn words(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == '\\' && q == '"' {
+                if let Some((_, n)) = chars.next() {
+                    word.push(n);
+                }
+            } else {
+                word.push(c);
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            '\\' => {
+                // Line continuation or escaped character.
+                match chars.next() {
+                    Some((_, '\n')) | None => {}
+                    Some((_, n)) => {
+                        word.push(n);
+                        in_word = true;
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push((std::mem::take(&mut word), i));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push((word, text.len()));
+    }
+    out
+}
+
+/// Words that may come before the real program.
+fn is_prefix_word(w: &str) -> bool {
+    matches!(
+        w,
+        "sudo"
+            | "env"
+            | "time"
+            | "command"
+            | "exec"
+            | "nohup"
+            | "then"
+            | "do"
+            | "else"
+            | "if"
+            | "elif"
+            | "while"
+            | "until"
+            | "!"
+            | "{"
+            | "}"
+            | "-E"
+            | "xargs"
+            | "eval"
+    )
+}
+
+fn is_assignment(w: &str) -> bool {
+    let Some((name, _)) = w.split_once('=') else {
+        return false;
+    };
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn command(text: &str) -> Option<Command<'_>> {
+    let trimmed_start = text.len() - text.trim_start().len();
+    let body = text.trim();
+    if body.is_empty() {
+        return None;
+    }
+    let first_line_len = body.find('\n').unwrap_or(body.len());
+    let raw = body[..first_line_len].trim_end_matches('\\').trim_end();
+    let mut all = words(text);
+    let skip = all
+        .iter()
+        .take_while(|(w, _)| is_prefix_word(w) || is_assignment(w))
+        .count();
+    all.drain(..skip);
+    if all.is_empty() {
+        return None;
+    }
+    let word_ends = all
+        .iter()
+        .map(|(_, end)| {
+            let end = end.checked_sub(trimmed_start)?;
+            (end <= raw.len()).then_some(end)
+        })
+        .collect();
+    Some(Command {
+        raw,
+        words: all.into_iter().map(|(w, _)| w).collect(),
+        word_ends,
+    })
+}
+
+/// An npm/yarn/pnpm dependency install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsInstall {
+    pub manager: &'static str,
+    /// Index of the word after which `--ignore-scripts` goes.
+    pub insert_after_word: usize,
+    pub ignores_scripts: bool,
+}
+
+const NPM_INSTALL: &[&str] = &[
+    "install",
+    "i",
+    "in",
+    "ins",
+    "inst",
+    "insta",
+    "instal",
+    "isnt",
+    "isnta",
+    "isntal",
+    "isntall",
+    "ci",
+    "clean-install",
+    "ic",
+    "install-clean",
+    "isntall-clean",
+    "add",
+    "install-test",
+    "it",
+    "install-ci-test",
+    "cit",
+    "clean-install-test",
+    "sit",
+    "update",
+    "up",
+    "upgrade",
+    "udpate",
+    "rebuild",
+    "rb",
+];
+
+/// Recognises `npm ci`, `npm install`, `yarn`, `yarn install`, `pnpm install`, ...
+pub fn js_install(cmd: &Command<'_>) -> Option<JsInstall> {
+    let ignores_scripts = cmd.has_flag("--ignore-scripts");
+    let (manager, sub_ok) = match cmd.program() {
+        "npm" => (
+            "npm",
+            cmd.subcommand().is_some_and(|s| NPM_INSTALL.contains(&s)),
+        ),
+        "pnpm" => (
+            "pnpm",
+            cmd.subcommand().is_some_and(|s| {
+                matches!(
+                    s,
+                    "install" | "i" | "add" | "update" | "up" | "install-test" | "it"
+                )
+            }),
+        ),
+        // A bare `yarn` installs.
+        "yarn" => (
+            "yarn",
+            matches!(cmd.subcommand(), None | Some("install" | "add")),
+        ),
+        _ => return None,
+    };
+    if !sub_ok {
+        return None;
+    }
+    let insert_after_word = match cmd.subcommand() {
+        None => 0,
+        Some(sub) => cmd.words.iter().position(|w| w == sub).unwrap_or(0),
+    };
+    Some(JsInstall {
+        manager,
+        insert_after_word,
+        ignores_scripts,
+    })
+}
+
+fn has_tarball_arg(cmd: &Command<'_>) -> bool {
+    cmd.words
+        .iter()
+        .skip(1)
+        .any(|w| w.ends_with(".tgz") || w.ends_with(".tar.gz"))
+}
+
+/// Whether this command installs dependencies, builds, or runs code that a
+/// dependency or the repository controls. Returns a short description.
+/// `checked_out`: the job has checked out the repository, so scripts and
+/// `./` paths are code from the checkout.
+pub fn toolchain_activity(cmd: &Command<'_>, checked_out: bool) -> Option<String> {
+    let program = cmd.program();
+    let sub = cmd.subcommand().unwrap_or("");
+    let raw = cmd.raw;
+    let says = |what: &str| Some(format!("`{raw}` {what}"));
+    match program {
+        "npm" => {
+            if js_install(cmd).is_some() {
+                return says("installs dependencies");
+            }
+            let runs = match sub {
+                "test" | "t" | "tst" | "run" | "run-script" | "rum" | "urn" | "start" | "stop"
+                | "restart" | "exec" | "x" | "pack" | "explore" => true,
+                "publish" => !has_tarball_arg(cmd),
+                "stage" => cmd.positional(1) == Some("publish") && !has_tarball_arg(cmd),
+                _ => false,
+            };
+            if runs {
+                return says("runs package scripts");
+            }
+            None
+        }
+        "yarn" | "pnpm" | "bun" => {
+            let harmless = matches!(
+                sub,
+                "config" | "info" | "view" | "whoami" | "why" | "dist-tag" | "login" | "logout"
+            ) || cmd.words.len() > 1
+                && cmd.words[1..].iter().all(|w| w == "--version" || w == "-v")
+                || (sub == "publish" || sub == "npm") && has_tarball_arg(cmd);
+            if harmless {
+                return None;
+            }
+            if js_install(cmd).is_some() || matches!(sub, "install" | "i" | "add") {
+                return says("installs dependencies");
+            }
+            says("runs package scripts")
+        }
+        "npx" | "bunx" | "pnpx" | "uvx" => says("downloads and runs a package"),
+        "pip" | "pip3" => matches!(sub, "install" | "download" | "wheel")
+            .then(|| format!("`{raw}` installs dependencies")),
+        "pipx" => {
+            matches!(sub, "install" | "run").then(|| format!("`{raw}` installs and runs a package"))
+        }
+        "python" | "python3" | "py" => python_activity(cmd, checked_out),
+        "uv" => match sub {
+            "sync" | "pip" | "build" | "run" | "add" | "lock" | "tool" | "export" => {
+                says("installs or builds the project")
+            }
+            _ => None,
+        },
+        "poetry" => match sub {
+            "install" | "build" | "run" | "add" | "update" | "lock" | "sync" | "shell" => {
+                says("installs or builds the project")
+            }
+            "publish" if cmd.has_flag("--build") => says("builds the project"),
+            _ => None,
+        },
+        "pdm" => match sub {
+            "install" | "sync" | "build" | "run" | "add" | "update" | "lock" => {
+                says("installs or builds the project")
+            }
+            "publish" if !cmd.has_flag("--no-build") => says("builds the project"),
+            _ => None,
+        },
+        "hatch" => match sub {
+            "build" | "run" | "test" | "env" | "shell" | "fmt" => {
+                says("builds or runs the project")
+            }
+            _ => None,
+        },
+        "flit" => matches!(sub, "build" | "install" | "publish")
+            .then(|| format!("`{raw}` builds the project")),
+        "pipenv" => matches!(sub, "install" | "sync" | "run" | "lock")
+            .then(|| format!("`{raw}` installs dependencies")),
+        "tox" | "nox" | "pytest" | "py.test" => says("runs the project's tests"),
+        "cargo" => cargo_activity(cmd),
+        "make" | "gmake" | "cmake" | "ninja" | "meson" | "bazel" | "bazelisk" | "scons"
+        | "just" | "mage" | "gradle" | "gradlew" | "./gradlew" | "mvn" | "mvnw" | "./mvnw"
+        | "sbt" | "ant" | "lein" | "mill" | "rake" | "rspec" | "xcodebuild" | "goreleaser" => {
+            says("runs the build")
+        }
+        "go" => matches!(sub, "build" | "test" | "run" | "generate" | "install")
+            .then(|| format!("`{raw}` builds or runs Go code")),
+        "dotnet" => matches!(
+            sub,
+            "build" | "test" | "run" | "restore" | "publish" | "pack" | "msbuild"
+        )
+        .then(|| format!("`{raw}` builds the project")),
+        "bundle" | "bundler" => matches!(sub, "install" | "exec" | "update")
+            .then(|| format!("`{raw}` installs dependencies")),
+        "gem" => matches!(sub, "install" | "build")
+            .then(|| format!("`{raw}` runs Ruby code from a gemspec or gem")),
+        "composer" => matches!(sub, "install" | "update" | "require" | "run" | "run-script")
+            .then(|| format!("`{raw}` installs dependencies")),
+        "swift" => {
+            matches!(sub, "build" | "test" | "run").then(|| format!("`{raw}` builds the project"))
+        }
+        "deno" => matches!(sub, "task" | "run" | "test" | "install" | "compile")
+            .then(|| format!("`{raw}` runs code")),
+        "mix" | "rebar3" | "flutter" | "dart" => says("builds the project"),
+        "docker" => {
+            let build = sub == "build" || (sub == "buildx" && cmd.positional(1) == Some("build"));
+            build.then(|| format!("`{raw}` runs a container build"))
+        }
+        _ => checkout_code(cmd, checked_out),
+    }
+}
+
+fn python_activity(cmd: &Command<'_>, checked_out: bool) -> Option<String> {
+    let raw = cmd.raw;
+    let module = cmd
+        .words
+        .iter()
+        .position(|w| w == "-m")
+        .and_then(|i| cmd.words.get(i + 1))
+        .map(String::as_str);
+    match module {
+        Some("pip") => {
+            let sub = cmd
+                .words
+                .iter()
+                .skip_while(|w| *w != "pip")
+                .nth(1)
+                .map(String::as_str);
+            matches!(sub, Some("install" | "download" | "wheel"))
+                .then(|| format!("`{raw}` installs dependencies"))
+        }
+        Some(
+            "build" | "pytest" | "tox" | "nox" | "hatch" | "poetry" | "pdm" | "flit" | "setuptools",
+        ) => Some(format!("`{raw}` builds or runs the project")),
+        Some(_) => None,
+        None => {
+            if cmd.has_flag("-c") {
+                return None;
+            }
+            let script = cmd.words.iter().skip(1).find(|w| !w.starts_with('-'))?;
+            if script == "setup.py" || script.ends_with("/setup.py") {
+                return Some(format!("`{raw}` runs the project's setup.py"));
+            }
+            checked_out.then(|| format!("`{raw}` runs a script from the checkout"))
+        }
+    }
+}
+
+fn cargo_activity(cmd: &Command<'_>) -> Option<String> {
+    let raw = cmd.raw;
+    let sub = cmd.subcommand().unwrap_or("");
+    // `+nightly` toolchain selectors come first.
+    let sub = if sub.starts_with('+') {
+        cmd.positional(1).unwrap_or("")
+    } else {
+        sub
+    };
+    match sub {
+        "fmt" | "login" | "logout" | "owner" | "yank" | "search" | "metadata" | "version"
+        | "help" | "fetch" | "tree" | "locate-project" | "verify-project" | "new" | "init"
+        | "update" | "generate-lockfile" | "" => None,
+        "publish" | "package" if cmd.has_flag("--no-verify") => None,
+        "publish" | "package" => Some(format!(
+            "`{raw}` builds the crate (build scripts and proc macros run) before uploading"
+        )),
+        _ => Some(format!(
+            "`{raw}` builds the crate (build scripts and proc macros run)"
+        )),
+    }
+}
+
+/// Running a script file that came with the checkout.
+fn checkout_code(cmd: &Command<'_>, checked_out: bool) -> Option<String> {
+    if !checked_out {
+        return None;
+    }
+    let raw = cmd.raw;
+    let program = cmd.program();
+    let looks_like_path = |w: &str| {
+        !w.starts_with('-') && !w.starts_with('$') && (w.contains('/') || has_script_extension(w))
+    };
+    if program.starts_with("./") || program.starts_with("../") {
+        return Some(format!("`{raw}` runs a script from the checkout"));
+    }
+    let first = cmd.word(0).unwrap_or("");
+    if first.contains('/')
+        && !first.starts_with('/')
+        && !first.starts_with('$')
+        && !first.starts_with('~')
+    {
+        return Some(format!("`{raw}` runs a script from the checkout"));
+    }
+    let interpreter = matches!(
+        program,
+        "bash"
+            | "sh"
+            | "zsh"
+            | "dash"
+            | "source"
+            | "."
+            | "pwsh"
+            | "powershell"
+            | "node"
+            | "ruby"
+            | "perl"
+            | "php"
+            | "ts-node"
+            | "tsx"
+    );
+    if interpreter
+        && !cmd.has_flag("-c")
+        && let Some(arg) = cmd.words.iter().skip(1).find(|w| !w.starts_with('-'))
+        && looks_like_path(arg)
+    {
+        return Some(format!("`{raw}` runs a script from the checkout"));
+    }
+    None
+}
+
+fn has_script_extension(w: &str) -> bool {
+    [
+        ".sh", ".bash", ".py", ".js", ".mjs", ".cjs", ".ts", ".rb", ".pl", ".php", ".ps1",
+    ]
+    .iter()
+    .any(|ext| w.ends_with(ext))
+}
+
+/// The registry a publish command uploads to, when it is one with trusted publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registry {
+    Npm,
+    PyPI,
+    CratesIo,
+    RubyGems,
+    NuGet,
+    /// Container registries, GitHub releases, Maven: no trusted publishing.
+    Other,
+}
+
+impl Registry {
+    pub fn has_trusted_publishing(self) -> bool {
+        !matches!(self, Registry::Other)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Registry::Npm => "npm",
+            Registry::PyPI => "PyPI",
+            Registry::CratesIo => "crates.io",
+            Registry::RubyGems => "RubyGems",
+            Registry::NuGet => "NuGet",
+            Registry::Other => "the registry",
+        }
+    }
+}
+
+/// A command that publishes something.
+pub fn publish_command(cmd: &Command<'_>) -> Option<Registry> {
+    let sub = cmd.subcommand().unwrap_or("");
+    let second = cmd.positional(1).unwrap_or("");
+    let registry = match cmd.program() {
+        "npm" if sub == "publish" || (sub == "stage" && second == "publish") => Registry::Npm,
+        "yarn" if sub == "publish" || (sub == "npm" && second == "publish") => Registry::Npm,
+        "pnpm" | "bun" | "lerna" if sub == "publish" => Registry::Npm,
+        "changeset" if sub == "publish" => Registry::Npm,
+        "npx" | "pnpx" | "bunx" if matches!(sub, "semantic-release" | "lerna" | "changeset") => {
+            Registry::Npm
+        }
+        "semantic-release" => Registry::Npm,
+        "twine" if sub == "upload" => Registry::PyPI,
+        "python" | "python3"
+            if cmd
+                .words
+                .windows(3)
+                .any(|w| w[0] == "-m" && w[1] == "twine" && w[2] == "upload") =>
+        {
+            Registry::PyPI
+        }
+        "uv" | "poetry" | "flit" | "hatch" | "pdm" if sub == "publish" => Registry::PyPI,
+        "cargo" if sub == "publish" => Registry::CratesIo,
+        "gem" if sub == "push" => Registry::RubyGems,
+        "dotnet" if sub == "nuget" && second == "push" => Registry::NuGet,
+        "nuget" if sub == "push" => Registry::NuGet,
+        "docker" | "podman" if sub == "push" || (sub == "image" && second == "push") => {
+            Registry::Other
+        }
+        "docker" if sub == "buildx" && cmd.has_flag("--push") => Registry::Other,
+        "gh" if sub == "release" && matches!(second, "upload" | "create") => Registry::Other,
+        "mvn" | "mvnw" | "./mvnw" if cmd.words.iter().any(|w| w == "deploy") => Registry::Other,
+        "gradle" | "gradlew" | "./gradlew"
+            if cmd.words.iter().any(|w| w.starts_with("publish")) =>
+        {
+            Registry::Other
+        }
+        _ => return None,
+    };
+    Some(registry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(script: &str) -> Command<'_> {
+        commands(script).into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn splits_scripts_into_commands() {
+        let cmds = commands(
+            "set -e\nnpm ci && npm test # comment\nFOO=1 sudo -E make build | tee log\necho 'a;b'\n",
+        );
+        let words: Vec<Vec<String>> = cmds.iter().map(|c| c.words.clone()).collect();
+        assert_eq!(
+            words,
+            vec![
+                vec!["set", "-e"],
+                vec!["npm", "ci"],
+                vec!["npm", "test"],
+                vec!["make", "build"],
+                vec!["tee", "log"],
+                vec!["echo", "a;b"],
+            ]
+        );
+        assert_eq!(cmds[1].raw, "npm ci");
+        assert_eq!(cmds[3].raw, "FOO=1 sudo -E make build");
+    }
+
+    #[test]
+    fn continuation_lines_join_words() {
+        let c = first("npm \\\n  ci --foo");
+        assert_eq!(c.words, vec!["npm", "ci", "--foo"]);
+        assert_eq!(c.raw, "npm");
+    }
+
+    #[test]
+    fn word_ends_locate_words_on_the_first_line() {
+        let c = first("  npm ci --prefer-offline");
+        assert_eq!(c.raw, "npm ci --prefer-offline");
+        assert_eq!(c.word_ends[1], Some(6));
+    }
+
+    #[test]
+    fn recognises_js_installs() {
+        assert!(js_install(&first("npm ci")).is_some());
+        assert!(
+            js_install(&first("npm install --ignore-scripts"))
+                .unwrap()
+                .ignores_scripts
+        );
+        assert!(js_install(&first("yarn")).is_some());
+        assert!(js_install(&first("yarn --frozen-lockfile")).is_some());
+        assert!(js_install(&first("pnpm i")).is_some());
+        assert!(js_install(&first("npm test")).is_none());
+        assert!(js_install(&first("yarn build")).is_none());
+    }
+
+    #[test]
+    fn recognises_toolchain_activity() {
+        for s in [
+            "npm ci",
+            "npm run build",
+            "npm stage publish",
+            "npm publish",
+            "yarn build",
+            "pip install -r requirements.txt",
+            "python -m pip install .",
+            "python -m build",
+            "poetry install",
+            "uv sync",
+            "cargo build --release",
+            "cargo publish",
+            "make",
+            "./gradlew build",
+            "mvn -B package",
+            "go test ./...",
+            "npx some-tool",
+            "docker build .",
+            "bundle install",
+            "python setup.py sdist",
+        ] {
+            assert!(toolchain_activity(&first(s), false).is_some(), "{s}");
+        }
+        for s in [
+            "npm publish ./tarball/pkg.tgz",
+            "npm stage publish ./tarball/*.tgz",
+            "twine upload dist/*",
+            "uv publish",
+            "poetry publish",
+            "cargo publish --no-verify",
+            "echo hi",
+            "ls -la",
+            "python -c 'print(1)'",
+            "./script.sh",
+            "gh release upload v1 dist/*",
+            "npm --version",
+            "sha256sum dist/*",
+        ] {
+            assert!(toolchain_activity(&first(s), false).is_none(), "{s}");
+        }
+        for s in [
+            "./script.sh",
+            "bash scripts/release.sh",
+            "python scripts/x.py",
+            "node build.js",
+            "scripts/x",
+        ] {
+            assert!(toolchain_activity(&first(s), true).is_some(), "{s}");
+        }
+        assert!(toolchain_activity(&first("bash -c 'echo hi'"), true).is_none());
+    }
+
+    #[test]
+    fn recognises_publishes() {
+        assert_eq!(
+            publish_command(&first("npm publish --provenance")),
+            Some(Registry::Npm)
+        );
+        assert_eq!(
+            publish_command(&first("npm stage publish")),
+            Some(Registry::Npm)
+        );
+        assert_eq!(
+            publish_command(&first("yarn npm publish")),
+            Some(Registry::Npm)
+        );
+        assert_eq!(
+            publish_command(&first("twine upload dist/*")),
+            Some(Registry::PyPI)
+        );
+        assert_eq!(
+            publish_command(&first("python -m twine upload dist/*")),
+            Some(Registry::PyPI)
+        );
+        assert_eq!(
+            publish_command(&first("cargo publish")),
+            Some(Registry::CratesIo)
+        );
+        assert_eq!(
+            publish_command(&first("gem push x.gem")),
+            Some(Registry::RubyGems)
+        );
+        assert_eq!(
+            publish_command(&first("docker push ghcr.io/x")),
+            Some(Registry::Other)
+        );
+        assert_eq!(
+            publish_command(&first("gh release upload v1 x")),
+            Some(Registry::Other)
+        );
+        assert_eq!(publish_command(&first("npm test")), None);
+    }
+}

@@ -1,0 +1,499 @@
+//! A small YAML tree with source spans, built from `saphyr-parser` events.
+//!
+//! We build our own tree instead of using a generic loader so that hostile
+//! input stays cheap: nesting depth is capped, aliases share their target
+//! instead of copying it, and the total number of nodes reachable through
+//! aliases is counted and capped (the "billion laughs" attack). Duplicate keys
+//! and extra documents are recorded, not silently merged.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+use crate::source::{ByteRange, SourceFile};
+
+/// Deepest nesting of collections we accept. Real workflows use < 15.
+pub const MAX_DEPTH: usize = 128;
+/// Most nodes the document may expand to once aliases are followed.
+pub const MAX_EXPANDED_NODES: u64 = 2_000_000;
+
+/// How a scalar was written. Only plain scalars can be booleans or null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Scalar(Arc<str>, Style),
+    Seq(Arc<Vec<Node>>),
+    Map(Arc<Vec<Entry>>, Option<Arc<KeyIndex>>),
+}
+
+/// Position of each scalar key in a large mapping (first occurrence), so
+/// lookups in generated workflows with thousands of jobs stay O(1).
+pub type KeyIndex = HashMap<Arc<str>, usize>;
+
+/// Mappings with more entries than this get a [`KeyIndex`].
+const INDEX_FROM: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: Node,
+    pub value: Node,
+}
+
+/// One YAML node and where it is in the source (a byte range; for block
+/// scalars the range starts at the first content line, as the parser reports).
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub range: ByteRange,
+    pub value: Value,
+}
+
+/// Why a file could not be read as YAML. The position is a byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Problems that do not stop the audit but are reported as `invalid-workflow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlWarning {
+    pub range: ByteRange,
+    pub message: String,
+}
+
+/// The first document of a file plus what we noticed while loading it.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub root: Node,
+    pub warnings: Vec<YamlWarning>,
+    /// Byte ranges of anchored nodes: edits inside them would also change
+    /// every alias, so fixes stay out of them.
+    pub anchored: Vec<ByteRange>,
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(s, _) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn style(&self) -> Option<Style> {
+        match &self.value {
+            Value::Scalar(_, style) => Some(*style),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[Entry]> {
+        match &self.value {
+            Value::Map(m, _) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Value of `key` in a mapping (scalar keys only).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    /// The whole entry for `key` in a mapping.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries, Some(index)) => entries.get(*index.get(key)?),
+            Value::Map(entries, None) => entries.iter().find(|e| e.key.as_str() == Some(key)),
+            _ => None,
+        }
+    }
+
+    /// A plain `true`/`True`/`TRUE` scalar (YAML 1.2 core schema).
+    pub fn is_true(&self) -> bool {
+        matches!(&self.value, Value::Scalar(s, Style::Plain) if matches!(&**s, "true" | "True" | "TRUE"))
+    }
+
+    /// A null node: an empty plain scalar, `~` or `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar(s, Style::Plain) if matches!(&**s, "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// Scalar text, or each scalar of a sequence (for fields like `branches`).
+    pub fn strings(&self) -> Vec<&str> {
+        match &self.value {
+            Value::Scalar(s, _) => vec![s],
+            Value::Seq(items) => items.iter().filter_map(Node::as_str).collect(),
+            Value::Map(..) => Vec::new(),
+        }
+    }
+}
+
+/// Loads the first document of `src`. Later documents are parsed (so that
+/// their syntax errors are found) and reported as a warning.
+pub fn load(src: &SourceFile) -> Result<Document, YamlError> {
+    let mut builder = Builder::new(src);
+    let parser = Parser::new_from_str(&src.text);
+    for event in parser {
+        let (event, span) = event.map_err(|e| YamlError {
+            offset: src.byte_of_char(e.marker().index()),
+            message: e.info().to_owned(),
+        })?;
+        let range = ByteRange {
+            start: src.byte_of_char(span.start.index()),
+            end: src.byte_of_char(span.end.index()),
+        };
+        builder.on_event(event, range)?;
+    }
+    builder.finish()
+}
+
+enum Frame {
+    Seq {
+        start: usize,
+        anchor: usize,
+        items: Vec<Node>,
+        weight: u64,
+    },
+    Map {
+        start: usize,
+        anchor: usize,
+        entries: Vec<Entry>,
+        keys: HashSet<Arc<str>>,
+        key: Option<Node>,
+        weight: u64,
+    },
+}
+
+struct Builder<'a> {
+    src: &'a SourceFile,
+    stack: Vec<Frame>,
+    /// Anchored nodes and their expanded weight (number of nodes).
+    anchors: HashMap<usize, (Node, u64)>,
+    anchored: Vec<ByteRange>,
+    documents: usize,
+    first: Option<Node>,
+    extra_document_at: Option<ByteRange>,
+    warnings: Vec<YamlWarning>,
+    expanded: u64,
+}
+
+impl<'a> Builder<'a> {
+    fn new(src: &'a SourceFile) -> Self {
+        Self {
+            src,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            anchored: Vec::new(),
+            documents: 0,
+            first: None,
+            extra_document_at: None,
+            warnings: Vec::new(),
+            expanded: 0,
+        }
+    }
+
+    fn error(&self, offset: usize, message: impl Into<String>) -> YamlError {
+        YamlError {
+            offset,
+            message: message.into(),
+        }
+    }
+
+    fn on_event(&mut self, event: Event<'_>, range: ByteRange) -> Result<(), YamlError> {
+        match event {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents == 2 {
+                    self.extra_document_at = Some(range);
+                }
+            }
+            Event::Scalar(text, style, anchor, _tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                };
+                let node = Node {
+                    range,
+                    value: Value::Scalar(Arc::from(&*text), style),
+                };
+                self.complete(node, anchor, 1)?;
+            }
+            Event::Alias(id) => {
+                let Some((target, weight)) = self.anchors.get(&id).cloned() else {
+                    return Err(self.error(range.start, "alias refers to an unknown anchor"));
+                };
+                self.complete(target, 0, weight)?;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(self.error(
+                        range.start,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                let frame = if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        start: range.start,
+                        anchor,
+                        items: Vec::new(),
+                        weight: 1,
+                    }
+                } else {
+                    Frame::Map {
+                        start: range.start,
+                        anchor,
+                        entries: Vec::new(),
+                        keys: HashSet::new(),
+                        key: None,
+                        weight: 1,
+                    }
+                };
+                self.stack.push(frame);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Err(self.error(range.start, "unbalanced collection end"));
+                };
+                let (node, anchor, weight) = match frame {
+                    Frame::Seq {
+                        start,
+                        anchor,
+                        items,
+                        weight,
+                    } => {
+                        let end = items.last().map_or(range.end, |n| n.range.end);
+                        let node = Node {
+                            range: ByteRange {
+                                start,
+                                end: end.max(start),
+                            },
+                            value: Value::Seq(Arc::new(items)),
+                        };
+                        (node, anchor, weight)
+                    }
+                    Frame::Map {
+                        start,
+                        anchor,
+                        entries,
+                        weight,
+                        ..
+                    } => {
+                        let end = entries.last().map_or(range.end, |e| e.value.range.end);
+                        let index = (entries.len() > INDEX_FROM).then(|| {
+                            let mut index = KeyIndex::new();
+                            for (i, e) in entries.iter().enumerate() {
+                                if let Value::Scalar(k, _) = &e.key.value {
+                                    index.entry(k.clone()).or_insert(i);
+                                }
+                            }
+                            Arc::new(index)
+                        });
+                        let node = Node {
+                            range: ByteRange {
+                                start,
+                                end: end.max(start),
+                            },
+                            value: Value::Map(Arc::new(entries), index),
+                        };
+                        (node, anchor, weight)
+                    }
+                };
+                self.complete(node, anchor, weight)?;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    /// A node is finished: record its anchor, count it, and attach it to its parent.
+    fn complete(&mut self, node: Node, anchor: usize, weight: u64) -> Result<(), YamlError> {
+        self.expanded = self.expanded.saturating_add(weight);
+        if self.expanded > MAX_EXPANDED_NODES {
+            return Err(self.error(
+                node.range.start,
+                format!(
+                    "the document expands to more than {MAX_EXPANDED_NODES} nodes through aliases"
+                ),
+            ));
+        }
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), weight));
+            self.anchored.push(node.range);
+        }
+        match self.stack.last_mut() {
+            None => {
+                if self.documents <= 1 {
+                    self.first = Some(node);
+                }
+            }
+            Some(Frame::Seq {
+                items,
+                weight: parent,
+                ..
+            }) => {
+                *parent = parent.saturating_add(weight);
+                items.push(node);
+            }
+            Some(Frame::Map {
+                entries,
+                keys,
+                key,
+                weight: parent,
+                ..
+            }) => {
+                *parent = parent.saturating_add(weight);
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => {
+                        if let Value::Scalar(name, _) = &k.value
+                            && !keys.insert(name.clone())
+                        {
+                            self.warnings.push(YamlWarning {
+                                range: k.range,
+                                message: format!(
+                                    "duplicate key `{name}`: GitHub refuses a mapping with the same key twice"
+                                ),
+                            });
+                        }
+                        entries.push(Entry {
+                            key: k,
+                            value: node,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Document, YamlError> {
+        if let Some(range) = self.extra_document_at {
+            self.warnings.push(YamlWarning {
+                range,
+                message: format!(
+                    "the file holds {} YAML documents; a workflow is one document, only the first was audited",
+                    self.documents
+                ),
+            });
+        }
+        let root = self.first.ok_or_else(|| YamlError {
+            offset: 0,
+            message: "the file holds no YAML document".to_owned(),
+        })?;
+        let _ = self.src;
+        Ok(Document {
+            root,
+            warnings: self.warnings,
+            anchored: self.anchored,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Document, YamlError> {
+        load(&SourceFile::new("t.yml", text))
+    }
+
+    #[test]
+    fn spans_point_at_nodes_with_non_ascii_before_them() {
+        let text = "name: \"héllo\"\nkey: wörld value\nrun: |\n  echo ü\n  npm ci\n";
+        let src = SourceFile::new("t.yml", text);
+        let doc = load(&src).unwrap();
+        let key = doc.root.get("key").unwrap();
+        assert_eq!(src.slice(key.range), "wörld value");
+        assert_eq!(src.position_of_byte(key.range.start).column, 6);
+        let name = doc.root.get("name").unwrap();
+        assert_eq!(src.slice(name.range), "\"héllo\"");
+        let run = doc.root.get("run").unwrap();
+        // Block scalars start at their first content line.
+        let p = src.position_of_byte(run.range.start);
+        assert_eq!((p.line, p.column), (4, 3));
+    }
+
+    #[test]
+    fn aliases_share_their_target() {
+        let doc = parse("a: &x {k: v}\nb: *x\n").unwrap();
+        assert_eq!(
+            doc.root.get("b").unwrap().get("k").unwrap().as_str(),
+            Some("v")
+        );
+        assert_eq!(doc.anchored.len(), 1);
+    }
+
+    #[test]
+    fn billion_laughs_is_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("aliases"), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // Flow nesting: the parser's own recursion limit or ours, either way an error.
+        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message.contains("nesting") || err.message.contains("recursion"),
+            "{err:?}"
+        );
+        // Block nesting deeper than MAX_DEPTH: our limit.
+        let mut text = String::new();
+        for depth in 0..200 {
+            text.push_str(&format!("{}k{depth}:\n", " ".repeat(depth)));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("nesting"), "{err:?}");
+    }
+
+    #[test]
+    fn duplicate_keys_and_extra_documents_are_warnings() {
+        let doc = parse("a: 1\na: 2\n---\nb: 3\n").unwrap();
+        assert_eq!(doc.warnings.len(), 2, "{:?}", doc.warnings);
+        assert!(doc.warnings[0].message.contains("duplicate key `a`"));
+        assert!(doc.warnings[1].message.contains("2 YAML documents"));
+    }
+
+    #[test]
+    fn on_is_a_string_key_in_yaml_1_2() {
+        let doc = parse("on: push\n").unwrap();
+        assert_eq!(doc.root.get("on").unwrap().as_str(), Some("push"));
+    }
+
+    #[test]
+    fn tabs_for_indentation_are_an_error() {
+        assert!(parse("a:\n\tb: 1\n").is_err());
+    }
+
+    #[test]
+    fn empty_file_has_no_document() {
+        assert!(parse("").is_err());
+        assert!(parse("# only a comment\n").is_err());
+    }
+}
