@@ -252,7 +252,7 @@ fn demo_runs_every_step_as_expected() {
         &[
             "✓ edit modules/hello/src/hello.py, verify",
             "changed src/hello.py",
-            "demo: all 10 steps behaved as expected",
+            "steps behaved as expected",
         ],
     );
     assert!(!super::all_output(&out).contains('✗'));
