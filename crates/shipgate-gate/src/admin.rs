@@ -1,5 +1,5 @@
-//! Local administration (`shipgate admin ...`): enrol, unlock and revoke
-//! maintainers. It works on the config file and data directory directly —
+//! Local administration (`shipgate admin ...`): enrol, unlock, revoke and
+//! inspect maintainers. It works on the config file and data directory directly —
 //! there is deliberately no HTTP route for it, so no network credential (and
 //! no CI token) can ever enrol anyone. It may run while the server runs:
 //! SQLite in WAL mode serialises the writers.
@@ -7,10 +7,13 @@
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
+use serde::Serialize;
+
 use crate::config::GateConfig;
 use crate::credentials::{self, CredentialError, NewCredentials};
+use crate::lockout::{self, FailureCounts, LockReason};
 use crate::names::{self, InvalidName};
-use crate::storage::{Db, StorageError};
+use crate::storage::{Db, MaintainerRecord, StorageError};
 
 /// Why an admin action failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,15 +79,98 @@ pub async fn enroll(
     Ok(creds)
 }
 
-/// Unlocks `user` after a TOTP lockout.
-pub async fn unlock(config: &GateConfig, user: &str, now: i64) -> Result<(), AdminError> {
+/// Unlocks `user` after a 15-minute TOTP lockout and returns their failure
+/// counts (the yearly budget keeps counting). A maintainer who used up the
+/// yearly budget is refused ([`StorageError::LockedUntilReenrolled`]).
+pub async fn unlock(
+    config: &GateConfig,
+    user: &str,
+    now: i64,
+) -> Result<FailureCounts, AdminError> {
     names::maintainer(user)?;
     let db = Db::open(&config.data_dir()).await?;
     let mut tx = db.begin_write().await?;
     tx.unlock(user, now).await?;
+    let (recent_since, year_since) = lockout::window_starts(now);
+    let counts = tx.failure_counts(user, recent_since, year_since).await?;
     tx.commit().await?;
     db.close().await;
-    Ok(())
+    Ok(counts)
+}
+
+/// A maintainer as `shipgate admin status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaintainerStatus {
+    /// User name.
+    pub name: String,
+    /// `active`, `locked` or `revoked`.
+    pub state: &'static str,
+    /// Why locked (`failures`: `admin unlock` lifts it; `budget`: only
+    /// re-enrolment does).
+    pub lock_reason: Option<LockReason>,
+    /// When locked (Unix seconds).
+    pub locked_at: Option<i64>,
+    /// When (last) enrolled.
+    pub enrolled_at: i64,
+    /// When revoked.
+    pub revoked_at: Option<i64>,
+    /// Packages enrolled for.
+    pub packages: Vec<String>,
+    /// Wrong codes counted by each lockout rule now.
+    pub failures: FailureCounts,
+}
+
+impl MaintainerStatus {
+    fn new(record: MaintainerRecord, failures: FailureCounts) -> Self {
+        let state = if record.revoked_at.is_some() {
+            "revoked"
+        } else if record.lock_reason.is_some() {
+            "locked"
+        } else {
+            "active"
+        };
+        Self {
+            name: record.name,
+            state,
+            lock_reason: record.lock_reason,
+            locked_at: record.locked_at,
+            enrolled_at: record.enrolled_at,
+            revoked_at: record.revoked_at,
+            packages: record.packages,
+            failures,
+        }
+    }
+}
+
+/// The state of every maintainer (or only `user`), with their failure
+/// counts at `now`.
+pub async fn status(
+    config: &GateConfig,
+    user: Option<&str>,
+    now: i64,
+) -> Result<Vec<MaintainerStatus>, AdminError> {
+    if let Some(user) = user {
+        names::maintainer(user)?;
+    }
+    let db = Db::open(&config.data_dir()).await?;
+    let records = match user {
+        Some(user) => vec![
+            db.maintainer(user)
+                .await?
+                .ok_or_else(|| StorageError::NoSuchMaintainer(user.to_owned()))?,
+        ],
+        None => db.maintainers().await?,
+    };
+    let (recent_since, year_since) = lockout::window_starts(now);
+    let mut statuses = Vec::with_capacity(records.len());
+    for record in records {
+        let counts = db
+            .failure_counts(&record.name, recent_since, year_since)
+            .await?;
+        statuses.push(MaintainerStatus::new(record, counts));
+    }
+    db.close().await;
+    Ok(statuses)
 }
 
 /// Revokes `user`; returns the staged releases whose approval was withdrawn.
@@ -150,6 +236,7 @@ mod tests {
         decide(db, config, sign, &decision).await
     }
     use crate::credentials::totp_code;
+    use crate::lockout::{self, FailureCounts, LockReason};
     use crate::storage::tests::temp_db;
 
     fn config(data: &Path) -> GateConfig {
@@ -347,7 +434,7 @@ maintainers = ["carol"]
                 &no_signing,
                 id,
                 &alice.token,
-                "000000",
+                "00000000",
                 &Verdict::Approve,
                 t0 + 40 + i,
             )
@@ -590,7 +677,7 @@ maintainers = ["carol"]
                 &no_signing,
                 id,
                 &bob.token,
-                "000000",
+                "00000000",
                 &Verdict::Approve,
                 t0 + i * 240,
             )
@@ -710,6 +797,324 @@ maintainers = ["carol"]
         assert!(
             matches!(err, DecisionError::Refused(Refusal::Revoked)),
             "{err}"
+        );
+    }
+
+    /// An approval with `token` and `code` at `now`.
+    async fn guess(
+        db: &Db,
+        config: &GateConfig,
+        id: i64,
+        token: &str,
+        code: &str,
+        now: i64,
+    ) -> Result<Outcome, DecisionError> {
+        try_decide(
+            db,
+            config,
+            &no_signing,
+            id,
+            token,
+            code,
+            &Verdict::Approve,
+            now,
+        )
+        .await
+    }
+
+    async fn counts(db: &Db, name: &str, now: i64) -> FailureCounts {
+        let (recent, year) = lockout::window_starts(now);
+        db.failure_counts(name, recent, year).await.unwrap()
+    }
+
+    /// A wrong code that is surely wrong at `now` (not one of the 3 accepted).
+    fn wrong_code(secret: &str, now: i64) -> String {
+        let accepted: Vec<String> = [-30, 0, 30]
+            .iter()
+            .map(|d| totp_code(secret, (now + d) as u64).unwrap())
+            .collect();
+        ["00000000", "11111111", "22222222", "33333333"]
+            .into_iter()
+            .find(|c| !accepted.iter().any(|a| a == c))
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The slow attacker: never 5 failures in 15 minutes, so the short rule
+    /// never fires; the 30th failure within 365 days locks until
+    /// re-enrolment, which `unlock` cannot lift.
+    #[tokio::test]
+    async fn slow_guessing_is_stopped_by_the_yearly_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        config.packages[0].quorum = 1;
+        let alice = enroll(&config, "alice", &["hello".into()], 0)
+            .await
+            .unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let t0 = 1_800_000_000;
+        let mut now = t0;
+        for n in 1..=lockout::YEARLY_BUDGET {
+            // 4 minutes apart: at most 4 failures in any 15 minutes.
+            now = t0 + i64::from(n) * 240;
+            let err = guess(
+                &db,
+                &config,
+                id,
+                &alice.token,
+                &wrong_code(&alice.totp_secret, now),
+                now,
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(err, DecisionError::Refused(Refusal::BadCode)),
+                "{n}: {err}"
+            );
+            let record = db.maintainer("alice").await.unwrap().unwrap();
+            let c = counts(&db, "alice", now).await;
+            assert!(c.recent <= 4, "{n}: {c:?}");
+            assert_eq!(c.year, n);
+            if n < lockout::YEARLY_BUDGET {
+                assert_eq!(record.lock_reason, None, "not locked after {n}");
+            } else {
+                assert_eq!(record.lock_reason, Some(LockReason::Budget));
+            }
+        }
+        // Even the right code is refused now, and `unlock` cannot help.
+        now += 60;
+        let good = totp_code(&alice.totp_secret, now as u64).unwrap();
+        let err = guess(&db, &config, id, &alice.token, &good, now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DecisionError::Refused(Refusal::LockedUntilReenrolled)),
+            "{err}"
+        );
+        let err = unlock(&config, "alice", now).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AdminError::Storage(StorageError::LockedUntilReenrolled(_))
+            ),
+            "{err}"
+        );
+        let shown = status(&config, Some("alice"), now).await.unwrap();
+        assert_eq!(shown[0].state, "locked");
+        assert_eq!(shown[0].lock_reason, Some(LockReason::Budget));
+        assert_eq!(shown[0].failures.year, lockout::YEARLY_BUDGET);
+        // A year later the failures have aged out, but the lock stays: it is
+        // not a window, it waits for re-enrolment.
+        let later = now + lockout::BUDGET_WINDOW_SECONDS + 1;
+        assert_eq!(counts(&db, "alice", later).await.year, 0);
+        let good = totp_code(&alice.totp_secret, later as u64).unwrap();
+        assert!(
+            guess(&db, &config, id, &alice.token, &good, later)
+                .await
+                .is_err()
+        );
+
+        // Re-enrolment: new token and secret, budget afresh; the old token is dead.
+        revoke(&config, "alice", now + 1).await.unwrap();
+        let fresh = enroll(&config, "alice", &["hello".into()], now + 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            counts(&db, "alice", now + 2).await,
+            FailureCounts::default()
+        );
+        let stolen = guess(&db, &config, id, &alice.token, &good, now + 3)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(stolen, DecisionError::Refused(Refusal::WrongToken)),
+            "{stolen}"
+        );
+        let code = totp_code(&fresh.totp_secret, (now + 3) as u64).unwrap();
+        let outcome = guess(&db, &config, id, &fresh.token, &code, now + 3).await;
+        assert!(
+            matches!(outcome, Err(DecisionError::Signing(_))),
+            "quorum 1 reached: {outcome:?}"
+        );
+        let kinds: Vec<String> = db
+            .events()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "maintainer_locked").count(),
+            1
+        );
+    }
+
+    /// The fast attacker with a lenient admin: every 5 failures lock, every
+    /// unlock forgives them for the 15-minute rule only, and accepted codes
+    /// in between do not reset the budget either. The 30th failure locks
+    /// for good.
+    #[tokio::test]
+    async fn unlocks_and_accepted_codes_do_not_reset_the_yearly_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let bob = enroll(&config, "bob", &["hello".into()], 0).await.unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let mut now = 1_800_000_000;
+        let rounds = lockout::YEARLY_BUDGET / lockout::SHORT_LIMIT;
+        for round in 1..=rounds {
+            for _ in 0..lockout::SHORT_LIMIT {
+                now += 1;
+                let code = wrong_code(&bob.totp_secret, now);
+                assert!(
+                    guess(&db, &config, id, &bob.token, &code, now)
+                        .await
+                        .is_err()
+                );
+            }
+            let record = db.maintainer("bob").await.unwrap().unwrap();
+            let c = counts(&db, "bob", now).await;
+            assert_eq!(c.year, round * lockout::SHORT_LIMIT);
+            if round < rounds {
+                assert_eq!(
+                    record.lock_reason,
+                    Some(LockReason::Failures),
+                    "round {round}"
+                );
+                let after = unlock(&config, "bob", now).await.unwrap();
+                assert_eq!(
+                    after,
+                    FailureCounts {
+                        recent: 0,
+                        year: c.year
+                    }
+                );
+                // The real bob approves in between: his code is accepted (the
+                // release needs 2, so it stays staged) and forgives nothing
+                // more than the unlock did.
+                now += 30;
+                let good = totp_code(&bob.totp_secret, now as u64).unwrap();
+                let result = guess(&db, &config, id, &bob.token, &good, now).await;
+                assert!(
+                    matches!(
+                        result,
+                        Ok(Outcome::Approved { .. }) | Err(DecisionError::AlreadyApproved(_))
+                    ),
+                    "{result:?}"
+                );
+                assert_eq!(counts(&db, "bob", now).await.year, c.year);
+            } else {
+                assert_eq!(record.lock_reason, Some(LockReason::Budget));
+                assert!(unlock(&config, "bob", now).await.is_err());
+            }
+        }
+        let locks: Vec<String> = db
+            .events()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == "maintainer_locked")
+            .map(|e| e.detail)
+            .collect();
+        assert_eq!(locks.len() as u32, rounds);
+        assert!(locks[0].contains(r#""reason":"failures""#), "{}", locks[0]);
+        assert!(
+            locks.last().unwrap().contains(r#""reason":"budget""#),
+            "{locks:?}"
+        );
+        assert!(
+            locks.last().unwrap().contains(r#""failures_365_days":30"#),
+            "{locks:?}"
+        );
+    }
+
+    /// Failures older than 365 days no longer count, and are pruned.
+    #[tokio::test]
+    async fn the_budget_window_slides() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let alice = enroll(&config, "alice", &["hello".into()], 0)
+            .await
+            .unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let t0 = 1_800_000_000;
+        for i in 0..(lockout::YEARLY_BUDGET - 1) {
+            let now = t0 + i64::from(i) * 240;
+            let code = wrong_code(&alice.totp_secret, now);
+            assert!(
+                guess(&db, &config, id, &alice.token, &code, now)
+                    .await
+                    .is_err()
+            );
+        }
+        assert_eq!(
+            counts(&db, "alice", t0 + 10_000).await.year,
+            lockout::YEARLY_BUDGET - 1
+        );
+        // A year and a day after the first failure, one more failure: the
+        // old ones fell out of the window, so this is not the 30th.
+        let later = t0 + lockout::BUDGET_WINDOW_SECONDS + 24 * 3600;
+        let code = wrong_code(&alice.totp_secret, later);
+        assert!(
+            guess(&db, &config, id, &alice.token, &code, later)
+                .await
+                .is_err()
+        );
+        let record = db.maintainer("alice").await.unwrap().unwrap();
+        assert_eq!(record.lock_reason, None);
+        assert_eq!(
+            counts(&db, "alice", later).await,
+            FailureCounts { recent: 1, year: 1 }
+        );
+        // Counted from a day before the window's end, the 29 old failures
+        // would still be in it: they are not, because they were pruned.
+        let close = t0 + lockout::BUDGET_WINDOW_SECONDS - 24 * 3600;
+        assert_eq!(counts(&db, "alice", close).await.year, 1, "old rows pruned");
+    }
+
+    /// Nobody can lock a maintainer out by name: a wrong token is refused
+    /// before the code is looked at, and counts for nothing.
+    #[tokio::test]
+    async fn wrong_tokens_never_count_against_the_maintainer() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let alice = enroll(&config, "alice", &["hello".into()], 0)
+            .await
+            .unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let forged = format!("sgm_alice_{}", "A".repeat(43));
+        let t0 = 1_800_000_000;
+        for i in 0..(2 * lockout::YEARLY_BUDGET) {
+            let now = t0 + i64::from(i);
+            let err = guess(&db, &config, id, &forged, "00000000", now)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, DecisionError::Refused(Refusal::WrongToken)),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            counts(&db, "alice", t0 + 100).await,
+            FailureCounts::default()
+        );
+        assert_eq!(
+            db.maintainer("alice").await.unwrap().unwrap().lock_reason,
+            None
+        );
+        let good = totp_code(&alice.totp_secret, (t0 + 100) as u64).unwrap();
+        let outcome = guess(&db, &config, id, &alice.token, &good, t0 + 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::Approved {
+                approvals: 1,
+                quorum: 2
+            }
         );
     }
 }

@@ -10,7 +10,8 @@
 use std::fmt;
 
 use crate::config::GateConfig;
-use crate::credentials::{self, MAX_TOTP_FAILURES, TOTP_FAILURE_WINDOW_SECONDS};
+use crate::credentials;
+use crate::lockout::{self, LockReason};
 use crate::storage::{Db, ReleaseDetail, ReleaseState, SignedManifest, StorageError, WriteTx};
 
 /// Approve, or reject with a reason.
@@ -59,8 +60,12 @@ pub enum Refusal {
     WrongToken,
     /// The maintainer was revoked.
     Revoked,
-    /// The maintainer is locked after too many failed codes.
+    /// The maintainer is locked after too many failed codes within 15
+    /// minutes (an admin may unlock).
     Locked,
+    /// The maintainer used up the yearly budget of failed codes (only
+    /// re-enrolment unlocks).
+    LockedUntilReenrolled,
     /// The TOTP code is wrong for the current time.
     BadCode,
     /// The TOTP code's step was already used.
@@ -76,7 +81,10 @@ impl fmt::Display for Refusal {
             Self::UnknownMaintainer => "no such maintainer",
             Self::WrongToken => "maintainer token does not match",
             Self::Revoked => "maintainer is revoked",
-            Self::Locked => "maintainer is locked",
+            Self::Locked => "maintainer is locked (too many wrong TOTP codes within 15 minutes)",
+            Self::LockedUntilReenrolled => {
+                "maintainer is locked until re-enrolled (the yearly budget of wrong TOTP codes is used up)"
+            }
             Self::BadCode => "wrong TOTP code",
             Self::ReusedCode => "TOTP code already used",
             Self::NotMaintainerOfPackage => "not a maintainer of this package",
@@ -165,8 +173,14 @@ pub async fn decide(
     if maintainer.revoked_at.is_some() {
         return Err(DecisionError::Refused(Refusal::Revoked));
     }
-    if maintainer.locked_at.is_some() {
-        return Err(DecisionError::Refused(Refusal::Locked));
+    // A wrong token returned above, before anything was counted: no one can
+    // lock a maintainer out by sending requests in their name.
+    match maintainer.lock_reason {
+        Some(LockReason::Failures) => return Err(DecisionError::Refused(Refusal::Locked)),
+        Some(LockReason::Budget) => {
+            return Err(DecisionError::Refused(Refusal::LockedUntilReenrolled));
+        }
+        None => {}
     }
 
     let now_u = u64::try_from(now).unwrap_or(0);
@@ -177,11 +191,19 @@ pub async fn decide(
         Some(_) => None,
     };
     if let Some(refusal) = refusal {
-        let failures = tx
-            .record_totp_failure(owner, now, now - TOTP_FAILURE_WINDOW_SECONDS)
+        let (recent_since, year_since) = lockout::window_starts(now);
+        let counts = tx
+            .record_totp_failure(owner, now, recent_since, year_since)
             .await?;
-        if failures >= MAX_TOTP_FAILURES {
-            tx.lock(owner, failures, now).await?;
+        if let Some(reason) = lockout::lock_for(counts) {
+            tx.lock(owner, reason, counts, now).await?;
+            tracing::warn!(
+                maintainer = owner,
+                reason = reason.as_str(),
+                failures_15_minutes = counts.recent,
+                failures_365_days = counts.year,
+                "maintainer locked after wrong TOTP codes"
+            );
         }
         tx.commit().await?;
         return Err(DecisionError::Refused(refusal));

@@ -5,10 +5,12 @@
 //! compared in constant time. The name inside lets the gate find the row
 //! without comparing against every stored hash.
 //!
-//! TOTP follows RFC 6238 with the parameters every authenticator app supports
-//! (HMAC-SHA-1, 6 digits, 30-second steps) and accepts the previous and next
-//! step for clock skew. Each step is usable once: the gate stores the last
-//! accepted step and refuses a code whose step is not greater.
+//! TOTP follows RFC 6238 with HMAC-SHA-1, 30-second steps and 8 digits (RFC
+//! 6238 allows 8, the `otpauth://` URI carries `digits=8`, and the major
+//! authenticator apps honour it; 6 digits cannot meet the guessing target,
+//! see [`crate::lockout`]). The previous and next step are accepted for clock
+//! skew. Each step is usable once: the gate stores the last accepted step and
+//! refuses a code whose step is not greater.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,10 +24,8 @@ use crate::names;
 pub const TOKEN_PREFIX: &str = "sgm_";
 /// TOTP step length in seconds.
 pub const TOTP_STEP_SECONDS: u64 = 30;
-/// Failed TOTP attempts that lock a maintainer...
-pub const MAX_TOTP_FAILURES: u32 = 5;
-/// ...when they happen within this many seconds (15 minutes).
-pub const TOTP_FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
+/// Digits of a TOTP code.
+pub const TOTP_DIGITS: u8 = 8;
 
 /// Why a credential could not be created or read.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +104,7 @@ fn totp(secret_base32: &str, label: Option<(&str, &str)>) -> Result<Totp, Creden
         .map_err(|e| CredentialError::BadSecret(format!("{e:?}")))?;
     let mut builder = Builder::new()
         .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
+        .with_digits(TOTP_DIGITS)
         .with_skew(1)
         .with_step_duration(TOTP_STEP_SECONDS)
         .with_secret(secret);
@@ -156,6 +156,8 @@ mod tests {
             a.otpauth_uri
         );
         assert!(a.otpauth_uri.contains(&format!("secret={}", a.totp_secret)));
+        // Authenticator apps read the code length from the URI.
+        assert!(a.otpauth_uri.contains("digits=8"), "{}", a.otpauth_uri);
     }
 
     #[test]
@@ -177,16 +179,33 @@ mod tests {
     fn totp_accepts_current_and_adjacent_steps_only() {
         // RFC 6238 appendix B test secret "12345678901234567890" (SHA-1).
         let secret = Secret::from(*b"12345678901234567890").to_base32();
-        // RFC 6238 test vector: T = 59 -> 94287082 (8 digits) -> 287082 (6 digits).
-        assert_eq!(totp_code(&secret, 59).unwrap(), "287082");
-        assert_eq!(totp_step(&secret, "287082", 59).unwrap(), Some(1));
-        assert_eq!(totp_step(&secret, "287 082", 59).unwrap(), Some(1));
+        // RFC 6238 appendix B test vectors (SHA-1, 8 digits).
+        for (t, code) in [
+            (59, "94287082"),
+            (1_111_111_109, "07081804"),
+            (1_234_567_890, "89005924"),
+            (20_000_000_000, "65353130"),
+        ] {
+            assert_eq!(totp_code(&secret, t).unwrap(), code, "T = {t}");
+        }
+        assert_eq!(totp_step(&secret, "94287082", 59).unwrap(), Some(1));
+        assert_eq!(totp_step(&secret, "9428 7082", 59).unwrap(), Some(1));
         // One step later (skew) still accepted, two steps later not.
-        assert_eq!(totp_step(&secret, "287082", 89).unwrap(), Some(1));
-        assert_eq!(totp_step(&secret, "287082", 120).unwrap(), None);
-        for garbage in ["", "28708", "2870820", "abcdef", "+87082", "２８７０８２"] {
+        assert_eq!(totp_step(&secret, "94287082", 89).unwrap(), Some(1));
+        assert_eq!(totp_step(&secret, "94287082", 120).unwrap(), None);
+        // The 6-digit form of the same code is refused: only 8 digits count.
+        for garbage in [
+            "",
+            "287082",
+            "9428708",
+            "942870820",
+            "abcdefgh",
+            "+4287082",
+            "-4287082",
+            "９４２８７０８２",
+        ] {
             assert_eq!(totp_step(&secret, garbage, 59).unwrap(), None, "{garbage}");
         }
-        assert!(totp_step("not base32!", "287082", 59).is_err());
+        assert!(totp_step("not base32!", "94287082", 59).is_err());
     }
 }

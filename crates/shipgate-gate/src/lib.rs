@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod dev;
 mod diff;
 pub mod fetch;
+pub mod lockout;
 pub mod names;
 pub mod publishers;
 pub mod server;

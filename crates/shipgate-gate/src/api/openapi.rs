@@ -31,7 +31,7 @@ fn decision(summary: &str, reject: bool) -> Value {
         "type": "object",
         "required": ["code"],
         "additionalProperties": false,
-        "properties": {"code": {"type": "string", "description": "Current TOTP code (6 digits)."}}
+        "properties": {"code": {"type": "string", "description": "Current TOTP code (8 digits)."}}
     });
     if reject {
         body["required"] = json!(["code", "reason"]);

@@ -3,14 +3,15 @@
 use sqlx::{Row, SqliteConnection};
 
 use super::{Db, MaintainerRecord, StorageError, WriteTx};
+use crate::lockout::{FailureCounts, LockReason};
 
 async fn load(
     conn: &mut SqliteConnection,
     name: &str,
 ) -> Result<Option<MaintainerRecord>, StorageError> {
     let Some(row) = sqlx::query(
-        "SELECT name, token_hash, totp_secret, last_totp_step, enrolled_at, locked_at, revoked_at \
-         FROM maintainers WHERE name = ?",
+        "SELECT name, token_hash, totp_secret, last_totp_step, enrolled_at, locked_at, \
+         lock_reason, revoked_at FROM maintainers WHERE name = ?",
     )
     .bind(name)
     .fetch_optional(&mut *conn)
@@ -24,16 +25,56 @@ async fn load(
     .bind(name)
     .fetch_all(&mut *conn)
     .await?;
+    let locked_at: Option<i64> = row.try_get("locked_at")?;
+    let reason: Option<String> = row.try_get("lock_reason")?;
+    let lock_reason = match (locked_at, reason) {
+        (None, _) => None,
+        // A lock written before the budget existed.
+        (Some(_), None) => Some(LockReason::Failures),
+        (Some(_), Some(text)) => {
+            Some(LockReason::parse(&text).ok_or(StorageError::Corrupt("maintainers.lock_reason"))?)
+        }
+    };
     Ok(Some(MaintainerRecord {
         name: row.try_get("name")?,
         token_hash: row.try_get("token_hash")?,
         totp_secret: row.try_get("totp_secret")?,
         last_totp_step: row.try_get("last_totp_step")?,
         enrolled_at: row.try_get("enrolled_at")?,
-        locked_at: row.try_get("locked_at")?,
+        locked_at,
+        lock_reason,
         revoked_at: row.try_get("revoked_at")?,
         packages,
     }))
+}
+
+/// Counts a maintainer's failed codes: not forgiven since `recent_since`,
+/// and all since `year_since`.
+async fn count_failures(
+    conn: &mut SqliteConnection,
+    name: &str,
+    recent_since: i64,
+    year_since: i64,
+) -> Result<FailureCounts, StorageError> {
+    let row = sqlx::query(
+        "SELECT \
+           COALESCE(SUM(CASE WHEN failed_at >= ? AND NOT cleared THEN 1 ELSE 0 END), 0) AS recent, \
+           COALESCE(SUM(CASE WHEN failed_at >= ? THEN 1 ELSE 0 END), 0) AS year \
+         FROM totp_failures WHERE maintainer = ?",
+    )
+    .bind(recent_since)
+    .bind(year_since)
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?;
+    let count = |column: &str| -> Result<u32, StorageError> {
+        let n: i64 = row.try_get(column)?;
+        u32::try_from(n).map_err(|_| StorageError::Corrupt("totp_failures"))
+    };
+    Ok(FailureCounts {
+        recent: count("recent")?,
+        year: count("year")?,
+    })
 }
 
 impl Db {
@@ -41,6 +82,31 @@ impl Db {
     pub async fn maintainer(&self, name: &str) -> Result<Option<MaintainerRecord>, StorageError> {
         let mut conn = self.pool.acquire().await?;
         load(&mut conn, name).await
+    }
+
+    /// Every maintainer ever enrolled (revoked ones included), by name.
+    pub async fn maintainers(&self) -> Result<Vec<MaintainerRecord>, StorageError> {
+        let mut conn = self.pool.acquire().await?;
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM maintainers ORDER BY name")
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut records = Vec::with_capacity(names.len());
+        for name in names {
+            records.extend(load(&mut conn, &name).await?);
+        }
+        Ok(records)
+    }
+
+    /// A maintainer's failed codes for both lockout rules (see
+    /// [`crate::lockout::window_starts`]).
+    pub async fn failure_counts(
+        &self,
+        name: &str,
+        recent_since: i64,
+        year_since: i64,
+    ) -> Result<FailureCounts, StorageError> {
+        let mut conn = self.pool.acquire().await?;
+        count_failures(&mut conn, name, recent_since, year_since).await
     }
 }
 
@@ -77,9 +143,12 @@ impl WriteTx {
                     .bind(name)
                     .execute(&mut *self.tx)
                     .await?;
+                // New credentials: the stolen-token budget starts afresh
+                // (the old token no longer works at all).
                 sqlx::query(
                     "UPDATE maintainers SET token_hash = ?, totp_secret = ?, last_totp_step = 0, \
-                     enrolled_at = ?, locked_at = NULL, revoked_at = NULL WHERE name = ?",
+                     enrolled_at = ?, locked_at = NULL, lock_reason = NULL, revoked_at = NULL \
+                     WHERE name = ?",
                 )
                 .bind(token_hash)
                 .bind(totp_secret)
@@ -118,19 +187,29 @@ impl WriteTx {
         .await
     }
 
-    /// Clears a lock and the failure history.
+    /// Lifts a lock after too many failures within 15 minutes and forgives
+    /// those failures for that rule. They still count against the yearly
+    /// budget, and a budget lock is never lifted here: only re-enrolment
+    /// does that.
     pub async fn unlock(&mut self, name: &str, now: i64) -> Result<(), StorageError> {
-        let updated = sqlx::query("UPDATE maintainers SET locked_at = NULL WHERE name = ?")
-            .bind(name)
-            .execute(&mut *self.tx)
-            .await?;
+        let record = self
+            .maintainer(name)
+            .await?
+            .ok_or_else(|| StorageError::NoSuchMaintainer(name.to_owned()))?;
+        if record.lock_reason == Some(LockReason::Budget) {
+            return Err(StorageError::LockedUntilReenrolled(name.to_owned()));
+        }
+        let updated = sqlx::query(
+            "UPDATE maintainers SET locked_at = NULL, lock_reason = NULL \
+             WHERE name = ? AND (lock_reason IS NULL OR lock_reason <> 'budget')",
+        )
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StorageError::NoSuchMaintainer(name.to_owned()));
         }
-        sqlx::query("DELETE FROM totp_failures WHERE maintainer = ?")
-            .bind(name)
-            .execute(&mut *self.tx)
-            .await?;
+        self.forgive_failures(name).await?;
         self.event(
             now,
             "maintainer_unlocked",
@@ -181,17 +260,29 @@ impl WriteTx {
         Ok(withdrawn)
     }
 
-    /// Records a failed TOTP attempt and returns how many failures happened
-    /// since `window_start` (this one included).
+    /// A maintainer's failed codes as seen inside this transaction.
+    pub async fn failure_counts(
+        &mut self,
+        name: &str,
+        recent_since: i64,
+        year_since: i64,
+    ) -> Result<FailureCounts, StorageError> {
+        count_failures(&mut self.tx, name, recent_since, year_since).await
+    }
+
+    /// Records a failed TOTP attempt and returns the counts for both rules
+    /// (this failure included). Failures older than `year_since` are pruned:
+    /// no rule looks at them any more.
     pub async fn record_totp_failure(
         &mut self,
         name: &str,
         now: i64,
-        window_start: i64,
-    ) -> Result<u32, StorageError> {
+        recent_since: i64,
+        year_since: i64,
+    ) -> Result<FailureCounts, StorageError> {
         sqlx::query("DELETE FROM totp_failures WHERE maintainer = ? AND failed_at < ?")
             .bind(name)
-            .bind(window_start)
+            .bind(year_since)
             .execute(&mut *self.tx)
             .await?;
         sqlx::query("INSERT INTO totp_failures (maintainer, failed_at) VALUES (?, ?)")
@@ -199,42 +290,56 @@ impl WriteTx {
             .bind(now)
             .execute(&mut *self.tx)
             .await?;
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM totp_failures WHERE maintainer = ? AND failed_at >= ?",
-        )
-        .bind(name)
-        .bind(window_start)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        u32::try_from(count).map_err(|_| StorageError::Corrupt("totp_failures"))
+        count_failures(&mut self.tx, name, recent_since, year_since).await
     }
 
-    /// Locks a maintainer until an admin unlocks them.
-    pub async fn lock(&mut self, name: &str, failures: u32, now: i64) -> Result<(), StorageError> {
-        sqlx::query("UPDATE maintainers SET locked_at = ? WHERE name = ? AND locked_at IS NULL")
-            .bind(now)
-            .bind(name)
-            .execute(&mut *self.tx)
-            .await?;
+    /// Locks a maintainer for `reason` (a budget lock replaces a shorter one).
+    pub async fn lock(
+        &mut self,
+        name: &str,
+        reason: LockReason,
+        counts: FailureCounts,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE maintainers SET locked_at = COALESCE(locked_at, ?), lock_reason = ? \
+             WHERE name = ?",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await?;
         self.event(
             now,
             "maintainer_locked",
             None,
             "gate",
-            serde_json::json!({ "maintainer": name, "failures": failures }),
+            serde_json::json!({
+                "maintainer": name,
+                "reason": reason.as_str(),
+                "failures_15_minutes": counts.recent,
+                "failures_365_days": counts.year,
+            }),
         )
         .await
     }
 
     /// Burns a TOTP step (no code of this or an earlier step is accepted
-    /// again) and clears the failure history.
+    /// again) and forgives earlier failures for the 15-minute rule.
     pub async fn accept_totp_step(&mut self, name: &str, step: i64) -> Result<(), StorageError> {
         sqlx::query("UPDATE maintainers SET last_totp_step = ? WHERE name = ?")
             .bind(step)
             .bind(name)
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query("DELETE FROM totp_failures WHERE maintainer = ?")
+        self.forgive_failures(name).await
+    }
+
+    /// Marks every failure so far as forgiven for the 15-minute rule (the
+    /// yearly budget still counts them).
+    async fn forgive_failures(&mut self, name: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE totp_failures SET cleared = TRUE WHERE maintainer = ? AND NOT cleared")
             .bind(name)
             .execute(&mut *self.tx)
             .await?;

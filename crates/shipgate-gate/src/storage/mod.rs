@@ -55,6 +55,12 @@ pub enum StorageError {
     /// The maintainer is already enrolled (and not revoked).
     #[error("maintainer {0:?} is already enrolled")]
     AlreadyEnrolled(String),
+    /// The maintainer used up the yearly budget of wrong TOTP codes: only
+    /// re-enrolment (revoke, then enrol with new credentials) unlocks them.
+    #[error(
+        "maintainer {0:?} is locked until re-enrolled: the yearly budget of wrong TOTP codes is used up"
+    )]
+    LockedUntilReenrolled(String),
     /// No such maintainer.
     #[error("no maintainer named {0:?} is enrolled")]
     NoSuchMaintainer(String),
@@ -84,13 +90,22 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 /// The embedded schema migrations.
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        SqlStr::from_static(include_str!("../../migrations/0001_init.sql")),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            Cow::Borrowed("init"),
+            MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/0001_init.sql")),
+            false,
+        ),
+        Migration::new(
+            2,
+            Cow::Borrowed("totp_budget"),
+            MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/0002_totp_budget.sql")),
+            false,
+        ),
+    ])
 }
 
 /// A handle on the database (cheap to clone).

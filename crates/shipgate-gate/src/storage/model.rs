@@ -142,8 +142,10 @@ pub struct MaintainerRecord {
     pub last_totp_step: i64,
     /// When enrolled.
     pub enrolled_at: i64,
-    /// Locked after too many failed codes, until an admin unlocks.
+    /// Locked after too many failed codes (see [`crate::lockout`]).
     pub locked_at: Option<i64>,
+    /// Why, when locked.
+    pub lock_reason: Option<crate::lockout::LockReason>,
     /// Revoked by an admin.
     pub revoked_at: Option<i64>,
     /// Packages enrolled for.

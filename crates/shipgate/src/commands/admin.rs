@@ -1,13 +1,15 @@
-//! `shipgate admin enroll|unlock|revoke`: local administration on the gate's
-//! config and data directory. There is no HTTP route for any of it.
+//! `shipgate admin enroll|unlock|revoke|status`: local administration on the
+//! gate's config and data directory. There is no HTTP route for any of it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use shipgate_gate::admin::{self, AdminError};
+use shipgate_gate::admin::{self, AdminError, MaintainerStatus};
 use shipgate_gate::config::GateConfig;
+use shipgate_gate::lockout::{self, LockReason};
 use shipgate_gate::storage::StorageError;
 
+use super::gate_ui::{format_time, print_json};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Subcommand)]
@@ -25,8 +27,11 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Unlock a maintainer locked after 5 wrong TOTP codes in 15 minutes.
-    #[command(after_help = "Example:\n  shipgate admin unlock alice --config gate.toml")]
+    /// Unlock a maintainer locked after 5 wrong TOTP codes in 15 minutes
+    /// (not one who used up the yearly budget of 30: re-enrol them).
+    #[command(
+        after_help = "Example:\n  shipgate admin unlock alice --config gate.toml\n\nFailures still count against the yearly budget of 30 wrong codes; a maintainer\nwho reaches it stays locked until re-enrolled (`admin revoke`, then `admin enroll`)."
+    )]
     Unlock {
         /// The user name.
         user: String,
@@ -39,6 +44,20 @@ pub enum Command {
     Revoke {
         /// The user name.
         user: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Show maintainers: active, locked (and why) or revoked, with their wrong
+    /// TOTP codes counted by each lockout rule.
+    #[command(
+        after_help = "Example:\n  shipgate admin status --config gate.toml\n  shipgate admin status alice --json --config gate.toml"
+    )]
+    Status {
+        /// Only this user.
+        user: Option<String>,
+        /// Print JSON (with the policy's numbers).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -69,6 +88,8 @@ fn admin_error(err: AdminError, config: &Path) -> CliError {
             format!("to issue new credentials, run `shipgate admin revoke {user}` first, then enroll again"),
         ),
         AdminError::Storage(StorageError::NoSuchMaintainer(_)) => CliError::usage(&err),
+        AdminError::Storage(StorageError::LockedUntilReenrolled(user)) => CliError::usage(&err)
+            .hint(reenrol_hint(user, config)),
         AdminError::Storage(_) | AdminError::Credential(_) => CliError::usage(&err)
             .hint("check that the data directory in the config is writable"),
         _ => CliError::usage(&err),
@@ -96,7 +117,10 @@ pub fn run(command: Command) -> CmdResult {
             println!("maintainer token (shown once; the gate stores only its hash):");
             println!("  {}", creds.token);
             println!();
-            println!("TOTP secret (RFC 6238, SHA-1, 6 digits, 30 s):");
+            println!(
+                "TOTP secret (RFC 6238, SHA-1, {} digits, 30 s; the URI tells the app):",
+                shipgate_gate::credentials::TOTP_DIGITS
+            );
             println!("  {}", creds.totp_secret);
             println!("  {}", creds.otpauth_uri);
             if let Some(qr) = admin::terminal_qr(&creds.otpauth_uri) {
@@ -114,9 +138,15 @@ pub fn run(command: Command) -> CmdResult {
         }
         Command::Unlock { user, config } => {
             let gate = load_config(&config.config)?;
-            block_on(admin::unlock(&gate, &user, now))?
+            let counts = block_on(admin::unlock(&gate, &user, now))?
                 .map_err(|e| admin_error(e, &config.config))?;
             println!("unlocked {user}");
+            println!(
+                "{} of the yearly budget of {} wrong TOTP codes used in the last 365 days; at {} only re-enrolment unlocks",
+                counts.year,
+                lockout::YEARLY_BUDGET,
+                lockout::YEARLY_BUDGET
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Revoke { user, config } => {
@@ -133,5 +163,94 @@ pub fn run(command: Command) -> CmdResult {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Status { user, json, config } => {
+            let gate = load_config(&config.config)?;
+            let statuses = block_on(admin::status(&gate, user.as_deref(), now))?
+                .map_err(|e| admin_error(e, &config.config))?;
+            if json {
+                print_json(&serde_json::json!({
+                    "policy": lockout::policy(),
+                    "maintainers": statuses,
+                }))?;
+            } else {
+                print_status(&statuses, &config.config);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn reenrol_hint(user: &str, config: &Path) -> String {
+    format!(
+        "only re-enrolment lifts this lock (it issues a new token and TOTP secret, so a stolen token dies too): `shipgate admin revoke {user} --config {0}`, then `shipgate admin enroll {user} --package NAME --config {0}`",
+        config.display()
+    )
+}
+
+fn print_status(statuses: &[MaintainerStatus], config: &Path) {
+    let policy = lockout::policy();
+    println!(
+        "policy: {}-digit codes; {} wrong within {} minutes lock until `admin unlock`; {} within 365 days lock until re-enrolment",
+        policy.digits,
+        policy.short_limit,
+        policy.short_window_seconds / 60,
+        policy.yearly_budget
+    );
+    println!(
+        "        at most {} guesses a year with a stolen token, odds of success at most {:.2e}",
+        policy.max_guesses_per_year, policy.odds_per_year
+    );
+    if statuses.is_empty() {
+        println!("no maintainers enrolled");
+        return;
+    }
+    println!();
+    let name_width = statuses
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<name_width$}  {:<24}  {:>14}  {:>14}  PACKAGES",
+        "USER", "STATE", "WRONG (15 MIN)", "WRONG (365 D)"
+    );
+    for status in statuses {
+        let state = match status.lock_reason {
+            _ if status.state == "revoked" => "revoked".to_owned(),
+            Some(LockReason::Failures) => "locked: admin unlock".to_owned(),
+            Some(LockReason::Budget) => "locked: re-enrol".to_owned(),
+            None => "active".to_owned(),
+        };
+        println!(
+            "{:<name_width$}  {:<24}  {:>14}  {:>14}  {}",
+            status.name,
+            state,
+            format!("{} of {}", status.failures.recent, policy.short_limit),
+            format!("{} of {}", status.failures.year, policy.yearly_budget),
+            status.packages.join(", ")
+        );
+    }
+    for status in statuses.iter().filter(|s| s.state == "locked") {
+        let (Some(reason), Some(at)) = (status.lock_reason, status.locked_at) else {
+            continue;
+        };
+        println!();
+        println!(
+            "{} is locked since {}: {}",
+            status.name,
+            format_time(at),
+            reason.describe()
+        );
+        let next = match reason {
+            LockReason::Failures => format!(
+                "if {0} mistyped, `shipgate admin unlock {0} --config {1}`; if not, treat the token as stolen and {2}",
+                status.name,
+                config.display(),
+                "re-enrol them (`admin revoke`, then `admin enroll`)"
+            ),
+            LockReason::Budget => reenrol_hint(&status.name, config),
+        };
+        println!("hint: {next}");
     }
 }

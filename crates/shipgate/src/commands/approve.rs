@@ -14,7 +14,7 @@ use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  export SHIPGATE_MAINTAINER_TOKEN=sgm_alice_...\n  shipgate approve 42 --gate https://gate.example.com          # prompts for the TOTP code\n  shipgate approve 42 --gate https://gate.example.com --code 123456\n\nThe maintainer token comes from SHIPGATE_MAINTAINER_TOKEN or from\n~/.config/shipgate/credentials.toml (mode 0600):\n  [[gate]]\n  url = \"https://gate.example.com\"\n  maintainer_token = \"sgm_alice_...\""
+    after_help = "Example:\n  export SHIPGATE_MAINTAINER_TOKEN=sgm_alice_...\n  shipgate approve 42 --gate https://gate.example.com          # prompts for the TOTP code\n  shipgate approve 42 --gate https://gate.example.com --code 12345678\n\nThe maintainer token comes from SHIPGATE_MAINTAINER_TOKEN or from\n~/.config/shipgate/credentials.toml (mode 0600):\n  [[gate]]\n  url = \"https://gate.example.com\"\n  maintainer_token = \"sgm_alice_...\""
 )]
 pub struct Args {
     /// The release id.
@@ -107,7 +107,7 @@ fn prompt_code() -> Result<String, CliError> {
     let code = line.trim().to_owned();
     if code.is_empty() {
         return Err(CliError::usage("no TOTP code given")
-            .hint("type the 6-digit code from your authenticator app, or pass --code"));
+            .hint("type the 8-digit code from your authenticator app, or pass --code"));
     }
     Ok(code)
 }

@@ -155,7 +155,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let out = shipgate(
         &dir,
         &[("SHIPGATE_MAINTAINER_TOKEN", &ci_token)],
-        &["approve", "1", "--gate", &url, "--code", "123456"],
+        &["approve", "1", "--gate", &url, "--code", "12345678"],
     )?;
     demo.step(
         "approve with the CI token",
@@ -166,7 +166,11 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let maintainer = &setup.maintainer;
     let now = u64::try_from(shipgate_gate::unix_now()).unwrap_or(0);
     let good = totp_code(&maintainer.totp_secret, now).map_err(CliError::usage)?;
-    let wrong = if good == "000000" { "111111" } else { "000000" };
+    let wrong = if good == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     let out = shipgate(
         &dir,
         &[("SHIPGATE_MAINTAINER_TOKEN", &maintainer.token)],

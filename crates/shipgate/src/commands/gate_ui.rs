@@ -66,7 +66,7 @@ pub fn client_error(err: ClientError, gate: &str) -> CliError {
             "check --gate {gate} and that `shipgate serve` is running there"
         )),
         ClientError::Api { status: 401, .. } => CliError::check(&err).hint(
-            "the gate never says why credentials are refused; run with -v, check the token and code, and ask the gate operator (a maintainer is locked after 5 wrong codes in 15 minutes until `shipgate admin unlock`)",
+            "the gate never says why credentials are refused; run with -v, check the token and code, and ask the gate operator (a maintainer is locked after 5 wrong codes in 15 minutes until `shipgate admin unlock`, and after 30 in a year until re-enrolled; `shipgate admin status` shows which)",
         ),
         ClientError::Api { status: 400 | 413, .. } => CliError::usage(&err),
         ClientError::Api { status: 404, .. } => CliError::check(&err)

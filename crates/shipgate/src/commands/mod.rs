@@ -65,10 +65,10 @@ pub enum Command {
     Reject(reject::Args),
     /// Download a released version and verify it against the gate's signature.
     Fetch(fetch::Args),
-    /// Local gate administration: enrol, unlock and revoke maintainers.
+    /// Local gate administration: enrol, unlock, revoke and inspect maintainers.
     #[command(
         subcommand,
-        after_help = "Example:\n  shipgate admin enroll alice --package hello --config gate.toml\n  shipgate admin unlock alice --config gate.toml\n  shipgate admin revoke alice --config gate.toml"
+        after_help = "Example:\n  shipgate admin enroll alice --package hello --config gate.toml\n  shipgate admin unlock alice --config gate.toml\n  shipgate admin revoke alice --config gate.toml\n  shipgate admin status --config gate.toml"
     )]
     Admin(admin::Command),
 }

@@ -265,7 +265,7 @@ fn hostile_requests_get_clear_json_errors() {
             "/v1/releases/1/approve",
             None,
             None,
-            br#"{"code":"123456"}"#.to_vec(),
+            br#"{"code":"12345678"}"#.to_vec(),
             401,
             "unauthorized",
         ),
@@ -274,7 +274,7 @@ fn hostile_requests_get_clear_json_errors() {
             "/v1/releases/1/approve",
             Some("garbage"),
             None,
-            br#"{"code":"123456"}"#.to_vec(),
+            br#"{"code":"12345678"}"#.to_vec(),
             401,
             "unauthorized",
         ),
@@ -283,7 +283,7 @@ fn hostile_requests_get_clear_json_errors() {
             "/v1/releases/1/approve",
             Some("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"),
             None,
-            br#"{"code":"123456"}"#.to_vec(),
+            br#"{"code":"12345678"}"#.to_vec(),
             401,
             "unauthorized",
         ),
@@ -370,7 +370,11 @@ fn five_wrong_codes_lock_a_maintainer_until_an_admin_unlocks() {
         )
     };
     let good = totp(&secret, 0);
-    let wrong = if good == "000000" { "111111" } else { "000000" };
+    let wrong = if good == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     for _ in 0..5 {
         assert_eq!(approve(wrong).0, 401);
     }
@@ -422,7 +426,7 @@ fn the_cli_reports_refusals_and_unreachable_gates_with_hints() {
     let out = crate::util::shipgate()
         .current_dir(dir)
         .env("SHIPGATE_MAINTAINER_TOKEN", "sgm_alice_nope")
-        .args(["approve", "1", "--gate", &gate.url, "--code", "123456"])
+        .args(["approve", "1", "--gate", &gate.url, "--code", "12345678"])
         .output()
         .unwrap();
     assert_exit(&out, 1);
@@ -432,7 +436,7 @@ fn the_cli_reports_refusals_and_unreachable_gates_with_hints() {
         .current_dir(dir)
         .env("SHIPGATE_CONFIG_DIR", dir.join("empty-config"))
         .env_remove("SHIPGATE_MAINTAINER_TOKEN")
-        .args(["approve", "1", "--gate", &gate.url, "--code", "123456"])
+        .args(["approve", "1", "--gate", &gate.url, "--code", "12345678"])
         .output()
         .unwrap();
     assert_exit(&out, 2);

@@ -133,11 +133,15 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     let out = cli(
         &gate,
         &[("SHIPGATE_MAINTAINER_TOKEN", &ci_token)],
-        &["approve", "1", "--gate", &gate.url, "--code", "123456"],
+        &["approve", "1", "--gate", &gate.url, "--code", "12345678"],
     );
     assert_exit(&out, 1);
     let good = totp(&alice_secret, 0);
-    let wrong = if good == "000000" { "111111" } else { "000000" };
+    let wrong = if good == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     let out = cli(
         &gate,
         &[("SHIPGATE_MAINTAINER_TOKEN", &alice)],

@@ -225,7 +225,7 @@ fn authorization_matrix() {
             &format!("/v1/releases/{release_a}/approve"),
             Some(&erin.token),
             None,
-            br#"{"code":"000000"}"#,
+            br#"{"code":"00000000"}"#,
         );
         assert_eq!(status, 401);
     }
@@ -295,9 +295,9 @@ fn authorization_matrix() {
                         (Some(m), Some(token)) => decide(m, token, id, reject).0,
                         (None, token) => {
                             let body = if reject {
-                                r#"{"code":"123456","reason":"matrix"}"#
+                                r#"{"code":"12345678","reason":"matrix"}"#
                             } else {
-                                r#"{"code":"123456"}"#
+                                r#"{"code":"12345678"}"#
                             };
                             let path = format!(
                                 "/v1/releases/{id}/{}",

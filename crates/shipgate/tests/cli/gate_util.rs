@@ -53,7 +53,12 @@ impl Gate {
     /// Starts `shipgate serve` on the config already in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Gate {
         let stderr_path = dir.path().join("serve.stderr");
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        // Appended to: a restarted gate keeps the log of the runs before.
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
+            .unwrap();
         let mut child = shipgate()
             .current_dir(dir.path())
             .env("SHIPGATE_LOG", "info")
@@ -262,7 +267,7 @@ pub fn totp(secret: &str, offset_steps: i64) -> String {
 s=sys.argv[1]; k=base64.b32decode(s+'='*(-len(s)%8))\n\
 c=int(time.time())//30+int(sys.argv[2])\n\
 h=hmac.new(k,struct.pack('>Q',c),hashlib.sha1).digest(); o=h[-1]&15\n\
-print('%06d'%((struct.unpack('>I',h[o:o+4])[0]&0x7fffffff)%1000000))";
+print('%08d'%((struct.unpack('>I',h[o:o+4])[0]&0x7fffffff)%100000000))";
     let out = std::process::Command::new(crate::util::peer("python3"))
         .args(["-c", SCRIPT, secret, &offset_steps.to_string()])
         .output()
@@ -468,4 +473,51 @@ pub fn multipart(announce: &str, parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Mints GitHub-shaped CI tokens in-process with the key of a [`CiIssuer`]
+/// (the same signing code `shipgate oidc issue` runs, without a process per
+/// token), for drills that stage hundreds of releases.
+pub struct Minter {
+    issuer: shipgate_oidc::Issuer,
+}
+
+impl Minter {
+    pub fn new(ci: &CiIssuer) -> Minter {
+        let ring = shipgate_oidc::KeyDir::new(ci.dir.path().join("keys"))
+            .load()
+            .unwrap();
+        let issuer = shipgate_oidc::Issuer::new(&ci.url, ring.newest().clone()).unwrap();
+        Minter { issuer }
+    }
+
+    /// A token like [`CiIssuer::github_token`] without extra claims.
+    pub fn github_token(
+        &self,
+        audience: &str,
+        repository: &str,
+        owner_id: &str,
+        version: &str,
+    ) -> String {
+        let tag = format!("refs/tags/v{version}");
+        let workflow = format!("{repository}/.github/workflows/release.yml@{tag}");
+        let claims = serde_json::json!({
+            "repository": repository,
+            "repository_owner_id": owner_id,
+            "workflow_ref": workflow,
+            "job_workflow_ref": workflow,
+            "ref": tag,
+            "sha": "4e9b7dbc0c1d2e3f40516273849506a7b8c9d0e1",
+            "run_id": "987654321",
+            "environment": "release",
+            "event_name": "push",
+        });
+        let request = shipgate_oidc::TokenRequest {
+            subject: format!("repo:{repository}:environment:release"),
+            audience: vec![audience.to_owned()],
+            ttl: std::time::Duration::from_secs(1800),
+            claims: claims.as_object().unwrap().clone(),
+        };
+        self.issuer.issue(&request).unwrap().token
+    }
 }

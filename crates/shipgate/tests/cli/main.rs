@@ -6,6 +6,8 @@ mod util;
 
 mod audit;
 mod gate;
+mod gate_bruteforce;
+mod gate_crash;
 mod gate_flow;
 mod gate_matrix;
 mod gate_util;
