@@ -98,11 +98,12 @@ fn migrator() -> Migrator {
             SqlStr::from_static(include_str!("../../migrations/0001_init.sql")),
             false,
         ),
+        // Version 3: the transparency log (issue 6A) takes version 2.
         Migration::new(
-            2,
+            3,
             Cow::Borrowed("totp_budget"),
             MigrationType::Simple,
-            SqlStr::from_static(include_str!("../../migrations/0002_totp_budget.sql")),
+            SqlStr::from_static(include_str!("../../migrations/0003_totp_budget.sql")),
             false,
         ),
     ])

@@ -521,3 +521,10 @@ impl Minter {
         self.issuer.issue(&request).unwrap().token
     }
 }
+
+impl Gate {
+    /// The server's process id (for drills that sample its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+}

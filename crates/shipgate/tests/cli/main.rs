@@ -9,6 +9,7 @@ mod gate;
 mod gate_bruteforce;
 mod gate_crash;
 mod gate_flow;
+mod gate_load;
 mod gate_matrix;
 mod gate_util;
 mod help;
