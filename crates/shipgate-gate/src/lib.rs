@@ -26,6 +26,7 @@ pub mod server;
 pub mod signing;
 pub mod storage;
 pub mod user_config;
+pub mod wait;
 pub mod wire;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).

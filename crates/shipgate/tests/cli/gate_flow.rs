@@ -647,6 +647,9 @@ fn the_demo_runs_the_whole_flow_and_every_step_behaves() {
         "wrong TOTP code",
         "replay the same TOTP code",
         "replace the stored artifact",
+        "stage --wait",
+        "execution token",
+        "another manifest digest",
         "steps behaved as expected",
     ] {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
