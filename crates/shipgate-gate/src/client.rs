@@ -15,8 +15,8 @@ use tokio_util::io::ReaderStream;
 
 use crate::storage::ReleaseState;
 use crate::wire::{
-    AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, ExecutionTokenResponse,
-    GateInfo, ReleaseList, ReleaseView, StageAnnouncement, StageResponse,
+    AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, ExecutionTokenResponse, GateInfo,
+    ReleaseList, ReleaseView, StageAnnouncement, StageResponse,
 };
 
 /// Why a request failed.

@@ -538,7 +538,10 @@ ref = "refs/tags/v*"
                 "[[package]]",
                 "[execution_tokens]\nalgorithm = \"eddsa\"\nttl = \"90s\"\n\n[[package]]",
             )
-            .replace("quorum = 2", "quorum = 2\nexecution_audience = \"https://deploy.example\"");
+            .replace(
+                "quorum = 2",
+                "quorum = 2\nexecution_audience = \"https://deploy.example\"",
+            );
         let config = parse(&text).unwrap();
         assert_eq!(config.execution_tokens.algorithm(), Algorithm::EdDSA);
         assert_eq!(config.execution_tokens.ttl(), Duration::from_secs(90));

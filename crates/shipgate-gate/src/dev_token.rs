@@ -56,9 +56,7 @@ pub(crate) async fn token(
     };
     let presented = crate::api::bearer(&headers)?;
     if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-        return Err(ApiError::refused(
-            "dev token endpoint: wrong request token",
-        ));
+        return Err(ApiError::refused("dev token endpoint: wrong request token"));
     }
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Some(unknown) = query.keys().find(|k| !PARAMS.contains(&k.as_str())) {
@@ -74,7 +72,9 @@ pub(crate) async fn token(
     };
     let audience = get("audience", "");
     if audience.is_empty() {
-        return Err(ApiError::bad_request("the `audience` parameter is required"));
+        return Err(ApiError::bad_request(
+            "the `audience` parameter is required",
+        ));
     }
     let repository = get("repository", DEV_REPOSITORY);
     let git_ref = get("ref", "refs/heads/main");
@@ -105,11 +105,8 @@ pub(crate) async fn token(
     if let Some(env) = environment {
         claims.insert("environment".into(), json!(env));
     }
-    let issuer = Issuer::new(
-        &dev_issuer_url(state.public_url()),
-        documents.signing_key(),
-    )
-    .map_err(|e| ApiError::internal(format!("dev issuer: {e}")))?;
+    let issuer = Issuer::new(&dev_issuer_url(state.public_url()), documents.signing_key())
+        .map_err(|e| ApiError::internal(format!("dev issuer: {e}")))?;
     let issued = issuer
         .issue(&TokenRequest {
             subject,

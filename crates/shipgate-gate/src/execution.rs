@@ -200,7 +200,11 @@ pub fn release_claims(release: &ReleaseDetail, digest: &str) -> Map<String, Valu
 pub fn same_run(staged: &Provenance, now: &Provenance) -> Result<(), String> {
     let fields: [(&str, Option<&str>, Option<&str>); 8] = [
         ("issuer", Some(&staged.issuer), Some(&now.issuer)),
-        ("repository", Some(&staged.repository), Some(&now.repository)),
+        (
+            "repository",
+            Some(&staged.repository),
+            Some(&now.repository),
+        ),
         (
             "repository_owner_id",
             staged.repository_owner_id.as_deref(),
@@ -208,7 +212,11 @@ pub fn same_run(staged: &Provenance, now: &Provenance) -> Result<(), String> {
         ),
         ("workflow", Some(&staged.workflow), Some(&now.workflow)),
         ("ref", Some(&staged.git_ref), Some(&now.git_ref)),
-        ("commit_sha", Some(&staged.commit_sha), Some(&now.commit_sha)),
+        (
+            "commit_sha",
+            Some(&staged.commit_sha),
+            Some(&now.commit_sha),
+        ),
         ("run_id", Some(&staged.run_id), Some(&now.run_id)),
         (
             "environment",
@@ -216,10 +224,14 @@ pub fn same_run(staged: &Provenance, now: &Provenance) -> Result<(), String> {
             now.environment.as_deref(),
         ),
     ];
+    let show =
+        |value: Option<&str>| value.map_or_else(|| "(none)".to_owned(), |v| format!("{v:?}"));
     for (name, before, after) in fields {
         if before != after {
             return Err(format!(
-                "`{name}` is {after:?} but the release was staged with {before:?}"
+                "`{name}` is {} but the release was staged with {}",
+                show(after),
+                show(before)
             ));
         }
     }
@@ -358,13 +370,25 @@ mod tests {
         assert!(err.contains("run_id"), "{err}");
         let mut other = staged.clone();
         other.repository = "acme/fork".into();
-        assert!(same_run(&staged, &other).unwrap_err().contains("repository"));
+        assert!(
+            same_run(&staged, &other)
+                .unwrap_err()
+                .contains("repository")
+        );
         let mut other = staged.clone();
         other.environment = Some("release".into());
-        assert!(same_run(&staged, &other).unwrap_err().contains("environment"));
+        assert!(
+            same_run(&staged, &other)
+                .unwrap_err()
+                .contains("environment")
+        );
         let mut other = staged.clone();
         other.commit_sha = "00".repeat(20);
-        assert!(same_run(&staged, &other).unwrap_err().contains("commit_sha"));
+        assert!(
+            same_run(&staged, &other)
+                .unwrap_err()
+                .contains("commit_sha")
+        );
     }
 
     #[test]

@@ -75,7 +75,9 @@ pub(super) async fn issue(
         .released_version(package, version)
         .await?
         .filter(|(detail, _)| detail.summary.id == id)
-        .ok_or_else(|| ApiError::internal(format!("release {id} is released without a manifest")))?;
+        .ok_or_else(|| {
+            ApiError::internal(format!("release {id} is released without a manifest"))
+        })?;
     let digest = hex::encode(Sha256::digest(&signed.manifest));
     let audience = package_config.execution_audience();
     let issued = state

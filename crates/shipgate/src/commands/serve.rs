@@ -115,7 +115,9 @@ fn print_dev_banner(setup: &DevSetup) {
             println!(
                 "  TOKEN=$(shipgate stage --wait --timeout 10m --gate {url} --package {DEV_PACKAGE} --version 1.1.0 hello.txt)"
             );
-            println!("  # (approve it from another terminal; then check the execution token like a deploy step:)");
+            println!(
+                "  # (approve it from another terminal; then check the execution token like a deploy step:)"
+            );
             println!(
                 "  shipgate oidc verify --issuer {url} --audience deploy:{DEV_PACKAGE} --token \"$TOKEN\" --expect version=1.1.0 --expect commit_sha=0000000000000000000000000000000000000000"
             );

@@ -507,7 +507,7 @@ fn a_crash_mid_upload_leaves_the_release_absent_and_the_blobs_swept() {
 
 /// Starts `shipgate serve --dev` in `dir` and returns the child and its
 /// banner (every stdout line up to "dev gate ready").
-fn start_dev(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
+pub fn start_dev(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
     use std::io::BufRead;
     let mut child = shipgate()
         .current_dir(dir)

@@ -115,10 +115,10 @@ fn run_command(command: &str) -> Result<String, CliError> {
             .status
             .code()
             .map_or_else(|| "a signal".to_owned(), |c| c.to_string());
-        return Err(CliError::usage(format!(
-            "--token-command exited with {code}"
-        ))
-        .hint("run the command by hand: it must print one CI token on stdout"));
+        return Err(
+            CliError::usage(format!("--token-command exited with {code}"))
+                .hint("run the command by hand: it must print one CI token on stdout"),
+        );
     }
     let token = String::from_utf8(output.stdout)
         .map_err(|_| CliError::usage("--token-command printed something that is not UTF-8"))?;

@@ -39,11 +39,7 @@ impl Countdown {
 
     fn message(&self, remaining: Duration, last: Option<&ReleaseView>) -> String {
         let approvals = last.map_or_else(String::new, |view| {
-            format!(
-                ": {} of {} approval(s)",
-                view.approvals.len(),
-                view.quorum
-            )
+            format!(": {} of {} approval(s)", view.approvals.len(), view.quorum)
         });
         format!(
             "waiting for maintainers to decide on {}{approvals}, {} left",

@@ -60,7 +60,12 @@ pub struct Args {
     #[arg(long)]
     wait: bool,
     /// How long --wait waits for the decision (e.g. 90s, 30m, 2h).
-    #[arg(long, default_value = "30m", value_name = "DURATION", requires = "wait")]
+    #[arg(
+        long,
+        default_value = "30m",
+        value_name = "DURATION",
+        requires = "wait"
+    )]
     timeout: String,
     /// Print JSON.
     #[arg(long)]
@@ -212,7 +217,9 @@ fn rejected(args: &Args, what: &str, view: &ReleaseView) -> CmdResult {
         print_json(&WaitJson::ended(view.summary.id, "rejected", Some(reason)))?;
     }
     eprintln!("error: {what} was rejected: {reason}");
-    eprintln!("hint: fix what the reason says and stage a new version (a rejected version may also be staged again)");
+    eprintln!(
+        "hint: fix what the reason says and stage a new version (a rejected version may also be staged again)"
+    );
     Ok(check_failed())
 }
 
@@ -267,7 +274,12 @@ impl<'a> WaitJson<'a> {
             outcome: "released",
             reject_reason: None,
             staged: Some(staged),
-            approved_by: Some(view.approvals.iter().map(|a| a.maintainer.as_str()).collect()),
+            approved_by: Some(
+                view.approvals
+                    .iter()
+                    .map(|a| a.maintainer.as_str())
+                    .collect(),
+            ),
             execution_token: Some(issued),
         }
     }
