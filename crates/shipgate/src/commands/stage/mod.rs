@@ -25,8 +25,8 @@ use countdown::{Countdown, format_remaining};
   shipgate stage --gate https://gate.example.com --package hello --version 1.2.0 dist/hello-1.2.0.tar.gz
   # stage, wait up to 30 minutes for the maintainers, keep the execution token:
   TOKEN=$(shipgate stage --wait --timeout 30m --gate https://gate.example.com --package hello --version 1.2.0 dist/*)
-  # elsewhere, with a command that mints a token for the gate's audience:
-  shipgate stage --wait --token-command 'cat token.jwt' --gate http://127.0.0.1:8080 --package hello --version 1.2.0 hello.tar.gz
+  # elsewhere, with a command that prints a fresh CI token each time it runs:
+  shipgate stage --wait --token-command ./print-ci-token.sh --gate http://127.0.0.1:8080 --package hello --version 1.2.0 hello.tar.gz
 
 The CI token comes from --token, else SHIPGATE_OIDC_TOKEN, else --token-command, else
 (inside GitHub Actions) ACTIONS_ID_TOKEN_REQUEST_URL + ACTIONS_ID_TOKEN_REQUEST_TOKEN with

@@ -267,6 +267,21 @@ fn only_the_run_that_staged_a_released_release_gets_a_token() {
     let expired = setup.ci.expired_token(CI_AUD, "acme/hello", "42");
     let (status, body) = setup.request_token(id, Some(&expired));
     refused(status, &body);
+    // Hostile bearers: garbage, a forged signature, a huge token, alg none.
+    let good = setup.hello_token("1.0.0", &[]);
+    let (head, rest) = good.split_once('.').unwrap();
+    let (payload, _) = rest.split_once('.').unwrap();
+    let none_header = crate::oidc::b64_encode(br#"{"alg":"none","typ":"JWT"}"#);
+    for hostile in [
+        "not-a-token".to_owned(),
+        format!("{head}.{payload}.AAAA"),
+        format!("{none_header}.{payload}."),
+        format!("{head}.{}.x", "A".repeat(20_000)),
+        "eyJ.eyJ.eyJ".to_owned(),
+    ] {
+        let (status, body) = setup.request_token(id, Some(&hostile));
+        refused(status, &body);
+    }
 
     // The token refused while staged still works now, once.
     let (status, body) = setup.request_token(id, Some(&early));
