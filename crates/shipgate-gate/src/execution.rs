@@ -62,6 +62,18 @@ pub enum Disabled {
     PublicUrl(String),
 }
 
+/// Why a token was not issued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueFailure {
+    /// This gate does not issue execution tokens.
+    #[error(transparent)]
+    Disabled(#[from] Disabled),
+    /// Signing failed (a key the backend could not use).
+    #[error("signing an execution token: {0}")]
+    Sign(#[from] IssueError),
+}
+
 /// Signs execution tokens and serves the documents that verify them.
 #[derive(Debug)]
 pub struct ExecutionIssuer {
@@ -142,19 +154,16 @@ impl ExecutionIssuer {
         release: &ReleaseDetail,
         digest: &str,
         audience: &str,
-    ) -> Result<Result<IssuedToken, IssueError>, Disabled> {
+    ) -> Result<IssuedToken, IssueFailure> {
         let documents = self.documents.as_ref().map_err(Clone::clone)?;
-        let issuer = match Issuer::new(&self.issuer, documents.signing_key()) {
-            Ok(issuer) => issuer,
-            Err(err) => return Ok(Err(err)),
-        };
+        let issuer = Issuer::new(&self.issuer, documents.signing_key())?;
         let request = TokenRequest {
             subject: subject(release),
             audience: vec![audience.to_owned()],
             ttl: self.ttl,
             claims: release_claims(release, digest),
         };
-        Ok(issuer.issue(&request))
+        Ok(issuer.issue(&request)?)
     }
 }
 
@@ -343,7 +352,6 @@ mod tests {
 
         let token = issuer
             .issue(&released(), &"cd".repeat(32), "deploy:hello")
-            .unwrap()
             .unwrap();
         let claims = payload(&token.token);
         assert_eq!(claims["sub"], "release:hello@1.2.0");
@@ -396,10 +404,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path(), "http://gate.internal:8080", "");
         let issuer = ExecutionIssuer::open(&config).unwrap();
-        let err = issuer
-            .issue(&released(), "x", "deploy:hello")
-            .unwrap_err()
-            .to_string();
+        let err = issuer.issue(&released(), "x", "deploy:hello").unwrap_err();
+        assert!(matches!(err, IssueFailure::Disabled(_)));
+        let err = err.to_string();
         assert!(err.contains("public_url"), "{err}");
         assert!(!dir.path().join("data").join(KEY_DIR).exists());
     }

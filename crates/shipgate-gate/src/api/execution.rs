@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::read::release_id;
 use super::{ApiError, AppState, bearer};
-use crate::execution::same_run;
+use crate::execution::{IssueFailure, same_run};
 use crate::publishers::AuthError;
 use crate::storage::{IssuedExecutionToken, ReleaseState};
 use crate::wire::ExecutionTokenResponse;
@@ -83,8 +83,10 @@ pub(super) async fn issue(
     let issued = state
         .execution()
         .issue(&release, &digest, &audience)
-        .map_err(|disabled| ApiError::not_implemented(disabled.to_string()))?
-        .map_err(|err| ApiError::internal(format!("signing an execution token: {err}")))?;
+        .map_err(|err| match err {
+            IssueFailure::Disabled(disabled) => ApiError::not_implemented(disabled.to_string()),
+            other => ApiError::internal(other),
+        })?;
 
     // The token is handed out only once its event is durable.
     let mut tx = state.db().begin_write().await?;
