@@ -58,7 +58,9 @@ pub struct GateConfig {
     /// Address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
     pub listen: SocketAddr,
     /// The URL clients use to reach the gate (shown in hints, used as the
-    /// audience default).
+    /// audience default). It is also the issuer (`iss`) of the execution
+    /// tokens, so verifiers fetch the gate's keys from it: https, or http to
+    /// a loopback IP. A port of 0 takes the port actually bound (tests).
     pub public_url: String,
     /// Directory holding `gate.db` and `blobs/`.
     pub data_dir: PathBuf,
