@@ -1,4 +1,7 @@
--- Issue 6: the TOTP guessing policy gains a yearly budget (see src/lockout.rs).
+-- Issue 6: the TOTP guessing policy gains a yearly budget (see src/lockout.rs),
+-- and codes become 8 digits (0001's comment on `totp_secret` predates that;
+-- the secret is unchanged, the digit count is the gate's setting and reaches
+-- authenticator apps as `digits=8` in the otpauth URI).
 --
 -- Failed codes are now kept for 365 days. `cleared` marks the failures that an
 -- accepted code or `shipgate admin unlock` forgave: they no longer count for

@@ -15,8 +15,8 @@ use tokio_util::io::ReaderStream;
 
 use crate::storage::ReleaseState;
 use crate::wire::{
-    AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, GateInfo, ReleaseList,
-    ReleaseView, StageAnnouncement, StageResponse,
+    AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, ExecutionTokenResponse, GateInfo,
+    ReleaseList, ReleaseView, StageAnnouncement, StageResponse,
 };
 
 /// Why a request failed.
@@ -172,6 +172,20 @@ impl Client {
         })
     }
 
+    /// `GET /v1/releases/{id}`, giving up after `timeout` (used while
+    /// waiting, so that a hung connection cannot outlast the wait).
+    pub fn show_within(
+        &self,
+        id: i64,
+        timeout: std::time::Duration,
+    ) -> Result<ReleaseView, ClientError> {
+        let url = self.url(&format!("/v1/releases/{id}"));
+        self.runtime.block_on(async {
+            let response = send(&url, self.http.get(&url).timeout(timeout)).await?;
+            json(&url, response).await
+        })
+    }
+
     /// Approves (`reason: None`) or rejects a release.
     pub fn decide(
         &self,
@@ -196,6 +210,20 @@ impl Client {
                 .post(&url)
                 .bearer_auth(maintainer_token)
                 .json(&body);
+            let response = send(&url, request).await?;
+            json(&url, response).await
+        })
+    }
+
+    /// `POST /v1/releases/{id}/execution-token` with a (fresh) CI token.
+    pub fn execution_token(
+        &self,
+        id: i64,
+        ci_token: &str,
+    ) -> Result<ExecutionTokenResponse, ClientError> {
+        let url = self.url(&format!("/v1/releases/{id}/execution-token"));
+        self.runtime.block_on(async {
+            let request = self.http.post(&url).bearer_auth(ci_token);
             let response = send(&url, request).await?;
             json(&url, response).await
         })

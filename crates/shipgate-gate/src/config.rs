@@ -8,8 +8,10 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+use shipgate_oidc::{Algorithm, parse_duration};
 
 use crate::names;
 
@@ -56,7 +58,9 @@ pub struct GateConfig {
     /// Address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
     pub listen: SocketAddr,
     /// The URL clients use to reach the gate (shown in hints, used as the
-    /// audience default).
+    /// audience default). It is also the issuer (`iss`) of the execution
+    /// tokens, so verifiers fetch the gate's keys from it: https, or http to
+    /// a loopback IP. A port of 0 takes the port actually bound (tests).
     pub public_url: String,
     /// Directory holding `gate.db` and `blobs/`.
     pub data_dir: PathBuf,
@@ -72,6 +76,15 @@ pub struct GateConfig {
     /// and tests): its key directory, served under `{public_url}/dev-issuer`.
     #[serde(default)]
     pub dev_issuer_keys: Option<PathBuf>,
+    /// Dev only, with `dev_issuer_keys`: the bearer token a caller must
+    /// present to the dev issuer's GitHub-compatible token endpoint
+    /// (`{public_url}/dev-issuer/token`, what `ACTIONS_ID_TOKEN_REQUEST_URL`
+    /// points at in GitHub Actions). Absent: no token endpoint.
+    #[serde(default)]
+    pub dev_issuer_request_token: Option<String>,
+    /// The execution tokens the gate issues for released releases.
+    #[serde(default)]
+    pub execution_tokens: ExecutionTokenConfig,
     /// The packages this gate releases.
     #[serde(default, rename = "package")]
     pub packages: Vec<PackageConfig>,
@@ -99,10 +112,72 @@ pub struct PackageConfig {
     /// CI identities allowed to stage.
     #[serde(default, rename = "publisher")]
     pub publishers: Vec<PublisherConfig>,
+    /// The `aud` of this package's execution tokens (what its deploy step
+    /// passes as `shipgate oidc verify --audience`); default `deploy:<name>`.
+    #[serde(default)]
+    pub execution_audience: Option<String>,
 }
 
 fn one() -> u32 {
     1
+}
+
+impl PackageConfig {
+    /// The audience of this package's execution tokens.
+    pub fn execution_audience(&self) -> String {
+        self.execution_audience
+            .clone()
+            .unwrap_or_else(|| format!("deploy:{}", self.name))
+    }
+}
+
+/// Default lifetime of an execution token.
+pub const DEFAULT_EXECUTION_TTL: Duration = Duration::from_secs(600);
+/// Longest lifetime an execution token may be given: it authorizes one
+/// deploy right after the release, not a standing credential.
+pub const MAX_EXECUTION_TTL: Duration = Duration::from_secs(3600);
+
+/// `[execution_tokens]`: the gate as an OIDC issuer of execution tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionTokenConfig {
+    /// The algorithm of the key generated in `DATA/oidc-keys/` on first
+    /// start (`RS256`, `ES256` or `EdDSA`); later keys are whatever an
+    /// operator adds there.
+    #[serde(default = "default_execution_algorithm")]
+    pub algorithm: String,
+    /// Lifetime of each token, e.g. `10m` (at most `1h`).
+    #[serde(default = "default_execution_ttl")]
+    pub ttl: String,
+}
+
+impl Default for ExecutionTokenConfig {
+    fn default() -> Self {
+        Self {
+            algorithm: default_execution_algorithm(),
+            ttl: default_execution_ttl(),
+        }
+    }
+}
+
+fn default_execution_algorithm() -> String {
+    "RS256".into()
+}
+
+fn default_execution_ttl() -> String {
+    "10m".into()
+}
+
+impl ExecutionTokenConfig {
+    /// The key algorithm (validated when the config is loaded).
+    pub fn algorithm(&self) -> Algorithm {
+        Algorithm::from_user(&self.algorithm).unwrap_or(Algorithm::RS256)
+    }
+
+    /// The lifetime (validated when the config is loaded).
+    pub fn ttl(&self) -> Duration {
+        parse_duration(&self.ttl).unwrap_or(DEFAULT_EXECUTION_TTL)
+    }
 }
 
 /// The CI provider a trusted-publisher binding is for.
@@ -196,6 +271,41 @@ impl GateConfig {
                 "must be greater than 0".into(),
             ));
         }
+        if Algorithm::from_user(&self.execution_tokens.algorithm).is_none() {
+            return Err(invalid(
+                "execution_tokens.algorithm".into(),
+                format!(
+                    "{:?} is not one of RS256, ES256, EdDSA",
+                    self.execution_tokens.algorithm
+                ),
+            ));
+        }
+        match parse_duration(&self.execution_tokens.ttl) {
+            Ok(ttl) if !ttl.is_zero() && ttl <= MAX_EXECUTION_TTL => {}
+            Ok(_) => {
+                return Err(invalid(
+                    "execution_tokens.ttl".into(),
+                    format!("{:?} is outside 1s..=1h", self.execution_tokens.ttl),
+                ));
+            }
+            Err(err) => return Err(invalid("execution_tokens.ttl".into(), err.to_string())),
+        }
+        if self
+            .dev_issuer_request_token
+            .as_deref()
+            .is_some_and(|t| t.len() < 16)
+        {
+            return Err(invalid(
+                "dev_issuer_request_token".into(),
+                "must be at least 16 characters".into(),
+            ));
+        }
+        if self.dev_issuer_request_token.is_some() && self.dev_issuer_keys.is_none() {
+            return Err(invalid(
+                "dev_issuer_request_token".into(),
+                "needs dev_issuer_keys (the key directory the endpoint signs with)".into(),
+            ));
+        }
         let mut seen = BTreeSet::new();
         for (i, package) in self.packages.iter().enumerate() {
             let at = |field: &str| format!("package[{i}].{field}");
@@ -218,6 +328,14 @@ impl GateConfig {
             }
             if package.quorum == 0 {
                 return Err(invalid(at("quorum"), "must be at least 1".into()));
+            }
+            if let Some(audience) = &package.execution_audience
+                && (audience.trim().is_empty() || audience.trim() != audience)
+            {
+                return Err(invalid(
+                    at("execution_audience"),
+                    "must be non-empty, without surrounding spaces".into(),
+                ));
             }
             if package.quorum as usize > package.maintainers.len() {
                 return Err(invalid(
@@ -408,6 +526,64 @@ ref = "refs/tags/v*"
         let twice = format!("{GOOD}\n[[package]]\nname = \"hello\"\nmaintainers = [\"carol\"]\n");
         let err = parse(&twice).unwrap_err().to_string();
         assert!(err.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn execution_tokens_have_documented_defaults_and_checked_values() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.execution_tokens.algorithm(), Algorithm::RS256);
+        assert_eq!(config.execution_tokens.ttl(), DEFAULT_EXECUTION_TTL);
+        assert_eq!(config.packages[0].execution_audience(), "deploy:hello");
+
+        let text = GOOD
+            .replace(
+                "[[package]]",
+                "[execution_tokens]\nalgorithm = \"eddsa\"\nttl = \"90s\"\n\n[[package]]",
+            )
+            .replace(
+                "quorum = 2",
+                "quorum = 2\nexecution_audience = \"https://deploy.example\"",
+            );
+        let config = parse(&text).unwrap();
+        assert_eq!(config.execution_tokens.algorithm(), Algorithm::EdDSA);
+        assert_eq!(config.execution_tokens.ttl(), Duration::from_secs(90));
+        assert_eq!(
+            config.packages[0].execution_audience(),
+            "https://deploy.example"
+        );
+
+        let with = |table: &str| GOOD.replace("[[package]]", &format!("{table}\n\n[[package]]"));
+        for (text, needle) in [
+            (
+                with("[execution_tokens]\nalgorithm = \"HS256\""),
+                "execution_tokens.algorithm",
+            ),
+            (with("[execution_tokens]\nttl = \"2h\""), "execution_tokens.ttl"),
+            (with("[execution_tokens]\nttl = \"0s\""), "execution_tokens.ttl"),
+            (with("[execution_tokens]\nttl = \"ten\""), "execution_tokens.ttl"),
+            (with("[execution_tokens]\nkey = \"x\""), "key"),
+            (
+                GOOD.replace("quorum = 2", "quorum = 2\nexecution_audience = \" \""),
+                "package[0].execution_audience",
+            ),
+            (
+                GOOD.replace(
+                    "audience = \"shipgate\"",
+                    "audience = \"shipgate\"\ndev_issuer_request_token = \"0123456789abcdef\"",
+                ),
+                "dev_issuer_request_token",
+            ),
+            (
+                GOOD.replace(
+                    "audience = \"shipgate\"",
+                    "audience = \"shipgate\"\ndev_issuer_keys = \"k\"\ndev_issuer_request_token = \"short\"",
+                ),
+                "dev_issuer_request_token",
+            ),
+        ] {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "expected {needle:?} in {err}");
+        }
     }
 
     #[test]

@@ -127,6 +127,12 @@ pub async fn prepare(dir: &Path) -> Result<DevSetup, DevError> {
         .generate(Algorithm::RS256)
         .map_err(|e| file_err(&dir.join("ci-keys"), e))?;
 
+    // The bearer token of the stand-in GitHub token endpoint (what
+    // ACTIONS_ID_TOKEN_REQUEST_TOKEN holds in a real runner).
+    let mut random = [0u8; 24];
+    getrandom::fill(&mut random).map_err(|e| file_err(dir, format!("no randomness: {e}")))?;
+    let request_token = hex::encode(random);
+
     let config_text = format!(
         r#"# A development gate created by `shipgate serve --dev`. Not for production:
 # its CI issuer is a local key directory served by the gate itself.
@@ -136,6 +142,7 @@ data_dir = "data"
 gate_key = "gate.key"
 audience = "{DEV_AUDIENCE}"
 dev_issuer_keys = "ci-keys"
+dev_issuer_request_token = "{request_token}"
 
 [[package]]
 name = "{DEV_PACKAGE}"
@@ -151,7 +158,8 @@ workflow = ".github/workflows/release.yml"
 "#,
         issuer = dev_issuer_url(&public_url),
     );
-    std::fs::write(&config_path, config_text).map_err(|e| file_err(&config_path, e))?;
+    // Private: it holds the dev token endpoint's request token.
+    write_private(&config_path, &config_text)?;
     let config = GateConfig::load(&config_path)?;
     let creds = crate::admin::enroll(
         &config,
@@ -174,6 +182,20 @@ workflow = ".github/workflows/release.yml"
         maintainer,
         created: true,
     })
+}
+
+/// `ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` for
+/// the dev gate's stand-in GitHub token endpoint (None for a dev directory
+/// created before the endpoint existed). The URL's query makes its tokens
+/// those of one run building tag `v{version}`, like [`mint_args`].
+pub fn actions_env(setup: &DevSetup, version: &str) -> Option<(String, String)> {
+    let token = setup.config.dev_issuer_request_token.clone()?;
+    let url = format!(
+        "{}{}?ref=refs/tags/v{version}&run_id=1",
+        setup.config.public_url.trim_end_matches('/'),
+        crate::dev_token::DEV_TOKEN_PATH
+    );
+    Some((url, token))
 }
 
 /// The `shipgate oidc issue` arguments that mint a dev CI token for

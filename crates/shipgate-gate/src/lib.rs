@@ -16,7 +16,9 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod dev;
+mod dev_token;
 mod diff;
+pub mod execution;
 pub mod fetch;
 pub mod lockout;
 pub mod names;
@@ -25,6 +27,7 @@ pub mod server;
 pub mod signing;
 pub mod storage;
 pub mod user_config;
+pub mod wait;
 pub mod wire;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).

@@ -253,6 +253,10 @@ pub fn dev_issuer_routes(router: Router<AppState>, state: &AppState) -> Router<A
             get(dev_discovery),
         )
         .route(&format!("{DEV_ISSUER_PATH}{JWKS_PATH}"), get(dev_jwks))
+        .route(
+            crate::dev_token::DEV_TOKEN_PATH,
+            get(crate::dev_token::token),
+        )
 }
 
 fn json(body: Arc<str>) -> Response {

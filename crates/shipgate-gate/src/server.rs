@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use crate::api::{self, AppState};
 use crate::blobs::{BlobStore, SweepReport};
 use crate::config::GateConfig;
+use crate::execution::{ExecutionIssuer, ExecutionKeyError};
 use crate::publishers::PublisherAuth;
 use crate::signing::{GateKey, KeyLoadError};
 use crate::storage::{Db, StorageError};
@@ -29,6 +30,9 @@ pub enum ServeError {
     /// The gate key could not be loaded.
     #[error(transparent)]
     Key(#[from] KeyLoadError),
+    /// The execution-token keys could not be read or created.
+    #[error(transparent)]
+    ExecutionKeys(#[from] ExecutionKeyError),
     /// The trusted-publisher setup failed.
     #[error("trusted publishers: {0}")]
     Publishers(String),
@@ -71,7 +75,11 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
     }
     let key = GateKey::load(&config.gate_key_path())?;
     let publishers = PublisherAuth::from_config(&config).map_err(ServeError::Publishers)?;
-    Ok((AppState::new(config, db, blobs, key, publishers), swept))
+    let execution = ExecutionIssuer::open(&config)?;
+    Ok((
+        AppState::new(config, db, blobs, key, publishers, execution),
+        swept,
+    ))
 }
 
 /// Serves until `shutdown` resolves; `on_bound` gets the bound address.
@@ -81,12 +89,19 @@ pub async fn run(
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let addr = config.listen;
-    let (state, _) = open_state(config).await?;
-    let db = state.db_handle();
+    let mut config = config;
+    // Bound first so that a `public_url` with port 0 (tests, scripts: listen
+    // on `:0`) can name the real port: it is the execution tokens' issuer,
+    // which verifiers must be able to reach.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
-    on_bound(listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    config.public_url =
+        shipgate_oidc::server::issuer_with_bound_port(&config.public_url, bound.port());
+    let (state, _) = open_state(config).await?;
+    let db = state.db_handle();
+    on_bound(bound);
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -159,3 +159,26 @@ pub struct DecisionResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest_sha256: Option<String>,
 }
+
+/// Answer to `POST /v1/releases/{id}/execution-token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionTokenResponse {
+    /// The signed execution token (a compact JWT).
+    pub token: String,
+    /// Its `iss`: the gate's public URL.
+    pub issuer: String,
+    /// Its `aud`: the package's `execution_audience`.
+    pub audience: String,
+    /// Its `exp` (Unix seconds).
+    pub expires_at: u64,
+    /// Its `jti`.
+    pub jti: String,
+    /// The release it is bound to.
+    pub release_id: i64,
+    /// Package.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// SHA-256 (hex) of the signed release manifest (the `digest` claim).
+    pub digest: String,
+}

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::documents::{DISCOVERY_PATH, JWKS_PATH, render};
-use crate::keydir::{KeyDir, KeyDirError, Listing};
+use crate::keydir::{KeyDir, KeyDirError, KeyRing, Listing, SigningKey};
 
 /// The `Cache-Control` value of both documents.
 pub const CACHE_CONTROL: &str = "public, max-age=300";
@@ -36,6 +36,9 @@ struct Current {
     /// The listing last loaded (or last failed to load: not retried until it
     /// changes again, so one broken file does not flood the log).
     listing: Listing,
+    /// The keys the documents were rendered from: an issuer that signs with
+    /// `ring.newest()` signs only with a key it publishes.
+    ring: KeyRing,
     discovery: Arc<str>,
     jwks: Arc<str>,
 }
@@ -51,6 +54,7 @@ impl Documents {
             issuer: issuer.to_owned(),
             current: Mutex::new(Current {
                 listing,
+                ring,
                 discovery: discovery.into(),
                 jwks: jwks.into(),
             }),
@@ -64,6 +68,18 @@ impl Documents {
 
     /// Re-reads KEYDIR if its listing changed; returns (discovery, JWKS).
     pub fn refresh(&self) -> (Arc<str>, Arc<str>) {
+        let current = self.reload_if_changed();
+        (current.discovery.clone(), current.jwks.clone())
+    }
+
+    /// Re-reads KEYDIR if its listing changed and returns the newest key of
+    /// the published set: the key to sign with. A key added to KEYDIR signs
+    /// from the next call on, and it is in the JWKS from that moment too.
+    pub fn signing_key(&self) -> SigningKey {
+        self.reload_if_changed().ring.newest().clone()
+    }
+
+    fn reload_if_changed(&self) -> std::sync::MutexGuard<'_, Current> {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         match self.keydir.listing() {
             Ok(listing) if listing != current.listing => {
@@ -77,6 +93,7 @@ impl Documents {
                             keys = ring.keys().len(),
                             "key directory changed; documents reloaded"
                         );
+                        current.ring = ring;
                     }
                     Err(err) => tracing::error!(
                         "key directory changed but does not load ({err}); still serving the previous keys"
@@ -88,7 +105,7 @@ impl Documents {
                 tracing::error!("key directory unreadable ({err}); still serving the previous keys")
             }
         }
-        (current.discovery.clone(), current.jwks.clone())
+        current
     }
 }
 
@@ -183,7 +200,29 @@ pub fn issuer_with_bound_port(issuer: &str, port: u16) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::issuer_with_bound_port;
+    use super::{Documents, issuer_with_bound_port};
+    use crate::{Algorithm, KeyDir};
+
+    #[test]
+    fn the_signing_key_is_the_newest_published_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let keydir = KeyDir::new(dir.path());
+        let first = keydir.generate(Algorithm::EdDSA).unwrap();
+        let docs = Documents::load(keydir.clone(), "https://issuer.example").unwrap();
+        assert_eq!(docs.signing_key().kid(), first.kid());
+        // A key added while serving signs from the next call, and is published.
+        let second = keydir.generate(Algorithm::ES256).unwrap();
+        assert_eq!(docs.signing_key().kid(), second.kid());
+        let jwks = docs.refresh().1;
+        assert!(jwks.contains(first.kid()) && jwks.contains(second.kid()));
+        // A broken file keeps the last good set (and its signing key).
+        std::fs::write(
+            dir.path().join("29990101T000000.000000000Z-rs256.pem"),
+            "not a key",
+        )
+        .unwrap();
+        assert_eq!(docs.signing_key().kid(), second.kid());
+    }
 
     #[test]
     fn port_zero_takes_the_bound_port() {

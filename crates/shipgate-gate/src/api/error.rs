@@ -73,6 +73,12 @@ impl ApiError {
         )
     }
 
+    /// 501: this gate is not set up for the request (e.g. execution tokens
+    /// when its `public_url` cannot be an OIDC issuer).
+    pub fn not_implemented(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", message)
+    }
+
     /// 500: logs the detail, sends a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");

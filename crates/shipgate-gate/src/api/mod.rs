@@ -5,6 +5,7 @@
 
 mod decide;
 mod error;
+mod execution;
 pub mod openapi;
 mod read;
 mod stage;
@@ -21,6 +22,7 @@ pub use error::{ApiError, REFUSED_MESSAGE};
 
 use crate::blobs::BlobStore;
 use crate::config::GateConfig;
+use crate::execution::ExecutionIssuer;
 use crate::publishers::PublisherAuth;
 use crate::signing::GateKey;
 use crate::storage::Db;
@@ -42,6 +44,7 @@ struct Inner {
     blobs: BlobStore,
     key: GateKey,
     publishers: PublisherAuth,
+    execution: ExecutionIssuer,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
         blobs: BlobStore,
         key: GateKey,
         publishers: PublisherAuth,
+        execution: ExecutionIssuer,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -60,6 +64,7 @@ impl AppState {
                 blobs,
                 key,
                 publishers,
+                execution,
             }),
         }
     }
@@ -89,6 +94,21 @@ impl AppState {
         &self.inner.publishers
     }
 
+    /// The gate's public URL (with the bound port when configured as `:0`).
+    pub(crate) fn public_url(&self) -> &str {
+        &self.inner.config.public_url
+    }
+
+    /// The dev issuer's request token, when this gate serves a token endpoint.
+    pub(crate) fn dev_request_token(&self) -> Option<&str> {
+        self.inner.config.dev_issuer_request_token.as_deref()
+    }
+
+    /// The execution-token issuer.
+    pub(crate) fn execution(&self) -> &ExecutionIssuer {
+        &self.inner.execution
+    }
+
     /// The dev issuer's documents, when this gate serves one.
     pub(crate) fn dev_documents(&self) -> Option<&Arc<shipgate_oidc::server::Documents>> {
         self.inner.publishers.dev_documents()
@@ -106,6 +126,11 @@ pub fn routes(max_upload: u64) -> Vec<(&'static str, &'static str, MethodRouter<
         ("get", "/v1/releases/{id}", get(read::show)),
         ("post", "/v1/releases/{id}/approve", post(decide::approve)),
         ("post", "/v1/releases/{id}/reject", post(decide::reject)),
+        (
+            "post",
+            "/v1/releases/{id}/execution-token",
+            post(execution::issue),
+        ),
         (
             "post",
             "/v1/packages/{name}/versions/{version}",
@@ -136,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(path, handler);
     }
     router = crate::publishers::dev_issuer_routes(router, &state);
+    router = crate::execution::routes(router);
     router
         .fallback(|| async { ApiError::not_found("no such route (see /v1/openapi.json)") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -144,7 +170,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The bearer token of a request, or a refusal.
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(AUTHORIZATION)
         .ok_or_else(|| ApiError::refused("no Authorization header"))?

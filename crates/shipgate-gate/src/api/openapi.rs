@@ -82,7 +82,7 @@ pub fn document() -> Value {
         "info": {
             "title": "shipgate release gate",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files. Every error is {\"error\": {\"code\", \"message\"}}."
+            "description": "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files, and issues execution tokens for released releases (OIDC discovery at /.well-known/openid-configuration, keys at /.well-known/jwks.json, outside /v1/). Every error is {\"error\": {\"code\", \"message\"}}."
         },
         "components": {
             "securitySchemes": {
@@ -94,7 +94,7 @@ pub fn document() -> Value {
                     "type": "object",
                     "required": ["error"],
                     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string", "enum": ["bad_request", "unauthorized", "not_found", "conflict", "payload_too_large", "method_not_allowed", "internal", "unavailable"]},
+                        "code": {"type": "string", "enum": ["bad_request", "unauthorized", "not_found", "conflict", "payload_too_large", "method_not_allowed", "internal", "unavailable", "not_implemented"]},
                         "message": {"type": "string"}
                     }}}
                 },
@@ -145,6 +145,21 @@ pub fn document() -> Value {
                     "id": {"type": "integer"}, "package": {"type": "string"}, "version": {"type": "string"},
                     "state": {"type": "string"}, "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}}
                 }},
+                "ExecutionToken": {
+                    "type": "object",
+                    "required": ["token", "issuer", "audience", "expires_at", "jti", "release_id", "package", "version", "digest"],
+                    "properties": {
+                        "token": {"type": "string", "description": "Compact JWT signed by the gate (keys at /.well-known/jwks.json). Claims: iss, sub (release:PACKAGE@VERSION), aud, iat, nbf, exp, jti, release_id, package, version, digest, commit_sha, repository, workflow, ref, run_id, approved_by."},
+                        "issuer": {"type": "string", "description": "The `iss`: the gate's public URL; its OIDC discovery document is at {issuer}/.well-known/openid-configuration."},
+                        "audience": {"type": "string", "description": "The `aud`: the package's execution_audience (default deploy:PACKAGE)."},
+                        "expires_at": {"type": "integer", "description": "The `exp` (Unix seconds)."},
+                        "jti": {"type": "string"},
+                        "release_id": {"type": "integer"},
+                        "package": {"type": "string"},
+                        "version": {"type": "string"},
+                        "digest": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the signed release manifest."}
+                    }
+                },
                 "Decision": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "state": {"type": "string"}, "approvals": {"type": "integer"},
                     "quorum": {"type": "integer"}, "manifest_sha256": {"type": "string"}
@@ -172,6 +187,20 @@ pub fn document() -> Value {
             }},
             "/v1/releases/{id}/approve": decision("Approve a staged release (maintainer token + TOTP code). Releases it when the quorum is met.", false),
             "/v1/releases/{id}/reject": decision("Reject a staged release with a reason.", true),
+            "/v1/releases/{id}/execution-token": {"post": {
+                "summary": "A short-lived execution token bound to a released release, for the CI run that staged it. Authenticate with a fresh CI OIDC token (audience from /v1/info) that matches the package's trusted-publisher binding and the staging provenance: same repository and owner id, workflow and ref, commit, run id and environment. Each CI token is usable once.",
+                "security": [{"ci": []}],
+                "parameters": [path_param("id", "Release id.")],
+                "responses": {
+                    "200": json_response("The execution token.", "ExecutionToken"),
+                    "400": error_response("Malformed id."),
+                    "401": error_response("CI token missing or refused, replayed, or not from the run that staged the release (the reason is only logged)."),
+                    "404": error_response("No such release."),
+                    "409": error_response("The release is staged or rejected, not released."),
+                    "501": error_response("This gate cannot issue execution tokens (its public_url is not https)."),
+                    "503": error_response("The CI provider's keys are unreachable.")
+                }
+            }},
             "/v1/packages/{name}/versions/{version}": {"post": {
                 "summary": "Stage a release (CI token). multipart/form-data: part `announce` (JSON {\"files\": [{name, size, sha256}]}) then parts `file.N` with the bytes of files[N].",
                 "security": [{"ci": []}],

@@ -19,6 +19,7 @@
 //!   the busy timeout instead of failing to upgrade a read lock midway (the
 //!   one SQLite-specific statement; PostgreSQL would use `SELECT … FOR UPDATE`).
 
+mod execution_tokens;
 mod maintainers;
 pub mod model;
 mod releases;
@@ -35,6 +36,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlStr, Sqlite, Transaction};
 
+pub use execution_tokens::IssuedExecutionToken;
 pub use model::*;
 
 /// Database file name inside the data directory.

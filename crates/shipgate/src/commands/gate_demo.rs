@@ -1,7 +1,11 @@
 //! The release-gate part of `shipgate demo`: a dev gate and the whole flow
-//! with real processes on a free loopback port — mint a CI token, stage,
-//! a refused approval by the CI token and by a wrong TOTP code, approve,
-//! fetch and verify, and a tampered download refused.
+//! with real processes on a free loopback port — mint a CI token, stage
+//! with `--wait` as a GitHub Actions publish job would (the dev gate stands
+//! in for the runner's token endpoint), a refused approval by the CI token
+//! and by a wrong TOTP code, approve, the waiting job receives the gate's
+//! execution token, fetch and verify, the execution token checked like a
+//! deploy step would (and refused for another digest), and a tampered
+//! download refused.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -41,6 +45,79 @@ fn shipgate(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Output, C
     cmd.args(args)
         .output()
         .map_err(|e| CliError::usage(format!("demo: cannot run shipgate: {e}")))
+}
+
+/// `shipgate stage --wait` running in the background; killed when dropped.
+struct Waiting {
+    child: Child,
+    stderr: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Waiting {
+    /// Reads stderr lines until one contains `needle` (or 60 s pass).
+    fn wait_for_line(&mut self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.seen.iter().any(|l| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Waits for the exit; returns (exit code, stdout, stderr).
+    fn finish(mut self) -> (Option<i32>, String, String) {
+        let status = self.child.wait().ok().and_then(|s| s.code());
+        let mut out = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        }
+        self.seen.extend(self.stderr.try_iter());
+        (status, out, self.seen.join("\n"))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `shipgate stage --wait` as a GitHub Actions job would run it.
+fn stage_and_wait(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Waiting, CliError> {
+    let mut cmd = Command::new(exe()?);
+    cmd.current_dir(dir)
+        .env_remove("SHIPGATE_OIDC_TOKEN")
+        .env("SHIPGATE_CONFIG_DIR", dir.join("user-config"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CliError::usage(format!("demo: cannot run shipgate: {e}")))?;
+    let (send, stderr) = std::sync::mpsc::channel();
+    if let Some(pipe) = child.stderr.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(Waiting {
+        child,
+        stderr,
+        seen: Vec::new(),
+    })
 }
 
 fn got(out: &Output) -> String {
@@ -100,7 +177,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let out = shipgate(&dir, &[], &mint)?;
     let ci_token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     demo.step(
-        "mint a GitHub-shaped CI token with `shipgate oidc issue` (the dev issuer stands in for GitHub Actions)",
+        "mint a GitHub-shaped CI token with `shipgate oidc issue`, as CI holds one (the dev issuer stands in for GitHub Actions)",
         "a signed JWT",
         out.status.success() && ci_token.split('.').count() == 3,
         &format!("got: {}...", ci_token.chars().take(40).collect::<String>()),
@@ -109,11 +186,20 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(dir.join(artifact), &payload)
         .map_err(|e| CliError::usage(format!("demo: {e}")))?;
-    let out = shipgate(
+    let (request_url, request_token) = dev::actions_env(&setup, "1.0.0").ok_or_else(|| {
+        CliError::usage("demo: the dev gate has no stand-in GitHub token endpoint")
+    })?;
+    let mut waiting = stage_and_wait(
         &dir,
-        &[("SHIPGATE_OIDC_TOKEN", &ci_token)],
+        &[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &request_token),
+        ],
         &[
             "stage",
+            "--wait",
+            "--timeout",
+            "5m",
             "--gate",
             &url,
             "--package",
@@ -123,11 +209,12 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
             artifact,
         ],
     )?;
+    let staged = waiting.wait_for_line("staged release 1");
     demo.step(
-        "stage hello 1.0.0 with the CI token",
-        "staged release 1 (staging never publishes)",
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("staged release 1"),
-        &got(&out),
+        "stage hello 1.0.0 with `shipgate stage --wait`, as a GitHub Actions publish job (its OIDC token from ACTIONS_ID_TOKEN_REQUEST_URL, served here by the dev gate)",
+        "staged release 1 (staging never publishes); the job keeps waiting for the maintainers",
+        staged,
+        &format!("got: {}", waiting.seen.join("\n")),
     );
     let out = shipgate(
         &dir,
@@ -207,6 +294,25 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         &got(&out),
     );
 
+    demo.section("the waiting CI job gets an execution token");
+    let (code, token_out, wait_err) = waiting.finish();
+    let exec_token = token_out.trim().to_owned();
+    demo.step(
+        "`stage --wait` sees the release, fetches a fresh CI token, and asks the gate for an execution token",
+        "exit 0; stdout is only the gate-signed token (TOKEN=$(shipgate stage --wait ...) works)",
+        code == Some(0) && exec_token.split('.').count() == 3 && !exec_token.contains('\n'),
+        &format!(
+            "got: exit {}, {}...\n{}",
+            code.map_or("killed".to_owned(), |c| c.to_string()),
+            exec_token.chars().take(40).collect::<String>(),
+            wait_err
+                .lines()
+                .filter(|l| l.contains("released") || l.contains("execution token"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    );
+
     demo.section("fetch and verify");
     let out = shipgate(
         &dir,
@@ -228,6 +334,47 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         "fetch hello 1.0.0 pinned to the gate's public key",
         "every file verified against the signed manifest, bytes identical",
         out.status.success() && same,
+        &got(&out),
+    );
+    let manifest_sha = std::fs::read(dir.join("fetched").join("shipgate.manifest"))
+        .map(|bytes| shipgate_gate::client::sha256_hex(&bytes))
+        .unwrap_or_default();
+    let zeros = "0".repeat(40);
+    let audience = format!("deploy:{DEV_PACKAGE}");
+    let verify = |digest: &str| {
+        shipgate(
+            &dir,
+            &[("SHIPGATE_OIDC_TOKEN", &exec_token)],
+            &[
+                "oidc",
+                "verify",
+                "--issuer",
+                &url,
+                "--audience",
+                &audience,
+                "--no-cache",
+                "--expect",
+                &format!("digest={digest}"),
+                "--expect",
+                &format!("commit_sha={zeros}"),
+            ],
+        )
+    };
+    let out = verify(&manifest_sha)?;
+    demo.step(
+        &format!(
+            "deploy step: `shipgate oidc verify --issuer {url} --audience {audience} --expect digest=<sha256 of the fetched manifest> --expect commit_sha=<the commit>`"
+        ),
+        "token verified: signed by the gate, bound to exactly the approved manifest and commit",
+        out.status.success() && !manifest_sha.is_empty(),
+        &got(&out),
+    );
+    let other = shipgate_gate::client::sha256_hex(b"some other build");
+    let out = verify(&other)?;
+    demo.step(
+        "the same token checked against another manifest digest (a deploy of other bytes)",
+        "refused (exit 1): the token names only the approved digest",
+        out.status.code() == Some(1),
         &got(&out),
     );
     // Tamper with the stored blob (same size, one byte changed): the gate

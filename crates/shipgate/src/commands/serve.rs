@@ -103,5 +103,28 @@ fn print_dev_banner(setup: &DevSetup) {
     println!(
         "  shipgate fetch --gate {url} {DEV_PACKAGE} 1.0.0 --out fetched --gate-key {dir}/gate.pub"
     );
+    match dev::actions_env(setup, "1.1.0") {
+        Some((request_url, request_token)) => {
+            println!();
+            println!(
+                "or as a GitHub Actions publish job would (this gate stands in for the runner's token endpoint):"
+            );
+            println!("  export ACTIONS_ID_TOKEN_REQUEST_URL='{request_url}'");
+            println!("  export ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
+            println!("  echo hello again > hello.txt");
+            println!(
+                "  TOKEN=$(shipgate stage --wait --timeout 10m --gate {url} --package {DEV_PACKAGE} --version 1.1.0 hello.txt)"
+            );
+            println!(
+                "  # (approve it from another terminal; then check the execution token like a deploy step:)"
+            );
+            println!(
+                "  shipgate oidc verify --issuer {url} --audience deploy:{DEV_PACKAGE} --token \"$TOKEN\" --expect version=1.1.0 --expect commit_sha=0000000000000000000000000000000000000000"
+            );
+        }
+        None => println!(
+            "(this dev directory predates the stand-in GitHub token endpoint; remove ./{dir} to get it)"
+        ),
+    }
     println!("dev gate ready");
 }

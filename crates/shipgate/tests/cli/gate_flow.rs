@@ -511,7 +511,7 @@ fn a_crash_mid_upload_leaves_the_release_absent_and_the_blobs_swept() {
 
 /// Starts `shipgate serve --dev` in `dir` and returns the child and its
 /// banner (every stdout line up to "dev gate ready").
-fn start_dev(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
+pub fn start_dev(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
     use std::io::BufRead;
     let mut child = shipgate()
         .current_dir(dir)
@@ -651,6 +651,9 @@ fn the_demo_runs_the_whole_flow_and_every_step_behaves() {
         "wrong TOTP code",
         "replay the same TOTP code",
         "replace the stored artifact",
+        "stage --wait",
+        "execution token",
+        "another manifest digest",
         "steps behaved as expected",
     ] {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");

@@ -5,6 +5,7 @@
 mod util;
 
 mod audit;
+mod execution;
 mod gate;
 mod gate_bruteforce;
 mod gate_crash;
