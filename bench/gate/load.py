@@ -10,9 +10,10 @@ Two modes:
       approves exactly once, so no TOTP code is reused within a step.
 
   load.py drill PLAN
-      The load drill: CLIENTS concurrent clients (threads, spread over PROCS
-      processes) stage, list, approve and fetch against one gate for SECONDS,
-      each on its own keep-alive connection. PLAN is a JSON object (see
+      The load drill: CLIENTS concurrent clients (asyncio coroutines, spread
+      over PROCS processes; not threads, whose GIL hand-offs would add
+      seconds to the measured latencies) stage, list, approve and fetch
+      against one gate for SECONDS, each on its own keep-alive connection. PLAN is a JSON object (see
       run.sh): gate URL and pid, the CI issuer (URL, key file, kid) to mint
       staging tokens with PyJWT, and one maintainer (token, TOTP secret) per
       client. A client stages a release when it has none waiting, approves it
@@ -30,6 +31,7 @@ Two modes:
 Standard library only, except PyJWT + cryptography in drill mode (the same
 peers the test suite uses).
 """
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -166,6 +168,48 @@ EXPECTED = {
 }
 
 
+class Connection:
+    """A keep-alive HTTP/1.1 connection on asyncio streams (one per client)."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def request(self, method, path, headers, body):
+        """Sends one request; returns (status, body). Raises on a broken connection."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = ["%s %s HTTP/1.1" % (method, path), "Host: %s:%d" % (self.host, self.port),
+                "Content-Length: %d" % len(body)]
+        head += ["%s: %s" % item for item in headers.items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed by the gate")
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        data = await self.reader.readexactly(length)
+        if close:
+            self.close()
+        return status, data
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 class Client:
     """One simulated user: a keep-alive connection and a maintainer."""
 
@@ -178,43 +222,37 @@ class Client:
         self.deadline = deadline
         self.rng = rng
         parts = urllib.parse.urlsplit(plan["gate"])
-        self.host, self.port = parts.hostname, parts.port
-        self.conn = None
+        self.conn = Connection(parts.hostname, parts.port)
         self.pending = None          # (release id, version) staged, not approved yet
         self.last_step = 0
         self.versions = 0
         self.last_token = None
 
-    def send(self, call, method, path, headers=None, body=None):
+    async def send(self, call, method, path, headers=None, body=b""):
         """One request on the keep-alive connection; records latency or the refusal."""
         for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
             start = time.perf_counter()
             try:
-                self.conn.request(method, path, body=body, headers=headers or {})
-                response = self.conn.getresponse()
-                data = response.read()
-            except (ConnectionError, http.client.HTTPException, OSError) as err:
+                status, data = await self.conn.request(method, path, headers or {}, body)
+            except (ConnectionError, OSError, ValueError, IndexError, asyncio.IncompleteReadError) as err:
                 self.conn.close()
-                self.conn = None
                 if attempt == 2:
                     self.results.error(call, "connection: %s" % type(err).__name__)
                     return None, None
                 continue
             elapsed = time.perf_counter() - start
-            if 200 <= response.status < 300:
+            if 200 <= status < 300:
                 self.results.ok(call, elapsed)
             else:
                 try:
                     code = json.loads(data)["error"]["code"]
                 except (ValueError, KeyError, TypeError):
                     code = "?"
-                self.results.refused(call, response.status, code, data[:160])
-            return response.status, data
+                self.results.refused(call, status, code, data[:160])
+            return status, data
         return None, None
 
-    def stage(self, replay=False):
+    async def stage(self, replay=False):
         self.versions += 1
         version = "%d.%d.0" % (self.index, self.versions)
         payload = os.urandom(self.plan["payload_bytes"])
@@ -225,60 +263,61 @@ class Client:
             token, call = self.minter.mint(version), "stage"
             self.last_token = token
         headers = {"Authorization": "Bearer " + token, "Content-Type": content_type}
-        status, data = self.send(call, "POST", "/v1/packages/%s/versions/%s"
-                                 % (self.plan["package"], version), headers, body)
+        status, data = await self.send(call, "POST", "/v1/packages/%s/versions/%s"
+                                       % (self.plan["package"], version), headers, body)
         if status == 201:
             self.pending = (json.loads(data)["id"], version)
 
-    def approve(self, step):
+    async def approve(self, step):
         release_id, version = self.pending
         self.last_step = step
         headers = {"Authorization": "Bearer " + self.maintainer["token"],
                    "Content-Type": "application/json"}
         body = json.dumps({"code": totp(self.maintainer["totp_secret"], step)}).encode()
-        status, data = self.send("approve", "POST", "/v1/releases/%d/approve" % release_id, headers, body)
+        status, _ = await self.send("approve", "POST", "/v1/releases/%d/approve" % release_id, headers, body)
         if status == 200:
             self.pending = None
             self.results.released(version)
 
-    def fetch(self):
+    async def fetch(self):
         version = self.results.some_released(self.rng)
         if version is None:
-            return self.list()
-        self.send("fetch", "GET", "/v1/packages/%s/versions/%s/files/artifact.bin"
-                  % (self.plan["package"], version))
+            return await self.list()
+        await self.send("fetch", "GET", "/v1/packages/%s/versions/%s/files/artifact.bin"
+                        % (self.plan["package"], version))
 
-    def list(self):
-        self.send("list", "GET", "/v1/releases?state=staged")
+    async def list(self):
+        await self.send("list", "GET", "/v1/releases?state=staged")
 
-    def run(self):
+    async def run(self):
         """Each round: stage (when nothing is waiting) or approve (when a
         fresh TOTP step is available), then one read (list or fetch), then
         a random think time."""
         rng = self.rng
+        # Spread the clients' first requests over the first think interval.
+        await asyncio.sleep(self.plan["think_seconds"] * rng.random() * 2)
         while time.time() < self.deadline:
             step = max(self.last_step + 1, current_step())
             if self.pending is None:
-                self.stage(replay=rng.random() < 0.01)
+                await self.stage(replay=rng.random() < 0.01)
             elif step <= current_step() + 1:
                 if rng.random() < 0.01:
                     # A CI token never approves; it does not count against anyone.
                     headers = {"Authorization": "Bearer " + self.last_token,
                                "Content-Type": "application/json"}
-                    self.send("approve with CI token", "POST", "/v1/releases/%d/approve" % self.pending[0],
-                              headers, json.dumps({"code": "12345678"}).encode())
-                self.approve(step)
+                    await self.send("approve with CI token", "POST", "/v1/releases/%d/approve" % self.pending[0],
+                                    headers, json.dumps({"code": "12345678"}).encode())
+                await self.approve(step)
             roll = rng.random()
             if roll < 0.01 and self.pending is not None:
-                self.send("fetch staged", "GET", "/v1/packages/%s/versions/%s/files/artifact.bin"
-                          % (self.plan["package"], self.pending[1]))
+                await self.send("fetch staged", "GET", "/v1/packages/%s/versions/%s/files/artifact.bin"
+                                % (self.plan["package"], self.pending[1]))
             elif roll < 0.5:
-                self.list()
+                await self.list()
             else:
-                self.fetch()
-            time.sleep(self.plan["think_seconds"] * rng.random() * 2)
-        if self.conn is not None:
-            self.conn.close()
+                await self.fetch()
+            await asyncio.sleep(self.plan["think_seconds"] * rng.random() * 2)
+        self.conn.close()
 
 
 class Minter:
@@ -341,36 +380,46 @@ class Results:
             return self.released_versions[rng.randrange(len(self.released_versions))]
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_sampler(pid, samples, stop):
-    """VmRSS of the gate (KiB) once a second."""
+    """VmRSS and VmHWM (KiB) and CPU seconds of the gate, once a second."""
     start = time.time()
     while not stop.is_set():
         try:
             with open("/proc/%d/status" % pid) as f:
                 fields = dict(line.split(":", 1) for line in f if ":" in line)
             samples.append((time.time() - start, int(fields["VmRSS"].split()[0]),
-                            int(fields["VmHWM"].split()[0])))
+                            int(fields["VmHWM"].split()[0]), cpu_seconds(pid)))
         except OSError:
             break
         stop.wait(1.0)
 
 
 def drill_process(plan, indices, deadline, seed, queue):
+    """One driver process: its clients as coroutines on one event loop (no
+    threads, so no GIL hand-offs inflate the measured latencies)."""
     results = Results()
     minter = Minter(plan)
     rng = random.Random(seed)
     clients = [Client(i, plan, minter, results, deadline, random.Random(rng.random())) for i in indices]
-    threads = [threading.Thread(target=c.run) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+
+    async def main():
+        await asyncio.gather(*(c.run() for c in clients))
+
+    asyncio.run(main())
     queue.put({"latencies": results.latencies, "refusals": results.refusals, "errors": results.errors})
 
 
 def drill(plan_file):
     plan = json.load(open(plan_file))
     clients, procs, seconds = len(plan["clients"]), plan["procs"], plan["seconds"]
+    load_before = " ".join(open("/proc/loadavg").read().split()[:3])
     start = time.time()
     deadline = start + seconds
     samples, stop = [], threading.Event()
@@ -399,7 +448,8 @@ def drill(plan_file):
         for key, count in part["errors"].items():
             errors[key] = errors.get(key, 0) + count
 
-    print("load drill: %d clients in %d processes for %.1f s against %s" % (clients, procs, wall, plan["gate"]))
+    print("load drill: %d clients in %d processes for %.1f s against %s; load average %s -> %s" % (
+        clients, procs, wall, plan["gate"], load_before, " ".join(open("/proc/loadavg").read().split()[:3])))
     print()
     print("%-24s %8s %9s %9s %9s %9s" % ("call (2xx answers)", "n", "per s", "p50 ms", "p99 ms", "max ms"))
     total = 0
@@ -411,6 +461,11 @@ def drill(plan_file):
                 call, len(values), len(values) / wall, pct(values, 50) * 1000, pct(values, 99) * 1000,
                 max(values) * 1000))
     print("%-24s %8d %9.1f" % ("all", total, total / wall))
+    if len(samples) > 1:
+        cpu = samples[-1][3] - samples[0][3]
+        print("gate CPU: %.1f s user+system in %.0f s (%.0f%% of one core), %.2f ms per answered call" % (
+            cpu, samples[-1][0] - samples[0][0], 100 * cpu / max(samples[-1][0] - samples[0][0], 1e-9),
+            1000 * cpu / max(total, 1)))
     print()
     unexpected = 0
     print("refusals by kind:")

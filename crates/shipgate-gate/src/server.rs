@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use axum::serve::ListenerExt;
+
 use crate::api::{self, AppState};
 use crate::blobs::{BlobStore, SweepReport};
 use crate::config::GateConfig;
@@ -102,6 +104,15 @@ pub async fn run(
     let (state, _) = open_state(config).await?;
     let db = state.db_handle();
     on_bound(bound);
+    // Answers go out as soon as they are written: with Nagle's algorithm a
+    // streamed body (a file download) written after its headers waits for
+    // the client's delayed ACK, about 40 ms per response (seen in the load
+    // drill as a 40 ms floor on `fetch`).
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%err, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
