@@ -10,6 +10,8 @@ use crate::config::GateConfig;
 use crate::publishers::PublisherAuth;
 use crate::signing::{GateKey, KeyLoadError};
 use crate::storage::{Db, StorageError};
+use crate::tlog::LogSigner;
+use crate::tlog::service::LogService;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,9 @@ pub enum ServeError {
     /// The gate key could not be loaded.
     #[error(transparent)]
     Key(#[from] KeyLoadError),
+    /// The public URL cannot name the transparency log.
+    #[error("gate config: {0}")]
+    LogOrigin(#[from] crate::tlog::OriginError),
     /// The trusted-publisher setup failed.
     #[error("trusted publishers: {0}")]
     Publishers(String),
@@ -70,8 +75,12 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
         );
     }
     let key = GateKey::load(&config.gate_key_path())?;
+    let log = LogService::new(LogSigner::new(&config.public_url, key.signing_key())?);
     let publishers = PublisherAuth::from_config(&config).map_err(ServeError::Publishers)?;
-    Ok((AppState::new(config, db, blobs, key, publishers), swept))
+    Ok((
+        AppState::new(config, db, blobs, key, publishers, log),
+        swept,
+    ))
 }
 
 /// Serves until `shutdown` resolves; `on_bound` gets the bound address.

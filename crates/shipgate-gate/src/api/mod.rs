@@ -5,6 +5,7 @@
 
 mod decide;
 mod error;
+mod log;
 pub mod openapi;
 mod read;
 mod stage;
@@ -24,6 +25,7 @@ use crate::config::GateConfig;
 use crate::publishers::PublisherAuth;
 use crate::signing::GateKey;
 use crate::storage::Db;
+use crate::tlog::service::LogService;
 
 /// Largest JSON body accepted by the non-upload routes.
 const SMALL_BODY_LIMIT: usize = 64 * 1024;
@@ -42,6 +44,7 @@ struct Inner {
     blobs: BlobStore,
     key: GateKey,
     publishers: PublisherAuth,
+    log: LogService,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
         blobs: BlobStore,
         key: GateKey,
         publishers: PublisherAuth,
+        log: LogService,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -60,6 +64,7 @@ impl AppState {
                 blobs,
                 key,
                 publishers,
+                log,
             }),
         }
     }
@@ -87,6 +92,10 @@ impl AppState {
 
     fn publishers(&self) -> &PublisherAuth {
         &self.inner.publishers
+    }
+
+    fn log(&self) -> &LogService {
+        &self.inner.log
     }
 
     /// The dev issuer's documents, when this gate serves one.
@@ -126,6 +135,16 @@ pub fn routes(max_upload: u64) -> Vec<(&'static str, &'static str, MethodRouter<
             "/v1/packages/{name}/versions/{version}/files/{file}",
             get(read::file),
         ),
+        (
+            "get",
+            "/v1/packages/{name}/versions/{version}/release",
+            get(log::released_version),
+        ),
+        ("get", "/v1/log/checkpoint", get(log::checkpoint)),
+        ("get", "/v1/log/key", get(log::key)),
+        ("get", "/v1/log/entries", get(log::entries)),
+        ("get", "/v1/log/proof/inclusion", get(log::inclusion)),
+        ("get", "/v1/log/proof/consistency", get(log::consistency)),
     ]
 }
 

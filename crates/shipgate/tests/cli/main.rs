@@ -7,6 +7,7 @@ mod util;
 mod audit;
 mod gate;
 mod gate_flow;
+mod gate_log;
 mod gate_matrix;
 mod gate_util;
 mod help;
