@@ -586,3 +586,74 @@ fn a_forked_checkpoint_is_caught() {
     );
     assert_exit(&out, 2);
 }
+
+/// A gate that logs something else than what it released: the released
+/// leaf claims another manifest digest. A client that never saw this gate
+/// (nothing to compare with) still refuses, because it re-derives the leaf
+/// from what it verified instead of trusting the bytes.
+#[test]
+fn a_released_leaf_that_lies_about_the_release_is_refused() {
+    let Released { gate, .. } = released();
+    let gate = rewrite_history(gate, |leaves| {
+        let text = String::from_utf8(leaves[5].1.clone()).unwrap();
+        let digest = text
+            .split("\"manifest_sha256\":\"")
+            .nth(1)
+            .unwrap()
+            .get(..64)
+            .unwrap()
+            .to_owned();
+        leaves[5].1 = text.replace(&digest, &"0".repeat(64)).into_bytes();
+    });
+    let out = cli(
+        gate.path(),
+        &[("SHIPGATE_CONFIG_DIR", "fresh-user")],
+        &[
+            "fetch",
+            "--gate",
+            &gate.url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "got",
+            "--gate-key",
+            "gate.pub",
+        ],
+    );
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("log leaf 5 records manifest_sha256"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!gate.path().join("got/hello.txt").exists());
+    assert!(!gate.path().join("fresh-user/log_checkpoints.toml").exists());
+}
+
+/// Leaves the gate stores in a non-canonical form (whitespace added, the
+/// stored hash recomputed so the tree is coherent) fail the full audit and
+/// the listing: one event has exactly one leaf.
+#[test]
+fn non_canonical_leaves_fail_the_full_audit() {
+    let Released { gate, .. } = released();
+    let gate = rewrite_history(gate, |leaves| {
+        let text = String::from_utf8(leaves[2].1.clone()).unwrap();
+        leaves[2].1 = text.replacen(",", ", ", 1).into_bytes();
+    });
+    // The checkpoint alone is fine (a first look has nothing to compare)...
+    assert_exit(&log_verify(&gate, &["--checkpoint", "a.note"]), 0);
+    // ...the full audit is not.
+    let out = log_verify(&gate, &["--checkpoint", "b.note", "--entries"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("log leaf 2 is malformed: the leaf is not in canonical form"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !gate.path().join("b.note").exists(),
+        "nothing saved on failure"
+    );
+    let out = cli(gate.path(), &[], &["log", "show", "--gate", &gate.url]);
+    assert_exit(&out, 1);
+}
