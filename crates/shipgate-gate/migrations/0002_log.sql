@@ -26,11 +26,15 @@ CREATE TABLE log_state (
 INSERT INTO log_state (id, size, frontier, root)
 VALUES (1, 0, X'', X'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
 
--- Every checkpoint the gate signed (one per size: Ed25519 is deterministic,
--- so signing a size again gives the same note).
+-- Every checkpoint the gate signed: one per size and signing key (Ed25519
+-- is deterministic, so signing a size again gives the same note; a new gate
+-- key or public URL — another verifier key — signs anew).
 CREATE TABLE log_checkpoints (
-    size BIGINT PRIMARY KEY CHECK (size >= 0),
+    size BIGINT NOT NULL CHECK (size >= 0),
+    -- The verifier key string <origin>+<key id>+<base64 key> that signed it.
+    signer TEXT NOT NULL,
     root BLOB NOT NULL CHECK (length(root) = 32),
     note TEXT NOT NULL,
-    signed_at BIGINT NOT NULL
+    signed_at BIGINT NOT NULL,
+    PRIMARY KEY (size, signer)
 );

@@ -41,6 +41,8 @@ pub struct LogEntry {
 pub struct StoredCheckpoint {
     /// Tree size.
     pub size: u64,
+    /// The verifier key that signed it (`<origin>+<key id>+<base64 key>`).
+    pub signer: String,
     /// Root hash it signs.
     pub root: Hash,
     /// The signed note.
@@ -275,15 +277,23 @@ impl Db {
         index.map(|i| to_u64(i, "log_leaves.idx")).transpose()
     }
 
-    /// The checkpoint signed for `size`, if any.
-    pub async fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StorageError> {
-        let row = sqlx::query("SELECT size, root, note FROM log_checkpoints WHERE size = ?")
-            .bind(to_i64(size, "log_checkpoints.size")?)
-            .fetch_optional(&self.pool)
-            .await?;
+    /// The checkpoint `signer` signed for `size`, if any.
+    pub async fn checkpoint(
+        &self,
+        size: u64,
+        signer: &str,
+    ) -> Result<Option<StoredCheckpoint>, StorageError> {
+        let row = sqlx::query(
+            "SELECT size, signer, root, note FROM log_checkpoints WHERE size = ? AND signer = ?",
+        )
+        .bind(to_i64(size, "log_checkpoints.size")?)
+        .bind(signer)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(StoredCheckpoint {
                 size: to_u64(row.try_get("size")?, "log_checkpoints.size")?,
+                signer: row.try_get("signer")?,
                 root: hash_from(&row.try_get::<Vec<u8>, _>("root")?, "log_checkpoints.root")?,
                 note: row.try_get("note")?,
             })
@@ -291,8 +301,8 @@ impl Db {
         .transpose()
     }
 
-    /// Stores a signed checkpoint unless one exists for its size; returns
-    /// the one stored (the earlier one if two requests raced).
+    /// Stores a signed checkpoint unless its signer already signed one for
+    /// its size; returns the one stored (the earlier one if two requests raced).
     pub async fn store_checkpoint(
         &self,
         checkpoint: &StoredCheckpoint,
@@ -300,17 +310,18 @@ impl Db {
     ) -> Result<StoredCheckpoint, StorageError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO log_checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (size) DO NOTHING",
+            "INSERT INTO log_checkpoints (size, signer, root, note, signed_at) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, signer) DO NOTHING",
         )
         .bind(to_i64(checkpoint.size, "log_checkpoints.size")?)
+        .bind(&checkpoint.signer)
         .bind(checkpoint.root.as_bytes().as_slice())
         .bind(&checkpoint.note)
         .bind(now)
         .execute(&mut *tx.tx)
         .await?;
         tx.commit().await?;
-        self.checkpoint(checkpoint.size)
+        self.checkpoint(checkpoint.size, &checkpoint.signer)
             .await?
             .ok_or(StorageError::Corrupt("log_checkpoints"))
     }
@@ -665,10 +676,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn checkpoints_are_stored_once_per_size() {
+    async fn checkpoints_are_stored_once_per_size_and_signer() {
         let (_dir, db) = temp_db().await;
         let first = StoredCheckpoint {
             size: 0,
+            signer: "gate.test+1234abcd+key".into(),
             root: Hash::EMPTY_ROOT,
             note: "one".into(),
         };
@@ -679,8 +691,19 @@ mod tests {
         };
         // The earlier one wins a race.
         assert_eq!(db.store_checkpoint(&other, 2).await.unwrap(), first);
-        assert_eq!(db.checkpoint(0).await.unwrap(), Some(first));
-        assert_eq!(db.checkpoint(1).await.unwrap(), None);
+        assert_eq!(
+            db.checkpoint(0, &first.signer).await.unwrap(),
+            Some(first.clone())
+        );
+        assert_eq!(db.checkpoint(1, &first.signer).await.unwrap(), None);
+        // Another key (a rotated gate key, a new public URL) signs its own.
+        let rotated = StoredCheckpoint {
+            signer: "gate.test+99999999+other".into(),
+            note: "three".into(),
+            ..first.clone()
+        };
+        assert_eq!(db.store_checkpoint(&rotated, 3).await.unwrap(), rotated);
+        assert_eq!(db.checkpoint(0, &first.signer).await.unwrap(), Some(first));
         assert!(
             db.log_leaf_hashes(0, 1).await.is_err(),
             "a missing leaf is an error"

@@ -9,7 +9,8 @@
 //! answers 500 rather than sign or prove anything.
 //!
 //! Checkpoints are signed on request for the current size and stored, one per
-//! size (`log_checkpoints`): signing is cheap and Ed25519 is deterministic, so
+//! size and signing key (`log_checkpoints`; only the current key's are ever
+//! served): signing is cheap and Ed25519 is deterministic, so
 //! every client asking at one size gets the same note, and an append costs no
 //! signature (admin, a separate process, never needs the key).
 
@@ -88,13 +89,15 @@ impl LogService {
     pub async fn checkpoint(&self, db: &Db, now: i64) -> Result<StoredCheckpoint, LogServiceError> {
         let (head, tree) = self.synced(db).await?;
         drop(tree);
-        let stored = match db.checkpoint(head.size).await? {
+        let signer = self.signer.verifier_key();
+        let stored = match db.checkpoint(head.size, &signer).await? {
             Some(stored) => stored,
             None => {
                 let note = Checkpoint::new(self.signer.origin(), head.size, head.root)
                     .sign(self.signer.signer())?;
                 let signed = StoredCheckpoint {
                     size: head.size,
+                    signer,
                     root: head.root,
                     note,
                 };
@@ -158,7 +161,7 @@ mod tests {
     use super::*;
     use crate::storage::tests::temp_db;
 
-    fn service() -> (LogService, shipgate_log::NoteVerifier) {
+    fn new_service() -> (LogService, shipgate_log::NoteVerifier) {
         let pair = generate_key_pair(None).unwrap();
         let key = SecretKeyFile::parse(&pair.secret_key_file, "k")
             .unwrap()
@@ -182,7 +185,7 @@ mod tests {
     #[tokio::test]
     async fn proofs_follow_appends_from_any_process_and_verify() {
         let (dir, db) = temp_db().await;
-        let (service, verifier) = service();
+        let (service, verifier) = new_service();
         let empty = service.checkpoint(&db, 1).await.unwrap();
         assert_eq!(empty.size, 0);
         append(&db, 5).await;
@@ -195,6 +198,13 @@ mod tests {
         assert_eq!(checkpoint.root, db.log_head().await.unwrap().root);
         // The same size gives the same note (stored once).
         assert_eq!(service.checkpoint(&db, 3).await.unwrap(), stored);
+        // A new gate key (same database) signs its own checkpoint for this
+        // size rather than serve one made with the old key.
+        let (rotated, rotated_verifier) = new_service();
+        let new_key = rotated.checkpoint(&db, 4).await.unwrap();
+        assert_ne!(new_key.note, stored.note);
+        Checkpoint::open(new_key.note.as_bytes(), "gate.test", &rotated_verifier).unwrap();
+        assert_eq!(service.checkpoint(&db, 5).await.unwrap(), stored);
         let leaves = db.log_leaf_hashes(0, 11).await.unwrap();
         for size in 1..=11u64 {
             let root = shipgate_log::root(&leaves[..size as usize]);
@@ -213,7 +223,7 @@ mod tests {
     #[tokio::test]
     async fn bad_ranges_are_refused() {
         let (_dir, db) = temp_db().await;
-        let (service, _) = service();
+        let (service, _) = new_service();
         append(&db, 3).await;
         for (index, size) in [(3, 3), (0, 4), (5, 2), (0, 0)] {
             assert!(
@@ -248,7 +258,7 @@ mod tests {
     #[tokio::test]
     async fn a_database_changed_under_the_server_is_refused() {
         let (_dir, db) = temp_db().await;
-        let (service, _) = service();
+        let (service, _) = new_service();
         append(&db, 4).await;
         service.checkpoint(&db, 1).await.unwrap();
         let mut tx = db.begin_write().await.unwrap();
