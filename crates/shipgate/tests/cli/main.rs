@@ -8,6 +8,7 @@ mod audit;
 mod execution;
 mod gate;
 mod gate_flow;
+mod gate_log;
 mod gate_matrix;
 mod gate_util;
 mod help;
