@@ -508,3 +508,79 @@ async fn write_stream(
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
+
+/// Largest checkpoint note accepted (the signed-note limit).
+const MAX_CHECKPOINT: usize = shipgate_log::note::MAX_NOTE_BYTES;
+/// Largest JSON answer for a page of log entries (1000 leaves).
+const MAX_ENTRIES_ANSWER: usize = 64 << 20;
+/// Largest JSON answer for a proof or a small object.
+const MAX_SMALL_ANSWER: usize = 1 << 20;
+
+/// The transparency-log routes.
+impl Client {
+    /// GETs a JSON body of at most `limit` bytes.
+    fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        limit: usize,
+    ) -> Result<T, ClientError> {
+        let bytes = self.get_bytes(path, limit)?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            url: self.url(path),
+            message: e.to_string(),
+        })
+    }
+
+    /// `GET /v1/packages/{name}/versions/{version}/release`.
+    pub fn released_version(
+        &self,
+        package: &str,
+        version: &str,
+    ) -> Result<crate::wire::ReleasedVersion, ClientError> {
+        self.get_json(
+            &format!("/v1/packages/{package}/versions/{version}/release"),
+            MAX_SMALL_ANSWER,
+        )
+    }
+
+    /// `GET /v1/log/checkpoint`: the signed note, unverified.
+    pub fn log_checkpoint(&self) -> Result<Vec<u8>, ClientError> {
+        self.get_bytes("/v1/log/checkpoint", MAX_CHECKPOINT)
+    }
+
+    /// `GET /v1/log/entries?start=&end=` (the gate may return fewer).
+    pub fn log_entries(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<crate::wire::LogEntries, ClientError> {
+        self.get_json(
+            &format!("/v1/log/entries?start={start}&end={end}"),
+            MAX_ENTRIES_ANSWER,
+        )
+    }
+
+    /// `GET /v1/log/proof/inclusion?index=&size=`.
+    pub fn log_inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<crate::wire::InclusionProofView, ClientError> {
+        self.get_json(
+            &format!("/v1/log/proof/inclusion?index={index}&size={size}"),
+            MAX_SMALL_ANSWER,
+        )
+    }
+
+    /// `GET /v1/log/proof/consistency?from=&to=`.
+    pub fn log_consistency_proof(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<crate::wire::ConsistencyProofView, ClientError> {
+        self.get_json(
+            &format!("/v1/log/proof/consistency?from={from}&to={to}"),
+            MAX_SMALL_ANSWER,
+        )
+    }
+}

@@ -8,6 +8,13 @@
 //! temp file in the output directory while hashing it, and rename it into
 //! place only when size and SHA-256 match. A first-use key is remembered
 //! only after everything verified.
+//!
+//! Before any file is downloaded, the release must also be in the gate's
+//! transparency log: the gate's checkpoint must verify with the same key,
+//! extend the checkpoint remembered from the last look at this gate (a
+//! rollback or fork fails loudly), and contain the `released` leaf that
+//! records exactly this package, version, manifest digest and signing key
+//! (see [`crate::tlog::audit`]). The new checkpoint is remembered at the end.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +25,8 @@ use shipgate_manifest::{MANIFEST_FILE, SIGNATURE_FILE};
 use crate::client::{Client, ClientError, Progress};
 use crate::names;
 use crate::signing::fingerprint;
+use crate::tlog::audit::{self, ExpectedRelease, LogCheckError};
+use crate::tlog::saved;
 use crate::user_config::{self, KnownGate, UserConfigError};
 
 /// Largest manifest accepted.
@@ -69,8 +78,27 @@ pub struct FetchReport {
     pub key_fingerprint: String,
     /// Where that key came from.
     pub key_source: KeySource,
+    /// The release's place in the gate's transparency log.
+    pub log: LogReport,
     /// The files, all verified.
     pub files: Vec<FetchedFile>,
+}
+
+/// What the log check of a fetch verified.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogReport {
+    /// Index of the `released` leaf.
+    pub index: u64,
+    /// Size of the signed checkpoint it is included in.
+    pub checkpoint_size: u64,
+    /// Root hash of that checkpoint (hex).
+    pub checkpoint_root: String,
+    /// The log's origin.
+    pub origin: String,
+    /// Size of the checkpoint remembered before, which the new one extends.
+    pub previous_checkpoint_size: Option<u64>,
+    /// Where the new checkpoint is remembered (`None` without a user config directory).
+    pub remembered_in: Option<PathBuf>,
 }
 
 /// Why a fetch failed.
@@ -120,6 +148,10 @@ pub enum FetchError {
     /// A file to be written already exists in the output directory.
     #[error("{0} already exists; fetch into an empty directory")]
     Exists(PathBuf),
+    /// The release is not (verifiably) in the gate's transparency log, or
+    /// the log is not consistent with the checkpoint remembered for the gate.
+    #[error(transparent)]
+    Log(#[from] LogCheckError),
 }
 
 /// Options of one fetch.
@@ -133,7 +165,9 @@ pub struct FetchOptions<'a> {
     pub out: &'a Path,
     /// A pinned public key file.
     pub gate_key: Option<&'a Path>,
-    /// The user config dir (for remembered keys); `None` with a pinned key.
+    /// The user config dir: remembered keys (without a pinned key) and
+    /// remembered log checkpoints. Required without a pinned key; with one,
+    /// `None` skips the comparison with an earlier checkpoint.
     pub config_dir: Option<&'a Path>,
 }
 
@@ -150,56 +184,8 @@ pub fn fetch(
     names::version(version).map_err(|e| FetchError::Verify(e.to_string()))?;
 
     // 1. The key to trust.
-    let (key, source, remember) = match options.gate_key {
-        Some(path) => {
-            let key =
-                PublicKey::from_file(path).map_err(|e| FetchError::PinnedKey(e.to_string()))?;
-            (
-                key,
-                KeySource::Pinned {
-                    path: path.to_owned(),
-                },
-                None,
-            )
-        }
-        None => {
-            let dir = options
-                .config_dir
-                .ok_or(FetchError::UserConfig(UserConfigError::NoDirectory))?;
-            let info = client.info()?;
-            let url = user_config::normalize_url(client.base_url());
-            match user_config::known_gate(dir, &url)? {
-                Some(known) => {
-                    if known.key_fingerprint != info.key_fingerprint {
-                        return Err(FetchError::KeyChanged {
-                            remembered: known.key_fingerprint,
-                            announced: info.key_fingerprint,
-                            file: dir.join(user_config::KNOWN_GATES_FILE),
-                        });
-                    }
-                    let key = PublicKey::parse(&known.public_key, "remembered gate key")
-                        .map_err(|e| FetchError::Verify(e.to_string()))?;
-                    (key, KeySource::Remembered, None)
-                }
-                None => {
-                    let key = PublicKey::parse(&info.public_key, "the gate's announced key")
-                        .map_err(|e| FetchError::Verify(e.to_string()))?;
-                    if fingerprint(&key) != info.key_fingerprint {
-                        return Err(FetchError::Verify(
-                            "the gate's announced fingerprint does not match its key".into(),
-                        ));
-                    }
-                    on_first_use(&info.key_fingerprint);
-                    let known = KnownGate {
-                        url,
-                        key_fingerprint: info.key_fingerprint,
-                        public_key: key.to_file_contents(),
-                    };
-                    (key, KeySource::Remembered, Some((dir.to_owned(), known)))
-                }
-            }
-        }
-    };
+    let trusted = trusted_key(client, options.gate_key, options.config_dir, on_first_use)?;
+    let key = trusted.key.clone();
     let key_fingerprint = fingerprint(&key);
 
     // 2. Manifest and signature.
@@ -207,8 +193,19 @@ pub fn fetch(
     let manifest_bytes = client.get_bytes(&format!("{base}/manifest"), MAX_MANIFEST)?;
     let signature_bytes = client.get_bytes(&format!("{base}/manifest.minisig"), MAX_SIGNATURE)?;
     let manifest = verify(&manifest_bytes, &signature_bytes, &key, package, version)?;
+    let manifest_sha256 = manifest.sha256().to_hex();
 
-    // 3. Files.
+    // 3. The release is in the log, and the log only grew.
+    let (log, note) = check_log(
+        client,
+        &key,
+        package,
+        version,
+        &manifest_sha256,
+        options.config_dir,
+    )?;
+
+    // 4. Files.
     let out = options.out;
     std::fs::create_dir_all(out).map_err(|source| FetchError::Io {
         path: out.to_owned(),
@@ -269,21 +266,151 @@ pub fn fetch(
         std::fs::write(&path, bytes).map_err(|source| FetchError::Io { path, source })?;
     }
 
-    let key_source = match (remember, source) {
-        (Some((dir, known)), _) => KeySource::FirstUse {
-            remembered_in: user_config::remember_gate(&dir, known)?,
-        },
-        (None, source) => source,
-    };
+    let mut log = log;
+    if let Some(dir) = options.config_dir {
+        log.remembered_in = Some(saved::remember(dir, client.base_url(), &note)?);
+    }
+    let key_source = trusted.remember()?;
     Ok(FetchReport {
         package: package.to_owned(),
         version: version.to_owned(),
         out: out.to_owned(),
-        manifest_sha256: manifest.sha256().to_hex(),
+        manifest_sha256,
         key_fingerprint,
         key_source,
+        log,
         files,
     })
+}
+
+/// The key a client trusts for a gate, and whether to remember it.
+#[derive(Debug)]
+pub struct TrustedKey {
+    /// The key.
+    pub key: PublicKey,
+    source: KeySource,
+    first_use: Option<(PathBuf, KnownGate)>,
+}
+
+impl TrustedKey {
+    /// Remembers a first-use key (call only once everything verified) and
+    /// says where the key came from.
+    pub fn remember(self) -> Result<KeySource, UserConfigError> {
+        match self.first_use {
+            Some((dir, known)) => Ok(KeySource::FirstUse {
+                remembered_in: user_config::remember_gate(&dir, known)?,
+            }),
+            None => Ok(self.source),
+        }
+    }
+}
+
+/// Decides which key to trust: the pinned file, else the key remembered for
+/// this gate (refusing a changed one), else the gate's announced key on
+/// first use (`on_first_use` gets its fingerprint before it is relied on).
+pub fn trusted_key(
+    client: &Client,
+    gate_key: Option<&Path>,
+    config_dir: Option<&Path>,
+    on_first_use: &dyn Fn(&str),
+) -> Result<TrustedKey, FetchError> {
+    if let Some(path) = gate_key {
+        let key = PublicKey::from_file(path).map_err(|e| FetchError::PinnedKey(e.to_string()))?;
+        return Ok(TrustedKey {
+            key,
+            source: KeySource::Pinned {
+                path: path.to_owned(),
+            },
+            first_use: None,
+        });
+    }
+    let dir = config_dir.ok_or(FetchError::UserConfig(UserConfigError::NoDirectory))?;
+    let info = client.info()?;
+    let url = user_config::normalize_url(client.base_url());
+    if let Some(known) = user_config::known_gate(dir, &url)? {
+        if known.key_fingerprint != info.key_fingerprint {
+            return Err(FetchError::KeyChanged {
+                remembered: known.key_fingerprint,
+                announced: info.key_fingerprint,
+                file: dir.join(user_config::KNOWN_GATES_FILE),
+            });
+        }
+        let key = PublicKey::parse(&known.public_key, "remembered gate key")
+            .map_err(|e| FetchError::Verify(e.to_string()))?;
+        return Ok(TrustedKey {
+            key,
+            source: KeySource::Remembered,
+            first_use: None,
+        });
+    }
+    let key = PublicKey::parse(&info.public_key, "the gate's announced key")
+        .map_err(|e| FetchError::Verify(e.to_string()))?;
+    if fingerprint(&key) != info.key_fingerprint {
+        return Err(FetchError::Verify(
+            "the gate's announced fingerprint does not match its key".into(),
+        ));
+    }
+    on_first_use(&info.key_fingerprint);
+    let known = KnownGate {
+        url,
+        key_fingerprint: info.key_fingerprint,
+        public_key: key.to_file_contents(),
+    };
+    Ok(TrustedKey {
+        key,
+        source: KeySource::Remembered,
+        first_use: Some((dir.to_owned(), known)),
+    })
+}
+
+/// Checks that the verified release is in a checkpoint signed by `key` that
+/// extends the one remembered for this gate. Returns the report and the new
+/// checkpoint's note (remembered by the caller once everything verified).
+fn check_log(
+    client: &Client,
+    key: &PublicKey,
+    package: &str,
+    version: &str,
+    manifest_sha256: &str,
+    config_dir: Option<&Path>,
+) -> Result<(LogReport, String), FetchError> {
+    let released = client.released_version(package, version)?;
+    let new = audit::fetch_checkpoint(client, key)?;
+    let previous = match config_dir {
+        Some(dir) => saved::remembered(dir, client.base_url())?,
+        None => None,
+    };
+    let previous_checkpoint_size = match previous {
+        Some(note) => {
+            let what = format!(
+                "the checkpoint remembered for this gate in {}",
+                config_dir
+                    .map(|d| d.join(saved::SAVED_CHECKPOINTS_FILE).display().to_string())
+                    .unwrap_or_default()
+            );
+            let old = audit::open_checkpoint(note.as_bytes(), key, &what)?;
+            audit::check_extends(client, &old.checkpoint, &new.checkpoint)?;
+            Some(old.checkpoint.size)
+        }
+        None => None,
+    };
+    let key_id = key.key_id().to_string();
+    let expected = ExpectedRelease {
+        package,
+        version,
+        manifest_sha256,
+        signature_key_id: &key_id,
+    };
+    audit::check_release_included(client, &new.checkpoint, released.log_index, &expected)?;
+    let report = LogReport {
+        index: released.log_index,
+        checkpoint_size: new.checkpoint.size,
+        checkpoint_root: new.checkpoint.root.to_hex(),
+        origin: new.checkpoint.origin.clone(),
+        previous_checkpoint_size,
+        remembered_in: None,
+    };
+    Ok((report, new.note))
 }
 
 /// Verifies a manifest's signature with `key` and that the signed comment

@@ -26,6 +26,7 @@ pub mod publishers;
 pub mod server;
 pub mod signing;
 pub mod storage;
+pub mod tlog;
 pub mod user_config;
 pub mod wait;
 pub mod wire;

@@ -13,6 +13,8 @@ use crate::execution::{ExecutionIssuer, ExecutionKeyError};
 use crate::publishers::PublisherAuth;
 use crate::signing::{GateKey, KeyLoadError};
 use crate::storage::{Db, StorageError};
+use crate::tlog::LogSigner;
+use crate::tlog::service::LogService;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,9 @@ pub enum ServeError {
     /// The execution-token keys could not be read or created.
     #[error(transparent)]
     ExecutionKeys(#[from] ExecutionKeyError),
+    /// The public URL cannot name the transparency log.
+    #[error("gate config: {0}")]
+    LogOrigin(#[from] crate::tlog::OriginError),
     /// The trusted-publisher setup failed.
     #[error("trusted publishers: {0}")]
     Publishers(String),
@@ -76,10 +81,11 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
         );
     }
     let key = GateKey::load(&config.gate_key_path())?;
+    let log = LogService::new(LogSigner::new(&config.public_url, key.signing_key())?);
     let publishers = PublisherAuth::from_config(&config).map_err(ServeError::Publishers)?;
     let execution = ExecutionIssuer::open(&config)?;
     Ok((
-        AppState::new(config, db, blobs, key, publishers, execution),
+        AppState::new(config, db, blobs, key, publishers, execution, log),
         swept,
     ))
 }

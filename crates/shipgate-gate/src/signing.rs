@@ -63,6 +63,11 @@ impl GateKey {
         }
     }
 
+    /// The unlocked key (the transparency log signs checkpoints with its seed).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The public key file text (minisign format).
     pub fn public_key_text(&self) -> &str {
         &self.public_key_text

@@ -37,6 +37,13 @@ pub struct GateInfo {
     pub public_key: String,
     /// SHA-256 (hex) of the raw public key bytes: the fingerprint users pin.
     pub key_fingerprint: String,
+    /// The transparency log's origin (first line of its checkpoints).
+    #[serde(default)]
+    pub log_origin: String,
+    /// The checkpoint verifier key, `<origin>+<key id>+<base64 key>` (the
+    /// gate key's Ed25519 public key under the origin's name).
+    #[serde(default)]
+    pub log_key: String,
 }
 
 /// The first part of a staging upload: every file that follows.
@@ -99,6 +106,9 @@ pub struct ReleaseView {
     pub reject_reason: Option<String>,
     /// Difference from the previous released version of the package.
     pub diff: Diff,
+    /// Index of the `released` event in the transparency log, once released.
+    #[serde(default)]
+    pub log_index: Option<u64>,
 }
 
 /// Difference between a release and the previous released version.
@@ -181,4 +191,64 @@ pub struct ExecutionTokenResponse {
     pub version: String,
     /// SHA-256 (hex) of the signed release manifest (the `digest` claim).
     pub digest: String,
+}
+
+/// `GET /v1/packages/{name}/versions/{version}/release`: where a released
+/// version's `released` event is in the transparency log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleasedVersion {
+    /// Release id.
+    pub release_id: i64,
+    /// Package.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// SHA-256 (hex) of the signed release manifest.
+    pub manifest_sha256: String,
+    /// Index of the `released` leaf.
+    pub log_index: u64,
+}
+
+/// `GET /v1/log/entries?start=&end=`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogEntries {
+    /// Consecutive leaves from `start` (at most [`MAX_LOG_ENTRIES`]; fewer
+    /// than asked means: ask again from the next index).
+    pub entries: Vec<LogEntryView>,
+}
+
+/// Most leaves `GET /v1/log/entries` returns at once.
+pub const MAX_LOG_ENTRIES: u64 = 1000;
+
+/// One leaf.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogEntryView {
+    /// 0-based leaf index.
+    pub index: u64,
+    /// The leaf bytes: canonical JSON text of the event, exactly as hashed.
+    pub data: String,
+    /// `SHA-256(0x00 || data)`, hex (a convenience: clients recompute it).
+    pub leaf_hash: shipgate_log::Hash,
+}
+
+/// `GET /v1/log/proof/inclusion?index=&size=`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InclusionProofView {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size.
+    pub size: u64,
+    /// The RFC 9162 inclusion proof, hex hashes, leaf's sibling first.
+    pub proof: Vec<shipgate_log::Hash>,
+}
+
+/// `GET /v1/log/proof/consistency?from=&to=`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsistencyProofView {
+    /// Older size.
+    pub from: u64,
+    /// Newer size.
+    pub to: u64,
+    /// The RFC 9162 consistency proof, hex hashes.
+    pub proof: Vec<shipgate_log::Hash>,
 }

@@ -219,6 +219,20 @@ impl PublicKey {
         &self.base64
     }
 
+    /// The raw 32-byte Ed25519 public key (the key bytes after minisign's
+    /// algorithm tag and key ID), for other Ed25519 formats such as the
+    /// transparency log's signed-note checkpoints.
+    pub fn ed25519_public_key(&self) -> [u8; 32] {
+        let mut raw = [0u8; 32];
+        // `parse` accepted exactly PUBLIC_KEY_BYTES: "Ed" || key ID (8) || key (32).
+        if let Ok(bytes) = BASE64.decode(&self.base64)
+            && let Some(key) = bytes.get(10..PUBLIC_KEY_BYTES)
+        {
+            raw.copy_from_slice(key);
+        }
+        raw
+    }
+
     /// The key file's contents, as `minisign -G` writes them.
     pub fn to_file_contents(&self) -> String {
         format!(
@@ -406,6 +420,23 @@ impl SigningKey {
             .map_err(|_| ())
     }
 
+    /// The 32-byte Ed25519 seed of this (decrypted) key: the first half of
+    /// the libsodium-style 64-byte secret key minisign stores. The gate
+    /// signs its transparency-log checkpoints with it (C2SP signed notes),
+    /// so one pinned key verifies both release signatures and checkpoints.
+    pub fn ed25519_seed(&self) -> [u8; 32] {
+        // The decrypted key's layout: algorithm (2), KDF (2), checksum
+        // algorithm (2), salt (32), opslimit (8), memlimit (8), key ID (8),
+        // then the secret key: seed (32) || public key (32), then checksum.
+        const SEED_OFFSET: usize = 2 + 2 + 2 + 32 + 8 + 8 + 8;
+        let mut seed = [0u8; 32];
+        let bytes = self.secret.to_bytes();
+        if let Some(slice) = bytes.get(SEED_OFFSET..SEED_OFFSET + 32) {
+            seed.copy_from_slice(slice);
+        }
+        seed
+    }
+
     pub(crate) fn minisign_keys(&self) -> (&minisign::PublicKey, &minisign::SecretKey) {
         (&self.public, &self.secret)
     }
@@ -476,6 +507,40 @@ mod tests {
             .unwrap()
             .unlock(None)
             .unwrap();
+    }
+
+    #[test]
+    fn the_ed25519_seed_and_public_key_are_the_raw_key_halves() {
+        let pair = generate_key_pair(Some("pw")).unwrap();
+        let public = PublicKey::parse(&pair.public_key_file, "pub").unwrap();
+        let signing = SecretKeyFile::parse(&pair.secret_key_file, "key")
+            .unwrap()
+            .unlock(Some("pw"))
+            .unwrap();
+        let seed = signing.ed25519_seed();
+        // minisign's 64-byte secret key is seed || public key (libsodium).
+        let secret = signing.secret.to_bytes();
+        assert_eq!(&secret[62..94], &seed[..]);
+        assert_eq!(&secret[94..126], &public.ed25519_public_key()[..]);
+        assert_ne!(seed, [0u8; 32], "decrypted, not the encrypted bytes");
+        assert_eq!(
+            signing.public_key().ed25519_public_key(),
+            public.ed25519_public_key()
+        );
+        let raw = BASE64.decode(public.to_base64()).unwrap();
+        assert_eq!(&raw[10..], &public.ed25519_public_key()[..]);
+        // A fresh key has another seed; the same key file, the same seed.
+        let again = SecretKeyFile::parse(&pair.secret_key_file, "key")
+            .unwrap()
+            .unlock(Some("pw"))
+            .unwrap();
+        assert_eq!(again.ed25519_seed(), seed);
+        let other = generate_key_pair(None).unwrap();
+        let other = SecretKeyFile::parse(&other.secret_key_file, "k")
+            .unwrap()
+            .unlock(None)
+            .unwrap();
+        assert_ne!(other.ed25519_seed(), seed);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod decide;
 mod error;
 mod execution;
+mod log;
 pub mod openapi;
 mod read;
 mod stage;
@@ -26,6 +27,7 @@ use crate::execution::ExecutionIssuer;
 use crate::publishers::PublisherAuth;
 use crate::signing::GateKey;
 use crate::storage::Db;
+use crate::tlog::service::LogService;
 
 /// Largest JSON body accepted by the non-upload routes.
 const SMALL_BODY_LIMIT: usize = 64 * 1024;
@@ -45,6 +47,7 @@ struct Inner {
     key: GateKey,
     publishers: PublisherAuth,
     execution: ExecutionIssuer,
+    log: LogService,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
         key: GateKey,
         publishers: PublisherAuth,
         execution: ExecutionIssuer,
+        log: LogService,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -65,6 +69,7 @@ impl AppState {
                 key,
                 publishers,
                 execution,
+                log,
             }),
         }
     }
@@ -109,6 +114,10 @@ impl AppState {
         &self.inner.execution
     }
 
+    fn log(&self) -> &LogService {
+        &self.inner.log
+    }
+
     /// The dev issuer's documents, when this gate serves one.
     pub(crate) fn dev_documents(&self) -> Option<&Arc<shipgate_oidc::server::Documents>> {
         self.inner.publishers.dev_documents()
@@ -151,6 +160,16 @@ pub fn routes(max_upload: u64) -> Vec<(&'static str, &'static str, MethodRouter<
             "/v1/packages/{name}/versions/{version}/files/{file}",
             get(read::file),
         ),
+        (
+            "get",
+            "/v1/packages/{name}/versions/{version}/release",
+            get(log::released_version),
+        ),
+        ("get", "/v1/log/checkpoint", get(log::checkpoint)),
+        ("get", "/v1/log/key", get(log::key)),
+        ("get", "/v1/log/entries", get(log::entries)),
+        ("get", "/v1/log/proof/inclusion", get(log::inclusion)),
+        ("get", "/v1/log/proof/consistency", get(log::consistency)),
     ]
 }
 

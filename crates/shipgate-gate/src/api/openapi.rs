@@ -26,6 +26,10 @@ fn path_param(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
 }
 
+fn query_param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": true, "description": description, "schema": {"type": "integer", "minimum": 0}})
+}
+
 fn decision(summary: &str, reject: bool) -> Value {
     let mut body = json!({
         "type": "object",
@@ -82,7 +86,7 @@ pub fn document() -> Value {
         "info": {
             "title": "shipgate release gate",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files, and issues execution tokens for released releases (OIDC discovery at /.well-known/openid-configuration, keys at /.well-known/jwks.json, outside /v1/). Every error is {\"error\": {\"code\", \"message\"}}."
+            "description": "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files, records every event in a transparency log (RFC 9162 Merkle tree, C2SP signed checkpoints) under /v1/log/, and issues execution tokens for released releases (OIDC discovery at /.well-known/openid-configuration, keys at /.well-known/jwks.json, outside /v1/). Every error is {\"error\": {\"code\", \"message\"}}."
         },
         "components": {
             "securitySchemes": {
@@ -107,9 +111,30 @@ pub fn document() -> Value {
                         "public_url": {"type": "string"},
                         "audience": {"type": "string"},
                         "public_key": {"type": "string", "description": "minisign public key file."},
-                        "key_fingerprint": {"type": "string", "description": "SHA-256 of the raw public key."}
+                        "key_fingerprint": {"type": "string", "description": "SHA-256 of the raw public key."},
+                        "log_origin": {"type": "string", "description": "The transparency log's origin: public_url without scheme and trailing slash."},
+                        "log_key": {"type": "string", "description": "Checkpoint verifier key <origin>+<key id>+<base64(0x01 || Ed25519 key)> (the gate key)."}
                     }
                 },
+                "LogEntries": {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array", "maxItems": 1000, "items": {
+                    "type": "object", "required": ["index", "data", "leaf_hash"], "properties": {
+                        "index": {"type": "integer", "minimum": 0},
+                        "data": {"type": "string", "description": "The leaf: canonical JSON text of the event (format shipgate.event.v1), exactly the bytes hashed."},
+                        "leaf_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256(0x00 || data)."}
+                    }}}}},
+                "InclusionProof": {"type": "object", "required": ["index", "size", "proof"], "properties": {
+                    "index": {"type": "integer"}, "size": {"type": "integer"},
+                    "proof": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "description": "RFC 9162 section 2.1.3 inclusion proof."}
+                }},
+                "ConsistencyProof": {"type": "object", "required": ["from", "to", "proof"], "properties": {
+                    "from": {"type": "integer"}, "to": {"type": "integer"},
+                    "proof": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "description": "RFC 9162 section 2.1.4 consistency proof."}
+                }},
+                "ReleasedVersion": {"type": "object", "required": ["release_id", "package", "version", "manifest_sha256", "log_index"], "properties": {
+                    "release_id": {"type": "integer"}, "package": {"type": "string"}, "version": {"type": "string"},
+                    "manifest_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "log_index": {"type": "integer", "description": "Index of the `released` leaf in the transparency log."}
+                }},
                 "File": file,
                 "ReleaseSummary": {"type": "object", "properties": summary_props},
                 "ReleaseList": {"type": "object", "properties": {"releases": {"type": "array", "items": {"$ref": "#/components/schemas/ReleaseSummary"}}}},
@@ -129,6 +154,7 @@ pub fn document() -> Value {
                         "approvals": {"type": "array", "items": {"type": "object", "properties": {"maintainer": {"type": "string"}, "approved_at": {"type": "integer"}}}},
                         "quorum": {"type": "integer"},
                         "reject_reason": {"type": ["string", "null"]},
+                        "log_index": {"type": ["integer", "null"], "description": "Index of the `released` leaf in the transparency log, once released."},
                         "diff": {"type": "object", "properties": {
                             "previous_version": {"type": ["string", "null"]},
                             "added": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
@@ -232,6 +258,34 @@ pub fn document() -> Value {
                 "summary": "One released file, streamed.",
                 "parameters": [pv[0].clone(), pv[1].clone(), path_param("file", "File name.")],
                 "responses": {"200": {"description": "File bytes.", "content": {"application/octet-stream": {}}}, "404": error_response("Not released or no such file.")}
+            }},
+            "/v1/packages/{name}/versions/{version}/release": {"get": {
+                "summary": "Where a released version's `released` event is in the transparency log (fetch then asks for its inclusion proof).",
+                "parameters": pv,
+                "responses": {"200": json_response("The released version.", "ReleasedVersion"), "400": error_response("Malformed name or version."), "404": error_response("Not released.")}
+            }},
+            "/v1/log/checkpoint": {"get": {
+                "summary": "The latest checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root hash) in a C2SP signed note, signed with the gate key under the origin's name.",
+                "responses": {"200": {"description": "Signed note.", "content": {"text/plain": {}}}}
+            }},
+            "/v1/log/key": {"get": {
+                "summary": "The checkpoint verifier key, <origin>+<key id>+<base64 key>, one line.",
+                "responses": {"200": {"description": "Verifier key.", "content": {"text/plain": {}}}}
+            }},
+            "/v1/log/entries": {"get": {
+                "summary": "Leaves start..end (end exclusive, at most 1000 per answer: ask again from the next index).",
+                "parameters": [query_param("start", "First leaf index."), query_param("end", "One past the last leaf index, at most the tree size.")],
+                "responses": {"200": json_response("Leaves.", "LogEntries"), "400": error_response("Missing parameter or a range outside the log.")}
+            }},
+            "/v1/log/proof/inclusion": {"get": {
+                "summary": "Inclusion proof of leaf `index` in the tree of `size` leaves.",
+                "parameters": [query_param("index", "Leaf index."), query_param("size", "Tree size (from a checkpoint), at most the current size.")],
+                "responses": {"200": json_response("Proof.", "InclusionProof"), "400": error_response("Index not below size, or size beyond the log.")}
+            }},
+            "/v1/log/proof/consistency": {"get": {
+                "summary": "Consistency proof from the tree of `from` leaves to the tree of `to` leaves.",
+                "parameters": [query_param("from", "Older tree size."), query_param("to", "Newer tree size, at most the current size.")],
+                "responses": {"200": json_response("Proof.", "ConsistencyProof"), "400": error_response("from > to, or to beyond the log.")}
             }}
         }
     })

@@ -42,6 +42,8 @@ pub(super) async fn info(State(state): State<AppState>) -> Json<GateInfo> {
         audience: config.audience.clone(),
         public_key: state.key().public_key_text().to_owned(),
         key_fingerprint: state.key().fingerprint().to_owned(),
+        log_origin: state.log().signer().origin().to_owned(),
+        log_key: state.log().signer().verifier_key(),
     })
 }
 
@@ -86,7 +88,9 @@ pub(super) async fn show(
         .config()
         .package(&detail.summary.package)
         .map_or(0, |p| p.quorum);
+    let log_index = state.db().released_log_index(id).await?;
     Ok(Json(ReleaseView {
+        log_index,
         diff: crate::diff::diff(previous, &detail.files),
         summary: detail.summary,
         provenance: detail.provenance,

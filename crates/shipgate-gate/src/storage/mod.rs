@@ -28,6 +28,7 @@
 //!   (`shipgate admin`).
 
 mod execution_tokens;
+mod log;
 mod maintainers;
 pub mod model;
 mod releases;
@@ -46,6 +47,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlStr, Sqlite, Transaction};
 
 pub use execution_tokens::IssuedExecutionToken;
+pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
 
 /// Database file name inside the data directory.
@@ -86,6 +88,9 @@ pub enum StorageError {
     /// A row holds a value the gate never writes (a corrupted database).
     #[error("database holds an unexpected value in {0}")]
     Corrupt(&'static str),
+    /// An event cannot be written as a transparency-log leaf.
+    #[error("transparency log: {0}")]
+    Leaf(#[from] crate::tlog::LeafError),
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -99,25 +104,30 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// The embedded schema migrations.
-fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
+/// The embedded schema migrations, oldest first.
+fn migrations() -> Vec<Migration> {
+    let migration = |version, name, sql| {
         Migration::new(
-            1,
-            Cow::Borrowed("init"),
+            version,
+            Cow::Borrowed(name),
             MigrationType::Simple,
-            SqlStr::from_static(include_str!("../../migrations/0001_init.sql")),
+            SqlStr::from_static(sql),
             false,
-        ),
-        // Version 3: the transparency log (issue 6A) takes version 2.
-        Migration::new(
+        )
+    };
+    vec![
+        migration(1, "init", include_str!("../../migrations/0001_init.sql")),
+        migration(2, "log", include_str!("../../migrations/0002_log.sql")),
+        migration(
             3,
-            Cow::Borrowed("totp_budget"),
-            MigrationType::Simple,
-            SqlStr::from_static(include_str!("../../migrations/0003_totp_budget.sql")),
-            false,
+            "totp_budget",
+            include_str!("../../migrations/0003_totp_budget.sql"),
         ),
-    ])
+    ]
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(migrations())
 }
 
 /// A handle on the database (cheap to clone).
@@ -144,10 +154,14 @@ impl Db {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Self {
+        let db = Self {
             pool,
             writers: Arc::default(),
-        })
+        };
+        // The Rust half of migration 2: leaves for events written before
+        // the log existed (a no-op afterwards).
+        db.backfill_log().await?;
+        Ok(db)
     }
 
     /// Starts the one transaction a state change happens in.
@@ -223,13 +237,20 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
+    /// Raw access for tests that simulate a tampered database.
+    #[cfg(test)]
+    pub(crate) fn connection(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
     /// Makes every change of this transaction durable at once.
     pub async fn commit(self) -> Result<(), StorageError> {
         self.tx.commit().await?;
         Ok(())
     }
 
-    /// Appends an event in this transaction.
+    /// Appends an event in this transaction, and its leaf to the
+    /// transparency log: both commit together or not at all.
     pub async fn event(
         &mut self,
         at: i64,
@@ -238,16 +259,19 @@ impl WriteTx {
         actor: &str,
         detail: serde_json::Value,
     ) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO events (at, kind, release_id, actor, detail) VALUES (?, ?, ?, ?, ?)",
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO events (at, kind, release_id, actor, detail) VALUES (?, ?, ?, ?, ?) \
+             RETURNING seq",
         )
         .bind(at)
         .bind(kind)
         .bind(release_id)
         .bind(actor)
         .bind(detail.to_string())
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await?;
+        self.log_event(seq, at, kind, release_id, actor, &detail)
+            .await?;
         Ok(())
     }
 

@@ -269,9 +269,8 @@ impl WriteTx {
             .execute(&mut *self.tx)
             .await?;
         }
+        // Package and version are the leaf's own fields (from the release row).
         let detail = serde_json::json!({
-            "package": new.package,
-            "version": new.version,
             "files": new.files,
             "provenance": new.provenance,
         });
@@ -347,14 +346,11 @@ impl WriteTx {
         if updated.rows_affected() != 1 {
             return Err(StorageError::Corrupt("releases.state"));
         }
-        self.event(
-            now,
-            "released",
-            Some(release),
-            "gate",
-            serde_json::json!({ "manifest_sha256": manifest_sha256 }),
-        )
-        .await
+        let detail =
+            super::log::released_detail(&mut self.tx, release, manifest_sha256, &signed.signature)
+                .await?;
+        self.event(now, "released", Some(release), "gate", detail)
+            .await
     }
 
     /// Marks a staged release rejected.
@@ -501,11 +497,16 @@ mod tests {
         assert_eq!(tx.add_approval(id, "alice", 2).await.unwrap(), 1);
         let err = tx.add_approval(id, "alice", 3).await.unwrap_err();
         assert!(matches!(err, StorageError::AlreadyApproved { .. }));
-        let signed = SignedManifest {
-            manifest: b"manifest".to_vec(),
-            signature: "sig".into(),
-        };
-        tx.mark_released(id, &signed, "abc", 4).await.unwrap();
+        let pair = shipgate_manifest::keys::generate_key_pair(None).unwrap();
+        let key = crate::signing::GateKey::from_key(
+            shipgate_manifest::SecretKeyFile::parse(&pair.secret_key_file, "k")
+                .unwrap()
+                .unlock(None)
+                .unwrap(),
+        );
+        let release = tx.release(id).await.unwrap().unwrap();
+        let (signed, digest) = key.sign_release(&release).unwrap();
+        tx.mark_released(id, &signed, &digest, 4).await.unwrap();
         // A second transition is refused.
         assert!(tx.mark_rejected(id, "alice", "late", 5).await.is_err());
         tx.commit().await.unwrap();

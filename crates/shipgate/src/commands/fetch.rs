@@ -14,7 +14,7 @@ use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0 --gate-key gate.pub\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0   # trust on first use\n\nWithout --gate-key the gate's key is trusted on first use: its fingerprint is\nprinted and remembered in ~/.config/shipgate/known_gates.toml; a later\ndifferent key is refused (exit 1). The signed manifest is saved next to the\nfiles as shipgate.manifest + shipgate.manifest.minisig, so\n`minisign -Vm DIR/shipgate.manifest -p gate.pub` checks it again."
+    after_help = "Example:\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0 --gate-key gate.pub\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0   # trust on first use\n\nWithout --gate-key the gate's key is trusted on first use: its fingerprint is\nprinted and remembered in ~/.config/shipgate/known_gates.toml; a later\ndifferent key is refused (exit 1). The signed manifest is saved next to the\nfiles as shipgate.manifest + shipgate.manifest.minisig, so\n`minisign -Vm DIR/shipgate.manifest -p gate.pub` checks it again.\n\nThe release must also be in the gate's transparency log: its `released` event\nmust be included in a checkpoint signed by the same key, and that checkpoint\nmust extend the one remembered from the last fetch or `log verify` against this\ngate (log_checkpoints.toml beside known_gates.toml); a rolled-back or forked\nlog is refused (exit 1)."
 )]
 pub struct Args {
     /// The gate's base URL.
@@ -37,8 +37,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> CmdResult {
     let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    // Needed for a key trusted on first use; with a pinned key only to
+    // remember the log checkpoint (skipped when there is no such directory).
     let config_dir = match &args.gate_key {
-        Some(_) => None,
+        Some(_) => user_config::config_dir().ok(),
         None => Some(user_config::config_dir().map_err(CliError::usage)?),
     };
     let options = FetchOptions {
@@ -85,6 +87,15 @@ pub fn run(args: Args) -> CmdResult {
         }
     };
     println!("gate key         {} ({source})", report.key_fingerprint);
+    let log = &report.log;
+    let previous = match log.previous_checkpoint_size {
+        Some(size) => format!(", consistent with the checkpoint of size {size} seen before"),
+        None => String::new(),
+    };
+    println!(
+        "log              released event #{} included in {}'s signed checkpoint of size {}{previous}",
+        log.index, log.origin, log.checkpoint_size
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -105,6 +116,7 @@ fn fetch_error(err: FetchError, gate: &str) -> CliError {
         FetchError::PinnedKey(_) => CliError::usage(err)
             .hint("pass the gate's minisign public key file (from its operator, or `curl GATE/v1/info`)"),
         FetchError::Exists(_) => CliError::usage(err),
+        FetchError::Log(e) => super::log::log_error(e, gate),
         other => CliError::usage(other),
     }
 }

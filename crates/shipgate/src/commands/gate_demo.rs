@@ -377,6 +377,25 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         out.status.code() == Some(1),
         &got(&out),
     );
+    let out = shipgate(
+        &dir,
+        &[],
+        &[
+            "log",
+            "verify",
+            "--gate",
+            &url,
+            "--gate-key",
+            "shipgate-dev/gate.pub",
+            "--entries",
+        ],
+    )?;
+    demo.step(
+        "audit the gate's transparency log",
+        "its signed checkpoint extends the one the fetch remembered; every leaf re-hashed",
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("the root matches"),
+        &got(&out),
+    );
     // Tamper with the stored blob (same size, one byte changed): the gate
     // now serves other bytes, as a compromised disk or mirror would.
     let blob = dir

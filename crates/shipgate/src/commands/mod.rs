@@ -9,6 +9,7 @@ mod fetch;
 mod gate_demo;
 mod gate_ui;
 mod keygen;
+mod log;
 mod oidc;
 mod policy;
 mod reject;
@@ -71,6 +72,12 @@ pub enum Command {
         after_help = "Example:\n  shipgate admin enroll alice --package hello --config gate.toml\n  shipgate admin unlock alice --config gate.toml\n  shipgate admin revoke alice --config gate.toml\n  shipgate admin status --config gate.toml"
     )]
     Admin(admin::Command),
+    /// Audit a gate's transparency log: verify consistency, list events.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  shipgate log verify --gate https://gate.example.com --checkpoint gate.checkpoint\n  shipgate log show --gate https://gate.example.com --limit 20"
+    )]
+    Log(log::Command),
 }
 
 pub fn run(command: Command) -> CmdResult {
@@ -90,5 +97,6 @@ pub fn run(command: Command) -> CmdResult {
         Command::Reject(args) => reject::run(args),
         Command::Fetch(args) => fetch::run(args),
         Command::Admin(command) => admin::run(command),
+        Command::Log(command) => log::run(command),
     }
 }

@@ -199,6 +199,21 @@ fn a_stolen_token_gets_at_most_the_yearly_budget_of_guesses() {
     );
     let log = gate.log();
     assert!(log.contains("locked until re-enrolled"), "{log}");
+    // Each lock is in the transparency log with its reason and counts.
+    let shown = crate::util::run_in(gate.path(), &["log", "show", "--gate", &gate.url]);
+    assert_exit(&shown, 0);
+    let shown = stdout(&shown);
+    assert_eq!(
+        shown
+            .matches("until unlocked: 5 wrong codes in 15 minutes")
+            .count(),
+        5,
+        "{shown}"
+    );
+    assert!(
+        shown.contains("carol (until re-enrolled: 5 wrong codes in 15 minutes, 30 in 365 days)"),
+        "{shown}"
+    );
     assert_eq!(
         log.matches("maintainer locked after wrong TOTP codes")
             .count(),

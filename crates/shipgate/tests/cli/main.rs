@@ -11,6 +11,7 @@ mod gate_bruteforce;
 mod gate_crash;
 mod gate_flow;
 mod gate_load;
+mod gate_log;
 mod gate_matrix;
 mod gate_util;
 mod help;

@@ -5,12 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+use shipgate_gate::client::Client;
 use shipgate_gate::storage::{Db, Event, ReleaseDetail, ReleaseState, SignedManifest};
+use shipgate_gate::tlog::audit::{SignedCheckpoint, check_extends, fetch_checkpoint};
 use shipgate_manifest::{EntryKind, PublicKey};
 
 use super::clients::{Ledger, PACKAGES};
 use super::http::{Reply, call};
 use crate::gate_util::{Gate, sha256_hex};
+use crate::util::{shipgate, stderr};
 
 /// What earlier checks saw, to check that nothing goes backwards.
 #[derive(Debug, Default)]
@@ -21,6 +24,10 @@ pub struct History {
     pub releases: BTreeMap<i64, (ReleaseState, Option<String>)>,
     /// Released releases already downloaded and verified over HTTP.
     pub served: HashSet<i64>,
+    /// The log's checkpoint right after the last restart.
+    pub head: Option<SignedCheckpoint>,
+    /// How many of the watcher's checkpoints were already checked.
+    pub checkpoints_checked: usize,
 }
 
 /// The database as one consistent picture (the gate is quiet during checks).
@@ -315,6 +322,10 @@ pub fn check(gate: &Gate, key: &PublicKey, ledger: &Ledger, history: &mut Histor
     // The HTTP view agrees, and released versions are served intact.
     check_http(gate, key, &snap, history, &mut fail);
 
+    // The transparency log: one leaf per event, and consistent with every
+    // checkpoint seen before the kill.
+    check_log(gate, key, ledger, &snap, history, &mut fail);
+
     history.events = snap.events;
     history.releases = now;
     problems
@@ -449,4 +460,83 @@ fn check_http(
         }
         history.served.insert(id);
     }
+}
+
+/// The restarted gate's log: its checkpoint verifies, it has one leaf per
+/// event, it extends the checkpoint of the previous restart and every
+/// checkpoint the watcher saw since (a consistency proof each), and the real
+/// `shipgate log verify` agrees against the checkpoint file it keeps.
+fn check_log(
+    gate: &Gate,
+    key: &PublicKey,
+    ledger: &Ledger,
+    snap: &Snapshot,
+    history: &mut History,
+    fail: &mut impl FnMut(String),
+) {
+    let client = Client::new(&gate.url).unwrap();
+    let head = match fetch_checkpoint(&client, key) {
+        Ok(head) => head,
+        Err(e) => return fail(format!("the log's checkpoint: {e}")),
+    };
+    if head.checkpoint.size != snap.events.len() as u64 {
+        fail(format!(
+            "the log has {} leaves for {} events",
+            head.checkpoint.size,
+            snap.events.len()
+        ));
+    }
+    let seen = &ledger.checkpoints[history.checkpoints_checked.min(ledger.checkpoints.len())..];
+    for old in history.head.iter().chain(seen) {
+        if let Err(e) = check_extends(&client, &old.checkpoint, &head.checkpoint) {
+            fail(format!(
+                "the log (size {}) is not consistent with a checkpoint seen before the kill (size {}): {e}",
+                head.checkpoint.size, old.checkpoint.size
+            ));
+        }
+    }
+    history.checkpoints_checked = ledger.checkpoints.len();
+    history.head = Some(head);
+    let out = log_verify(gate, false);
+    if !out.status.success() {
+        fail(format!("shipgate log verify: {}", stderr(&out)));
+    }
+}
+
+/// Runs `shipgate log verify` against the drill's checkpoint file (which it
+/// updates), pinned to the gate key; `entries` also re-hashes every leaf.
+pub fn log_verify(gate: &Gate, entries: bool) -> std::process::Output {
+    let mut cmd = shipgate();
+    cmd.current_dir(gate.path())
+        .env("SHIPGATE_CONFIG_DIR", gate.path().join("user-config"))
+        .args([
+            "log",
+            "verify",
+            "--gate",
+            &gate.url,
+            "--checkpoint",
+            "drill.checkpoint",
+            "--gate-key",
+            "gate.pub",
+        ]);
+    if entries {
+        cmd.arg("--entries");
+    }
+    cmd.output().unwrap()
+}
+
+/// Every checkpoint the watcher ever saw is extended by the gate's current
+/// log (the per-restart checks cover each once; this covers all at the end).
+pub fn check_all_checkpoints(gate: &Gate, key: &PublicKey, ledger: &Ledger) -> Vec<String> {
+    let client = Client::new(&gate.url).unwrap();
+    let head = fetch_checkpoint(&client, key).unwrap();
+    ledger
+        .checkpoints
+        .iter()
+        .filter_map(|old| {
+            check_extends(&client, &old.checkpoint, &head.checkpoint)
+                .err()
+                .map(|e| format!("checkpoint of size {}: {e}", old.checkpoint.size))
+        })
+        .collect()
 }

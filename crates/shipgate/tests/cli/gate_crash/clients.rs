@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use shipgate_gate::tlog::audit::{SignedCheckpoint, open_checkpoint};
+use shipgate_manifest::PublicKey;
+
 use super::http::{Reply, call};
 use crate::gate_util::{Minter, multipart, sha256_hex};
 
@@ -53,6 +56,8 @@ pub struct Ledger {
     pub dropped: BTreeMap<&'static str, usize>,
     /// Uploads cut after some but not all of their body was sent.
     pub mid_upload: usize,
+    /// Every distinct signed checkpoint the watcher saw, in order.
+    pub checkpoints: Vec<SignedCheckpoint>,
     /// Answers no drill client should ever get.
     pub unexpected: Vec<String>,
 }
@@ -343,4 +348,29 @@ fn claim_step<'a>(
         }
     }
     None
+}
+
+/// Fetches the gate's signed checkpoint every few milliseconds and keeps
+/// each new one (verified with the gate key): the checkpoints a monitor saw
+/// before each kill, which the log must stay consistent with.
+pub fn watcher(shared: Arc<Shared>, key: PublicKey, seed: u64) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    while let Some((port, _)) = shared.port() {
+        match call(port, "GET", "/v1/log/checkpoint", &[], b"", None) {
+            Reply::Answer(200, note) => match open_checkpoint(&note, &key, "drill checkpoint") {
+                Ok(seen) => shared.note(|l| {
+                    if l.checkpoints.last() != Some(&seen) {
+                        l.checkpoints.push(seen);
+                    }
+                }),
+                Err(e) => shared.unexpected(format!("checkpoint does not verify: {e}")),
+            },
+            Reply::Answer(status, body) => {
+                shared.unexpected(format!("checkpoint: {status} {}", Reply::text(&body)));
+            }
+            Reply::Dropped { .. } => shared.dropped("checkpoint"),
+            Reply::Hung => shared.unexpected("checkpoint: no answer".into()),
+        }
+        std::thread::sleep(Duration::from_millis(rng.u64(5..=25)));
+    }
 }

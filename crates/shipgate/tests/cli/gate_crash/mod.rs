@@ -4,8 +4,10 @@
 //! restarted each time on the same data directory. After every restart,
 //! before the clients go on, `checks::check` proves that every release is
 //! whole or absent, that every acknowledged staging, approval and release is
-//! kept and none is doubled, and that the event sequence is gapless and only
-//! grows.
+//! kept and none is doubled, that the event sequence is gapless and only
+//! grows, and that the transparency log has one leaf per event, verifies
+//! with `shipgate log verify`, and is consistent (a consistency proof each)
+//! with every signed checkpoint a watcher thread saw before the kill.
 //!
 //! The moments come from a seeded RNG: the seed is printed, and
 //! `SHIPGATE_CRASH_SEED=N` replays the same schedule (kill delays, client
@@ -153,6 +155,12 @@ fn crash_drill_sigkill_at_random_moments_loses_and_halves_nothing() {
             clients::approver(shared, maintainers, seed);
         }));
     }
+    {
+        let (shared, key, seed) = (shared.clone(), key.clone(), rng.u64(..));
+        threads.push(std::thread::spawn(move || {
+            clients::watcher(shared, key, seed);
+        }));
+    }
 
     let mut history = checks::History::default();
     let mut dir = dir;
@@ -192,6 +200,14 @@ fn crash_drill_sigkill_at_random_moments_loses_and_halves_nothing() {
 
     // The drill did what it claims: work was cut mid-flight, and work went through.
     let ledger = shared.ledger.lock().unwrap();
+    let problems = checks::check_all_checkpoints(&gate, &key, &ledger);
+    assert!(
+        problems.is_empty(),
+        "the final log is not consistent with checkpoints seen during the drill (seed {seed}):\n{}",
+        problems.join("\n")
+    );
+    let out = checks::log_verify(&gate, true);
+    assert_exit(&out, 0);
     let released = history
         .releases
         .values()
@@ -200,7 +216,8 @@ fn crash_drill_sigkill_at_random_moments_loses_and_halves_nothing() {
     let summary = format!(
         "{KILLS} kills at work + {startup_kills} during startup in {:.1} s ({:.1} s of checks; seed {seed}): \
          {} releases ({released} released), {} events; acknowledged: {} stagings, {} approvals, \
-         {} releases; cut by a kill: {:?}, {} of them uploads mid-stream",
+         {} releases; {} checkpoints seen, all extended by the log after each kill; \
+         cut by a kill: {:?}, {} of them uploads mid-stream",
         started.elapsed().as_secs_f64(),
         checking.as_secs_f64(),
         history.releases.len(),
@@ -208,6 +225,7 @@ fn crash_drill_sigkill_at_random_moments_loses_and_halves_nothing() {
         ledger.stages.len(),
         ledger.approvals.len(),
         ledger.releases.len(),
+        ledger.checkpoints.len(),
         ledger.dropped,
         ledger.mid_upload,
     );
@@ -287,4 +305,14 @@ fn crash_drill_sigkill_at_random_moments_loses_and_halves_nothing() {
     let text = problems.join("\n");
     assert!(text.contains("blob directory: extra [], missing"), "{text}");
     assert!(text.contains("the event history was rewritten"), "{text}");
+    // ... and a checkpoint of a history the gate never had (another root at
+    // an old size) is not extended by the log.
+    let mut forked = ledger.checkpoints[ledger.checkpoints.len() / 2].clone();
+    forked.checkpoint.root = ledger.checkpoints.last().unwrap().checkpoint.root;
+    let fake = clients::Ledger {
+        checkpoints: vec![forked],
+        ..Default::default()
+    };
+    let problems = checks::check_all_checkpoints(&gate, &key, &fake);
+    assert_eq!(problems.len(), 1, "{problems:?}");
 }
