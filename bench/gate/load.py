@@ -356,7 +356,7 @@ class Results:
 
     def ok(self, call, elapsed):
         with self.lock:
-            self.latencies.setdefault(call, []).append(elapsed)
+            self.latencies.setdefault(call, []).append((time.time(), elapsed))
 
     def refused(self, call, status, code, body):
         key = "%s|%d|%s" % (call, status, code)
@@ -451,15 +451,22 @@ def drill(plan_file):
     print("load drill: %d clients in %d processes for %.1f s against %s; load average %s -> %s" % (
         clients, procs, wall, plan["gate"], load_before, " ".join(open("/proc/loadavg").read().split()[:3])))
     print()
-    print("%-24s %8s %9s %9s %9s %9s" % ("call (2xx answers)", "n", "per s", "p50 ms", "p99 ms", "max ms"))
+    # The whole run, then its second half alone: the start has every client
+    # staging at once (a burst of CLIENTS fsynced writes), the second half is
+    # the steady state.
+    half = start + seconds / 2
+    print("%-24s %8s %9s %9s %9s %9s %14s" % (
+        "call (2xx answers)", "n", "per s", "p50 ms", "p99 ms", "max ms", "2nd half p50/p99"))
     total = 0
     for call in ("stage", "approve", "list", "fetch"):
-        values = latencies.get(call, [])
+        timed = latencies.get(call, [])
+        values = [e for _, e in timed]
+        late = [e for t, e in timed if t - e >= half]
         total += len(values)
         if values:
-            print("%-24s %8d %9.1f %9.1f %9.1f %9.1f" % (
+            print("%-24s %8d %9.1f %9.1f %9.1f %9.1f %7.1f/%.1f" % (
                 call, len(values), len(values) / wall, pct(values, 50) * 1000, pct(values, 99) * 1000,
-                max(values) * 1000))
+                max(values) * 1000, pct(late, 50) * 1000, pct(late, 99) * 1000))
     print("%-24s %8d %9.1f" % ("all", total, total / wall))
     if len(samples) > 1:
         cpu = samples[-1][3] - samples[0][3]

@@ -20,11 +20,12 @@
 //!   one SQLite-specific statement; PostgreSQL would use `SELECT … FOR UPDATE`).
 //! - within one process, writers first take their turn on a fair (FIFO)
 //!   async lock, and only then a pool connection. SQLite admits one writer at
-//!   a time and makes the others poll the lock with growing sleeps: under
-//!   load (the load drill: 500 clients) writers parked in `BEGIN IMMEDIATE`
-//!   held most of the pool's connections, readers waited for one, and
-//!   whoever polled at the right moment won, so tail latencies reached tens
-//!   of seconds. The busy timeout remains for other processes
+//!   a time and makes the others poll its lock with growing sleeps (up to
+//!   100 ms): without the turn, a wave of writers (the load drill's 500
+//!   approvals at a TOTP step boundary) would park most of the pool's
+//!   connections in that polling, readers would wait for a connection, and
+//!   the lock would go to whoever polled at the right moment rather than to
+//!   the oldest. The busy timeout remains for other processes
 //!   (`shipgate admin`).
 
 mod execution_tokens;
