@@ -104,6 +104,18 @@ pub fn credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
     out
 }
 
+/// The jobs that run their own steps (reusable-workflow calls are skipped:
+/// their steps are in another file) and hold a credential, each with its
+/// first credential (the one findings name).
+pub fn jobs_with_credential<'w, 'a>(
+    wf: &'w Workflow<'a>,
+) -> impl Iterator<Item = (&'w Job<'a>, Credential)> + 'w {
+    wf.jobs
+        .iter()
+        .filter(|job| job.uses.is_none())
+        .filter_map(|job| Some((job, credentials(wf, job).into_iter().next()?)))
+}
+
 /// A step that installs dependencies, builds, or runs code from the checkout.
 #[derive(Debug, Clone)]
 pub struct ToolchainStep {
