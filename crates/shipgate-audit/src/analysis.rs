@@ -104,6 +104,18 @@ pub fn credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
     out
 }
 
+/// The jobs that run their own steps (reusable-workflow calls are skipped:
+/// their steps are in another file) and hold a credential, each with its
+/// first credential (the one findings name).
+pub fn jobs_with_credential<'w, 'a>(
+    wf: &'w Workflow<'a>,
+) -> impl Iterator<Item = (&'w Job<'a>, Credential)> + 'w {
+    wf.jobs
+        .iter()
+        .filter(|job| job.uses.is_none())
+        .filter_map(|job| Some((job, credentials(wf, job).into_iter().next()?)))
+}
+
 /// A step that installs dependencies, builds, or runs code from the checkout.
 #[derive(Debug, Clone)]
 pub struct ToolchainStep {
@@ -291,20 +303,36 @@ pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<(Loc, String)> {
 const DEFAULT_BRANCH_NAMES: &[&str] = &["main", "master", "trunk", "develop", "default"];
 
 /// Minimal glob for GitHub branch/tag filters: `*` (no `/`), `**` (anything), `?`.
+///
+/// Dynamic programming from the ends of both strings, O(pattern × text): a
+/// hostile filter (a workflow with `branches: ["*****…x"]`) cannot make the
+/// audit backtrack for hours, as trying every split of the text would.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some(b'*') if p.get(1) == Some(&b'*') => (0..=t.len()).any(|i| go(&p[2..], &t[i..])),
-            Some(b'*') => (0..=t.len())
-                .take_while(|&i| i == 0 || t[i - 1] != b'/')
-                .any(|i| go(&p[1..], &t[i..])),
-            Some(b'?') => !t.is_empty() && go(&p[1..], &t[1..]),
-            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+    // Bounded: filters are short; refuse silly ones.
+    if pattern.len() > 256 || text.len() > 256 {
+        return false;
+    }
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let n = t.len();
+    // matches[i][j]: p[i..] matches t[j..].
+    let mut matches = vec![vec![false; n + 1]; p.len() + 1];
+    matches[p.len()][n] = true;
+    for i in (0..p.len()).rev() {
+        for j in (0..=n).rev() {
+            let rest = j < n;
+            matches[i][j] = match p[i] {
+                // `**`: nothing more, or one more byte of anything.
+                b'*' if p.get(i + 1) == Some(&b'*') => {
+                    matches[i + 2][j] || rest && matches[i][j + 1]
+                }
+                // `*`: nothing more, or one more byte that is not `/`.
+                b'*' => matches[i + 1][j] || rest && t[j] != b'/' && matches[i][j + 1],
+                b'?' => rest && matches[i + 1][j + 1],
+                c => rest && t[j] == c && matches[i + 1][j + 1],
+            };
         }
     }
-    // Bounded: filters are short; refuse silly ones rather than backtrack forever.
-    pattern.len() <= 256 && text.len() <= 256 && go(pattern.as_bytes(), text.as_bytes())
+    matches[0][0]
 }
 
 /// Whether the workflow runs on pushes to the default branch, tag pushes or
@@ -383,5 +411,72 @@ mod tests {
         assert!(glob_match("ma?n", "main"));
         assert!(glob_match("release/**", "release/a/b"));
         assert!(!glob_match("v*", "main"));
+    }
+
+    /// The backtracking matcher `glob_match` replaced: exponential on
+    /// patterns with many stars, kept here as the reference for its results.
+    fn backtracking(p: &[u8], t: &[u8]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some(b'*') if p.get(1) == Some(&b'*') => {
+                (0..=t.len()).any(|i| backtracking(&p[2..], &t[i..]))
+            }
+            Some(b'*') => (0..=t.len())
+                .take_while(|&i| i == 0 || t[i - 1] != b'/')
+                .any(|i| backtracking(&p[1..], &t[i..])),
+            Some(b'?') => !t.is_empty() && backtracking(&p[1..], &t[1..]),
+            Some(c) => t.first() == Some(c) && backtracking(&p[1..], &t[1..]),
+        }
+    }
+
+    /// Every string over `alphabet` up to `max` bytes long.
+    fn strings(alphabet: &[u8], max: usize) -> Vec<Vec<u8>> {
+        let mut all = vec![Vec::new()];
+        let mut last = vec![Vec::new()];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|s: &Vec<u8>| {
+                    alphabet.iter().map(move |c| {
+                        let mut longer = s.clone();
+                        longer.push(*c);
+                        longer
+                    })
+                })
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn globs_match_exactly_what_backtracking_matched() {
+        let texts = strings(b"ab/", 4);
+        for pattern in strings(b"*?a/", 5) {
+            for text in &texts {
+                let p = std::str::from_utf8(&pattern).unwrap();
+                let t = std::str::from_utf8(text).unwrap();
+                assert_eq!(
+                    glob_match(p, t),
+                    backtracking(&pattern, text),
+                    "{p:?} {t:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_globs_are_answered_at_once() {
+        // Hundreds of stars against every default branch name: the
+        // backtracking matcher tried every split of the name (C(136, 8)
+        // ways for 128 `**`).
+        for stars in ["*", "**"] {
+            let pattern = format!("{}x", stars.repeat(255 / stars.len()));
+            for name in DEFAULT_BRANCH_NAMES {
+                assert!(!glob_match(&pattern, name), "{pattern}");
+            }
+        }
+        assert!(glob_match(&"*".repeat(256), "main"));
+        assert!(!glob_match(&"*".repeat(257), "main"), "over the bound");
     }
 }

@@ -273,39 +273,25 @@ fn audit_text(src: &SourceFile, kind: FileKind) -> Vec<Finding> {
         source: src,
         root: &doc.root,
     };
-    let mut drafts = Vec::new();
-    match kind {
-        FileKind::Workflow => match Workflow::parse(&doc.root) {
-            Ok(wf) => {
-                for rule in REGISTRY {
-                    drafts.extend(rule.check_workflow(&wf, &cx));
-                }
-            }
-            Err(e) => findings.push(invalid_at(
-                src,
-                ByteRange {
-                    start: doc.root.range.start,
-                    end: doc.root.range.start,
-                },
-                e.message,
-            )),
-        },
-        FileKind::Action => match Action::parse(&doc.root) {
-            Ok(action) => {
-                for rule in REGISTRY {
-                    drafts.extend(rule.check_action(&action, &cx));
-                }
-            }
-            Err(e) => findings.push(invalid_at(
-                src,
-                ByteRange {
-                    start: doc.root.range.start,
-                    end: doc.root.range.start,
-                },
-                e.message,
-            )),
-        },
-    }
+    let checked: Result<Vec<Draft>, _> = match kind {
+        FileKind::Workflow => Workflow::parse(&doc.root).map(|wf| {
+            REGISTRY
+                .iter()
+                .flat_map(|rule| rule.check_workflow(&wf, &cx))
+                .collect()
+        }),
+        FileKind::Action => Action::parse(&doc.root).map(|action| {
+            REGISTRY
+                .iter()
+                .flat_map(|rule| rule.check_action(&action, &cx))
+                .collect()
+        }),
+    };
+    let drafts = checked.unwrap_or_else(|e| {
+        let start = doc.root.range.start;
+        findings.push(invalid_at(src, ByteRange { start, end: start }, e.message));
+        Vec::new()
+    });
     let mut seen = std::collections::HashSet::new();
     for draft in drafts {
         let f = resolve(draft, src, &doc);

@@ -213,31 +213,63 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::approvals::{Decision, DecisionError, Outcome, Refusal, Verdict, decide};
+    use crate::approvals::{Decision, DecisionError, Outcome, Refusal, SignFn, Verdict, decide};
+    use crate::credentials::totp_code;
+    use crate::lockout::{self, FailureCounts, LockReason};
+    use crate::storage::tests::{event_kinds, temp_db};
 
+    /// A decision on `release` with `maintainer_token` and `code` at `now`;
+    /// `sign` signs the manifest when the decision reaches the quorum.
     #[allow(clippy::too_many_arguments)]
     async fn try_decide(
         db: &Db,
         config: &GateConfig,
-        sign: crate::approvals::SignFn<'_>,
+        sign: SignFn<'_>,
         release: i64,
         maintainer_token: &str,
         code: &str,
-        verdict: &Verdict,
+        verdict: Verdict,
         now: i64,
     ) -> Result<Outcome, DecisionError> {
         let decision = Decision {
             release,
             maintainer_token,
             code,
-            verdict: verdict.clone(),
+            verdict,
             now,
         };
         decide(db, config, sign, &decision).await
     }
-    use crate::credentials::totp_code;
-    use crate::lockout::{self, FailureCounts, LockReason};
-    use crate::storage::tests::temp_db;
+
+    /// An approval of `release` with `token` and `code` at `now`, without a
+    /// signing key (a decision that reaches the quorum fails to sign).
+    async fn approve(
+        db: &Db,
+        config: &GateConfig,
+        release: i64,
+        token: &str,
+        code: &str,
+        now: i64,
+    ) -> Result<Outcome, DecisionError> {
+        let verdict = Verdict::Approve;
+        try_decide(db, config, &no_signing, release, token, code, verdict, now).await
+    }
+
+    /// A rejection of `release` for `reason`, like [`approve`].
+    async fn reject(
+        db: &Db,
+        config: &GateConfig,
+        release: i64,
+        token: &str,
+        code: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Outcome, DecisionError> {
+        let verdict = Verdict::Reject {
+            reason: reason.into(),
+        };
+        try_decide(db, config, &no_signing, release, token, code, verdict, now).await
+    }
 
     fn config(data: &Path) -> GateConfig {
         let text = format!(
@@ -341,18 +373,9 @@ maintainers = ["carol"]
         let t0 = 1_800_000_000;
         let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
 
-        let outcome = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &code,
-            &Verdict::Approve,
-            t0,
-        )
-        .await
-        .unwrap();
+        let outcome = approve(&db, &config, id, &alice.token, &code, t0)
+            .await
+            .unwrap();
         assert_eq!(
             outcome,
             Outcome::Approved {
@@ -361,36 +384,18 @@ maintainers = ["carol"]
             }
         );
         // The same code again (same step) is refused as reused, even a second later.
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &code,
-            &Verdict::Approve,
-            t0 + 1,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, &alice.token, &code, t0 + 1)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, DecisionError::Refused(Refusal::ReusedCode)),
             "{err}"
         );
         // The previous step's code is also spent (step <= last used).
         let old = totp_code(&alice.totp_secret, (t0 - 30) as u64).unwrap();
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &old,
-            &Verdict::Approve,
-            t0 + 2,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, &alice.token, &old, t0 + 2)
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -401,18 +406,9 @@ maintainers = ["carol"]
         );
         // A fresh code for the next step works but alice already approved.
         let next = totp_code(&alice.totp_secret, (t0 + 30) as u64).unwrap();
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &next,
-            &Verdict::Approve,
-            t0 + 30,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, &alice.token, &next, t0 + 30)
+            .await
+            .unwrap_err();
         assert!(matches!(err, DecisionError::AlreadyApproved(_)), "{err}");
 
         // That success cleared the failure history: 5 wrong codes in the
@@ -428,18 +424,9 @@ maintainers = ["carol"]
                         .is_none()
                 );
             }
-            let err = try_decide(
-                &db,
-                &config,
-                &no_signing,
-                id,
-                &alice.token,
-                "00000000",
-                &Verdict::Approve,
-                t0 + 40 + i,
-            )
-            .await
-            .unwrap_err();
+            let err = approve(&db, &config, id, &alice.token, "00000000", t0 + 40 + i)
+                .await
+                .unwrap_err();
             assert!(
                 matches!(
                     err,
@@ -452,46 +439,20 @@ maintainers = ["carol"]
         assert!(record.locked_at.is_some(), "locked after 5 failures");
         // Locked: even a correct fresh code is refused.
         let later = totp_code(&alice.totp_secret, (t0 + 90) as u64).unwrap();
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &later,
-            &Verdict::Reject { reason: "x".into() },
-            t0 + 90,
-        )
-        .await
-        .unwrap_err();
+        let err = reject(&db, &config, id, &alice.token, &later, "x", t0 + 90)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, DecisionError::Refused(Refusal::Locked)),
             "{err}"
         );
 
         unlock(&config, "alice", t0 + 100).await.unwrap();
-        let outcome = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &later,
-            &Verdict::Reject {
-                reason: "bad".into(),
-            },
-            t0 + 90,
-        )
-        .await
-        .unwrap();
-        assert_eq!(outcome, Outcome::Rejected);
-        let kinds: Vec<String> = db
-            .events()
+        let outcome = reject(&db, &config, id, &alice.token, &later, "bad", t0 + 90)
             .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+            .unwrap();
+        assert_eq!(outcome, Outcome::Rejected);
+        let kinds = event_kinds(&db).await;
         assert_eq!(
             kinds,
             [
@@ -533,7 +494,7 @@ maintainers = ["carol"]
             id,
             &alice.token,
             &code,
-            &Verdict::Approve,
+            Verdict::Approve,
             t0,
         )
         .await
@@ -554,7 +515,7 @@ maintainers = ["carol"]
             id,
             &bob.token,
             &code,
-            &Verdict::Approve,
+            Verdict::Approve,
             t0,
         )
         .await
@@ -586,7 +547,7 @@ maintainers = ["carol"]
             id,
             &alice.token,
             &code,
-            &Verdict::Reject { reason: "x".into() },
+            Verdict::Reject { reason: "x".into() },
             t0 + 30,
         )
         .await
@@ -601,13 +562,7 @@ maintainers = ["carol"]
             ),
             "{late}"
         );
-        let kinds: Vec<String> = db
-            .events()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = event_kinds(&db).await;
         assert_eq!(
             kinds,
             [
@@ -634,18 +589,9 @@ maintainers = ["carol"]
         let id = stage(&db).await;
         let t0 = 1_800_000_000;
         let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &code,
-            &Verdict::Approve,
-            t0,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, &alice.token, &code, t0)
+            .await
+            .unwrap_err();
         assert!(matches!(err, DecisionError::Signing(_)), "{err}");
         let release = db.release(id).await.unwrap().unwrap();
         assert!(release.approvals.is_empty());
@@ -671,17 +617,7 @@ maintainers = ["carol"]
         let t0 = 1_800_000_000;
         for i in 0..8 {
             // 4 minutes apart: never 5 inside one 15-minute window.
-            let _ = try_decide(
-                &db,
-                &config,
-                &no_signing,
-                id,
-                &bob.token,
-                "00000000",
-                &Verdict::Approve,
-                t0 + i * 240,
-            )
-            .await;
+            let _ = approve(&db, &config, id, &bob.token, "00000000", t0 + i * 240).await;
         }
         assert!(
             db.maintainer("bob")
@@ -707,18 +643,9 @@ maintainers = ["carol"]
         let id = stage(&db).await;
         let t0 = 1_800_000_000;
         let code = totp_code(&carol.totp_secret, t0 as u64).unwrap();
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &carol.token,
-            &code,
-            &Verdict::Approve,
-            t0,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, &carol.token, &code, t0)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, DecisionError::Refused(Refusal::NotMaintainerOfPackage)),
             "{err}"
@@ -726,52 +653,25 @@ maintainers = ["carol"]
         // A forged token with alice's name and a wrong secret.
         let forged = format!("sgm_alice_{}", "A".repeat(43));
         let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &forged,
-            &code,
-            &Verdict::Approve,
-            t0,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, &forged, &code, t0)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, DecisionError::Refused(Refusal::WrongToken)),
             "{err}"
         );
         // A JWT is not a maintainer token.
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            "eyJh.eyJz.c2ln",
-            &code,
-            &Verdict::Approve,
-            t0,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, "eyJh.eyJz.c2ln", &code, t0)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, DecisionError::Refused(Refusal::MalformedToken)),
             "{err}"
         );
         // Revoked: refused, and a pending approval is withdrawn.
-        let outcome = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &code,
-            &Verdict::Approve,
-            t0,
-        )
-        .await
-        .unwrap();
+        let outcome = approve(&db, &config, id, &alice.token, &code, t0)
+            .await
+            .unwrap();
         assert_eq!(
             outcome,
             Outcome::Approved {
@@ -782,44 +682,13 @@ maintainers = ["carol"]
         assert_eq!(revoke(&config, "alice", t0 + 1).await.unwrap(), vec![id]);
         assert!(db.release(id).await.unwrap().unwrap().approvals.is_empty());
         let next = totp_code(&alice.totp_secret, (t0 + 30) as u64).unwrap();
-        let err = try_decide(
-            &db,
-            &config,
-            &no_signing,
-            id,
-            &alice.token,
-            &next,
-            &Verdict::Approve,
-            t0 + 30,
-        )
-        .await
-        .unwrap_err();
+        let err = approve(&db, &config, id, &alice.token, &next, t0 + 30)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, DecisionError::Refused(Refusal::Revoked)),
             "{err}"
         );
-    }
-
-    /// An approval with `token` and `code` at `now`.
-    async fn guess(
-        db: &Db,
-        config: &GateConfig,
-        id: i64,
-        token: &str,
-        code: &str,
-        now: i64,
-    ) -> Result<Outcome, DecisionError> {
-        try_decide(
-            db,
-            config,
-            &no_signing,
-            id,
-            token,
-            code,
-            &Verdict::Approve,
-            now,
-        )
-        .await
     }
 
     async fn counts(db: &Db, name: &str, now: i64) -> FailureCounts {
@@ -858,7 +727,7 @@ maintainers = ["carol"]
         for n in 1..=lockout::YEARLY_BUDGET {
             // 4 minutes apart: at most 4 failures in any 15 minutes.
             now = t0 + i64::from(n) * 240;
-            let err = guess(
+            let err = approve(
                 &db,
                 &config,
                 id,
@@ -885,7 +754,7 @@ maintainers = ["carol"]
         // Even the right code is refused now, and `unlock` cannot help.
         now += 60;
         let good = totp_code(&alice.totp_secret, now as u64).unwrap();
-        let err = guess(&db, &config, id, &alice.token, &good, now)
+        let err = approve(&db, &config, id, &alice.token, &good, now)
             .await
             .unwrap_err();
         assert!(
@@ -910,7 +779,7 @@ maintainers = ["carol"]
         assert_eq!(counts(&db, "alice", later).await.year, 0);
         let good = totp_code(&alice.totp_secret, later as u64).unwrap();
         assert!(
-            guess(&db, &config, id, &alice.token, &good, later)
+            approve(&db, &config, id, &alice.token, &good, later)
                 .await
                 .is_err()
         );
@@ -924,7 +793,7 @@ maintainers = ["carol"]
             counts(&db, "alice", now + 2).await,
             FailureCounts::default()
         );
-        let stolen = guess(&db, &config, id, &alice.token, &good, now + 3)
+        let stolen = approve(&db, &config, id, &alice.token, &good, now + 3)
             .await
             .unwrap_err();
         assert!(
@@ -932,18 +801,12 @@ maintainers = ["carol"]
             "{stolen}"
         );
         let code = totp_code(&fresh.totp_secret, (now + 3) as u64).unwrap();
-        let outcome = guess(&db, &config, id, &fresh.token, &code, now + 3).await;
+        let outcome = approve(&db, &config, id, &fresh.token, &code, now + 3).await;
         assert!(
             matches!(outcome, Err(DecisionError::Signing(_))),
             "quorum 1 reached: {outcome:?}"
         );
-        let kinds: Vec<String> = db
-            .events()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = event_kinds(&db).await;
         assert_eq!(
             kinds.iter().filter(|k| *k == "maintainer_locked").count(),
             1
@@ -968,7 +831,7 @@ maintainers = ["carol"]
                 now += 1;
                 let code = wrong_code(&bob.totp_secret, now);
                 assert!(
-                    guess(&db, &config, id, &bob.token, &code, now)
+                    approve(&db, &config, id, &bob.token, &code, now)
                         .await
                         .is_err()
                 );
@@ -995,7 +858,7 @@ maintainers = ["carol"]
                 // more than the unlock did.
                 now += 30;
                 let good = totp_code(&bob.totp_secret, now as u64).unwrap();
-                let result = guess(&db, &config, id, &bob.token, &good, now).await;
+                let result = approve(&db, &config, id, &bob.token, &good, now).await;
                 assert!(
                     matches!(
                         result,
@@ -1044,7 +907,7 @@ maintainers = ["carol"]
             let now = t0 + i64::from(i) * 240;
             let code = wrong_code(&alice.totp_secret, now);
             assert!(
-                guess(&db, &config, id, &alice.token, &code, now)
+                approve(&db, &config, id, &alice.token, &code, now)
                     .await
                     .is_err()
             );
@@ -1058,7 +921,7 @@ maintainers = ["carol"]
         let later = t0 + lockout::BUDGET_WINDOW_SECONDS + 24 * 3600;
         let code = wrong_code(&alice.totp_secret, later);
         assert!(
-            guess(&db, &config, id, &alice.token, &code, later)
+            approve(&db, &config, id, &alice.token, &code, later)
                 .await
                 .is_err()
         );
@@ -1089,7 +952,7 @@ maintainers = ["carol"]
         let t0 = 1_800_000_000;
         for i in 0..(2 * lockout::YEARLY_BUDGET) {
             let now = t0 + i64::from(i);
-            let err = guess(&db, &config, id, &forged, "00000000", now)
+            let err = approve(&db, &config, id, &forged, "00000000", now)
                 .await
                 .unwrap_err();
             assert!(
@@ -1106,7 +969,7 @@ maintainers = ["carol"]
             None
         );
         let good = totp_code(&alice.totp_secret, (t0 + 100) as u64).unwrap();
-        let outcome = guess(&db, &config, id, &alice.token, &good, t0 + 100)
+        let outcome = approve(&db, &config, id, &alice.token, &good, t0 + 100)
             .await
             .unwrap();
         assert_eq!(

@@ -148,9 +148,16 @@ fn decode_box(text: &str) -> Result<(String, Vec<u8>), KeyErrorKind> {
     Ok((comment.to_string(), bytes))
 }
 
-fn bytes_to_text(bytes: Option<Vec<u8>>) -> Result<String, KeyErrorKind> {
-    let bytes = bytes.ok_or(KeyErrorKind::TooLarge)?;
-    String::from_utf8(bytes).map_err(|_| KeyErrorKind::NotText)
+/// Reads a key file (size-capped, UTF-8): its origin (the path, as errors
+/// name it) and its text.
+fn read_key_file(path: &Path) -> Result<(String, String), KeyError> {
+    let origin = path.display().to_string();
+    let fail = |kind| key_error(&origin, kind);
+    let bytes = read_capped(path, MAX_KEY_FILE_BYTES)
+        .map_err(|e| fail(KeyErrorKind::Read(e)))?
+        .ok_or_else(|| fail(KeyErrorKind::TooLarge))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail(KeyErrorKind::NotText))?;
+    Ok((origin, text))
 }
 
 /// A minisign public key, as in `minisign.pub`.
@@ -197,10 +204,7 @@ impl PublicKey {
 
     /// Reads and parses a public key file.
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let origin = path.display().to_string();
-        let bytes = read_capped(path, MAX_KEY_FILE_BYTES)
-            .map_err(|e| key_error(&origin, KeyErrorKind::Read(e)))?;
-        let text = bytes_to_text(bytes).map_err(|kind| key_error(&origin, kind))?;
+        let (origin, text) = read_key_file(path)?;
         Self::parse(&text, &origin)
     }
 
@@ -298,10 +302,7 @@ impl SecretKeyFile {
 
     /// Reads and parses a secret key file.
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let origin = path.display().to_string();
-        let bytes = read_capped(path, MAX_KEY_FILE_BYTES)
-            .map_err(|e| key_error(&origin, KeyErrorKind::Read(e)))?;
-        let text = bytes_to_text(bytes).map_err(|kind| key_error(&origin, kind))?;
+        let (origin, text) = read_key_file(path)?;
         Self::parse(&text, &origin)
     }
 

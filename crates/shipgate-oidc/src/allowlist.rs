@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::claims::Validation;
-use crate::error::{Rejection, VerifyError};
+use crate::error::VerifyError;
 use crate::fetch::FetchError;
 use crate::remote::RemoteOptions;
 use crate::token;
-use crate::verifier::{VerifiedToken, Verifier};
+use crate::verifier::{VerifiedToken, Verifier, foreign_issuer};
 
 /// One verifier per allowed issuer.
 #[derive(Debug, Default)]
@@ -66,13 +66,10 @@ impl VerifierSet {
         now: SystemTime,
     ) -> Result<VerifiedToken, VerifyError> {
         let parsed = token::parse(token)?;
-        let issuer = parsed.unverified_issuer().unwrap_or("(none)");
-        let Some(verifier) = self.verifiers.get(issuer) else {
-            return Err(Rejection::IssuerMismatch {
-                found: issuer.to_owned(),
-            }
-            .into());
-        };
+        let verifier = parsed
+            .unverified_issuer()
+            .and_then(|issuer| self.verifiers.get(issuer))
+            .ok_or_else(|| foreign_issuer(&parsed))?;
         verifier.verify_parsed(parsed, validation, now).await
     }
 }

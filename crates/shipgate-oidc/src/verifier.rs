@@ -120,10 +120,7 @@ impl Verifier {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         if parsed.unverified_issuer() != Some(self.issuer.as_str()) {
-            return Err(Rejection::IssuerMismatch {
-                found: parsed.unverified_issuer().unwrap_or("(none)").to_owned(),
-            }
-            .into());
+            return Err(foreign_issuer(&parsed));
         }
         let key = self.key(&parsed.kid, now_secs).await?;
         finish(&self.issuer, &key, parsed, validation, now_secs)
@@ -141,6 +138,15 @@ impl Verifier {
             Keys::Remote(remote) => remote.key(kid, now).await,
         }
     }
+}
+
+/// The refusal of a token whose unverified `iss` is not an issuer it may be
+/// verified for (before any key is fetched).
+pub(crate) fn foreign_issuer(parsed: &UnverifiedToken<'_>) -> VerifyError {
+    Rejection::IssuerMismatch {
+        found: parsed.unverified_issuer().unwrap_or("(none)").to_owned(),
+    }
+    .into()
 }
 
 /// Signature, registered claims, expectations.

@@ -8,7 +8,7 @@
 //! scripts from the checkout). Reusable-workflow calls are skipped: their
 //! steps are in another file.
 
-use crate::analysis::{credentials, toolchain_steps};
+use crate::analysis::{jobs_with_credential, toolchain_steps};
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::rules::{Context, Rule, RuleMeta};
@@ -37,9 +37,7 @@ impl Rule for CredentialWithToolchain {
 
     fn check_workflow(&self, wf: &Workflow<'_>, _cx: &Context<'_>) -> Vec<Draft> {
         let mut out = Vec::new();
-        for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
-            let creds = credentials(wf, job);
-            let Some(cred) = creds.first() else { continue };
+        for (job, cred) in jobs_with_credential(wf) {
             let Some(tool) = toolchain_steps(job).into_iter().next() else {
                 continue;
             };

@@ -5,7 +5,7 @@
 //! `YARN_ENABLE_SCRIPTS: false` for yarn berry. `.npmrc` files are not read
 //! (they are not in the workflow), which the explanation says.
 
-use crate::analysis::credentials;
+use crate::analysis::jobs_with_credential;
 use crate::finding::{Confidence, Draft, FixPlan, FixSafety, Severity, SymbolicEdit};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -37,9 +37,7 @@ impl Rule for InstallScriptsWithCredentials {
 
     fn check_workflow(&self, wf: &Workflow<'_>, _cx: &Context<'_>) -> Vec<Draft> {
         let mut out = Vec::new();
-        for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
-            let creds = credentials(wf, job);
-            let Some(cred) = creds.first() else { continue };
+        for (job, cred) in jobs_with_credential(wf) {
             for step in &job.steps {
                 let Some(run) = step.run else { continue };
                 let mut seen: Vec<&str> = Vec::new();

@@ -11,7 +11,7 @@
 //!   another workflow unless `run_id` pins the triggering run.
 
 use super::pin_without_version_comment::{comment_version, trailing_comment};
-use crate::analysis::credentials;
+use crate::analysis::jobs_with_credential;
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::{Step, Uses, Workflow};
 use crate::route::Loc;
@@ -40,9 +40,7 @@ impl Rule for UnverifiedArtifactHandoff {
 
     fn check_workflow(&self, wf: &Workflow<'_>, cx: &Context<'_>) -> Vec<Draft> {
         let mut out = Vec::new();
-        for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
-            let creds = credentials(wf, job);
-            let Some(cred) = creds.first() else { continue };
+        for (job, cred) in jobs_with_credential(wf) {
             for step in &job.steps {
                 for (loc, message) in problems(step, cx) {
                     out.push(

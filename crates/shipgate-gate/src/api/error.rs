@@ -112,3 +112,10 @@ impl From<crate::storage::StorageError> for ApiError {
         Self::internal(err)
     }
 }
+
+/// A malformed package, version, maintainer or file name in a request.
+impl From<crate::names::InvalidName> for ApiError {
+    fn from(err: crate::names::InvalidName) -> Self {
+        Self::bad_request(err.to_string())
+    }
+}

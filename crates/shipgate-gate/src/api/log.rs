@@ -9,7 +9,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::read::package_version;
+use super::read::released;
 use super::{ApiError, AppState};
 use crate::tlog::service::LogServiceError;
 use crate::wire::{
@@ -122,14 +122,7 @@ pub(super) async fn released_version(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ReleasedVersion>, ApiError> {
-    let (name, version) = package_version(path)?;
-    let (detail, signed) = state
-        .db()
-        .released_version(&name, &version)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("{name} {version} is not released on this gate"))
-        })?;
+    let (detail, signed) = released(&state, path).await?;
     let id = detail.summary.id;
     let log_index =
         state.db().released_log_index(id).await?.ok_or_else(|| {
@@ -137,8 +130,8 @@ pub(super) async fn released_version(
         })?;
     Ok(Json(ReleasedVersion {
         release_id: id,
-        package: name,
-        version,
+        package: detail.summary.package,
+        version: detail.summary.version,
         manifest_sha256: crate::client::sha256_hex(&signed.manifest),
         log_index,
     }))

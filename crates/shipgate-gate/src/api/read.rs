@@ -12,7 +12,7 @@ use tokio_util::io::ReaderStream;
 
 use super::{ApiError, AppState};
 use crate::names;
-use crate::storage::ReleaseState;
+use crate::storage::{ReleaseDetail, ReleaseState, SignedManifest};
 use crate::wire::{GateInfo, ReleaseList, ReleaseView};
 
 /// Parses a release id from the path.
@@ -28,8 +28,8 @@ pub(super) fn package_version(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<(String, String), ApiError> {
     let Path((name, version)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    names::package(&name).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    names::version(&version).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    names::package(&name)?;
+    names::version(&version)?;
     Ok((name, version))
 }
 
@@ -101,20 +101,26 @@ pub(super) async fn show(
     }))
 }
 
-fn not_released(name: &str, version: &str) -> ApiError {
-    ApiError::not_found(format!("{name} {version} is not released on this gate"))
+/// The released `{name}` `{version}` with its signed manifest, or 404.
+pub(super) async fn released(
+    state: &AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(ReleaseDetail, SignedManifest), ApiError> {
+    let (name, version) = package_version(path)?;
+    state
+        .db()
+        .released_version(&name, &version)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{name} {version} is not released on this gate"))
+        })
 }
 
 pub(super) async fn manifest(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let (name, version) = package_version(path)?;
-    let (_, signed) = state
-        .db()
-        .released_version(&name, &version)
-        .await?
-        .ok_or_else(|| not_released(&name, &version))?;
+    let (_, signed) = released(&state, path).await?;
     Ok((
         [(CONTENT_TYPE, "application/octet-stream")],
         signed.manifest,
@@ -126,12 +132,7 @@ pub(super) async fn signature(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let (name, version) = package_version(path)?;
-    let (_, signed) = state
-        .db()
-        .released_version(&name, &version)
-        .await?
-        .ok_or_else(|| not_released(&name, &version))?;
+    let (_, signed) = released(&state, path).await?;
     Ok((
         [(CONTENT_TYPE, "text/plain; charset=utf-8")],
         signed.signature,
@@ -144,9 +145,9 @@ pub(super) async fn file(
     path: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path((name, version, file)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    names::package(&name).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    names::version(&version).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    names::file(&file).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    names::package(&name)?;
+    names::version(&version)?;
+    names::file(&file)?;
     let (entry, blob) = state
         .db()
         .released_file(&name, &version, &file)

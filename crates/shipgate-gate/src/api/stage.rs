@@ -265,7 +265,7 @@ pub(crate) fn check_announcement(files: &[AnnouncedFile], max_total: u64) -> Res
     let mut seen = HashSet::new();
     let mut total: u64 = 0;
     for file in files {
-        names::file(&file.name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        names::file(&file.name)?;
         if !seen.insert(file.name.as_str()) {
             return Err(ApiError::bad_request(format!(
                 "file name {:?} is announced twice",

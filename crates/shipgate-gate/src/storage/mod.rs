@@ -312,6 +312,16 @@ pub(crate) mod tests {
         (dir, db)
     }
 
+    /// The kinds of every event so far, in order.
+    pub(crate) async fn event_kinds(db: &Db) -> Vec<String> {
+        db.events()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
     #[tokio::test]
     async fn opens_twice_with_wal_full_sync_and_foreign_keys() {
         let (dir, db) = temp_db().await;

@@ -386,7 +386,7 @@ impl WriteTx {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::temp_db;
+    use super::super::tests::{event_kinds, temp_db};
     use super::*;
 
     pub(crate) fn new_release(package: &str, version: &str) -> NewRelease {
@@ -547,13 +547,7 @@ mod tests {
             .execute(&mut *tx.tx)
             .await;
         assert!(bypass.is_err());
-        let kinds: Vec<String> = db
-            .events()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = event_kinds(&db).await;
         assert_eq!(kinds, ["staged", "approved", "released"]);
     }
 

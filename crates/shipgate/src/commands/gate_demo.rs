@@ -171,6 +171,25 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         &format!("got: {}", line.trim()),
     );
 
+    // `shipgate fetch` of hello 1.0.0 into `out`, pinned to the dev gate's key.
+    let fetch = |out: &str| {
+        shipgate(
+            &dir,
+            &[],
+            &[
+                "fetch",
+                "--gate",
+                &url,
+                DEV_PACKAGE,
+                "1.0.0",
+                "--out",
+                out,
+                "--gate-key",
+                "shipgate-dev/gate.pub",
+            ],
+        )
+    };
+
     demo.section("stage from CI");
     let mint = dev::mint_args(&setup, "1.0.0");
     let mint: Vec<&str> = mint.iter().map(String::as_str).collect();
@@ -216,21 +235,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         staged,
         &format!("got: {}", waiting.seen.join("\n")),
     );
-    let out = shipgate(
-        &dir,
-        &[],
-        &[
-            "fetch",
-            "--gate",
-            &url,
-            DEV_PACKAGE,
-            "1.0.0",
-            "--out",
-            "early",
-            "--gate-key",
-            "shipgate-dev/gate.pub",
-        ],
-    )?;
+    let out = fetch("early")?;
     demo.step(
         "try to fetch the staged version",
         "refused: nothing is served before approval (exit 1)",
@@ -239,11 +244,15 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     );
 
     demo.section("approve with a second factor");
-    let out = shipgate(
-        &dir,
-        &[("SHIPGATE_MAINTAINER_TOKEN", &ci_token)],
-        &["approve", "1", "--gate", &url, "--code", "12345678"],
-    )?;
+    // `shipgate approve 1` with a maintainer token and a TOTP code.
+    let approve = |token: &str, code: &str| {
+        shipgate(
+            &dir,
+            &[("SHIPGATE_MAINTAINER_TOKEN", token)],
+            &["approve", "1", "--gate", &url, "--code", code],
+        )
+    };
+    let out = approve(&ci_token, "12345678")?;
     demo.step(
         "approve with the CI token",
         "refused (exit 1): a CI identity can never approve",
@@ -258,22 +267,14 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     } else {
         "00000000"
     };
-    let out = shipgate(
-        &dir,
-        &[("SHIPGATE_MAINTAINER_TOKEN", &maintainer.token)],
-        &["approve", "1", "--gate", &url, "--code", wrong],
-    )?;
+    let out = approve(&maintainer.token, wrong)?;
     demo.step(
         "approve with the maintainer token and a wrong TOTP code",
         "refused (exit 1); the attempt counts towards the lockout",
         out.status.code() == Some(1),
         &got(&out),
     );
-    let out = shipgate(
-        &dir,
-        &[("SHIPGATE_MAINTAINER_TOKEN", &maintainer.token)],
-        &["approve", "1", "--gate", &url, "--code", &good],
-    )?;
+    let out = approve(&maintainer.token, &good)?;
     demo.step(
         "approve with the maintainer token and the current TOTP code",
         "released: the gate signed the release manifest with its own key",
@@ -314,21 +315,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     );
 
     demo.section("fetch and verify");
-    let out = shipgate(
-        &dir,
-        &[],
-        &[
-            "fetch",
-            "--gate",
-            &url,
-            DEV_PACKAGE,
-            "1.0.0",
-            "--out",
-            "fetched",
-            "--gate-key",
-            "shipgate-dev/gate.pub",
-        ],
-    )?;
+    let out = fetch("fetched")?;
     let same = std::fs::read(dir.join("fetched").join(artifact)).is_ok_and(|b| b == payload);
     demo.step(
         "fetch hello 1.0.0 pinned to the gate's public key",
@@ -404,21 +391,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let mut evil = payload.clone();
     evil[1000] ^= 0xff;
     let tampered = std::fs::write(&blob, &evil).is_ok();
-    let out = shipgate(
-        &dir,
-        &[],
-        &[
-            "fetch",
-            "--gate",
-            &url,
-            DEV_PACKAGE,
-            "1.0.0",
-            "--out",
-            "tampered",
-            "--gate-key",
-            "shipgate-dev/gate.pub",
-        ],
-    )?;
+    let out = fetch("tampered")?;
     demo.step(
         "replace the stored artifact on the gate's disk, fetch again",
         "refused (exit 1): the bytes no longer match the signed manifest",

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 use shipgate_gate::client::{ClientError, Progress};
 
+use crate::calendar::civil_from_days;
 use crate::exit::CliError;
 
 /// An indicatif bar on stderr, drawn only when stderr is a terminal.
@@ -78,18 +79,8 @@ pub fn client_error(err: ClientError, gate: &str) -> CliError {
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for Unix seconds.
 pub fn format_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
+    let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
     let secs = unix.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         secs / 3600,

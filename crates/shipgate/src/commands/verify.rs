@@ -11,6 +11,7 @@ use shipgate_manifest::signature::CommentKind;
 use shipgate_manifest::{PublicKey, SIGNATURE_FILE};
 
 use super::policy::{PolicyArgs, resolution_json, resolve_policy, summary_line};
+use crate::calendar::civil_from_days;
 use crate::exit::{CliError, CmdResult, USAGE, check_failed};
 
 #[derive(Debug, clap::Args)]
@@ -316,18 +317,9 @@ fn module_json(report: &ModuleReport) -> Value {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix timestamp (UTC; no time zone database).
 pub fn format_time(timestamp: u64) -> String {
-    let days = (timestamp / 86_400) as i64;
+    // Any u64 divided by 86 400 fits an i64.
+    let (year, month, day) = civil_from_days((timestamp / 86_400) as i64);
     let secs = timestamp % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         secs / 3600,

@@ -2,29 +2,10 @@
 //! CI provider, tokens from `shipgate oidc issue`, `shipgate serve` as the
 //! gate, the CLI for every step, and the real `minisign` to check the result.
 
-use std::process::Output;
-
 use crate::gate_util::{
-    CiIssuer, Gate, bound_config, enroll, error_code, multipart, sha256_hex, totp,
+    CiIssuer, Gate, bound_config, enroll, error_code, json, multipart, sha256_hex, totp,
 };
 use crate::util::{assert_exit, peer, shipgate, stderr, stdout};
-
-fn cli(gate: &Gate, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = shipgate();
-    cmd.current_dir(gate.path())
-        .env("SHIPGATE_CONFIG_DIR", gate.path().join("user-config"))
-        .env_remove("SHIPGATE_OIDC_TOKEN")
-        .env_remove("SHIPGATE_MAINTAINER_TOKEN")
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.args(args).output().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
 
 #[test]
 fn stage_review_approve_fetch_and_verify_with_minisign() {
@@ -38,21 +19,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
 
     // 1. Stage from "CI".
     let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
-    let out = cli(
-        &gate,
-        &[("SHIPGATE_OIDC_TOKEN", &token)],
-        &[
-            "stage",
-            "--gate",
-            &gate.url,
-            "--package",
-            "hello",
-            "--version",
-            "1.0.0",
-            "hello.tar.gz",
-            "README.txt",
-        ],
-    );
+    let out = gate.stage(&token, "hello", "1.0.0", &["hello.tar.gz", "README.txt"]);
     assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("staged release 1"),
@@ -66,43 +33,16 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     );
 
     // The same token again is a replay.
-    let again = cli(
-        &gate,
-        &[("SHIPGATE_OIDC_TOKEN", &token)],
-        &[
-            "stage",
-            "--gate",
-            &gate.url,
-            "--package",
-            "hello",
-            "--version",
-            "1.0.1",
-            "README.txt",
-        ],
-    );
+    let again = gate.stage(&token, "hello", "1.0.1", &["README.txt"]);
     assert_exit(&again, 1);
     // A fresh token for an already staged version: conflict.
     let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
-    let dup = cli(
-        &gate,
-        &[("SHIPGATE_OIDC_TOKEN", &token)],
-        &[
-            "stage",
-            "--gate",
-            &gate.url,
-            "--package",
-            "hello",
-            "--version",
-            "1.0.0",
-            "README.txt",
-        ],
-    );
+    let dup = gate.stage(&token, "hello", "1.0.0", &["README.txt"]);
     assert_exit(&dup, 1);
     assert!(stderr(&dup).contains("already staged"), "{}", stderr(&dup));
 
     // 2. Review.
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[],
         &["release", "show", "1", "--gate", &gate.url, "--json"],
     );
@@ -121,7 +61,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     assert_eq!(view["files"][0]["path"], "README.txt");
     assert_eq!(view["files"][1]["sha256"], sha256_hex(&[7u8; 300_000]));
     assert_eq!(view["diff"]["previous_version"], serde_json::Value::Null);
-    let human = cli(&gate, &[], &["release", "show", "1", "--gate", &gate.url]);
+    let human = gate.cli(&[], &["release", "show", "1", "--gate", &gate.url]);
     assert!(
         stdout(&human).contains("first release of hello"),
         "{}",
@@ -130,8 +70,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
 
     // 3. Refused approvals: the CI token, a wrong code.
     let ci_token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[("SHIPGATE_MAINTAINER_TOKEN", &ci_token)],
         &["approve", "1", "--gate", &gate.url, "--code", "12345678"],
     );
@@ -142,16 +81,14 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     } else {
         "00000000"
     };
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[("SHIPGATE_MAINTAINER_TOKEN", &alice)],
         &["approve", "1", "--gate", &gate.url, "--code", wrong],
     );
     assert_exit(&out, 1);
 
     // 4. Two approvals release it; the code comes on stdin like a prompt.
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[("SHIPGATE_MAINTAINER_TOKEN", &alice)],
         &["approve", "1", "--gate", &gate.url, "--code", &good],
     );
@@ -178,8 +115,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     let manifest_digest = decision["manifest_sha256"].as_str().unwrap().to_owned();
 
     // 5. Fetch with a pinned key, then check with the real minisign.
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[],
         &[
             "fetch",
@@ -227,8 +163,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     );
 
     // Trust on first use: remembered, then a different key is refused loudly.
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[],
         &[
             "fetch", "--gate", &gate.url, "hello", "1.0.0", "--out", "tofu1",
@@ -236,8 +171,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     );
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("first use"), "{}", stderr(&out));
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[],
         &[
             "fetch", "--gate", &gate.url, "hello", "1.0.0", "--out", "tofu2",
@@ -249,8 +183,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     let text = std::fs::read_to_string(&known).unwrap();
     let fp = text.split("key_fingerprint = \"").nth(1).unwrap()[..64].to_owned();
     std::fs::write(&known, text.replace(&fp, &"0".repeat(64))).unwrap();
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[],
         &[
             "fetch", "--gate", &gate.url, "hello", "1.0.0", "--out", "tofu3",
@@ -264,8 +197,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
         &crate::util::run_in(dir, &["keygen", "-s", "other.key", "-p", "other.pub"]),
         0,
     );
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[],
         &[
             "fetch",
@@ -286,26 +218,15 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     std::fs::write(dir.join("hello.tar.gz"), vec![8u8; 250_000]).unwrap();
     std::fs::write(dir.join("NOTES.md"), b"new\n").unwrap();
     let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.1.0", &[]);
-    let out = cli(
-        &gate,
-        &[("SHIPGATE_OIDC_TOKEN", &token)],
-        &[
-            "stage",
-            "--gate",
-            &gate.url,
-            "--package",
-            "hello",
-            "--version",
-            "1.1.0",
-            "hello.tar.gz",
-            "NOTES.md",
-            "--json",
-        ],
+    let out = gate.stage(
+        &token,
+        "hello",
+        "1.1.0",
+        &["hello.tar.gz", "NOTES.md", "--json"],
     );
     assert_exit(&out, 0);
     let id = json(&out)["id"].as_i64().unwrap();
-    let out = cli(
-        &gate,
+    let out = gate.cli(
         &[],
         &[
             "release",
@@ -322,11 +243,7 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     assert_eq!(diff["removed"][0]["path"], "README.txt");
     assert_eq!(diff["changed"][0]["path"], "hello.tar.gz");
     assert_eq!(diff["changed"][0]["size_delta"], -50_000);
-    let out = cli(
-        &gate,
-        &[],
-        &["releases", "--gate", &gate.url, "--state", "staged"],
-    );
+    let out = gate.cli(&[], &["releases", "--gate", &gate.url, "--state", "staged"]);
     assert!(
         stdout(&out).contains("1.1.0") && !stdout(&out).contains("1.0.0"),
         "{}",

@@ -4,14 +4,13 @@
 //! history) and restarts the gate — `shipgate log verify` and `shipgate
 //! fetch` must each catch it with exit 1.
 
-use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
 use shipgate_log::{Checkpoint, Frontier, Hash, NoteSigner, leaf_hash};
 use shipgate_manifest::SecretKeyFile;
 
-use crate::gate_util::{CiIssuer, Gate, bound_config, enroll, error_code, totp};
+use crate::gate_util::{CiIssuer, Gate, bound_config, enroll, error_code, json, totp};
 use crate::util::{assert_exit, python_with, stderr, stdout};
 
 /// A port that was free a moment ago, so the gate keeps its URL across
@@ -22,23 +21,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn cli(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = crate::util::shipgate();
-    cmd.current_dir(dir)
-        .env("SHIPGATE_CONFIG_DIR", dir.join("user-config"))
-        .env_remove("SHIPGATE_OIDC_TOKEN")
-        .env_remove("SHIPGATE_MAINTAINER_TOKEN")
-        .env_remove("SHIPGATE_GATE");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.args(args).output().unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
 /// A gate with `hello 1.0.0` released by alice and bob. Leaves: 0 alice
@@ -72,28 +54,13 @@ fn released() -> Released {
 
 fn stage(ci: &CiIssuer, gate: &Gate, version: &str) -> i64 {
     let token = ci.github_token("shipgate-test", "acme/hello", "42", version, &[]);
-    let out = cli(
-        gate.path(),
-        &[("SHIPGATE_OIDC_TOKEN", &token)],
-        &[
-            "stage",
-            "--gate",
-            &gate.url,
-            "--package",
-            "hello",
-            "--version",
-            version,
-            "hello.txt",
-            "--json",
-        ],
-    );
+    let out = gate.stage(&token, "hello", version, &["hello.txt", "--json"]);
     assert_exit(&out, 0);
     json(&out)["id"].as_i64().unwrap()
 }
 
 fn approve(gate: &Gate, id: i64, who: &(String, String), step: i64) -> Output {
-    let out = cli(
-        gate.path(),
+    let out = gate.cli(
         &[("SHIPGATE_MAINTAINER_TOKEN", &who.0)],
         &[
             "approve",
@@ -110,8 +77,7 @@ fn approve(gate: &Gate, id: i64, who: &(String, String), step: i64) -> Output {
 }
 
 fn fetch(gate: &Gate, out_dir: &str) -> Output {
-    cli(
-        gate.path(),
+    gate.cli(
         &[],
         &[
             "fetch",
@@ -138,7 +104,7 @@ fn log_verify(gate: &Gate, extra: &[&str]) -> Output {
         "gate.pub",
     ];
     args.extend_from_slice(extra);
-    cli(gate.path(), &[], &args)
+    gate.cli(&[], &args)
 }
 
 /// Stops the gate, lets `edit` change the stored leaves (seq, data) as a
@@ -217,8 +183,7 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     assert!(remembered.is_file());
     // The human report says it too; the second fetch checks consistency
     // with the checkpoint the first one remembered.
-    let out = cli(
-        &dir,
+    let out = gate.cli(
         &[],
         &[
             "fetch",
@@ -262,8 +227,7 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     let saved = std::fs::read_to_string(dir.join("cp.note")).unwrap();
     assert!(saved.starts_with(&format!("{origin}\n6\n")), "{saved}");
     let id = stage(&ci, &gate, "2.0.0");
-    let out = cli(
-        &dir,
+    let out = gate.cli(
         &[("SHIPGATE_MAINTAINER_TOKEN", &alice.0)],
         &[
             "reject",
@@ -302,7 +266,7 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     assert!(stdout(&out).contains("nothing new"), "{}", stdout(&out));
 
     // log show: readable, and text from the gate is printed escaped.
-    let out = cli(&dir, &[], &["log", "show", "--gate", &gate.url]);
+    let out = gate.cli(&[], &["log", "show", "--gate", &gate.url]);
     assert_exit(&out, 0);
     let text = stdout(&out);
     for expected in [
@@ -320,8 +284,7 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
         text.contains("reason: wrong build\\nsee the ticket"),
         "{text}"
     );
-    let out = cli(
-        &dir,
+    let out = gate.cli(
         &[],
         &[
             "log", "show", "--gate", &gate.url, "--from", "5", "--limit", "2", "--json",
@@ -338,11 +301,7 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
         report["manifest_sha256"]
     );
     assert_eq!(shown["entries"][1]["event"]["kind"], "staged");
-    let out = cli(
-        &dir,
-        &[],
-        &["log", "show", "--gate", &gate.url, "--from", "99"],
-    );
+    let out = gate.cli(&[], &["log", "show", "--gate", &gate.url, "--from", "99"]);
     assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("no events from index 99"),
@@ -555,8 +514,7 @@ fn a_forked_checkpoint_is_caught() {
     let out = log_verify(&gate, &["--checkpoint", "garbage.note"]);
     assert_exit(&out, 2);
     // A checkpoint of the gate signed by another key than the pinned one.
-    let out = cli(
-        gate.path(),
+    let out = gate.cli(
         &[],
         &[
             "log",
@@ -572,8 +530,7 @@ fn a_forked_checkpoint_is_caught() {
     assert_exit(&out, 1);
     assert!(!gate.path().join("x.note").exists());
     // Unreachable gate and bad usage: 2.
-    let out = cli(
-        gate.path(),
+    let out = gate.cli(
         &[],
         &[
             "log",
@@ -605,8 +562,7 @@ fn a_released_leaf_that_lies_about_the_release_is_refused() {
             .to_owned();
         leaves[5].1 = text.replace(&digest, &"0".repeat(64)).into_bytes();
     });
-    let out = cli(
-        gate.path(),
+    let out = gate.cli(
         &[("SHIPGATE_CONFIG_DIR", "fresh-user")],
         &[
             "fetch",
@@ -654,6 +610,6 @@ fn non_canonical_leaves_fail_the_full_audit() {
         !gate.path().join("b.note").exists(),
         "nothing saved on failure"
     );
-    let out = cli(gate.path(), &[], &["log", "show", "--gate", &gate.url]);
+    let out = gate.cli(&[], &["log", "show", "--gate", &gate.url]);
     assert_exit(&out, 1);
 }

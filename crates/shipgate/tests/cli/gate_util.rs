@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use crate::util::shipgate;
@@ -331,29 +331,30 @@ impl CiIssuer {
         version: &str,
         extra: &[&str],
     ) -> String {
-        let tag = format!("refs/tags/v{version}");
-        let mut claims = vec![
-            format!("repository={repository}"),
-            format!("repository_owner_id={owner_id}"),
-            format!("workflow_ref={repository}/.github/workflows/release.yml@{tag}"),
-            format!("job_workflow_ref={repository}/.github/workflows/release.yml@{tag}"),
-            format!("ref={tag}"),
-            "sha=4e9b7dbc0c1d2e3f40516273849506a7b8c9d0e1".to_owned(),
-            "run_id=987654321".to_owned(),
-            "environment=release".to_owned(),
-            "event_name=push".to_owned(),
-        ];
-        for e in extra {
-            let key = e.split('=').next().unwrap();
-            claims.retain(|c| !c.starts_with(&format!("{key}=")));
-            claims.push((*e).to_owned());
-        }
+        let args = self.issue_args("keys", audience, repository, owner_id, version, extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = crate::util::run_in(self.dir.path(), &args);
+        crate::util::assert_exit(&out, 0);
+        crate::util::stdout(&out).trim().to_owned()
+    }
+
+    /// The arguments of the `shipgate oidc issue` that mints
+    /// [`CiIssuer::github_token`]'s token, with the key directory `keys`.
+    pub fn issue_args(
+        &self,
+        keys: &str,
+        audience: &str,
+        repository: &str,
+        owner_id: &str,
+        version: &str,
+        extra: &[&str],
+    ) -> Vec<String> {
         let subject = format!("repo:{repository}:environment:release");
         let mut args = vec![
             "oidc".to_owned(),
             "issue".into(),
             "--keys".into(),
-            "keys".into(),
+            keys.into(),
             "--issuer".into(),
             self.url.clone(),
             "--audience".into(),
@@ -361,14 +362,11 @@ impl CiIssuer {
             "--subject".into(),
             subject,
         ];
-        for c in claims {
+        for c in github_claims(repository, owner_id, version, extra) {
             args.push("--claim".into());
             args.push(c);
         }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = crate::util::run_in(self.dir.path(), &args);
-        crate::util::assert_exit(&out, 0);
-        crate::util::stdout(&out).trim().to_owned()
+        args
     }
 
     /// A token signed with the issuer's real key that expired an hour ago,
@@ -499,24 +497,18 @@ impl Minter {
         owner_id: &str,
         version: &str,
     ) -> String {
-        let tag = format!("refs/tags/v{version}");
-        let workflow = format!("{repository}/.github/workflows/release.yml@{tag}");
-        let claims = serde_json::json!({
-            "repository": repository,
-            "repository_owner_id": owner_id,
-            "workflow_ref": workflow,
-            "job_workflow_ref": workflow,
-            "ref": tag,
-            "sha": "4e9b7dbc0c1d2e3f40516273849506a7b8c9d0e1",
-            "run_id": "987654321",
-            "environment": "release",
-            "event_name": "push",
-        });
+        let claims = github_claims(repository, owner_id, version, &[])
+            .into_iter()
+            .map(|claim| {
+                let (key, value) = claim.split_once('=').unwrap();
+                (key.to_owned(), serde_json::Value::from(value))
+            })
+            .collect();
         let request = shipgate_oidc::TokenRequest {
             subject: format!("repo:{repository}:environment:release"),
             audience: vec![audience.to_owned()],
             ttl: std::time::Duration::from_secs(1800),
-            claims: claims.as_object().unwrap().clone(),
+            claims,
         };
         self.issuer.issue(&request).unwrap().token
     }
@@ -527,4 +519,81 @@ impl Gate {
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
+}
+
+/// The claims (`key=value`) of a GitHub Actions release run of `repository`
+/// (owner id `owner_id`) for tag `v{version}`; `extra` overrides or adds claims.
+pub fn github_claims(
+    repository: &str,
+    owner_id: &str,
+    version: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let tag = format!("refs/tags/v{version}");
+    let mut claims = vec![
+        format!("repository={repository}"),
+        format!("repository_owner_id={owner_id}"),
+        format!("workflow_ref={repository}/.github/workflows/release.yml@{tag}"),
+        format!("job_workflow_ref={repository}/.github/workflows/release.yml@{tag}"),
+        format!("ref={tag}"),
+        "sha=4e9b7dbc0c1d2e3f40516273849506a7b8c9d0e1".to_owned(),
+        "run_id=987654321".to_owned(),
+        "environment=release".to_owned(),
+        "event_name=push".to_owned(),
+    ];
+    for e in extra {
+        let key = e.split('=').next().unwrap();
+        claims.retain(|c| !c.starts_with(&format!("{key}=")));
+        claims.push((*e).to_owned());
+    }
+    claims
+}
+
+/// Runs `shipgate ARGS` in `dir` with a clean credential environment (no CI
+/// or maintainer token, no GitHub Actions token endpoint, no default gate)
+/// and its own user config (known gates) and JWKS cache under `dir`; `env`
+/// is set last, so it may override any of them.
+pub fn cli_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = shipgate();
+    cmd.current_dir(dir)
+        .env("SHIPGATE_CONFIG_DIR", dir.join("user-config"))
+        .env("SHIPGATE_CACHE_DIR", dir.join("jwks-cache"))
+        .env_remove("SHIPGATE_OIDC_TOKEN")
+        .env_remove("SHIPGATE_MAINTAINER_TOKEN")
+        .env_remove("SHIPGATE_GATE")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+impl Gate {
+    /// Runs the CLI in the gate's directory (see [`cli_in`]).
+    pub fn cli(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        cli_in(self.path(), env, args)
+    }
+
+    /// `shipgate stage --gate URL --package PACKAGE --version VERSION ARGS`
+    /// (files and flags) with the CI token `token`.
+    pub fn stage(&self, token: &str, package: &str, version: &str, args: &[&str]) -> Output {
+        let mut all = vec![
+            "stage",
+            "--gate",
+            &self.url,
+            "--package",
+            package,
+            "--version",
+            version,
+        ];
+        all.extend_from_slice(args);
+        self.cli(&[("SHIPGATE_OIDC_TOKEN", token)], &all)
+    }
+}
+
+/// Parses a command's stdout as JSON.
+pub fn json(out: &Output) -> serde_json::Value {
+    let text = crate::util::stdout(out);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }

@@ -12,8 +12,8 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::gate_util::{CiIssuer, Gate, enroll, sha256_hex, totp};
-use crate::util::{assert_exit, shipgate, stdout};
+use crate::gate_util::{CiIssuer, Gate, enroll, json, sha256_hex, totp};
+use crate::util::assert_exit;
 
 /// The gate's announced audience for CI tokens.
 pub const CI_AUD: &str = "shipgate-test";
@@ -111,18 +111,7 @@ impl Setup {
 
     /// Runs the CLI in the gate's directory with a clean credential environment.
     pub fn cli(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut cmd = shipgate();
-        cmd.current_dir(self.gate.path())
-            .env("SHIPGATE_CONFIG_DIR", self.gate.path().join("user-config"))
-            .env("SHIPGATE_CACHE_DIR", self.gate.path().join("jwks-cache"))
-            .env_remove("SHIPGATE_OIDC_TOKEN")
-            .env_remove("SHIPGATE_MAINTAINER_TOKEN")
-            .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
-            .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.args(args).output().unwrap()
+        self.gate.cli(env, args)
     }
 
     /// Stages `package version` (one file) with `token`; returns the release id.
@@ -133,20 +122,7 @@ impl Setup {
             format!("{package} {version}\n").repeat(100),
         )
         .unwrap();
-        let out = self.cli(
-            &[("SHIPGATE_OIDC_TOKEN", token)],
-            &[
-                "stage",
-                "--gate",
-                &self.gate.url,
-                "--package",
-                package,
-                "--version",
-                version,
-                "--json",
-                &file,
-            ],
-        );
+        let out = self.gate.stage(token, package, version, &["--json", &file]);
         assert_exit(&out, 0);
         json(&out)["id"].as_i64().unwrap()
     }
@@ -230,52 +206,16 @@ impl Setup {
     /// The shell command that mints a fresh acme/hello CI token for tag
     /// v`version` with the real `shipgate oidc issue` (for `--token-command`).
     pub fn mint_command(&self, version: &str, extra: &[&str]) -> String {
-        let tag = format!("refs/tags/v{version}");
-        let mut claims = vec![
-            "repository=acme/hello".to_owned(),
-            "repository_owner_id=42".to_owned(),
-            format!("workflow_ref=acme/hello/.github/workflows/release.yml@{tag}"),
-            format!("job_workflow_ref=acme/hello/.github/workflows/release.yml@{tag}"),
-            format!("ref={tag}"),
-            format!("sha={SHA}"),
-            format!("run_id={RUN}"),
-            "environment=release".to_owned(),
-            "event_name=push".to_owned(),
-        ];
-        for e in extra {
-            let key = e.split('=').next().unwrap();
-            claims.retain(|c| !c.starts_with(&format!("{key}=")));
-            claims.push((*e).to_owned());
-        }
-        let keys = self.ci.dir.path().join("keys");
-        let mut words = vec![
-            env!("CARGO_BIN_EXE_shipgate").to_owned(),
-            "oidc".into(),
-            "issue".into(),
-            "--keys".into(),
-            keys.display().to_string(),
-            "--issuer".into(),
-            self.ci.url.clone(),
-            "--audience".into(),
-            CI_AUD.into(),
-            "--subject".into(),
-            "repo:acme/hello:environment:release".into(),
-        ];
-        for c in claims {
-            words.push("--claim".into());
-            words.push(c);
-        }
-        words
-            .iter()
+        let keys = self.ci.dir.path().join("keys").display().to_string();
+        let args = self
+            .ci
+            .issue_args(&keys, CI_AUD, "acme/hello", "42", version, extra);
+        std::iter::once(env!("CARGO_BIN_EXE_shipgate").to_owned())
+            .chain(args)
             .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
             .collect::<Vec<_>>()
             .join(" ")
     }
-}
-
-/// Parses a command's stdout as JSON.
-pub fn json(out: &Output) -> Value {
-    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
 /// Parses a response body as JSON.
