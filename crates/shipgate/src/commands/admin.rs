@@ -16,7 +16,7 @@ use crate::exit::{CliError, CmdResult};
 pub enum Command {
     /// Enrol a maintainer: prints their maintainer token and TOTP secret (once).
     #[command(
-        after_help = "Example:\n  shipgate admin enroll alice --package hello --config /etc/shipgate/gate.toml\n\nThe user must be listed in `maintainers` of each package in gate.toml.\nHand the printed token and QR code to the maintainer over a private channel;\nthe gate keeps only a hash of the token."
+        after_help = "Example:\n  shipgate admin enroll alice --package hello --config /etc/shipgate/gate.toml\n  shipgate admin enroll alice --package hello --json > alice.json   # for provisioning scripts\n\nThe user must be listed in `maintainers` of each package in gate.toml.\nHand the printed token and QR code to the maintainer over a private channel;\nthe gate keeps only a hash of the token."
     )]
     Enroll {
         /// The user name (as listed in gate.toml).
@@ -24,6 +24,10 @@ pub enum Command {
         /// A package the user may approve (repeat for several).
         #[arg(long = "package", value_name = "NAME", required = true)]
         packages: Vec<String>,
+        /// Print the credentials as JSON (user, packages, token, totp_secret,
+        /// otpauth_uri, digits) instead of text and a QR code.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -35,6 +39,9 @@ pub enum Command {
     Unlock {
         /// The user name.
         user: String,
+        /// Print JSON (user, wrong codes counted in the yearly budget).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -44,6 +51,9 @@ pub enum Command {
     Revoke {
         /// The user name.
         user: String,
+        /// Print JSON (user, ids of the releases whose approvals were withdrawn).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -107,11 +117,24 @@ pub fn run(command: Command) -> CmdResult {
         Command::Enroll {
             user,
             packages,
+            json,
             config,
         } => {
             let gate = load_config(&config.config)?;
             let creds = block_on(admin::enroll(&gate, &user, &packages, now))?
                 .map_err(|e| admin_error(e, &config.config))?;
+            if json {
+                print_json(&serde_json::json!({
+                    "user": user,
+                    "packages": packages,
+                    "token": creds.token,
+                    "totp_secret": creds.totp_secret,
+                    "otpauth_uri": creds.otpauth_uri,
+                    "digits": shipgate_gate::credentials::TOTP_DIGITS,
+                    "gate": gate.public_url,
+                }))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             println!("enrolled {user} for {}", packages.join(", "));
             println!();
             println!("maintainer token (shown once; the gate stores only its hash):");
@@ -136,10 +159,19 @@ pub fn run(command: Command) -> CmdResult {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Unlock { user, config } => {
+        Command::Unlock { user, json, config } => {
             let gate = load_config(&config.config)?;
             let counts = block_on(admin::unlock(&gate, &user, now))?
                 .map_err(|e| admin_error(e, &config.config))?;
+            if json {
+                print_json(&serde_json::json!({
+                    "user": user,
+                    "unlocked": true,
+                    "wrong_codes_last_365_days": counts.year,
+                    "yearly_budget": lockout::YEARLY_BUDGET,
+                }))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             println!("unlocked {user}");
             println!(
                 "{} of the yearly budget of {} wrong TOTP codes used in the last 365 days; at {} only re-enrolment unlocks",
@@ -149,10 +181,18 @@ pub fn run(command: Command) -> CmdResult {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Revoke { user, config } => {
+        Command::Revoke { user, json, config } => {
             let gate = load_config(&config.config)?;
             let withdrawn = block_on(admin::revoke(&gate, &user, now))?
                 .map_err(|e| admin_error(e, &config.config))?;
+            if json {
+                print_json(&serde_json::json!({
+                    "user": user,
+                    "revoked": true,
+                    "withdrawn_approvals": withdrawn,
+                }))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             println!("revoked {user}");
             if !withdrawn.is_empty() {
                 let ids: Vec<String> = withdrawn.iter().map(i64::to_string).collect();

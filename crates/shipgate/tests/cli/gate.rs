@@ -61,8 +61,35 @@ fn admin_enrols_unlocks_and_revokes_on_the_data_directory() {
     assert_exit(&gate.admin(&["unlock", "alice"]), 0);
     assert_exit(&gate.admin(&["revoke", "alice"]), 0);
     assert_exit(&gate.admin(&["revoke", "alice"]), 2);
-    // Re-enrolment after revocation issues new credentials.
-    assert_exit(&gate.admin(&["enroll", "alice", "--package", "hello"]), 0);
+    // Re-enrolment after revocation issues new credentials; --json gives
+    // them to a provisioning script.
+    let out = gate.admin(&["enroll", "alice", "--package", "hello", "--json"]);
+    assert_exit(&out, 0);
+    let creds: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(creds["user"], "alice");
+    assert_eq!(creds["packages"], serde_json::json!(["hello"]));
+    assert_eq!(creds["digits"], 8);
+    assert!(creds["token"].as_str().unwrap().starts_with("sgm_alice_"));
+    let secret = creds["totp_secret"].as_str().unwrap();
+    assert!(
+        creds["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("secret={secret}")),
+        "{creds}"
+    );
+
+    let out = gate.admin(&["unlock", "alice", "--json"]);
+    assert_exit(&out, 0);
+    let unlocked: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(unlocked["wrong_codes_last_365_days"], 0);
+    assert_eq!(unlocked["yearly_budget"], 30);
+
+    let out = gate.admin(&["revoke", "alice", "--json"]);
+    assert_exit(&out, 0);
+    let revoked: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(revoked["revoked"], true);
+    assert_eq!(revoked["withdrawn_approvals"], serde_json::json!([]));
 }
 
 #[test]
