@@ -26,6 +26,15 @@ pub enum ClientError {
     /// The gate URL is not an http(s) URL.
     #[error("gate URL {0:?} is not an http:// or https:// URL")]
     BadUrl(String),
+    /// The URL would send credentials or trust a key over an unprotected
+    /// network: plain http to a host that is not a loopback address.
+    #[error("gate URL {url:?} refused: {reason}")]
+    Insecure {
+        /// The URL given.
+        url: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
     /// The gate could not be reached or the transfer broke.
     #[error("cannot reach the gate at {url}: {message}")]
     Unreachable {
@@ -114,8 +123,22 @@ impl Client {
         {
             return Err(ClientError::BadUrl(url.to_owned()));
         }
+        // Maintainer tokens, TOTP codes and CI tokens travel to the gate, and
+        // `fetch` may learn the gate's key on first use from it: over plain
+        // http a network attacker could take them or swap the key. The same
+        // rule as for OIDC issuers: https, or http to a loopback address.
+        shipgate_oidc::check_url(&base).map_err(|e| match e {
+            shipgate_oidc::FetchError::UrlNotAllowed { reason, .. } => ClientError::Insecure {
+                url: url.to_owned(),
+                reason,
+            },
+            _ => ClientError::BadUrl(url.to_owned()),
+        })?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("shipgate/", env!("CARGO_PKG_VERSION")))
+            // The gate never redirects; following one could carry a
+            // credential-bearing request somewhere the rule above refuses.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(std::time::Duration::from_secs(15))
             .build()
             .map_err(|e| ClientError::Unreachable {

@@ -63,6 +63,9 @@ impl Progress for Bar {
 pub fn client_error(err: ClientError, gate: &str) -> CliError {
     match &err {
         ClientError::BadUrl(_) => CliError::usage(&err).hint("pass the gate's base URL, e.g. --gate https://gate.example.com"),
+        ClientError::Insecure { .. } => CliError::usage(&err).hint(
+            "use the gate's https:// URL (put `shipgate serve` behind a TLS proxy); plain http only to 127.0.0.1 or [::1]",
+        ),
         ClientError::Unreachable { .. } => CliError::usage(&err).hint(format!(
             "check --gate {gate} and that `shipgate serve` is running there"
         )),

@@ -495,3 +495,63 @@ fn sigterm_stops_the_server_gracefully() {
     let (status, _dir) = gate.terminate();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn plain_http_to_a_remote_gate_is_refused_before_any_credential_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a"), b"artifact").unwrap();
+    let commands: [&[&str]; 4] = [
+        &["releases", "--gate", "http://gate.example.com"],
+        &[
+            "approve",
+            "1",
+            "--gate",
+            "http://10.0.0.7:8080",
+            "--code",
+            "12345678",
+        ],
+        &[
+            "stage",
+            "--gate",
+            "http://gate.example.com/",
+            "--package",
+            "p",
+            "--version",
+            "1",
+            "a",
+        ],
+        &[
+            "fetch",
+            "--gate",
+            "http://localhost:8080",
+            "p",
+            "1",
+            "--out",
+            "o",
+        ],
+    ];
+    for args in commands {
+        let out = crate::util::shipgate()
+            .current_dir(dir.path())
+            .env("SHIPGATE_MAINTAINER_TOKEN", "sgm_x_y")
+            .env("SHIPGATE_OIDC_TOKEN", "a.b.c")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains("plain http is allowed only to loopback"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("https://"), "{args:?}: {err}");
+    }
+    // https is accepted (nothing listens on port 9, so it cannot connect).
+    let out = run_in(dir.path(), &["releases", "--gate", "https://127.0.0.1:9"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("cannot reach the gate"),
+        "{}",
+        stderr(&out)
+    );
+}
