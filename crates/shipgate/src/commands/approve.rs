@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use shipgate_gate::client::Client;
 use shipgate_gate::storage::ReleaseState;
 use shipgate_gate::user_config;
+use shipgate_gate::wire::ReleaseView;
 
-use super::gate_ui::{client_error, print_json};
+use super::gate_ui::{client_error, format_size, print_json};
 use super::release::parse_id;
 use crate::exit::{CliError, CmdResult};
 
@@ -45,6 +46,21 @@ pub fn decide(
     let id = parse_id(id)?;
     let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
     let token = maintainer_token(gate)?;
+    // Say what is being decided before a code is spent on it, so the human
+    // at the prompt (or the log of a script) sees the package, version and
+    // provenance the decision applies to.
+    let view = client.show(id).map_err(|e| client_error(e, gate))?;
+    eprintln!(
+        "{}",
+        decision_summary(
+            &view,
+            if reason.is_some() {
+                "rejecting"
+            } else {
+                "approving"
+            }
+        )
+    );
     let code = match code {
         Some(code) => code,
         None => prompt_code()?,
@@ -110,4 +126,36 @@ fn prompt_code() -> Result<String, CliError> {
             .hint("type the 8-digit code from your authenticator app, or pass --code"));
     }
     Ok(code)
+}
+
+/// A few lines naming what an approval or rejection applies to.
+fn decision_summary(view: &ReleaseView, verb: &str) -> String {
+    let release = &view.summary;
+    let origin = &view.provenance;
+    let bytes: u64 = view.files.iter().map(|f| f.size).sum();
+    let changes = match &view.diff.previous_version {
+        Some(previous) => format!(
+            "since {previous}: {} added, {} removed, {} changed",
+            view.diff.added.len(),
+            view.diff.removed.len(),
+            view.diff.changed.len()
+        ),
+        None => format!("first release of {}", release.package),
+    };
+    format!(
+        "{verb} release {}: {} {} ({}), {} approval(s) of {}\n  built by {} at {} (commit {}, run {})\n  {} file(s), {}; {changes}\n  full review: shipgate release show {}",
+        release.id,
+        release.package,
+        release.version,
+        release.state.as_str(),
+        view.approvals.len(),
+        view.quorum,
+        origin.repository,
+        origin.git_ref,
+        origin.commit_sha,
+        origin.run_id,
+        view.files.len(),
+        format_size(bytes),
+        release.id,
+    )
 }

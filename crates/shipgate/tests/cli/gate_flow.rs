@@ -94,6 +94,16 @@ fn stage_review_approve_fetch_and_verify_with_minisign() {
     );
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("1 of 2"), "{}", stdout(&out));
+    // Before the code is sent, stderr names what is being approved.
+    let told = stderr(&out);
+    for what in [
+        "approving release 1: hello 1.0.0 (staged), 0 approval(s) of 2",
+        "built by acme/hello at refs/tags/v1.0.0 (commit 4e9b7dbc0c1d2e3f40516273849506a7b8c9d0e1, run 987654321)",
+        "2 file(s)",
+        "first release of hello",
+    ] {
+        assert!(told.contains(what), "{what:?} not in {told}");
+    }
     let mut child = shipgate()
         .current_dir(dir)
         .env("SHIPGATE_MAINTAINER_TOKEN", &bob)
