@@ -73,6 +73,66 @@ fn shipgate_signs_with_a_minisign_generated_key() {
     );
 }
 
+/// Runs `cmd` with `input` on stdin (minisign reads passwords from stdin
+/// when it is not a terminal) and requires success.
+fn run_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", all_output(&out));
+    out
+}
+
+#[test]
+fn password_encrypted_keys_work_both_ways_with_minisign() {
+    let f = Fixture::new();
+    // minisign's encrypted key (scrypt + XOR, as minisign -G makes it).
+    run_with_stdin(
+        minisign(&f).args(["-G", "-p", "m.pub", "-s", "m.key"]),
+        "minisign pw\nminisign pw\n",
+    );
+    assert!(f.read("m.key").contains("encrypted secret key"));
+    let sign = ["sign", "modules/hello", "-s", "m.key"];
+    expect(
+        &f.sg_env(&sign, &[("SHIPGATE_KEY_PASSWORD", "not it")]),
+        2,
+        &["m.key: wrong password for this secret key"],
+    );
+    expect(
+        &f.sg_env(&sign, &[("SHIPGATE_KEY_PASSWORD", "minisign pw")]),
+        0,
+        &["signed with key"],
+    );
+    run_ok(minisign(&f).args(["-Vm", MANIFEST, "-p", "m.pub"]));
+
+    // shipgate's encrypted key, used by minisign to sign.
+    expect(
+        &f.sg_env(
+            &["keygen", "-s", "s.key", "-p", "s.pub", "--password"],
+            &[("SHIPGATE_KEY_PASSWORD", "shipgate pw")],
+        ),
+        0,
+        &["encrypted"],
+    );
+    f.write("note.txt", "signed by minisign with a shipgate key\n");
+    run_with_stdin(
+        minisign(&f).args(["-S", "-s", "s.key", "-m", "note.txt"]),
+        "shipgate pw\n",
+    );
+    run_ok(minisign(&f).args(["-Vm", "note.txt", "-p", "s.pub"]));
+}
+
 #[test]
 fn shipgate_accepts_minisign_signatures_with_a_shipgate_trusted_comment() {
     let f = Fixture::new();
