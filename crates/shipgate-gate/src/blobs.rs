@@ -61,11 +61,12 @@ pub struct SweepReport {
 
 /// The blob directory.
 ///
-/// Blobs written by requests still in flight are *held* (a count per key):
-/// a failed request may delete the blobs it wrote, but only those that no
-/// committed release references and no other in-flight request holds. A
-/// hold is taken before the rename that makes a blob visible, so a delete
-/// can never remove a blob another request is about to reference.
+/// Blobs written by requests still in flight are *held* (a count per key,
+/// recorded in the request's [`Holds`]): a failed or cancelled request
+/// deletes the blobs it wrote, but only those that no committed release
+/// references and no other in-flight request holds. A hold is taken before
+/// the rename that makes a blob visible, so a delete can never remove a blob
+/// another request is about to reference.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     dir: PathBuf,
@@ -81,6 +82,16 @@ impl BlobStore {
             dir,
             holds: Arc::default(),
         })
+    }
+
+    /// An empty set of holds for one request; blobs it finishes are held
+    /// until [`Holds::end`], or until it is dropped.
+    pub fn holds(&self, db: crate::storage::Db) -> Holds {
+        Holds {
+            store: self.clone(),
+            db,
+            keys: Vec::new(),
+        }
     }
 
     /// Releases the holds a request took. With `discard_from`, each blob that
@@ -218,9 +229,9 @@ impl BlobWriter {
     }
 
     /// Checks size and digest, makes the blob durable under its final name
-    /// and returns its key (the hex SHA-256). The blob is held until the
-    /// caller passes the key to [`BlobStore::release`].
-    pub async fn finish(mut self) -> Result<String, BlobError> {
+    /// and returns its key (the hex SHA-256). The blob stays held by `holds`
+    /// until they end.
+    pub async fn finish(mut self, holds: &mut Holds) -> Result<String, BlobError> {
         if self.written != self.expected_size {
             return Err(BlobError::TooShort {
                 expected: self.expected_size,
@@ -242,19 +253,15 @@ impl BlobWriter {
             .take()
             .ok_or_else(|| io::Error::other("blob already finished"))?;
         let target = self.store.dir.join(&actual);
-        *self
-            .store
-            .holds
-            .lock()
-            .await
-            .entry(actual.clone())
-            .or_default() += 1;
+        {
+            // Counted and recorded with no await in between, so a request
+            // cancelled here can never leave a hold nobody will release.
+            let mut counts = self.store.holds.lock().await;
+            *counts.entry(actual.clone()).or_default() += 1;
+            holds.keys.push(actual.clone());
+        }
         if let Err(err) = tokio::fs::rename(&temp, &target).await {
             let _ = std::fs::remove_file(&temp);
-            let _ = self
-                .store
-                .release(std::slice::from_ref(&actual), None)
-                .await;
             return Err(err.into());
         }
         let dir = self.store.dir.clone();
@@ -262,6 +269,58 @@ impl BlobWriter {
             .await
             .map_err(|e| io::Error::other(e.to_string()))??;
         Ok(actual)
+    }
+}
+
+/// The blobs one staging request holds.
+///
+/// End them with [`Holds::end`]. A request can also be cancelled at any
+/// await (axum drops the handler when its connection closes); dropping the
+/// holds then releases them in the background and deletes every blob that
+/// no release references and no other request holds, so a client that goes
+/// away leaves nothing behind without waiting for a restart's sweep.
+#[derive(Debug)]
+pub struct Holds {
+    store: BlobStore,
+    db: crate::storage::Db,
+    keys: Vec<String>,
+}
+
+impl Holds {
+    /// Releases the holds; when the request `failed`, its blobs that nothing
+    /// references are deleted. Runs as its own task, so it completes even if
+    /// the request is cancelled while it waits. A failure here costs only
+    /// disk space until the next startup sweep, so it is logged, not raised.
+    pub async fn end(mut self, failed: bool) {
+        let keys = std::mem::take(&mut self.keys);
+        let store = self.store.clone();
+        let db = self.db.clone();
+        let task = tokio::spawn(async move { store.release(&keys, failed.then_some(&db)).await });
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(%err, "releasing the blobs of a staging request"),
+            Err(err) => {
+                tracing::error!(%err, "the task releasing a staging request's blobs failed")
+            }
+        }
+    }
+}
+
+impl Drop for Holds {
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let keys = std::mem::take(&mut self.keys);
+        let store = self.store.clone();
+        let db = self.db.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(err) = store.release(&keys, Some(&db)).await {
+                    tracing::error!(%err, "releasing the blobs of a cancelled staging request");
+                }
+            });
+        }
     }
 }
 
@@ -308,12 +367,14 @@ mod tests {
     async fn stores_a_blob_under_its_digest_in_chunks() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let db = crate::storage::Db::open(dir.path()).await.unwrap();
+        let mut holds = store.holds(db);
         let data = vec![7u8; 200_000];
         let mut writer = store.writer(data.len() as u64, &sha(&data)).await.unwrap();
         for chunk in data.chunks(65_536) {
             writer.write(chunk).await.unwrap();
         }
-        let key = writer.finish().await.unwrap();
+        let key = writer.finish(&mut holds).await.unwrap();
         assert_eq!(key, sha(&data));
         assert_eq!(std::fs::read(store.path(&key).unwrap()).unwrap(), data);
         assert_eq!(files(store.dir()), vec![key]);
@@ -322,7 +383,9 @@ mod tests {
     #[tokio::test]
     async fn refuses_wrong_size_and_digest_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path()).unwrap();
+        let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let db = crate::storage::Db::open(dir.path()).await.unwrap();
+        let mut holds = store.holds(db);
 
         let mut w = store.writer(3, &sha(b"abc")).await.unwrap();
         assert!(matches!(
@@ -334,7 +397,7 @@ mod tests {
         let mut w = store.writer(3, &sha(b"abc")).await.unwrap();
         w.write(b"ab").await.unwrap();
         assert!(matches!(
-            w.finish().await,
+            w.finish(&mut holds).await,
             Err(BlobError::TooShort {
                 expected: 3,
                 actual: 2
@@ -344,11 +407,64 @@ mod tests {
         let mut w = store.writer(3, &sha(b"abc")).await.unwrap();
         w.write(b"abd").await.unwrap();
         assert!(matches!(
-            w.finish().await,
+            w.finish(&mut holds).await,
             Err(BlobError::DigestMismatch { .. })
         ));
 
         assert!(files(store.dir()).is_empty(), "{:?}", files(store.dir()));
+    }
+
+    async fn stored(store: &BlobStore, holds: &mut Holds, data: &[u8]) -> String {
+        let mut writer = store.writer(data.len() as u64, &sha(data)).await.unwrap();
+        writer.write(data).await.unwrap();
+        writer.finish(holds).await.unwrap()
+    }
+
+    /// Waits (bounded) for the background release a dropped `Holds` spawns.
+    async fn until_gone(path: &Path) -> bool {
+        for _ in 0..200 {
+            if !path.exists() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_request_leaves_no_blob_that_nothing_else_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let db = crate::storage::Db::open(dir.path()).await.unwrap();
+
+        // Two requests upload the same bytes; the first is cancelled.
+        let mut first = store.holds(db.clone());
+        let mut second = store.holds(db.clone());
+        let key = stored(&store, &mut first, b"same bytes").await;
+        stored(&store, &mut second, b"same bytes").await;
+        let path = store.path(&key).unwrap();
+        drop(first);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(path.exists(), "still held by the second request");
+
+        // The second is cancelled too: now nothing holds or references it.
+        drop(second);
+        assert!(
+            until_gone(&path).await,
+            "left behind: {:?}",
+            files(store.dir())
+        );
+
+        // A request that ends well keeps its blob (its release references it).
+        let mut ok = store.holds(db.clone());
+        let key = stored(&store, &mut ok, b"kept").await;
+        ok.end(false).await;
+        assert!(store.path(&key).unwrap().exists());
+        // One that ends in failure does not.
+        let mut failed = store.holds(db);
+        let key = stored(&store, &mut failed, b"refused").await;
+        failed.end(true).await;
+        assert!(!store.path(&key).unwrap().exists());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use axum::http::header::CONTENT_LENGTH;
 
 use super::read::package_version;
 use super::{ApiError, AppState, bearer};
-use crate::blobs::{BlobError, is_blob_key};
+use crate::blobs::{BlobError, Holds, is_blob_key};
 use crate::names;
 use crate::publishers::AuthError;
 use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError};
@@ -81,9 +81,10 @@ pub(super) async fn stage(
         .map_err(|e| {
             ApiError::bad_request(format!("expected multipart/form-data: {}", e.body_text()))
         })?;
-    // Blobs this request wrote stay held until it ends; if it fails they
-    // are deleted unless something else references or holds them.
-    let mut held = Vec::new();
+    // Blobs this request wrote stay held until it ends; if it fails (or is
+    // cancelled) they are deleted unless something else references or holds
+    // them.
+    let mut holds = state.blobs().holds(state.db().clone());
     let result = receive_and_commit(
         &state,
         &mut multipart,
@@ -93,13 +94,10 @@ pub(super) async fn stage(
             provenance,
             files: Vec::new(),
         },
-        &mut held,
+        &mut holds,
     )
     .await;
-    let discard = result.is_err().then(|| state.db());
-    if let Err(err) = state.blobs().release(&held, discard).await {
-        tracing::error!(%err, "releasing the blobs of a staging request");
-    }
+    holds.end(result.is_err()).await;
     let (id, new) = result?;
     tracing::info!(release = id, %package, %version, files = new.files.len(), "staged");
     let mut files = new.files;
@@ -122,7 +120,7 @@ async fn receive_and_commit(
     state: &AppState,
     multipart: &mut Multipart,
     mut new: NewRelease,
-    held: &mut Vec<String>,
+    holds: &mut Holds,
 ) -> Result<(i64, NewRelease), ApiError> {
     let announced = read_announcement(multipart, state.config().max_upload_bytes).await?;
     let mut received: Vec<bool> = vec![false; announced.len()];
@@ -156,11 +154,10 @@ async fn receive_and_commit(
                 .await
                 .map_err(|e| blob_error(&file.name, e))?;
         }
-        let key = writer
-            .finish()
+        writer
+            .finish(holds)
             .await
             .map_err(|e| blob_error(&file.name, e))?;
-        held.push(key);
         received[index] = true;
     }
     if let Some(missing) = received.iter().position(|r| !r) {

@@ -436,6 +436,76 @@ fn a_crash_mid_upload_leaves_the_release_absent_and_the_blobs_swept() {
     assert_eq!(status, 201, "{text}");
 }
 
+#[test]
+fn a_client_that_goes_away_mid_upload_leaves_no_blob_behind() {
+    let ci = CiIssuer::start();
+    let gate = Gate::start(&bound_config(&ci.url));
+    let first = vec![2u8; 200_000];
+    let second = vec![3u8; 400_000];
+    let announce = format!(
+        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}},{{"name":"b.bin","size":{},"sha256":"{}"}}]}}"#,
+        first.len(),
+        sha256_hex(&first),
+        second.len(),
+        sha256_hex(&second)
+    );
+    let (ct, body) = multipart(&announce, &[("file.0", &first), ("file.1", &second)]);
+    let blobs = gate.path().join("data/blobs");
+    let first_blob = blobs.join(sha256_hex(&first));
+    for round in 0..3 {
+        // The whole of file.0 and part of file.1, then the client hangs up
+        // while the server lives on.
+        let token = ci.github_token("shipgate-test", "acme/hello", "42", "4.0.0", &[]);
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", gate.port)).unwrap();
+        {
+            use std::io::Write;
+            let head = format!(
+                "POST /v1/packages/hello/versions/4.0.0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&body[..body.len() - 200_000]).unwrap();
+            stream.flush().unwrap();
+        }
+        let mut stored = false;
+        for _ in 0..500 {
+            if first_blob.exists() {
+                stored = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(stored, "round {round}: file.0 was never stored");
+        drop(stream);
+        let mut left = Vec::new();
+        for _ in 0..500 {
+            left = std::fs::read_dir(&blobs)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(
+            left.is_empty(),
+            "round {round}: left behind without a restart: {left:?}"
+        );
+    }
+    // Nothing is held any more: the same bytes stage and stay.
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "4.0.0", &[]);
+    let (status, text) = gate.request(
+        "POST",
+        "/v1/packages/hello/versions/4.0.0",
+        Some(&token),
+        Some(&ct),
+        &body,
+    );
+    assert_eq!(status, 201, "{text}");
+    assert!(first_blob.exists());
+}
+
 /// Starts `shipgate serve --dev` in `dir` and returns the child and its
 /// banner (every stdout line up to "dev gate ready").
 pub fn start_dev(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
