@@ -54,6 +54,7 @@ pub fn decide(
         "{}",
         decision_summary(
             &view,
+            client.base_url(),
             if reason.is_some() {
                 "rejecting"
             } else {
@@ -129,7 +130,7 @@ fn prompt_code() -> Result<String, CliError> {
 }
 
 /// A few lines naming what an approval or rejection applies to.
-fn decision_summary(view: &ReleaseView, verb: &str) -> String {
+fn decision_summary(view: &ReleaseView, gate: &str, verb: &str) -> String {
     let release = &view.summary;
     let origin = &view.provenance;
     let bytes: u64 = view.files.iter().map(|f| f.size).sum();
@@ -143,7 +144,7 @@ fn decision_summary(view: &ReleaseView, verb: &str) -> String {
         None => format!("first release of {}", release.package),
     };
     format!(
-        "{verb} release {}: {} {} ({}), {} approval(s) of {}\n  built by {} at {} (commit {}, run {})\n  {} file(s), {}; {changes}\n  full review: shipgate release show {}",
+        "{verb} release {}: {} {} ({}), {} approval(s) of {}\n  built by {} at {} (commit {}, run {})\n  {} file(s), {}; {changes}\n  full review: shipgate release show {} --gate {gate}",
         release.id,
         release.package,
         release.version,
