@@ -2,6 +2,8 @@
 //! holds, where it runs a toolchain, where it publishes, and what triggers
 //! the workflow. Each heuristic is documented where it is decided.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::expr::{expressions, secrets_read};
 use crate::model::{Job, Permissions, Step, Uses, Workflow};
 use crate::route::{Loc, Route};
@@ -379,23 +381,33 @@ pub fn tag_or_release_trigger(wf: &Workflow<'_>) -> Option<Route> {
     (!tags.strings().is_empty()).then(|| push.route.key("tags"))
 }
 
-/// Whether a job, or a job it needs (transitively), has an `environment`.
-pub fn gated_by_environment(wf: &Workflow<'_>, job: &Job<'_>) -> bool {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut todo = vec![job.id];
-    while let Some(id) = todo.pop() {
-        if seen.contains(&id) {
-            continue;
-        }
-        seen.push(id);
-        if let Some(j) = wf.job(id) {
-            if j.environment.is_some_and(|e| !e.is_null()) {
-                return true;
-            }
-            todo.extend(j.needs.iter().copied());
+/// The jobs that have an `environment`, or need (transitively) a job that
+/// has one: walked backwards from the environment jobs once per workflow,
+/// so the cost is linear in jobs plus `needs` edges whatever their shape (a
+/// hostile workflow of hundreds of jobs each needing all earlier ones took
+/// seconds with a per-job forward search).
+pub fn environment_gated_jobs<'a>(wf: &Workflow<'a>) -> HashSet<&'a str> {
+    let mut needed_by: HashMap<&'a str, Vec<&'a str>> = HashMap::new();
+    for job in &wf.jobs {
+        for need in &job.needs {
+            needed_by.entry(*need).or_default().push(job.id);
         }
     }
-    false
+    let mut gated = HashSet::new();
+    let mut todo: Vec<&'a str> = wf
+        .jobs
+        .iter()
+        .filter(|j| j.environment.is_some_and(|e| !e.is_null()))
+        .map(|j| j.id)
+        .collect();
+    while let Some(id) = todo.pop() {
+        if gated.insert(id)
+            && let Some(dependents) = needed_by.get(id)
+        {
+            todo.extend(dependents.iter().filter(|d| !gated.contains(*d)));
+        }
+    }
+    gated
 }
 
 #[cfg(test)]
@@ -463,6 +475,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn environment_gating_follows_needs_transitively_and_survives_cycles() {
+        let src = crate::source::SourceFile::new(
+            "w.yml",
+            "on: push\njobs:\n  \
+             build: {runs-on: x, steps: []}\n  \
+             approve: {runs-on: x, environment: release, needs: build, steps: []}\n  \
+             upload: {runs-on: x, needs: [approve], steps: []}\n  \
+             publish: {runs-on: x, needs: [upload, build], steps: []}\n  \
+             side: {runs-on: x, needs: [build, missing], steps: []}\n  \
+             loop_a: {runs-on: x, needs: [loop_b], steps: []}\n  \
+             loop_b: {runs-on: x, needs: [loop_a, approve], steps: []}\n  \
+             nulled: {runs-on: x, environment: null, steps: []}\n",
+        );
+        let doc = crate::yaml::load(&src).unwrap();
+        let wf = Workflow::parse(&doc.root).unwrap();
+        let mut gated: Vec<&str> = environment_gated_jobs(&wf).into_iter().collect();
+        gated.sort();
+        assert_eq!(gated, ["approve", "loop_a", "loop_b", "publish", "upload"]);
     }
 
     #[test]

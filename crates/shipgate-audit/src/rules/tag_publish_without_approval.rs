@@ -3,7 +3,7 @@
 //! neither its own nor on a job it `needs` (whose required reviewers would
 //! gate it). Anyone who can push a tag can then publish.
 
-use crate::analysis::{gated_by_environment, publishes, tag_or_release_trigger};
+use crate::analysis::{environment_gated_jobs, publishes, tag_or_release_trigger};
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -34,14 +34,15 @@ impl Rule for TagPublishWithoutApproval {
         let Some(trigger) = tag_or_release_trigger(wf) else {
             return Vec::new();
         };
+        let gated = environment_gated_jobs(wf);
         let mut out = Vec::new();
         for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
+            if gated.contains(job.id) {
+                continue;
+            }
             let Some((loc, why)) = publishes(wf, job) else {
                 continue;
             };
-            if gated_by_environment(wf, job) {
-                continue;
-            }
             out.push(
                 Draft::new(
                     &META,
