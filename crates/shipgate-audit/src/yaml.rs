@@ -143,6 +143,42 @@ impl Node {
     }
 }
 
+/// The end (one past the closing quote) of the quoted scalar that starts at
+/// byte `start` of `text`. The parser's span of a quoted scalar can run on
+/// over the spaces and the comment that follow it; findings and fixes need
+/// the scalar alone. `None` when `start` is not a quote or it never closes.
+fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = *bytes.get(start)?;
+    let mut i = start + 1;
+    match quote {
+        b'"' => {
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b'\\' => i += 2,
+                    b'"' => return Some(i + 1),
+                    _ => i += 1,
+                }
+            }
+            None
+        }
+        b'\'' => {
+            while let Some(&b) = bytes.get(i) {
+                if b == b'\'' {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    return Some(i + 1);
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 /// Loads the first document of `src`. Later documents are parsed (so that
 /// their syntax errors are found) and reported as a warning.
 pub fn load(src: &SourceFile) -> Result<Document, YamlError> {
@@ -229,6 +265,14 @@ impl<'a> Builder<'a> {
                     ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
                     ScalarStyle::Literal => Style::Literal,
                     ScalarStyle::Folded => Style::Folded,
+                };
+                let range = match style {
+                    Style::SingleQuoted | Style::DoubleQuoted => ByteRange {
+                        start: range.start,
+                        end: quoted_end(&self.src.text, range.start)
+                            .map_or(range.end, |end| end.min(range.end)),
+                    },
+                    _ => range,
                 };
                 let node = Node {
                     range,
@@ -413,6 +457,26 @@ mod tests {
 
     fn parse(text: &str) -> Result<Document, YamlError> {
         load(&SourceFile::new("t.yml", text))
+    }
+
+    #[test]
+    fn quoted_scalars_end_at_their_closing_quote_not_at_the_comment() {
+        let text =
+            "a: \"x\\\"y\" # c1\nb: 'it''s'   # c2\nc: \"multi\n  line\" # c3\nd: plain # c4\n";
+        let doc = parse(text).unwrap();
+        let spans: Vec<&str> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|k| {
+                let r = doc.root.get(k).unwrap().range;
+                &text[r.start..r.end]
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            ["\"x\\\"y\"", "'it''s'", "\"multi\n  line\"", "plain"]
+        );
+        assert_eq!(quoted_end("\"never closed", 0), None);
+        assert_eq!(quoted_end("plain", 0), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `pin-without-version-comment`: a `uses:` pinned to a commit SHA with no
 //! trailing `# vX.Y.Z` comment, so readers (and update bots) cannot tell
 //! which release it is. Accepted comments: `# v4`, `# v4.1.2`, `# 1.2.3`,
-//! `# tag=v1.2`, optionally followed by more text.
+//! `# tag=v1.2`, `# pin@v1.2.3`, optionally followed by more text.
 
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::{Action, Step, Uses, Workflow, is_full_sha};
@@ -77,12 +77,14 @@ pub(crate) fn trailing_comment(rest_of_file: &str) -> Option<&str> {
     Some(line[hash + 1..].trim())
 }
 
-/// `v4`, `v4.1.2`, `1.2.3`, `tag=v1.2`, `tag: v1` ... at the start of the comment.
+/// `v4`, `v4.1.2`, `1.2.3`, `tag=v1.2`, `tag: v1`, `pin@v1.2.3` (as the
+/// pin-github-action tool writes it) ... at the start of the comment.
 pub(crate) fn is_version_comment(comment: &str) -> bool {
     let c = comment
         .strip_prefix("tag=")
         .or_else(|| comment.strip_prefix("tag:"))
         .or_else(|| comment.strip_prefix("pin @"))
+        .or_else(|| comment.strip_prefix("pin@"))
         .unwrap_or(comment)
         .trim_start();
     let c = c
@@ -115,10 +117,17 @@ mod tests {
 
     #[test]
     fn version_comments() {
-        for ok in ["v4", "v4.1.2", "1.2.3", "tag=v1.2", "v8.0.1 (digest check)"] {
+        for ok in [
+            "v4",
+            "v4.1.2",
+            "1.2.3",
+            "tag=v1.2",
+            "pin@v1.231.0",
+            "v8.0.1 (digest check)",
+        ] {
             assert!(is_version_comment(ok), "{ok}");
         }
-        for bad in ["", "pinned", "main", "see docs"] {
+        for bad in ["", "pinned", "main", "see docs", "pin@main"] {
             assert!(!is_version_comment(bad), "{bad}");
         }
         assert_eq!(comment_version("v3.1.0"), Some(vec![3, 1, 0]));
