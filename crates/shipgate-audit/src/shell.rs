@@ -47,6 +47,26 @@ impl Command<'_> {
         self.positional(0)
     }
 
+    /// Like [`Command::positional`], but the word after any of
+    /// `value_options` is that option's value, not a positional word.
+    pub fn positional_after_options(&self, n: usize, value_options: &[&str]) -> Option<&str> {
+        let mut found = 0;
+        let mut words = self.words.iter().skip(1);
+        while let Some(word) = words.next() {
+            if word.starts_with('-') {
+                if value_options.contains(&word.as_str()) {
+                    words.next();
+                }
+                continue;
+            }
+            if found == n {
+                return Some(word);
+            }
+            found += 1;
+        }
+        None
+    }
+
     /// The n-th word after the program that does not start with `-`.
     pub fn positional(&self, n: usize) -> Option<&str> {
         self.words
@@ -593,10 +613,81 @@ impl Registry {
     }
 }
 
-/// A command that publishes something.
+/// A command that publishes something: directly, or through a runner that
+/// starts another program (`uvx twine upload`, `poetry run poetry publish`,
+/// `pipx run twine upload`, ...). A `--dry-run` uploads nothing.
 pub fn publish_command(cmd: &Command<'_>) -> Option<Registry> {
-    let sub = cmd.subcommand().unwrap_or("");
-    let second = cmd.positional(1).unwrap_or("");
+    if cmd.has_flag("--dry-run") || (cmd.program() == "cargo" && cmd.has_flag("-n")) {
+        return None;
+    }
+    direct_publish(cmd).or_else(|| publish_command(&run_by(cmd)?))
+}
+
+/// Options of the npm family that take a value (`npm --workspace pkg publish`).
+const JS_VALUE_OPTIONS: &[&str] = &[
+    "--workspace",
+    "-w",
+    "--prefix",
+    "--tag",
+    "--access",
+    "--registry",
+    "--otp",
+    "--userconfig",
+    "--filter",
+    "-F",
+    "--dir",
+    "-C",
+    "--cwd",
+];
+
+/// Options of runners that take a value (`uvx --from twine twine upload`).
+const RUNNER_VALUE_OPTIONS: &[&str] = &[
+    "--from",
+    "--with",
+    "--spec",
+    "--python",
+    "-p",
+    "--package",
+    "--directory",
+    "--project",
+    "-e",
+    "--env",
+];
+
+/// The command a runner starts: the words after `uvx`, `npx`, `pipx run`,
+/// `poetry run`, `uv run`, `pdm run`, `hatch run`, `pipenv run`,
+/// `pnpm exec`, `bundle exec` and their options.
+fn run_by<'a>(cmd: &Command<'a>) -> Option<Command<'a>> {
+    let skip = match (cmd.program(), cmd.word(1)) {
+        ("uvx" | "npx" | "pnpx" | "bunx", _) => 1,
+        ("pipx" | "poetry" | "uv" | "pdm" | "hatch" | "pipenv", Some("run"))
+        | ("pnpm" | "bundle", Some("exec")) => 2,
+        _ => return None,
+    };
+    let mut i = skip;
+    while let Some(word) = cmd.word(i) {
+        if !word.starts_with('-') {
+            break;
+        }
+        i += if RUNNER_VALUE_OPTIONS.contains(&word) {
+            2
+        } else {
+            1
+        };
+    }
+    cmd.word(i)?;
+    Some(Command {
+        raw: cmd.raw,
+        words: cmd.words[i..].to_vec(),
+        word_ends: cmd.word_ends.get(i..).unwrap_or_default().to_vec(),
+    })
+}
+
+fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
+    let js = matches!(cmd.program(), "npm" | "yarn" | "pnpm" | "bun");
+    let value_options: &[&str] = if js { JS_VALUE_OPTIONS } else { &[] };
+    let sub = cmd.positional_after_options(0, value_options).unwrap_or("");
+    let second = cmd.positional_after_options(1, value_options).unwrap_or("");
     let registry = match cmd.program() {
         "npm" if sub == "publish" || (sub == "stage" && second == "publish") => Registry::Npm,
         "yarn" if sub == "publish" || (sub == "npm" && second == "publish") => Registry::Npm,
@@ -788,5 +879,62 @@ mod tests {
             Some(Registry::Other)
         );
         assert_eq!(publish_command(&first("npm test")), None);
+    }
+
+    #[test]
+    fn recognises_publishes_through_runners_and_options() {
+        for (script, registry) in [
+            ("uvx twine upload dist/*", Registry::PyPI),
+            (
+                "uvx --from twine==6.1.0 twine upload dist/*",
+                Registry::PyPI,
+            ),
+            ("pipx run twine upload dist/*", Registry::PyPI),
+            ("pipx run --spec twine twine upload dist/*", Registry::PyPI),
+            ("poetry run twine upload dist/*", Registry::PyPI),
+            ("poetry run poetry publish", Registry::PyPI),
+            (
+                "uv run --with twine python -m twine upload dist/*",
+                Registry::PyPI,
+            ),
+            ("hatch run publish:twine upload dist/*", Registry::Other),
+            ("npx semantic-release", Registry::Npm),
+            ("pnpm exec changeset publish", Registry::Npm),
+            ("npm --workspace packages/a publish", Registry::Npm),
+            ("npm publish -w packages/a", Registry::Npm),
+            ("pnpm --filter ./pkg publish --no-git-checks", Registry::Npm),
+        ] {
+            let found = publish_command(&first(script));
+            if registry == Registry::Other {
+                // `publish:twine` is a hatch script name, not twine itself.
+                assert_eq!(found, None, "{script}");
+            } else {
+                assert_eq!(found, Some(registry), "{script}");
+            }
+        }
+    }
+
+    #[test]
+    fn dry_runs_and_lookalikes_do_not_publish() {
+        for script in [
+            "npm publish --dry-run",
+            "npm publish --dry-run pkg/",
+            "pnpm publish --dry-run",
+            "cargo publish --dry-run",
+            "cargo publish -n",
+            "uv publish --dry-run",
+            "poetry publish --dry-run",
+            "uvx twine check dist/*",
+            "poetry run pytest",
+            "npm --workspace publish test",
+            "npx prettier --check .",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
+        }
+        // An explicit `--dry-run=false` is a real publish.
+        assert_eq!(
+            publish_command(&first("npm publish --dry-run=false")),
+            Some(Registry::Npm)
+        );
     }
 }

@@ -37,12 +37,31 @@ impl Rule for MissingRootPermissions {
 
     fn check_workflow(&self, wf: &Workflow<'_>, _cx: &Context<'_>) -> Vec<Draft> {
         let draft = match &wf.permissions {
-            None => Draft::new(
-                &META,
-                "no workflow-level `permissions`: every job gets the repository's default token permissions",
-                Loc::key(wf.jobs_route.clone()),
-                "jobs start here without a root `permissions: {}`",
-            ),
+            None => {
+                let inheriting: Vec<&str> = wf
+                    .jobs
+                    .iter()
+                    .filter(|j| j.permissions.is_none())
+                    .map(|j| j.id)
+                    .collect();
+                let message = match inheriting.as_slice() {
+                    [] => "no workflow-level `permissions: {}`: every job sets its own today, but a job added later gets the repository's default token permissions".to_owned(),
+                    jobs if jobs.len() == wf.jobs.len() => "no workflow-level `permissions`: every job gets the repository's default token permissions".to_owned(),
+                    [job] => format!(
+                        "no workflow-level `permissions`: job `{job}` gets the repository's default token permissions"
+                    ),
+                    [rest @ .., last] => format!(
+                        "no workflow-level `permissions`: jobs {} and `{last}` get the repository's default token permissions",
+                        rest.iter().map(|j| format!("`{j}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                Draft::new(
+                    &META,
+                    message,
+                    Loc::key(wf.jobs_route.clone()),
+                    "jobs start here without a root `permissions: {}`",
+                )
+            }
             Some(perms) => {
                 let writes: Vec<String> = perms
                     .writes()
