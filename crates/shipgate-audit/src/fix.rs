@@ -120,8 +120,8 @@ pub fn apply_fixes(
                 .unified_diff()
                 .context_radius(3)
                 .header(
-                    &format!("a/{}", file.display),
-                    &format!("b/{}", file.display),
+                    &format!("a/{}", file.display.trim_start_matches('/')),
+                    &format!("b/{}", file.display.trim_start_matches('/')),
                 )
                 .to_string();
         }
