@@ -3,7 +3,7 @@
 //! neither its own nor on a job it `needs` (whose required reviewers would
 //! gate it). Anyone who can push a tag can then publish.
 
-use crate::analysis::{environment_gated_jobs, publishes, tag_or_release_trigger};
+use crate::analysis::{environment_gated_jobs, publish_steps, publishes, tag_or_release_trigger};
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -40,8 +40,21 @@ impl Rule for TagPublishWithoutApproval {
             if gated.contains(job.id) {
                 continue;
             }
+            if job
+                .node
+                .get("if")
+                .and_then(|c| c.as_str())
+                .is_some_and(never_on_tags)
+            {
+                continue;
+            }
             let Some((loc, why)) = publishes(wf, job) else {
                 continue;
+            };
+            let confidence = if publish_steps(job).is_empty() {
+                Confidence::Medium // only `id-token: write`: may be cloud login, not a publish
+            } else {
+                Confidence::High
             };
             out.push(
                 Draft::new(
@@ -54,9 +67,84 @@ impl Rule for TagPublishWithoutApproval {
                     "publishes without approval",
                 )
                 .related(Loc::key(trigger.clone()), "tag or release trigger")
-                .related(Loc::key(job.route.clone()), "job without `environment:`"),
+                .related(Loc::key(job.route.clone()), "job without `environment:`")
+                .confidence(confidence),
             );
         }
         out
+    }
+}
+
+/// Whether a job's `if:` keeps it off tag pushes and release events: one of
+/// its `&&` terms (and no `||`) requires a branch ref
+/// (`github.ref == 'refs/heads/main'`, `startsWith(github.ref, 'refs/heads/')`)
+/// or an event other than `push` and `release`. Anything else may run on a
+/// tag, so it counts as running there.
+fn never_on_tags(condition: &str) -> bool {
+    let text = condition.trim();
+    let text = text
+        .strip_prefix("${{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .unwrap_or(text);
+    if text.contains("||") || text.contains('!') && !text.contains("!=") {
+        return false;
+    }
+    text.split("&&").any(|term| {
+        let term: String = term
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')' && *c != '"')
+            .collect::<String>()
+            .to_ascii_lowercase()
+            .replace('\'', "");
+        let branch_ref = |value: &str| value.starts_with("refs/heads/");
+        if let Some(rest) = term.strip_prefix("startswithgithub.ref,") {
+            return branch_ref(rest);
+        }
+        let Some((left, right)) = term.split_once("==") else {
+            return false;
+        };
+        let (context, value) = if left.starts_with("github.") {
+            (left, right)
+        } else {
+            (right, left)
+        };
+        match context {
+            "github.ref" => branch_ref(value),
+            "github.event_name" => !matches!(value, "push" | "release"),
+            _ => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::never_on_tags;
+
+    #[test]
+    fn conditions_that_keep_a_job_off_tags() {
+        for yes in [
+            "github.ref == 'refs/heads/main'",
+            "${{ github.ref == 'refs/heads/main' }}",
+            "'refs/heads/main' == github.ref",
+            "github.repository == 'a/b' && github.ref == 'refs/heads/main'",
+            "startsWith(github.ref, 'refs/heads/')",
+            "github.event_name == 'pull_request'",
+            "(github.event_name == 'schedule')",
+        ] {
+            assert!(never_on_tags(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "always()",
+            "github.ref == 'refs/heads/main' || startsWith(github.ref, 'refs/tags/')",
+            "startsWith(github.ref, 'refs/tags/')",
+            "github.event_name == 'push'",
+            "github.event_name == 'release'",
+            "github.ref != 'refs/heads/main'",
+            "!(github.ref == 'refs/heads/main')",
+            "github.repository == 'a/b'",
+        ] {
+            assert!(!never_on_tags(no), "{no}");
+        }
     }
 }
