@@ -715,7 +715,13 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
             Registry::Other
         }
         "docker" if sub == "buildx" && cmd.has_flag("--push") => Registry::Other,
-        "gh" if sub == "release" && matches!(second, "upload" | "create") => Registry::Other,
+        // A draft release is visible only to the repository's writers until
+        // someone publishes it (often a later, environment-gated job).
+        "gh" if sub == "release"
+            && (second == "upload" || second == "create" && !cmd.has_flag("--draft")) =>
+        {
+            Registry::Other
+        }
         "mvn" | "mvnw" | "./mvnw" if cmd.words.iter().any(|w| w == "deploy") => Registry::Other,
         "gradle" | "gradlew" | "./gradlew"
             if cmd.words.iter().any(|w| w.starts_with("publish")) =>
@@ -928,6 +934,7 @@ mod tests {
             "poetry run pytest",
             "npm --workspace publish test",
             "npx prettier --check .",
+            "gh release create v1.0.0 --draft dist/*",
         ] {
             assert_eq!(publish_command(&first(script)), None, "{script}");
         }

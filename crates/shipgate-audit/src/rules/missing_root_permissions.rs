@@ -241,8 +241,29 @@ pub(crate) fn needed_grants(job: &Job<'_>, old: Option<&Permissions>) -> Vec<(St
             })
         })
     };
-    let pushes =
-        runs_has("git", "push") || runs_has("gh", "release") || uses_any(CONTENTS_WRITE_ACTIONS);
+    // `actions/github-script` calls the REST API from JavaScript: the
+    // namespaces its scripts use say which scopes they write to.
+    let scripts: Vec<&str> = job
+        .steps
+        .iter()
+        .filter(|s| s.uses_action("actions/github-script"))
+        .filter_map(|s| s.input("script"))
+        .collect();
+    let script_calls = |namespaces: &[&str]| {
+        scripts
+            .iter()
+            .any(|text| namespaces.iter().any(|n| text.contains(n)))
+    };
+    let pushes = runs_has("git", "push")
+        || runs_has("gh", "release")
+        || uses_any(CONTENTS_WRITE_ACTIONS)
+        || script_calls(&[
+            ".git.",
+            ".repos.create",
+            ".repos.update",
+            ".repos.upload",
+            ".repos.delete",
+        ]);
     if pushes && had("contents") == Some("write") {
         grant("contents", "write");
     } else if !job.steps.is_empty() {
@@ -264,11 +285,16 @@ pub(crate) fn needed_grants(job: &Job<'_>, old: Option<&Permissions>) -> Vec<(St
         (
             "pull-requests",
             runs_has("gh", "pr")
-                || uses_any(&["peter-evans/create-pull-request", "changesets/action"]),
+                || uses_any(&[
+                    "peter-evans/create-pull-request",
+                    "changesets/action",
+                    "googleapis/release-please-action",
+                ])
+                || script_calls(&[".pulls."]),
         ),
         (
             "issues",
-            runs_has("gh", "issue") || uses_any(&["actions/stale"]),
+            runs_has("gh", "issue") || uses_any(&["actions/stale"]) || script_calls(&[".issues."]),
         ),
         (
             "packages",

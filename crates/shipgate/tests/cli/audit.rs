@@ -477,6 +477,28 @@ fn fix_all_writes_root_permissions_and_per_job_grants() {
 }
 
 #[test]
+fn fix_all_grants_what_github_script_and_release_please_write() {
+    let workflow = "on:\n  pull_request_target:\n  push:\n    branches: [main]\njobs:\n  comment:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea # v7.0.1\n        with:\n          script: |\n            await github.rest.issues.createComment({ ...context.repo, issue_number: 1, body: 'hi' })\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: googleapis/release-please-action@a02a34c4d625f9be7cb89156071d8567266a2445 # v4.2.0\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ok\n";
+    let dir = repo(&[("bot.yml", workflow)]);
+    run_in(dir.path(), &["audit", "--fix=all"]);
+    let fixed = std::fs::read_to_string(dir.path().join(".github/workflows/bot.yml")).unwrap();
+    assert!(
+        fixed.contains("  comment:\n    permissions:\n      contents: read\n      issues: write\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains(
+            "  release:\n    permissions:\n      contents: write\n      pull-requests: write\n"
+        ),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("  lint:\n    permissions:\n      contents: read\n"),
+        "{fixed}"
+    );
+}
+
+#[test]
 fn bad_files_are_findings_and_the_others_are_still_audited() {
     let dir = repo(&[
         ("good.yml", &fixture("seeds/seed003-before.yml")),
