@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::expr::{expressions, secrets_read};
+use crate::finding::Confidence;
 use crate::model::{Job, Permissions, Step, Uses, Workflow};
 use crate::route::{Loc, Route};
 use crate::shell::{self, Registry};
@@ -299,6 +300,17 @@ pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<(Loc, String)> {
     wf.effective_permissions(job)
         .and_then(Permissions::id_token_write)
         .map(|route| (Loc::entry(route), "holds `id-token: write`".to_owned()))
+}
+
+/// How sure a "this job publishes" finding is: high with a publish step or
+/// command, medium when `id-token: write` is the only sign (it may be a
+/// cloud login, not a publish).
+pub fn publish_confidence(job: &Job<'_>) -> Confidence {
+    if publish_steps(job).is_empty() {
+        Confidence::Medium
+    } else {
+        Confidence::High
+    }
 }
 
 /// Branch names taken to be the default branch when a filter names them.

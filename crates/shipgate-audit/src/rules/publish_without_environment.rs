@@ -3,7 +3,7 @@
 //! `analysis::publish_steps`) — without a deployment `environment:`.
 //! Reusable-workflow calls are skipped (they cannot set `environment`).
 
-use crate::analysis::{publish_steps, publishes};
+use crate::analysis::{publish_confidence, publishes};
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -39,11 +39,7 @@ impl Rule for PublishWithoutEnvironment {
             let Some((loc, why)) = publishes(wf, job) else {
                 continue;
             };
-            let confidence = if publish_steps(job).is_empty() {
-                Confidence::Medium // only `id-token: write`: may be cloud login, not a publish
-            } else {
-                Confidence::High
-            };
+            let confidence = publish_confidence(job);
             out.push(
                 Draft::new(
                     &META,

@@ -3,7 +3,9 @@
 //! neither its own nor on a job it `needs` (whose required reviewers would
 //! gate it). Anyone who can push a tag can then publish.
 
-use crate::analysis::{environment_gated_jobs, publish_steps, publishes, tag_or_release_trigger};
+use crate::analysis::{
+    environment_gated_jobs, publish_confidence, publishes, tag_or_release_trigger,
+};
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -51,11 +53,7 @@ impl Rule for TagPublishWithoutApproval {
             let Some((loc, why)) = publishes(wf, job) else {
                 continue;
             };
-            let confidence = if publish_steps(job).is_empty() {
-                Confidence::Medium // only `id-token: write`: may be cloud login, not a publish
-            } else {
-                Confidence::High
-            };
+            let confidence = publish_confidence(job);
             out.push(
                 Draft::new(
                     &META,
