@@ -5,7 +5,10 @@
 //!
 //! Head checkout: `actions/checkout` whose `ref:`/`repository:` reads the PR
 //! head (`github.event.pull_request.head.*`, `github.head_ref`,
-//! `github.event.workflow_run.head_*`, `refs/pull/...`), or `gh pr checkout`.
+//! `github.event.workflow_run.head_*`, `refs/pull/...`, or, with medium
+//! confidence, a step output named like a head ref or SHA, as PR-resolving
+//! actions for `issue_comment` provide: `steps.x.outputs.head_sha`), or
+//! `gh pr checkout`.
 //! Running code from it: a later toolchain step (see
 //! `analysis::toolchain_steps`). When the head is checked out into a
 //! sub-directory (`path: pr`), only steps that work in that directory
@@ -77,7 +80,7 @@ impl Rule for ForkCodeReachesSecrets {
         };
         let mut out = Vec::new();
         for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
-            let Some((checkout, head_dir, loc)) = head_checkout(job) else {
+            let Some((checkout, head_dir, loc, indirect)) = head_checkout(job) else {
                 continue;
             };
             let runs = toolchain_steps(job).into_iter().find(|t| {
@@ -89,6 +92,7 @@ impl Rule for ForkCodeReachesSecrets {
             });
             let Some(runs) = runs else { continue };
             let (what, confidence) = match privilege(wf, job) {
+                Some((what, _)) if indirect => (what, Confidence::Medium),
                 Some(p) => p,
                 None => continue,
             };
@@ -111,15 +115,19 @@ impl Rule for ForkCodeReachesSecrets {
     }
 }
 
-/// The first step that checks out the PR head: (step index, directory, location).
-fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc)> {
+/// The first step that checks out the PR head: (step index, directory,
+/// location, whether the head comes indirectly through a step output).
+fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc, bool)> {
     for step in &job.steps {
         if is_checkout(step) {
             for input in ["ref", "repository"] {
                 let Some(value) = step.input(input) else {
                     continue;
                 };
-                if let Some(raw) = reads_head(value) {
+                let found = reads_head(value)
+                    .map(|raw| (raw, false))
+                    .or_else(|| reads_head_output(value).map(|raw| (raw, true)));
+                if let Some((raw, indirect)) = found {
                     let dir = step
                         .input("path")
                         .map(|p| p.trim_matches('/').trim_start_matches("./").to_owned())
@@ -128,6 +136,7 @@ fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc)> {
                         step.index,
                         dir,
                         Loc::value(step.route.key("with").key(input)).with_needle(raw),
+                        indirect,
                     ));
                 }
             }
@@ -142,6 +151,7 @@ fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc)> {
                         step.index,
                         None,
                         Loc::value(step.route.key("run")).with_needle(cmd.raw),
+                        false,
                     ));
                 }
             }
@@ -161,6 +171,24 @@ fn reads_head(value: &str) -> Option<&str> {
             context_paths(e.inner)
                 .iter()
                 .any(|p| HEAD_CONTEXTS.contains(&p.as_str()))
+        })
+        .map(|e| e.raw)
+}
+
+/// The expression in `value` that reads a step output named like a pull
+/// request's head (`steps.pr.outputs.head_sha`, `...head-ref`): what actions
+/// that resolve a commented-on pull request return.
+fn reads_head_output(value: &str) -> Option<&str> {
+    expressions(value)
+        .into_iter()
+        .find(|e| {
+            context_paths(e.inner).iter().any(|p| {
+                p.starts_with("steps.")
+                    && p.contains(".outputs.")
+                    && p.rsplit('.')
+                        .next()
+                        .is_some_and(|name| name.contains("head"))
+            })
         })
         .map(|e| e.raw)
 }
