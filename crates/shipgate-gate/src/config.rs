@@ -17,6 +17,10 @@ use crate::names;
 
 /// Default cap on one staging request body: 4 GiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 << 30;
+/// Default `idle_timeout_seconds`.
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 20;
+/// Default `max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Everything that can be wrong with a config file.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +76,15 @@ pub struct GateConfig {
     /// Largest accepted staging request body in bytes.
     #[serde(default = "default_max_upload")]
     pub max_upload_bytes: u64,
+    /// Seconds a connection may take to send a request's headers, and may
+    /// sit idle between requests, before the gate closes it; also the
+    /// longest pause allowed inside a staging upload.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_seconds: u64,
+    /// Connections served at once; further clients wait in the listen
+    /// backlog until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// A local OIDC issuer the gate itself serves (only for `serve --dev`
     /// and tests): its key directory, served under `{public_url}/dev-issuer`.
     #[serde(default)]
@@ -95,6 +108,14 @@ pub struct GateConfig {
 
 fn default_max_upload() -> u64 {
     DEFAULT_MAX_UPLOAD_BYTES
+}
+
+fn default_idle_timeout() -> u64 {
+    DEFAULT_IDLE_TIMEOUT_SECONDS
+}
+
+fn default_max_connections() -> usize {
+    DEFAULT_MAX_CONNECTIONS
 }
 
 /// One `[[package]]`.
@@ -264,6 +285,18 @@ impl GateConfig {
         }
         if self.audience.trim().is_empty() {
             return Err(invalid("audience".into(), "must not be empty".into()));
+        }
+        if !(1..=3600).contains(&self.idle_timeout_seconds) {
+            return Err(invalid(
+                "idle_timeout_seconds".into(),
+                "must be between 1 and 3600".into(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(invalid(
+                "max_connections".into(),
+                "must be between 1 and 1000000".into(),
+            ));
         }
         if self.max_upload_bytes == 0 {
             return Err(invalid(

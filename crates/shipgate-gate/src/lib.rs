@@ -20,6 +20,7 @@ mod dev_token;
 mod diff;
 pub mod execution;
 pub mod fetch;
+mod listen;
 pub mod lockout;
 pub mod names;
 pub mod publishers;

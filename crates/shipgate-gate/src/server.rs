@@ -4,12 +4,13 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use axum::serve::ListenerExt;
+use std::time::Duration;
 
 use crate::api::{self, AppState};
 use crate::blobs::{BlobStore, SweepReport};
 use crate::config::GateConfig;
 use crate::execution::{ExecutionIssuer, ExecutionKeyError};
+use crate::listen;
 use crate::publishers::PublisherAuth;
 use crate::signing::{GateKey, KeyLoadError};
 use crate::storage::{Db, StorageError};
@@ -107,21 +108,14 @@ pub async fn run(
     let bound = listener.local_addr()?;
     config.public_url =
         shipgate_oidc::server::issuer_with_bound_port(&config.public_url, bound.port());
+    let limits = listen::Limits {
+        idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
+        max_connections: config.max_connections,
+    };
     let (state, _) = open_state(config).await?;
     let db = state.db_handle();
     on_bound(bound);
-    // Answers go out as soon as they are written: with Nagle's algorithm a
-    // streamed body (a file download) written after its headers waits for
-    // the client's delayed ACK, about 40 ms per response (seen in the load
-    // drill as a 40 ms floor on `fetch`).
-    let listener = listener.tap_io(|stream| {
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(%err, "cannot set TCP_NODELAY on a connection");
-        }
-    });
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    listen::serve(listener, api::router(state), limits, shutdown).await;
     db.close().await;
     Ok(())
 }

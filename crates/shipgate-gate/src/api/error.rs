@@ -34,8 +34,12 @@ impl ApiError {
     }
 
     /// 401: a credential was missing or refused. `reason` is logged, never sent.
+    /// It may quote the token (its `alg`, an unverified `iss`), so it is
+    /// escaped: a newline or an escape sequence in a forged token must not
+    /// forge log lines or drive the operator's terminal.
     pub fn refused(reason: impl std::fmt::Display) -> Self {
-        tracing::warn!(%reason, "credentials refused");
+        let reason = reason.to_string();
+        tracing::warn!(reason = %reason.escape_debug(), "credentials refused");
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", REFUSED_MESSAGE)
     }
 
@@ -54,6 +58,11 @@ impl ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
     }
 
+    /// 408: the client stopped sending in the middle of a request.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message)
+    }
+
     /// 405.
     pub fn method_not_allowed() -> Self {
         Self::new(
@@ -65,7 +74,8 @@ impl ApiError {
 
     /// 503: a dependency (the CI provider's key endpoint) is unreachable.
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(%detail, "dependency unavailable");
+        let detail = detail.to_string();
+        tracing::error!(detail = %detail.escape_debug(), "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -81,7 +91,8 @@ impl ApiError {
 
     /// 500: logs the detail, sends a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(%detail, "internal error");
+        let detail = detail.to_string();
+        tracing::error!(detail = %detail.escape_debug(), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -14,6 +14,8 @@
 //! over the configured cap.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::multipart::MultipartError;
@@ -122,10 +124,11 @@ async fn receive_and_commit(
     mut new: NewRelease,
     holds: &mut Holds,
 ) -> Result<(i64, NewRelease), ApiError> {
-    let announced = read_announcement(multipart, state.config().max_upload_bytes).await?;
+    let idle = Duration::from_secs(state.config().idle_timeout_seconds);
+    let announced = read_announcement(multipart, state.config().max_upload_bytes, idle).await?;
     let mut received: Vec<bool> = vec![false; announced.len()];
 
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(mut field) = within(idle, multipart.next_field()).await? {
         let part = field.name().unwrap_or_default().to_owned();
         let index = part
             .strip_prefix("file.")
@@ -148,7 +151,7 @@ async fn receive_and_commit(
             .writer(file.size, &file.sha256)
             .await
             .map_err(ApiError::internal)?;
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        while let Some(chunk) = within(idle, field.chunk()).await? {
             writer
                 .write(&chunk)
                 .await
@@ -200,6 +203,24 @@ fn too_large(cap: u64) -> ApiError {
     ))
 }
 
+/// The next piece of an upload, unless the client pauses longer than
+/// `idle`: a trickled upload would otherwise hold its connection and a blob
+/// writer open for as long as the client likes.
+async fn within<T>(
+    idle: Duration,
+    next: impl Future<Output = Result<T, MultipartError>>,
+) -> Result<T, ApiError> {
+    tokio::time::timeout(idle, next)
+        .await
+        .map_err(|_| {
+            ApiError::timeout(format!(
+                "the upload stalled: nothing arrived for {} s",
+                idle.as_secs()
+            ))
+        })?
+        .map_err(multipart_error)
+}
+
 fn multipart_error(err: MultipartError) -> ApiError {
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::too_large(format!("upload refused: {}", err.body_text()))
@@ -219,14 +240,11 @@ fn blob_error(name: &str, err: BlobError) -> ApiError {
 async fn read_announcement(
     multipart: &mut Multipart,
     max_total: u64,
+    idle: Duration,
 ) -> Result<Vec<AnnouncedFile>, ApiError> {
-    let mut field = multipart
-        .next_field()
-        .await
-        .map_err(multipart_error)?
-        .ok_or_else(|| {
-            ApiError::bad_request("the body has no parts; the first must be `announce`")
-        })?;
+    let mut field = within(idle, multipart.next_field()).await?.ok_or_else(|| {
+        ApiError::bad_request("the body has no parts; the first must be `announce`")
+    })?;
     if field.name() != Some("announce") {
         return Err(ApiError::bad_request(format!(
             "the first part must be `announce` (the JSON list of files), not {:?}",
@@ -234,7 +252,7 @@ async fn read_announcement(
         )));
     }
     let mut json = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+    while let Some(chunk) = within(idle, field.chunk()).await? {
         if json.len() + chunk.len() > MAX_ANNOUNCEMENT {
             return Err(ApiError::too_large(
                 "the `announce` part is larger than 1 MiB",

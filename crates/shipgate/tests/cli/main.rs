@@ -10,6 +10,7 @@ mod gate;
 mod gate_bruteforce;
 mod gate_crash;
 mod gate_flow;
+mod gate_limits;
 mod gate_load;
 mod gate_log;
 mod gate_matrix;
