@@ -15,12 +15,26 @@ use crate::names;
 use crate::storage::{ReleaseDetail, ReleaseState, SignedManifest};
 use crate::wire::{GateInfo, ReleaseList, ReleaseView};
 
+/// A number written the one way it can be: ASCII digits, no sign, no
+/// leading zero. `01`, `+1` and `１` are not aliases of `1` (two spellings of
+/// one resource make caches, logs and allow-lists disagree).
+pub(super) fn canonical_number(raw: &str) -> Option<u64> {
+    let digits_only = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    let no_leading_zero = raw == "0" || !raw.starts_with('0');
+    (digits_only && no_leading_zero).then(|| raw.parse().ok())?
+}
+
 /// Parses a release id from the path.
 pub(super) fn release_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::bad_request(format!("release id {raw:?} is not a positive integer"))
-    })
+    canonical_number(&raw)
+        .and_then(|n| i64::try_from(n).ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "release id {raw:?} is not a positive integer written in plain digits"
+            ))
+        })
 }
 
 /// Parses and validates `{name}` and `{version}`.
@@ -169,4 +183,31 @@ pub(super) async fn file(
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_number;
+
+    #[test]
+    fn numbers_have_one_spelling() {
+        assert_eq!(canonical_number("0"), Some(0));
+        assert_eq!(canonical_number("42"), Some(42));
+        assert_eq!(canonical_number("18446744073709551615"), Some(u64::MAX));
+        for other in [
+            "",
+            "01",
+            "00",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "1e3",
+            "１",
+            "٣",
+            "18446744073709551616",
+        ] {
+            assert_eq!(canonical_number(other), None, "{other:?}");
+        }
+    }
 }

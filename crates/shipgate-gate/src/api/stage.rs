@@ -24,7 +24,7 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_LENGTH;
 
-use super::read::package_version;
+use super::read::{canonical_number, package_version};
 use super::{ApiError, AppState, bearer};
 use crate::blobs::{BlobError, Holds, is_blob_key};
 use crate::names;
@@ -132,7 +132,8 @@ async fn receive_and_commit(
         let part = field.name().unwrap_or_default().to_owned();
         let index = part
             .strip_prefix("file.")
-            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(canonical_number)
+            .and_then(|n| usize::try_from(n).ok())
             .filter(|n| *n < announced.len())
             .ok_or_else(|| {
                 ApiError::bad_request(format!(

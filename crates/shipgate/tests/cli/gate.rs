@@ -555,3 +555,18 @@ fn plain_http_to_a_remote_gate_is_refused_before_any_credential_leaves() {
         stderr(&out)
     );
 }
+
+#[test]
+fn release_ids_and_part_numbers_have_one_spelling() {
+    let gate = Gate::start(&default_config(""));
+    for id in ["01", "%2B1", "+1", "1e0", "%EF%BC%91"] {
+        let (status, body) = gate.get(&format!("/v1/releases/{id}"));
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (400, "bad_request"),
+            "{id}: {body}"
+        );
+    }
+    let (status, body) = gate.get("/v1/releases/1");
+    assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
+}

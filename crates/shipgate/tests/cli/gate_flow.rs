@@ -437,6 +437,31 @@ fn a_crash_mid_upload_leaves_the_release_absent_and_the_blobs_swept() {
 }
 
 #[test]
+fn a_part_named_with_a_padded_number_is_refused() {
+    let ci = CiIssuer::start();
+    let gate = Gate::start(&bound_config(&ci.url));
+    let data = b"bytes";
+    let announce = format!(
+        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
+        data.len(),
+        sha256_hex(data)
+    );
+    for part in ["file.00", "file.+0"] {
+        let token = ci.github_token("shipgate-test", "acme/hello", "42", "5.0.0", &[]);
+        let (ct, body) = multipart(&announce, &[(part, data)]);
+        let (status, text) = gate.request(
+            "POST",
+            "/v1/packages/hello/versions/5.0.0",
+            Some(&token),
+            Some(&ct),
+            &body,
+        );
+        assert_eq!(status, 400, "{part}: {text}");
+        assert!(text.contains("unexpected part"), "{text}");
+    }
+}
+
+#[test]
 fn a_client_that_goes_away_mid_upload_leaves_no_blob_behind() {
     let ci = CiIssuer::start();
     let gate = Gate::start(&bound_config(&ci.url));
