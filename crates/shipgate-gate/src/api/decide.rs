@@ -83,6 +83,16 @@ async fn run(
             "a JWT (CI token) was presented to decide on release {id}; only maintainer credentials can approve or reject"
         )));
     }
+    // Something that cannot be a code (six digits from an authenticator
+    // entry made before codes had eight, a typo) is refused as malformed
+    // without counting against the lockout budget: it cannot succeed, so
+    // not counting it gives a guesser nothing.
+    let digits = usize::from(crate::credentials::TOTP_DIGITS);
+    if code.len() != digits || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(format!(
+            "`code` must be the {digits}-digit TOTP code (not counted as a wrong code)"
+        )));
+    }
     let decision = Decision {
         release: id,
         maintainer_token: token,

@@ -44,6 +44,7 @@ pub fn decide(
     json: bool,
 ) -> CmdResult {
     let id = parse_id(id)?;
+    let code = code.map(checked_code).transpose()?;
     let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
     let token = maintainer_token(gate)?;
     // Say what is being decided before a code is spent on it, so the human
@@ -64,7 +65,7 @@ pub fn decide(
     );
     let code = match code {
         Some(code) => code,
-        None => prompt_code()?,
+        None => checked_code(prompt_code()?)?,
     };
     let answer = client
         .decide(id, &token, code.trim(), reason)
@@ -159,4 +160,16 @@ fn decision_summary(view: &ReleaseView, gate: &str, verb: &str) -> String {
         format_size(bytes),
         release.id,
     )
+}
+
+/// A code the gate could accept: exactly the TOTP digits, nothing else.
+fn checked_code(code: String) -> Result<String, CliError> {
+    let digits = usize::from(shipgate_gate::credentials::TOTP_DIGITS);
+    let code = code.trim().to_owned();
+    if code.len() != digits || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CliError::usage(format!("the TOTP code must be {digits} digits")).hint(
+            "a 6-digit code means the authenticator entry predates 8-digit codes: ask the gate operator to re-enrol you (`shipgate admin revoke`, then `admin enroll`)",
+        ));
+    }
+    Ok(code)
 }

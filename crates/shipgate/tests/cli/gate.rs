@@ -570,3 +570,54 @@ fn release_ids_and_part_numbers_have_one_spelling() {
     let (status, body) = gate.get("/v1/releases/1");
     assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
 }
+
+#[test]
+fn codes_that_cannot_be_totp_codes_are_refused_without_counting() {
+    let gate = Gate::start(&default_config(""));
+    let (alice, _) = enroll(&gate, "alice", "hello");
+    for code in [
+        "123456",
+        "1234567",
+        "123456789",
+        "abcdefgh",
+        "",
+        "１２３４５６７８",
+    ] {
+        let body = serde_json::json!({ "code": code }).to_string();
+        let (status, text) = gate.request(
+            "POST",
+            "/v1/releases/1/approve",
+            Some(&alice),
+            Some("application/json"),
+            body.as_bytes(),
+        );
+        assert_eq!(
+            (status, error_code(&text).as_str()),
+            (400, "bad_request"),
+            "{code:?}: {text}"
+        );
+    }
+    // Six malformed codes, yet no lockout and nothing counted.
+    let out = gate.admin(&["status", "alice", "--json"]);
+    assert_exit(&out, 0);
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let alice_status = &status["maintainers"][0];
+    assert_eq!(alice_status["state"], "active", "{status}");
+    assert_eq!(alice_status["failures"]["recent"], 0, "{status}");
+    assert_eq!(alice_status["failures"]["year"], 0, "{status}");
+
+    // The CLI says what is wrong before sending anything.
+    let out = crate::util::shipgate()
+        .current_dir(gate.path())
+        .env("SHIPGATE_MAINTAINER_TOKEN", &alice)
+        .args(["approve", "1", "--gate", &gate.url, "--code", "123456"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("must be 8 digits"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("re-enrol"), "{}", stderr(&out));
+}
