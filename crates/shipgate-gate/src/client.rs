@@ -14,6 +14,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
 use crate::storage::ReleaseState;
+use crate::untrusted::escape_for_terminal;
 use crate::wire::{
     AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, ExecutionTokenResponse, GateInfo,
     ReleaseList, ReleaseView, StageAnnouncement, StageResponse,
@@ -408,10 +409,11 @@ async fn check(url: &str, response: Response) -> Result<Response, ClientError> {
     }
     let bytes = response.bytes().await.map_err(|e| unreachable(url, &e))?;
     Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+        // Escaped here because every caller ends up printing it.
         Ok(body) => ClientError::Api {
             status: status.as_u16(),
-            code: body.error.code,
-            message: body.error.message,
+            code: escape_for_terminal(&body.error.code),
+            message: escape_for_terminal(&body.error.message),
         },
         Err(_) => ClientError::Api {
             status: status.as_u16(),

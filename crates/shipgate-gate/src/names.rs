@@ -15,7 +15,8 @@ pub enum NameKind {
     Version,
     /// A maintainer's user name (`[A-Za-z0-9][A-Za-z0-9.-]*`, at most 64 bytes).
     Maintainer,
-    /// A staged file name: one path segment, no separators, no control characters.
+    /// A staged file name: ASCII letters, digits and [`FILE_PUNCTUATION`],
+    /// at most 255 bytes, not `.`, `..` or only dots.
     File,
 }
 
@@ -31,16 +32,27 @@ impl fmt::Display for NameKind {
 }
 
 /// A name that failed validation, with the reason in plain words.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {kind} {name:?}: {reason}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidName {
     /// What kind of name it was.
     pub kind: NameKind,
     /// The refused name (debug-escaped when displayed, so control characters show).
     pub name: String,
     /// Why it was refused.
-    pub reason: &'static str,
+    pub reason: String,
 }
+
+/// The refused name is quoted debug-escaped, and what `Debug` leaves as is
+/// but a terminal would hide (e.g. a Hangul filler) escaped too: the message
+/// reaches the caller and the server log.
+impl fmt::Display for InvalidName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted = crate::untrusted::escape_for_terminal(&format!("{:?}", self.name));
+        write!(f, "invalid {} {quoted}: {}", self.kind, self.reason)
+    }
+}
+
+impl std::error::Error for InvalidName {}
 
 const MAX_SHORT: usize = 64;
 /// Most file systems limit one path segment to 255 bytes.
@@ -56,7 +68,7 @@ fn check_simple(
         Err(InvalidName {
             kind,
             name: name.to_owned(),
-            reason,
+            reason: String::from(reason),
         })
     };
     if name.is_empty() {
@@ -108,11 +120,25 @@ pub fn maintainer(name: &str) -> Result<(), InvalidName> {
     )
 }
 
-/// Checks a staged file name: exactly one path segment that is safe to create
-/// inside any output directory (no `/` or `\`, not `.` or `..`, no control
-/// characters, no leading or trailing whitespace).
+/// The punctuation a staged file name may use besides ASCII letters and
+/// digits. Enough for the artifact names release tools produce
+/// (`tool-1.2.3-x86_64-unknown-linux-gnu.tar.gz`, `app_v2.0+build.7.whl`,
+/// `pkg~rc1.deb`, `lib@2.0.jar`, `name=value,v(1)[2].zip`); nothing that is a
+/// path separator, a shell or URL metacharacter that changes meaning (`/`,
+/// `\`, `:`, `*`, `?`, `%`, `#`, quotes), or a space.
+pub const FILE_PUNCTUATION: &str = "._-+~@=,()[]";
+
+/// Checks a staged file name: exactly one path segment, made only of ASCII
+/// letters, digits and [`FILE_PUNCTUATION`].
+///
+/// An allowlist of printable ASCII, because a reviewer approves what the file
+/// names look like: outside it lie right-to-left overrides (`x.txt` U+202E
+/// `gpj.exe` displays as `x.txtexe.jpg`), zero-width and invisible characters
+/// (`a.txt` and `a.txt` U+200B look like one file twice), two encodings of
+/// the same accented name (NFC and NFD `café`), look-alike slashes (U+2215)
+/// and line separators. Artifact names never need them.
 pub fn file(name: &str) -> Result<(), InvalidName> {
-    let refuse = |reason| {
+    let refuse = |reason: String| {
         Err(InvalidName {
             kind: NameKind::File,
             name: name.to_owned(),
@@ -120,27 +146,39 @@ pub fn file(name: &str) -> Result<(), InvalidName> {
         })
     };
     if name.is_empty() {
-        return refuse("it is empty");
+        return refuse("it is empty".into());
     }
     if name.len() > MAX_FILE {
-        return refuse("it is longer than 255 bytes");
+        return refuse("it is longer than 255 bytes".into());
     }
-    if name == "." || name == ".." {
-        return refuse("it names a directory");
+    // `.` and `..` name directories; Windows also strips trailing dots, so
+    // `...` would become the directory too.
+    if name.chars().all(|c| c == '.') {
+        return refuse("it names a directory".into());
     }
-    if name.contains(['/', '\\']) {
-        return refuse("it contains a path separator; files are staged by base name");
-    }
-    if name.chars().any(char::is_control) {
-        return refuse("it contains a control character");
-    }
-    if name.trim() != name {
-        return refuse("it starts or ends with whitespace");
-    }
-    if name.contains(':') {
-        return refuse("it contains ':' (a drive or stream separator on Windows)");
+    let allowed = |c: char| c.is_ascii_alphanumeric() || FILE_PUNCTUATION.contains(c);
+    if let Some(bad) = name.chars().find(|&c| !allowed(c)) {
+        let what = match bad {
+            '/' | '\\' => " (a path separator; files are staged by base name)",
+            ' ' => " (a space)",
+            _ => "",
+        };
+        return refuse(format!(
+            "it contains {}{what}; a file name may use only ASCII letters, digits and {}",
+            crate::untrusted::code_point(bad),
+            spaced(FILE_PUNCTUATION)
+        ));
     }
     Ok(())
+}
+
+/// `._-` as `. _ -`, so each allowed character reads on its own.
+fn spaced(chars: &str) -> String {
+    chars
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -160,13 +198,18 @@ mod tests {
         }
         for f in [
             "hello-1.0.tar.gz",
+            "shipgate-1.2.3-x86_64-unknown-linux-gnu.tar.gz",
+            "app_v2.0+build.7.whl",
             "SHA256SUMS",
-            "a b.txt",
+            "SHA256SUMS.minisig",
             ".hidden",
-            "ünïcode.bin",
+            "pkg~rc1.deb",
+            "lib@2.0.jar",
+            "name=value,v(1)[2].zip",
         ] {
             assert_eq!(file(f), Ok(()), "{f}");
         }
+        assert_eq!(file(&"a".repeat(255)), Ok(()));
     }
 
     #[test]
@@ -176,6 +219,7 @@ mod tests {
             "",
             ".",
             "..",
+            "...",
             "../etc/passwd",
             "/etc/passwd",
             "a/b",
@@ -186,11 +230,47 @@ mod tests {
             "esc\x1b[31m",
             " lead",
             "trail ",
+            "a b.txt",
+            "star*.txt",
+            "q?.txt",
+            "pct%2f.txt",
+            "hash#.txt",
+            "quote\".txt",
+            "ünïcode.bin",
             long.as_str(),
         ] {
             let err = file(f).unwrap_err();
             assert_eq!(err.kind, NameKind::File);
         }
+    }
+
+    /// Names that look like something else to the reviewer: each is refused
+    /// and the reason names the first offending character by code point.
+    #[test]
+    fn refuses_deceptive_file_names_naming_the_character() {
+        for (name, first) in [
+            ("x.txt\u{202E}gpj.exe", "U+202E"),
+            ("a.txt\u{200B}", "U+200B"),
+            ("caf\u{E9}", "U+00E9"),
+            ("cafe\u{301}", "U+0301"),
+            ("..\u{2215}etc\u{2215}passwd", "U+2215"),
+            ("line\u{2028}break", "U+2028"),
+            ("\u{115F}", "U+115F"),
+            ("bom\u{FEFF}", "U+FEFF"),
+            ("a b", "U+0020"),
+            ("a/b", "U+002F"),
+        ] {
+            let err = file(name).unwrap_err();
+            assert!(err.reason.contains(first), "{name:?}: {err}");
+            // The whole message is safe to print: the name is debug-escaped.
+            assert!(
+                crate::untrusted::first_deceptive(&err.to_string()).is_none(),
+                "{err}"
+            );
+        }
+        let err = file("a b.txt").unwrap_err();
+        assert!(err.reason.contains("a space"), "{err}");
+        assert!(err.reason.contains("( ) [ ]"), "{err}");
     }
 
     #[test]

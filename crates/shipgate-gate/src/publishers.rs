@@ -168,6 +168,24 @@ impl PublisherAuth {
                 mismatches.join("; ")
             )));
         };
+        let claims = &verified.claims;
+        let owned = |name: &str| claims.get_str(name).map(str::to_owned);
+        let provenance = Provenance {
+            issuer: found.issuer,
+            subject: claims.subject().unwrap_or_default().to_owned(),
+            repository: found.repository,
+            repository_owner_id: owned("repository_owner_id").or_else(|| owned("project_id")),
+            workflow: found.workflow,
+            git_ref: found.git_ref,
+            commit_sha: found.commit_sha,
+            run_id: found.run_id,
+            environment: found.environment,
+            event_name: owned("event_name").or_else(|| owned("pipeline_source")),
+        };
+        // Maintainers read these values to decide; one that could redraw
+        // their terminal or is not a commit/run id refuses the whole token.
+        crate::provenance::check(&provenance)
+            .map_err(|err| AuthError::Refused(format!("provenance of {}: {err}", package.name)))?;
         let guard = DbReplayGuard {
             db,
             failure: Mutex::new(None),
@@ -180,20 +198,7 @@ impl PublisherAuth {
             }
             return Err(AuthError::Refused(err.to_string()));
         }
-        let claims = &verified.claims;
-        let owned = |name: &str| claims.get_str(name).map(str::to_owned);
-        Ok(Provenance {
-            issuer: found.issuer,
-            subject: claims.subject().unwrap_or_default().to_owned(),
-            repository: found.repository,
-            repository_owner_id: owned("repository_owner_id").or_else(|| owned("project_id")),
-            workflow: found.workflow,
-            git_ref: found.git_ref,
-            commit_sha: found.commit_sha,
-            run_id: found.run_id,
-            environment: found.environment,
-            event_name: owned("event_name").or_else(|| owned("pipeline_source")),
-        })
+        Ok(provenance)
     }
 }
 

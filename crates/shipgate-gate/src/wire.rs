@@ -58,7 +58,8 @@ pub struct StageAnnouncement {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncedFile {
-    /// File name (one path segment).
+    /// File name: ASCII letters, digits and `._-+~@=,()[]` only (see
+    /// [`crate::names::file`]).
     pub name: String,
     /// Exact size in bytes.
     pub size: u64,

@@ -47,10 +47,19 @@ pub(super) async fn reject(
             "a rejection needs a non-empty `reason`",
         ));
     }
-    if reason.len() > MAX_REASON || reason.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::bad_request(
-            "`reason` must be at most 2000 bytes without control characters",
-        ));
+    if reason.len() > MAX_REASON {
+        return Err(ApiError::bad_request("`reason` must be at most 2000 bytes"));
+    }
+    // Shown to maintainers and CI logs: line breaks are fine, anything that
+    // drives a terminal or hides/reorders text is not.
+    if let Some(c) = reason
+        .chars()
+        .find(|&c| c != '\n' && crate::untrusted::is_deceptive(c))
+    {
+        return Err(ApiError::bad_request(format!(
+            "`reason` contains {}; control and invisible formatting characters are refused (line breaks are fine)",
+            crate::untrusted::code_point(c)
+        )));
     }
     let verdict = Verdict::Reject {
         reason: reason.to_owned(),

@@ -228,7 +228,7 @@ pub fn document() -> Value {
                 }
             }},
             "/v1/packages/{name}/versions/{version}": {"post": {
-                "summary": "Stage a release (CI token). multipart/form-data: part `announce` (JSON {\"files\": [{name, size, sha256}]}) then parts `file.N` with the bytes of files[N].",
+                "summary": "Stage a release (CI token). multipart/form-data: part `announce` (JSON {\"files\": [{name, size, sha256}]}) then parts `file.N` with the bytes of files[N]. File names: ASCII letters, digits and ._-+~@=,()[] only, at most 255 bytes.",
                 "security": [{"ci": []}],
                 "parameters": pv,
                 "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {

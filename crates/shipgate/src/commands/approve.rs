@@ -9,7 +9,7 @@ use shipgate_gate::storage::ReleaseState;
 use shipgate_gate::user_config;
 use shipgate_gate::wire::ReleaseView;
 
-use super::gate_ui::{client_error, format_size, print_json};
+use super::gate_ui::{client_error, format_size, print_json, printable};
 use super::release::parse_id;
 use crate::exit::{CliError, CmdResult};
 
@@ -137,25 +137,26 @@ fn decision_summary(view: &ReleaseView, gate: &str, verb: &str) -> String {
     let bytes: u64 = view.files.iter().map(|f| f.size).sum();
     let changes = match &view.diff.previous_version {
         Some(previous) => format!(
-            "since {previous}: {} added, {} removed, {} changed",
+            "since {}: {} added, {} removed, {} changed",
+            printable(previous),
             view.diff.added.len(),
             view.diff.removed.len(),
             view.diff.changed.len()
         ),
-        None => format!("first release of {}", release.package),
+        None => format!("first release of {}", printable(&release.package)),
     };
     format!(
         "{verb} release {}: {} {} ({}), {} approval(s) of {}\n  built by {} at {} (commit {}, run {})\n  {} file(s), {}; {changes}\n  full review: shipgate release show {} --gate {gate}",
         release.id,
-        release.package,
-        release.version,
+        printable(&release.package),
+        printable(&release.version),
         release.state.as_str(),
         view.approvals.len(),
         view.quorum,
-        origin.repository,
-        origin.git_ref,
-        origin.commit_sha,
-        origin.run_id,
+        printable(&origin.repository),
+        printable(&origin.git_ref),
+        printable(&origin.commit_sha),
+        printable(&origin.run_id),
         view.files.len(),
         format_size(bytes),
         release.id,

@@ -9,7 +9,7 @@ use shipgate_gate::client::Client;
 use shipgate_gate::fetch::{self, FetchError, FetchOptions, KeySource};
 use shipgate_gate::user_config;
 
-use super::gate_ui::{Bar, client_error, format_size, print_json};
+use super::gate_ui::{Bar, client_error, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Args)]
@@ -67,13 +67,17 @@ pub fn run(args: Args) -> CmdResult {
     let total: u64 = report.files.iter().map(|f| f.size).sum();
     println!(
         "fetched {} {}: {} file(s), {}, every file verified against the gate-signed manifest",
-        report.package,
-        report.version,
+        printable(&report.package),
+        printable(&report.version),
         report.files.len(),
         format_size(total)
     );
     for f in &report.files {
-        println!("  {}  {}", f.sha256, report.out.join(&f.path).display());
+        println!(
+            "  {}  {}",
+            printable(&f.sha256),
+            printable(&report.out.join(&f.path).display().to_string())
+        );
     }
     println!("manifest sha256  {}", report.manifest_sha256);
     let source = match &report.key_source {
@@ -94,7 +98,9 @@ pub fn run(args: Args) -> CmdResult {
     };
     println!(
         "log              released event #{} included in {}'s signed checkpoint of size {}{previous}",
-        log.index, log.origin, log.checkpoint_size
+        log.index,
+        printable(&log.origin),
+        log.checkpoint_size
     );
     Ok(ExitCode::SUCCESS)
 }

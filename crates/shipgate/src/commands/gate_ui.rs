@@ -1,6 +1,6 @@
 //! Shared output helpers for the release-gate commands (`serve`, `stage`,
 //! `releases`, `release`, `approve`, `reject`, `fetch`, `admin`): progress
-//! bars, error mapping and time formatting.
+//! bars, error mapping, time formatting and escaping what the gate sent.
 
 use std::io::IsTerminal;
 
@@ -58,6 +58,13 @@ impl Progress for Bar {
         }
     }
 }
+
+/// Every string a gate supplies (package, version, file names, provenance,
+/// maintainer names, reasons) goes through this before human output, so a
+/// hostile or older gate cannot move the cursor, retitle the window or hide
+/// text with control and invisible formatting characters; they are shown as
+/// escapes (`\u{1b}`, `\n`, `\u{202e}`). JSON output needs none of it.
+pub use shipgate_gate::untrusted::escape_for_terminal as printable;
 
 /// Maps a client error to an exit code and a hint.
 pub fn client_error(err: ClientError, gate: &str) -> CliError {

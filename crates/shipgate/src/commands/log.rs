@@ -12,7 +12,7 @@ use shipgate_gate::tlog::saved;
 use shipgate_gate::user_config::{self, UserConfigError};
 use shipgate_log::{CheckpointError, NoteError};
 
-use super::gate_ui::{Bar, client_error, format_time, print_json};
+use super::gate_ui::{Bar, client_error, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Subcommand)]
@@ -168,7 +168,7 @@ fn verify(args: VerifyArgs) -> CmdResult {
     }
     println!(
         "checkpoint  {} at size {}, root {} (signature verified: {key})",
-        checkpoint.origin,
+        printable(&checkpoint.origin),
         checkpoint.size,
         checkpoint.root.to_hex()
     );
@@ -203,7 +203,7 @@ fn kinds(report: &AuditReport) -> String {
     report
         .kinds
         .iter()
-        .map(|(kind, n)| format!("{n} {kind}"))
+        .map(|(kind, n)| format!("{n} {}", printable(kind)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -340,20 +340,6 @@ fn detail_summary(event: &LogEvent) -> String {
             None => Value::Object(event.detail.clone()).to_string(),
         },
     }
-}
-
-/// Text from the gate with control characters escaped, so a hostile event
-/// cannot drive the terminal.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn config_error(err: UserConfigError) -> CliError {

@@ -6,7 +6,7 @@ use shipgate_gate::client::Client;
 use shipgate_gate::storage::ReleaseState;
 use shipgate_gate::wire::ReleaseView;
 
-use super::gate_ui::{client_error, format_size, format_time, print_json};
+use super::gate_ui::{client_error, format_size, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Subcommand)]
@@ -60,8 +60,8 @@ fn print_view(view: &ReleaseView, gate: &str) {
     println!(
         "release {}: {} {} ({})",
         s.id,
-        s.package,
-        s.version,
+        printable(&s.package),
+        printable(&s.version),
         s.state.as_str()
     );
     println!("staged      {}", format_time(s.created_at));
@@ -69,46 +69,55 @@ fn print_view(view: &ReleaseView, gate: &str) {
         println!("{:<11} {}", s.state.as_str(), format_time(at));
     }
     if let Some(reason) = &view.reject_reason {
-        println!("reason      {reason}");
+        println!("reason      {}", printable(reason));
     }
     let p = &view.provenance;
     println!("built by");
-    println!("  issuer      {}", p.issuer);
-    println!("  subject     {}", p.subject);
+    println!("  issuer      {}", printable(&p.issuer));
+    println!("  subject     {}", printable(&p.subject));
     match &p.repository_owner_id {
-        Some(owner) => println!("  repository  {} (owner id {owner})", p.repository),
-        None => println!("  repository  {}", p.repository),
+        Some(owner) => println!(
+            "  repository  {} (owner id {})",
+            printable(&p.repository),
+            printable(owner)
+        ),
+        None => println!("  repository  {}", printable(&p.repository)),
     }
-    println!("  workflow    {}", p.workflow);
-    println!("  ref         {}", p.git_ref);
-    println!("  commit      {}", p.commit_sha);
-    println!("  run         {}", p.run_id);
+    println!("  workflow    {}", printable(&p.workflow));
+    println!("  ref         {}", printable(&p.git_ref));
+    println!("  commit      {}", printable(&p.commit_sha));
+    println!("  run         {}", printable(&p.run_id));
     if let Some(env) = &p.environment {
-        println!("  environment {env}");
+        println!("  environment {}", printable(env));
     }
     if let Some(event) = &p.event_name {
-        println!("  event       {event}");
+        println!("  event       {}", printable(event));
     }
     let total: u64 = view.files.iter().map(|f| f.size).sum();
     println!("files ({}, {})", view.files.len(), format_size(total));
     for f in &view.files {
-        println!("  {}  {:>10}  {}", f.sha256, format_size(f.size), f.path);
+        println!(
+            "  {}  {:>10}  {}",
+            printable(&f.sha256),
+            format_size(f.size),
+            printable(&f.path)
+        );
     }
     let d = &view.diff;
     match &d.previous_version {
-        None => println!("changes: first release of {}", s.package),
+        None => println!("changes: first release of {}", printable(&s.package)),
         Some(prev) => {
-            println!("changes since {prev}");
+            println!("changes since {}", printable(prev));
             for f in &d.added {
-                println!("  + {}  ({})", f.path, format_size(f.size));
+                println!("  + {}  ({})", printable(&f.path), format_size(f.size));
             }
             for f in &d.removed {
-                println!("  - {}  ({})", f.path, format_size(f.size));
+                println!("  - {}  ({})", printable(&f.path), format_size(f.size));
             }
             for c in &d.changed {
                 println!(
                     "  ~ {}  {} -> {} ({:+} bytes)",
-                    c.path,
+                    printable(&c.path),
                     format_size(c.old_size),
                     format_size(c.new_size),
                     c.size_delta
@@ -120,7 +129,13 @@ fn print_view(view: &ReleaseView, gate: &str) {
     let names: Vec<String> = view
         .approvals
         .iter()
-        .map(|a| format!("{} ({})", a.maintainer, format_time(a.approved_at)))
+        .map(|a| {
+            format!(
+                "{} ({})",
+                printable(&a.maintainer),
+                format_time(a.approved_at)
+            )
+        })
         .collect();
     println!(
         "approvals {} of {}{}{}",

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use shipgate_gate::client::Client;
 use shipgate_gate::storage::ReleaseState;
 
-use super::gate_ui::{client_error, format_time, print_json};
+use super::gate_ui::{client_error, format_time, print_json, printable};
 use crate::exit::CmdResult;
 
 #[derive(Debug, clap::Args)]
@@ -52,8 +52,8 @@ pub fn run(args: Args) -> CmdResult {
             "{:>6}  {:<9} {:<24} {:<16} {}",
             r.id,
             r.state.as_str(),
-            r.package,
-            r.version,
+            printable(&r.package),
+            printable(&r.version),
             format_time(r.created_at)
         );
     }

@@ -9,6 +9,7 @@ mod execution;
 mod gate;
 mod gate_bruteforce;
 mod gate_crash;
+mod gate_deceptive;
 mod gate_flow;
 mod gate_limits;
 mod gate_load;

@@ -15,7 +15,7 @@ use shipgate_gate::client::Client;
 use shipgate_gate::wait::{WaitOutcome, wait_for_decision};
 use shipgate_gate::wire::{ExecutionTokenResponse, ReleaseView, StageResponse};
 
-use super::gate_ui::{Bar, client_error, format_size, print_json};
+use super::gate_ui::{Bar, client_error, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult, check_failed};
 use countdown::{Countdown, format_remaining};
 
@@ -89,6 +89,15 @@ pub fn run(args: Args) -> CmdResult {
                 file.display()
             )));
         }
+        // The gate would refuse the name only after spending the CI token.
+        if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+            shipgate_gate::names::file(name).map_err(|e| {
+                CliError::usage(e).hint(format!(
+                    "rename the file: staged names use ASCII letters, digits and {} only",
+                    shipgate_gate::names::FILE_PUNCTUATION
+                ))
+            })?;
+        }
     }
     let timeout = shipgate_oidc::parse_duration(&args.timeout)
         .ok()
@@ -131,13 +140,17 @@ fn print_staged(staged: &StageResponse, gate: &str, to_stderr: bool) {
     let mut lines = vec![format!(
         "staged release {}: {} {} ({} file(s), {})",
         staged.id,
-        staged.package,
-        staged.version,
+        printable(&staged.package),
+        printable(&staged.version),
         staged.files.len(),
         format_size(total)
     )];
     for f in &staged.files {
-        lines.push(format!("  {}  {}", f.sha256, f.path));
+        lines.push(format!(
+            "  {}  {}",
+            printable(&f.sha256),
+            printable(&f.path)
+        ));
     }
     lines.push(format!(
         "review it with `shipgate release show {} --gate {gate}`; a maintainer approves with `shipgate approve {} --gate {gate}`",
@@ -161,7 +174,9 @@ fn wait_and_get_token(
 ) -> CmdResult {
     let what = format!(
         "release {} ({} {})",
-        staged.id, staged.package, staged.version
+        staged.id,
+        printable(&staged.package),
+        printable(&staged.version)
     );
     let mut countdown = Countdown::new(what.clone());
     let outcome = wait_for_decision(client, staged.id, timeout, &mut countdown);
@@ -172,10 +187,10 @@ fn wait_and_get_token(
         WaitOutcome::Rejected(view) => return rejected(args, &what, &view),
         WaitOutcome::TimedOut(last) => return timed_out(args, &what, staged, last, timeout),
     };
-    let approvers: Vec<&str> = view
+    let approvers: Vec<String> = view
         .approvals
         .iter()
-        .map(|a| a.maintainer.as_str())
+        .map(|a| printable(&a.maintainer))
         .collect();
     eprintln!("{what} released (approved by {})", approvers.join(", "));
     let ci_token = ci_token::obtain(fresh, client, &args.gate)?;
@@ -195,13 +210,15 @@ fn wait_and_get_token(
         .saturating_sub(u64::try_from(shipgate_gate::unix_now()).unwrap_or(0));
     eprintln!(
         "execution token for {what}: audience {}, digest {}, expires in {}",
-        issued.audience,
-        issued.digest,
+        printable(&issued.audience),
+        printable(&issued.digest),
         format_remaining(std::time::Duration::from_secs(left))
     );
     eprintln!(
         "check it with `shipgate oidc verify --issuer {} --audience {} --expect digest={}`",
-        issued.issuer, issued.audience, issued.digest
+        printable(&issued.issuer),
+        printable(&issued.audience),
+        printable(&issued.digest)
     );
     if args.json {
         print_json(&WaitJson::released(staged, &view, &issued))?;
@@ -216,7 +233,7 @@ fn rejected(args: &Args, what: &str, view: &ReleaseView) -> CmdResult {
     if args.json {
         print_json(&WaitJson::ended(view.summary.id, "rejected", Some(reason)))?;
     }
-    eprintln!("error: {what} was rejected: {reason}");
+    eprintln!("error: {what} was rejected: {}", printable(reason));
     eprintln!(
         "hint: fix what the reason says and stage a new version (a rejected version may also be staged again)"
     );
