@@ -39,7 +39,7 @@ impl ApiError {
     /// forge log lines or drive the operator's terminal.
     pub fn refused(reason: impl std::fmt::Display) -> Self {
         let reason = reason.to_string();
-        tracing::warn!(reason = %reason.escape_debug(), "credentials refused");
+        tracing::warn!(reason = %crate::untrusted::escape_for_terminal(&reason), "credentials refused");
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", REFUSED_MESSAGE)
     }
 
@@ -75,7 +75,7 @@ impl ApiError {
     /// 503: a dependency (the CI provider's key endpoint) is unreachable.
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
         let detail = detail.to_string();
-        tracing::error!(detail = %detail.escape_debug(), "dependency unavailable");
+        tracing::error!(detail = %crate::untrusted::escape_for_terminal(&detail), "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -92,7 +92,7 @@ impl ApiError {
     /// 500: logs the detail, sends a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let detail = detail.to_string();
-        tracing::error!(detail = %detail.escape_debug(), "internal error");
+        tracing::error!(detail = %crate::untrusted::escape_for_terminal(&detail), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
