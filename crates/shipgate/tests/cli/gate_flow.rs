@@ -3,7 +3,7 @@
 //! gate, the CLI for every step, and the real `minisign` to check the result.
 
 use crate::gate_util::{
-    CiIssuer, Gate, bound_config, enroll, error_code, json, multipart, sha256_hex, totp,
+    CiIssuer, Gate, announce, bound_config, enroll, error_code, json, multipart, sha256_hex, totp,
 };
 use crate::util::{assert_exit, peer, shipgate, stderr, stdout};
 
@@ -272,11 +272,7 @@ fn hostile_staging_bodies_are_refused_and_leave_nothing() {
     let ci = CiIssuer::start();
     let gate = Gate::start(&bound_config(&ci.url));
     let data = b"payload bytes";
-    let good_announce = format!(
-        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
-        data.len(),
-        sha256_hex(data)
-    );
+    let good_announce = announce(&[("a.bin", &data[..])]);
     let wrong_digest = format!(
         r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
         data.len(),
@@ -377,12 +373,8 @@ fn a_crash_mid_upload_leaves_the_release_absent_and_the_blobs_swept() {
     let gate = Gate::start(&bound_config(&ci.url));
     let token = ci.github_token("shipgate-test", "acme/hello", "42", "3.0.0", &[]);
     let data = vec![1u8; 500_000];
-    let announce = format!(
-        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
-        data.len(),
-        sha256_hex(&data)
-    );
-    let (ct, body) = multipart(&announce, &[("file.0", &data)]);
+    let announcement = announce(&[("a.bin", &data[..])]);
+    let (ct, body) = multipart(&announcement, &[("file.0", &data)]);
     // Send only the first half of the body, then kill the server with SIGKILL.
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", gate.port)).unwrap();
     {
@@ -441,14 +433,10 @@ fn a_part_named_with_a_padded_number_is_refused() {
     let ci = CiIssuer::start();
     let gate = Gate::start(&bound_config(&ci.url));
     let data = b"bytes";
-    let announce = format!(
-        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
-        data.len(),
-        sha256_hex(data)
-    );
+    let announcement = announce(&[("a.bin", &data[..])]);
     for part in ["file.00", "file.+0"] {
         let token = ci.github_token("shipgate-test", "acme/hello", "42", "5.0.0", &[]);
-        let (ct, body) = multipart(&announce, &[(part, data)]);
+        let (ct, body) = multipart(&announcement, &[(part, data)]);
         let (status, text) = gate.request(
             "POST",
             "/v1/packages/hello/versions/5.0.0",

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::gate_util::{CiIssuer, Gate, bound_config, multipart, sha256_hex};
+use crate::gate_util::{CiIssuer, Gate, announce, bound_config, multipart};
 
 fn limited_gate(ci: &CiIssuer) -> Gate {
     let config = bound_config(&ci.url).replace(
@@ -79,12 +79,8 @@ fn a_stalled_upload_is_answered_408_and_leaves_nothing_behind() {
     let gate = limited_gate(&ci);
     let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
     let data = vec![5u8; 100_000];
-    let announce = format!(
-        r#"{{"files":[{{"name":"a.bin","size":{},"sha256":"{}"}}]}}"#,
-        data.len(),
-        sha256_hex(&data)
-    );
-    let (ct, body) = multipart(&announce, &[("file.0", &data)]);
+    let announcement = announce(&[("a.bin", &data[..])]);
+    let (ct, body) = multipart(&announcement, &[("file.0", &data)]);
     let mut stream = connect(&gate);
     let head = format!(
         "POST /v1/packages/hello/versions/1.0.0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",

@@ -452,6 +452,17 @@ workflow = ".github/workflows/release.yml"
     )
 }
 
+/// The `announce` JSON for files given as (name, bytes).
+pub fn announce(files: &[(&str, &[u8])]) -> String {
+    let files: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(name, data)| {
+            serde_json::json!({ "name": name, "size": data.len(), "sha256": sha256_hex(data) })
+        })
+        .collect();
+    serde_json::json!({ "files": files }).to_string()
+}
+
 /// A multipart staging body (announce + one part per file) built by hand,
 /// so tests can also build hostile ones.
 pub fn multipart(announce: &str, parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
