@@ -20,7 +20,6 @@ mod dev_token;
 mod diff;
 pub mod execution;
 pub mod fetch;
-mod listen;
 pub mod lockout;
 pub mod names;
 pub mod provenance;

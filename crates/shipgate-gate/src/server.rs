@@ -10,12 +10,12 @@ use crate::api::{self, AppState};
 use crate::blobs::{BlobStore, SweepReport};
 use crate::config::GateConfig;
 use crate::execution::{ExecutionIssuer, ExecutionKeyError};
-use crate::listen;
 use crate::publishers::PublisherAuth;
 use crate::signing::{GateKey, KeyLoadError};
 use crate::storage::{Db, StorageError};
 use crate::tlog::LogSigner;
 use crate::tlog::service::LogService;
+use shipgate_oidc::listen;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]

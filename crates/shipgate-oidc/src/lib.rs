@@ -56,6 +56,7 @@ mod json;
 mod jwk;
 mod jwks;
 mod keydir;
+pub mod listen;
 mod remote;
 mod replay;
 pub mod server;

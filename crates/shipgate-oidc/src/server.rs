@@ -120,12 +120,19 @@ pub fn router(documents: Arc<Documents>) -> Router {
         .with_state(documents)
 }
 
-/// Serves until the process ends.
+/// Serves until the process ends, with the default connection limits.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     documents: Arc<Documents>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(documents)).await
+    crate::listen::serve(
+        listener,
+        router(documents),
+        crate::listen::Limits::default(),
+        std::future::pending(),
+    )
+    .await;
+    Ok(())
 }
 
 fn issuer_path(issuer: &str) -> String {

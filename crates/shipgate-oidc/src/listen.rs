@@ -1,5 +1,6 @@
-//! The accept loop: HTTP/1.1 connections with the limits a server on the
-//! open network needs, which `axum::serve` does not set.
+//! The accept loop of shipgate's servers (`shipgate oidc serve` and the
+//! release gate): HTTP/1.1 connections with the limits a server on the open
+//! network needs, which `axum::serve` does not set.
 //!
 //! - Request headers must arrive within the idle timeout, and a keep-alive
 //!   connection may sit idle between requests only that long (hyper's
@@ -36,6 +37,16 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+}
+
+impl Default for Limits {
+    /// 20 s idle timeout, 1024 connections.
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(20),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
