@@ -84,7 +84,8 @@ fn never_on_tags(condition: &str) -> bool {
         .strip_prefix("${{")
         .and_then(|t| t.strip_suffix("}}"))
         .unwrap_or(text);
-    if text.contains("||") || text.contains('!') && !text.contains("!=") {
+    // A negation anywhere (other than `!=`) could turn any term around.
+    if text.contains("||") || text.replace("!=", "").contains('!') {
         return false;
     }
     text.split("&&").any(|term| {
@@ -140,6 +141,7 @@ mod tests {
             "github.event_name == 'release'",
             "github.ref != 'refs/heads/main'",
             "!(github.ref == 'refs/heads/main')",
+            "github.ref != 'refs/tags/x' && !(github.ref == 'refs/heads/main')",
             "github.repository == 'a/b'",
         ] {
             assert!(!never_on_tags(no), "{no}");
