@@ -62,6 +62,7 @@ mod replay;
 pub mod server;
 mod signature;
 mod timestamp;
+pub use timestamp::civil_from_days;
 mod token;
 mod verifier;
 

@@ -3,7 +3,6 @@
 //! turns them into messages and picks the exit code (0 ok, 1 a check failed,
 //! 2 usage, configuration or input error).
 
-mod calendar;
 mod commands;
 mod exit;
 mod logging;

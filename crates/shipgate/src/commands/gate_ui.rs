@@ -7,8 +7,8 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 use shipgate_gate::client::{ClientError, Progress};
 
-use crate::calendar::civil_from_days;
 use crate::exit::CliError;
+use shipgate_oidc::civil_from_days;
 
 /// An indicatif bar on stderr, drawn only when stderr is a terminal.
 pub struct Bar {

@@ -11,8 +11,8 @@ use shipgate_manifest::signature::CommentKind;
 use shipgate_manifest::{PublicKey, SIGNATURE_FILE};
 
 use super::policy::{PolicyArgs, resolution_json, resolve_policy, summary_line};
-use crate::calendar::civil_from_days;
 use crate::exit::{CliError, CmdResult, USAGE, check_failed};
+use shipgate_oidc::civil_from_days;
 
 #[derive(Debug, clap::Args)]
 #[command(
