@@ -411,6 +411,30 @@ impl Drop for CiIssuer {
     }
 }
 
+/// A `[[package.publisher]]` table binding `repository`'s release workflow
+/// on GitHub (`issuer`); `extra` adds lines (`environment = ...`).
+pub fn github_publisher(issuer: &str, repository: &str, owner_id: &str, extra: &str) -> String {
+    format!(
+        r#"[[package.publisher]]
+provider = "github"
+issuer = "{issuer}"
+repository = "{repository}"
+repository_owner_id = "{owner_id}"
+workflow = ".github/workflows/release.yml"
+{extra}"#
+    )
+}
+
+/// The binding of `hello` to acme/hello's tagged releases in environment `release`.
+pub fn hello_publisher(issuer: &str) -> String {
+    github_publisher(
+        issuer,
+        "acme/hello",
+        "42",
+        "environment = \"release\"\nref = \"refs/tags/v*\"\n",
+    )
+}
+
 /// A gate config whose publishers are bound to `issuer`:
 /// `hello` (acme/hello, owner 42; maintainers alice, bob, erin, frank; quorum 2)
 /// and `other` (acme/other, owner 43; maintainer carol; quorum 1).
@@ -428,27 +452,15 @@ name = "hello"
 maintainers = ["alice", "bob", "erin", "frank"]
 quorum = 2
 
-[[package.publisher]]
-provider = "github"
-issuer = "{issuer}"
-repository = "acme/hello"
-repository_owner_id = "42"
-workflow = ".github/workflows/release.yml"
-environment = "release"
-ref = "refs/tags/v*"
-
+{hello}
 [[package]]
 name = "other"
 maintainers = ["carol"]
 quorum = 1
 
-[[package.publisher]]
-provider = "github"
-issuer = "{issuer}"
-repository = "acme/other"
-repository_owner_id = "43"
-workflow = ".github/workflows/release.yml"
-"#
+{other}"#,
+        hello = hello_publisher(issuer),
+        other = github_publisher(issuer, "acme/other", "43", ""),
     )
 }
 

@@ -12,7 +12,9 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::gate_util::{CiIssuer, Gate, enroll, json, sha256_hex, totp};
+use crate::gate_util::{
+    CiIssuer, Gate, enroll, github_publisher, hello_publisher, json, sha256_hex, totp,
+};
 use crate::util::assert_exit;
 
 /// The gate's announced audience for CI tokens.
@@ -43,36 +45,19 @@ name = "hello"
 maintainers = ["alice", "bob", "erin"]
 quorum = 1
 
-[[package.publisher]]
-provider = "github"
-issuer = "{issuer}"
-repository = "acme/hello"
-repository_owner_id = "42"
-workflow = ".github/workflows/release.yml"
-environment = "release"
-ref = "refs/tags/v*"
-
-[[package.publisher]]
-provider = "github"
-issuer = "{issuer}"
-repository = "acme/hello-mirror"
-repository_owner_id = "42"
-workflow = ".github/workflows/release.yml"
-
+{hello}
+{mirror}
 [[package]]
 name = "other"
 maintainers = ["carol"]
 execution_audience = "https://deploy.example/other"
 
-[[package.publisher]]
-provider = "github"
-issuer = "{issuer}"
-repository = "acme/other"
-repository_owner_id = "43"
-workflow = ".github/workflows/release.yml"
-
+{other}
 {extra}
-"#
+"#,
+        hello = hello_publisher(issuer),
+        mirror = github_publisher(issuer, "acme/hello-mirror", "42", ""),
+        other = github_publisher(issuer, "acme/other", "43", ""),
     )
 }
 
