@@ -94,6 +94,14 @@ fn fetch(gate: &Gate, out_dir: &str) -> Output {
     )
 }
 
+/// `log verify` against the saved `cp.note` fails (exit 1) and says `why`.
+fn log_verify_catches(gate: &Gate, why: &str) -> Output {
+    let out = log_verify(gate, &["--checkpoint", "cp.note"]);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains(why), "{why:?}: {}", stderr(&out));
+    out
+}
+
 fn log_verify(gate: &Gate, extra: &[&str]) -> Output {
     let mut args = vec![
         "log",
@@ -386,9 +394,7 @@ fn a_rewritten_history_is_caught_by_log_verify_and_fetch() {
     let out = log_verify(&gate, &["--checkpoint", "fresh.note", "--entries"]);
     assert_exit(&out, 0);
     // ...but not consistent with what clients saw before.
-    let out = log_verify(&gate, &["--checkpoint", "cp.note"]);
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("NOT consistent"), "{}", stderr(&out));
+    let out = log_verify_catches(&gate, "NOT consistent");
     assert!(
         stderr(&out).contains("hint: the gate rewrote"),
         "{}",
@@ -415,13 +421,7 @@ fn a_dropped_leaf_is_caught_shrunk_and_regrown() {
         let dropped = leaves.remove(4);
         assert!(String::from_utf8_lossy(&dropped.1).contains("\"actor\":\"bob\""));
     });
-    let out = log_verify(&gate, &["--checkpoint", "cp.note"]);
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("shrank from 6 to 5"),
-        "{}",
-        stderr(&out)
-    );
+    log_verify_catches(&gate, "shrank from 6 to 5");
     // The fetch sees the rollback too.
     let out = fetch(&gate, "after");
     assert_exit(&out, 1);
@@ -474,13 +474,7 @@ fn a_forked_checkpoint_is_caught() {
     let (_, note) = gate.get("/v1/log/checkpoint");
     assert!(note.starts_with(&format!("{origin}\n6\n")), "{note}");
     assert_ne!(note, saved);
-    let out = log_verify(&gate, &["--checkpoint", "cp.note"]);
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("two different root hashes for size 6"),
-        "{}",
-        stderr(&out)
-    );
+    log_verify_catches(&gate, "two different root hashes for size 6");
     let out = fetch(&gate, "after");
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("forked"), "{}", stderr(&out));
