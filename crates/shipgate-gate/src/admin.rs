@@ -292,6 +292,32 @@ maintainers = ["carol"]
         GateConfig::parse(&text, Path::new("gate.toml"), Path::new("/")).unwrap()
     }
 
+    /// A gate in a temp dir (`hello` at `quorum`) with `users` (name,
+    /// package) enrolled at time 0 and one release of `hello` staged:
+    /// (dir, config, db, their credentials in order, the release id).
+    async fn gate_with_staged<const N: usize>(
+        quorum: u32,
+        users: [(&str, &str); N],
+    ) -> (tempfile::TempDir, GateConfig, Db, [NewCredentials; N], i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        config.packages[0].quorum = quorum;
+        let mut credentials = Vec::new();
+        for (user, package) in users {
+            credentials.push(
+                enroll(&config, user, &[(*package).to_owned()], 0)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let Ok(credentials) = credentials.try_into() else {
+            unreachable!("one credential per user")
+        };
+        (dir, config, db, credentials, id)
+    }
+
     fn no_signing(
         _: &crate::storage::ReleaseDetail,
     ) -> Result<(crate::storage::SignedManifest, String), String> {
@@ -470,14 +496,8 @@ maintainers = ["carol"]
     /// transaction; a third decision is refused as the release is no longer staged.
     #[tokio::test]
     async fn the_quorum_releases_with_a_signed_manifest() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        let alice = enroll(&config, "alice", &["hello".into()], 0)
-            .await
-            .unwrap();
-        let bob = enroll(&config, "bob", &["hello".into()], 0).await.unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [alice, bob], id) =
+            gate_with_staged(2, [("alice", "hello"), ("bob", "hello")]).await;
         let pair = shipgate_manifest::keys::generate_key_pair(None).unwrap();
         let secret = shipgate_manifest::SecretKeyFile::parse(&pair.secret_key_file, "k")
             .unwrap()
@@ -579,14 +599,7 @@ maintainers = ["carol"]
     /// If signing fails, nothing of the decision is kept (one transaction).
     #[tokio::test]
     async fn a_failed_signature_rolls_the_whole_decision_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = config(dir.path());
-        config.packages[0].quorum = 1;
-        let alice = enroll(&config, "alice", &["hello".into()], 0)
-            .await
-            .unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [alice], id) = gate_with_staged(1, [("alice", "hello")]).await;
         let t0 = 1_800_000_000;
         let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
         let err = approve(&db, &config, id, &alice.token, &code, t0)
@@ -609,11 +622,7 @@ maintainers = ["carol"]
 
     #[tokio::test]
     async fn failures_spread_over_more_than_15_minutes_do_not_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        let bob = enroll(&config, "bob", &["hello".into()], 0).await.unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [bob], id) = gate_with_staged(2, [("bob", "hello")]).await;
         let t0 = 1_800_000_000;
         for i in 0..8 {
             // 4 minutes apart: never 5 inside one 15-minute window.
@@ -631,16 +640,8 @@ maintainers = ["carol"]
 
     #[tokio::test]
     async fn wrong_maintainer_tokens_and_other_packages_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        let alice = enroll(&config, "alice", &["hello".into()], 0)
-            .await
-            .unwrap();
-        let carol = enroll(&config, "carol", &["other".into()], 0)
-            .await
-            .unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [alice, carol], id) =
+            gate_with_staged(2, [("alice", "hello"), ("carol", "other")]).await;
         let t0 = 1_800_000_000;
         let code = totp_code(&carol.totp_secret, t0 as u64).unwrap();
         let err = approve(&db, &config, id, &carol.token, &code, t0)
@@ -714,14 +715,7 @@ maintainers = ["carol"]
     /// re-enrolment, which `unlock` cannot lift.
     #[tokio::test]
     async fn slow_guessing_is_stopped_by_the_yearly_budget() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = config(dir.path());
-        config.packages[0].quorum = 1;
-        let alice = enroll(&config, "alice", &["hello".into()], 0)
-            .await
-            .unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [alice], id) = gate_with_staged(1, [("alice", "hello")]).await;
         let t0 = 1_800_000_000;
         let mut now = t0;
         for n in 1..=lockout::YEARLY_BUDGET {
@@ -819,11 +813,7 @@ maintainers = ["carol"]
     /// for good.
     #[tokio::test]
     async fn unlocks_and_accepted_codes_do_not_reset_the_yearly_budget() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        let bob = enroll(&config, "bob", &["hello".into()], 0).await.unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [bob], id) = gate_with_staged(2, [("bob", "hello")]).await;
         let mut now = 1_800_000_000;
         let rounds = lockout::YEARLY_BUDGET / lockout::SHORT_LIMIT;
         for round in 1..=rounds {
@@ -895,13 +885,7 @@ maintainers = ["carol"]
     /// Failures older than 365 days no longer count, and are pruned.
     #[tokio::test]
     async fn the_budget_window_slides() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        let alice = enroll(&config, "alice", &["hello".into()], 0)
-            .await
-            .unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [alice], id) = gate_with_staged(2, [("alice", "hello")]).await;
         let t0 = 1_800_000_000;
         for i in 0..(lockout::YEARLY_BUDGET - 1) {
             let now = t0 + i64::from(i) * 240;
@@ -941,13 +925,7 @@ maintainers = ["carol"]
     /// before the code is looked at, and counts for nothing.
     #[tokio::test]
     async fn wrong_tokens_never_count_against_the_maintainer() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        let alice = enroll(&config, "alice", &["hello".into()], 0)
-            .await
-            .unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let id = stage(&db).await;
+        let (_dir, config, db, [alice], id) = gate_with_staged(2, [("alice", "hello")]).await;
         let forged = format!("sgm_alice_{}", "A".repeat(43));
         let t0 = 1_800_000_000;
         for i in 0..(2 * lockout::YEARLY_BUDGET) {
