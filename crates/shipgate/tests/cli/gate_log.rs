@@ -76,22 +76,26 @@ fn approve(gate: &Gate, id: i64, who: &(String, String), step: i64) -> Output {
     out
 }
 
+/// `fetch --json` of hello 1.0.0 into `out_dir` with the pinned gate key.
 fn fetch(gate: &Gate, out_dir: &str) -> Output {
-    gate.cli(
-        &[],
-        &[
-            "fetch",
-            "--gate",
-            &gate.url,
-            "hello",
-            "1.0.0",
-            "--out",
-            out_dir,
-            "--gate-key",
-            "gate.pub",
-            "--json",
-        ],
-    )
+    fetch_with(gate, out_dir, &["--json"])
+}
+
+/// `fetch` of hello 1.0.0 into `out_dir` with the pinned gate key and `extra`.
+fn fetch_with(gate: &Gate, out_dir: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "fetch",
+        "--gate",
+        &gate.url,
+        "hello",
+        "1.0.0",
+        "--out",
+        out_dir,
+        "--gate-key",
+        "gate.pub",
+    ];
+    args.extend_from_slice(extra);
+    gate.cli(&[], &args)
 }
 
 /// `log verify` against the saved `cp.note` fails (exit 1) and says `why`.
@@ -191,20 +195,7 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     assert!(remembered.is_file());
     // The human report says it too; the second fetch checks consistency
     // with the checkpoint the first one remembered.
-    let out = gate.cli(
-        &[],
-        &[
-            "fetch",
-            "--gate",
-            &gate.url,
-            "hello",
-            "1.0.0",
-            "--out",
-            "got2",
-            "--gate-key",
-            "gate.pub",
-        ],
-    );
+    let out = fetch_with(&gate, "got2", &[]);
     assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("released event #5 included in")
