@@ -710,6 +710,16 @@ maintainers = ["carol"]
             .to_owned()
     }
 
+    /// One approval with a wrong code at `now`, which must be refused.
+    async fn fail_once(db: &Db, config: &GateConfig, id: i64, who: &NewCredentials, now: i64) {
+        let code = wrong_code(&who.totp_secret, now);
+        assert!(
+            approve(db, config, id, &who.token, &code, now)
+                .await
+                .is_err()
+        );
+    }
+
     /// The slow attacker: never 5 failures in 15 minutes, so the short rule
     /// never fires; the 30th failure within 365 days locks until
     /// re-enrolment, which `unlock` cannot lift.
@@ -819,12 +829,7 @@ maintainers = ["carol"]
         for round in 1..=rounds {
             for _ in 0..lockout::SHORT_LIMIT {
                 now += 1;
-                let code = wrong_code(&bob.totp_secret, now);
-                assert!(
-                    approve(&db, &config, id, &bob.token, &code, now)
-                        .await
-                        .is_err()
-                );
+                fail_once(&db, &config, id, &bob, now).await;
             }
             let record = db.maintainer("bob").await.unwrap().unwrap();
             let c = counts(&db, "bob", now).await;
@@ -889,12 +894,7 @@ maintainers = ["carol"]
         let t0 = 1_800_000_000;
         for i in 0..(lockout::YEARLY_BUDGET - 1) {
             let now = t0 + i64::from(i) * 240;
-            let code = wrong_code(&alice.totp_secret, now);
-            assert!(
-                approve(&db, &config, id, &alice.token, &code, now)
-                    .await
-                    .is_err()
-            );
+            fail_once(&db, &config, id, &alice, now).await;
         }
         assert_eq!(
             counts(&db, "alice", t0 + 10_000).await.year,
@@ -903,12 +903,7 @@ maintainers = ["carol"]
         // A year and a day after the first failure, one more failure: the
         // old ones fell out of the window, so this is not the 30th.
         let later = t0 + lockout::BUDGET_WINDOW_SECONDS + 24 * 3600;
-        let code = wrong_code(&alice.totp_secret, later);
-        assert!(
-            approve(&db, &config, id, &alice.token, &code, later)
-                .await
-                .is_err()
-        );
+        fail_once(&db, &config, id, &alice, later).await;
         let record = db.maintainer("alice").await.unwrap().unwrap();
         assert_eq!(record.lock_reason, None);
         assert_eq!(
