@@ -84,7 +84,7 @@ pub struct ConfigArg {
 pub fn load_config(path: &Path) -> Result<GateConfig, CliError> {
     GateConfig::load(path).map_err(|e| {
         CliError::usage(e)
-            .hint("see the README section \"The release gate\" for the gate.toml format")
+            .hint("see docs/gate.md (section `gate.toml`) for the format")
     })
 }
 

@@ -1,4 +1,4 @@
-//! The README's complete GitHub Actions example: extracted from README.md,
+//! The README's complete GitHub Actions example: extracted from docs/github-actions.md,
 //! audited with `shipgate audit` (no finding at all, suppressions ignored),
 //! checked for what the README says it has, and with every shipgate flag it
 //! uses known to the binary. Mutations of it are flagged, so the audit is
@@ -14,10 +14,10 @@ const MARKER: &str = "<!-- github-actions-example:";
 
 /// The YAML of the example: the first ```yaml block after the marker.
 fn example() -> String {
-    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/github-actions.md");
     let text = std::fs::read_to_string(&readme).unwrap();
     let at = text.find(MARKER).unwrap_or_else(|| {
-        panic!("README.md has no {MARKER:?} marker before the workflow example")
+        panic!("docs/github-actions.md has no {MARKER:?} marker before the workflow example")
     });
     let rest = &text[at..];
     let start = rest
