@@ -12,8 +12,8 @@ use serde::Serialize;
 use crate::config::GateConfig;
 use crate::credentials::{self, CredentialError, NewCredentials};
 use crate::lockout::{self, FailureCounts, LockReason};
-use crate::names::{self, InvalidName};
 use crate::storage::{Db, MaintainerRecord, StorageError};
+use shipgate_protocol::names::{self, InvalidName};
 
 /// Why an admin action failed.
 #[derive(Debug, thiserror::Error)]
@@ -550,7 +550,7 @@ maintainers = ["carol"]
         let (detail, signed) = db.released_version("hello", "1.0").await.unwrap().unwrap();
         assert_eq!(detail.approvals.len(), 2);
         let public = shipgate_manifest::PublicKey::parse(key.public_key_text(), "p").unwrap();
-        let manifest = crate::fetch::verify(
+        let manifest = shipgate_client::fetch::verify(
             &signed.manifest,
             signed.signature.as_bytes(),
             &public,

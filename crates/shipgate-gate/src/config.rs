@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use shipgate_oidc::{Algorithm, parse_duration};
 
-use crate::names;
+use shipgate_protocol::names;
 
 /// Default cap on one staging request body: 4 GiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 << 30;

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
-use crate::names;
+use shipgate_protocol::names;
 
 /// Prefix of every maintainer token (lets secret scanners recognise a leak).
 pub const TOKEN_PREFIX: &str = "sgm_";

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::storage::ReleaseFile;
-use crate::wire::{ChangedFile, Diff};
+use shipgate_protocol::wire::{ChangedFile, Diff};
 
 /// Compares `current` with the previous release's files (`None`: there is
 /// no previous release, so every file is added).

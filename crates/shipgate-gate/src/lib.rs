@@ -1,5 +1,7 @@
-//! The release gate: configuration, storage, blobs, maintainer credentials,
-//! approvals, the HTTP API and the client the CLI uses to talk to it.
+//! The release gate server: configuration, storage, blobs, maintainer
+//! credentials, approvals and the HTTP API. What it shares with its clients
+//! (API bodies, name rules, log leaves) is in `shipgate-protocol`; the client
+//! itself is `shipgate-client`.
 //!
 //! CI stages a release with its OIDC identity; maintainers approve it with a
 //! personal token and a TOTP code; when the quorum is met the gate signs the
@@ -12,26 +14,19 @@ pub mod admin;
 pub mod api;
 pub mod approvals;
 pub mod blobs;
-pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod dev;
 mod dev_token;
 mod diff;
 pub mod execution;
-pub mod fetch;
 pub mod lockout;
-pub mod names;
 pub mod provenance;
 pub mod publishers;
 pub mod server;
 pub mod signing;
 pub mod storage;
 pub mod tlog;
-pub mod untrusted;
-pub mod user_config;
-pub mod wait;
-pub mod wire;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> i64 {

@@ -11,7 +11,7 @@
 //! two fields with a fixed format are held to it.
 
 use crate::storage::Provenance;
-use crate::untrusted::{code_point, first_deceptive};
+use shipgate_protocol::untrusted::{code_point, first_deceptive};
 
 /// A provenance value the gate refuses to record (for the server log only:
 /// the caller gets the generic refusal).

@@ -4,16 +4,12 @@
 //! with shipgate or the standard `minisign -Vm shipgate.manifest -p gate.pub`.
 
 use std::path::Path;
-use std::str::FromStr;
 
-use sha2::{Digest, Sha256};
 use shipgate_manifest::signature::sign_manifest;
-use shipgate_manifest::{
-    KeyError, Manifest, ModuleName, ModuleVersion, PublicKey, RelPath, SecretKeyFile, Sha256Digest,
-    SigningKey,
-};
+use shipgate_manifest::{KeyError, SecretKeyFile, SigningKey};
 
-use crate::storage::{ReleaseDetail, ReleaseFile, SignedManifest};
+use crate::storage::{ReleaseDetail, SignedManifest};
+pub use shipgate_protocol::manifest::{fingerprint, release_manifest};
 
 /// Environment variable holding the gate key's password, when it is encrypted.
 pub const PASSWORD_ENV: &str = "SHIPGATE_KEY_PASSWORD";
@@ -33,15 +29,6 @@ pub struct GateKey {
     key: SigningKey,
     public_key_text: String,
     fingerprint: String,
-}
-
-/// SHA-256 (hex) of a public key's raw bytes: what users compare and pin.
-pub fn fingerprint(key: &PublicKey) -> String {
-    use base64::Engine;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(key.to_base64())
-        .unwrap_or_default();
-    hex::encode(Sha256::digest(raw))
 }
 
 impl GateKey {
@@ -103,35 +90,15 @@ impl GateKey {
     }
 }
 
-/// The release manifest for a package version and its files.
-pub fn release_manifest(
-    package: &str,
-    version: &str,
-    files: &[ReleaseFile],
-) -> Result<Manifest, String> {
-    let name = ModuleName::new(package).map_err(|e| format!("package name {e}"))?;
-    let version = ModuleVersion::new(version).map_err(|e| format!("version {e}"))?;
-    let entries = files
-        .iter()
-        .map(|f| {
-            let path =
-                RelPath::new(f.path.clone()).map_err(|e| format!("file {:?}: {e}", f.path))?;
-            let digest = Sha256Digest::from_str(&f.sha256)
-                .map_err(|_| format!("file {:?}: bad sha256", f.path))?;
-            Ok((path, f.size, digest))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Manifest::from_files(name, version, entries).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
-    use shipgate_manifest::SignatureFile;
+    use sha2::{Digest, Sha256};
     use shipgate_manifest::keys::generate_key_pair;
     use shipgate_manifest::signature::CommentKind;
+    use shipgate_manifest::{Manifest, PublicKey, SignatureFile};
 
     use super::*;
-    use crate::storage::{ReleaseState, ReleaseSummary};
+    use crate::storage::{ReleaseFile, ReleaseState, ReleaseSummary};
 
     #[test]
     fn signs_a_release_manifest_that_verifies_with_the_public_key() {

@@ -11,7 +11,7 @@ use super::read::release_id;
 use super::{ApiError, AppState, bearer, looks_like_jwt};
 use crate::approvals::{Decision, DecisionError, Outcome, Verdict, decide};
 use crate::storage::ReleaseState;
-use crate::wire::{DecisionRequest, DecisionResponse};
+use shipgate_protocol::wire::{DecisionRequest, DecisionResponse};
 
 /// Longest rejection reason accepted.
 const MAX_REASON: usize = 2000;
@@ -54,11 +54,11 @@ pub(super) async fn reject(
     // drives a terminal or hides/reorders text is not.
     if let Some(c) = reason
         .chars()
-        .find(|&c| c != '\n' && crate::untrusted::is_deceptive(c))
+        .find(|&c| c != '\n' && shipgate_protocol::untrusted::is_deceptive(c))
     {
         return Err(ApiError::bad_request(format!(
             "`reason` contains {}; control and invisible formatting characters are refused (line breaks are fine)",
-            crate::untrusted::code_point(c)
+            shipgate_protocol::untrusted::code_point(c)
         )));
     }
     let verdict = Verdict::Reject {

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::wire::{ErrorBody, ErrorDetail};
+use shipgate_protocol::wire::{ErrorBody, ErrorDetail};
 
 /// The one message a caller sees when a credential is refused.
 pub const REFUSED_MESSAGE: &str = "the credentials were refused (the gate does not say why; its operator finds the reason in the server log)";
@@ -39,7 +39,7 @@ impl ApiError {
     /// forge log lines or drive the operator's terminal.
     pub fn refused(reason: impl std::fmt::Display) -> Self {
         let reason = reason.to_string();
-        tracing::warn!(reason = %crate::untrusted::escape_for_terminal(&reason), "credentials refused");
+        tracing::warn!(reason = %shipgate_protocol::untrusted::escape_for_terminal(&reason), "credentials refused");
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", REFUSED_MESSAGE)
     }
 
@@ -75,7 +75,7 @@ impl ApiError {
     /// 503: a dependency (the CI provider's key endpoint) is unreachable.
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
         let detail = detail.to_string();
-        tracing::error!(detail = %crate::untrusted::escape_for_terminal(&detail), "dependency unavailable");
+        tracing::error!(detail = %shipgate_protocol::untrusted::escape_for_terminal(&detail), "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -92,7 +92,7 @@ impl ApiError {
     /// 500: logs the detail, sends a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let detail = detail.to_string();
-        tracing::error!(detail = %crate::untrusted::escape_for_terminal(&detail), "internal error");
+        tracing::error!(detail = %shipgate_protocol::untrusted::escape_for_terminal(&detail), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -125,8 +125,8 @@ impl From<crate::storage::StorageError> for ApiError {
 }
 
 /// A malformed package, version, maintainer or file name in a request.
-impl From<crate::names::InvalidName> for ApiError {
-    fn from(err: crate::names::InvalidName) -> Self {
+impl From<shipgate_protocol::names::InvalidName> for ApiError {
+    fn from(err: shipgate_protocol::names::InvalidName) -> Self {
         Self::bad_request(err.to_string())
     }
 }

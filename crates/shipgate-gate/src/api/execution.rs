@@ -21,7 +21,7 @@ use super::{ApiError, AppState, bearer};
 use crate::execution::{IssueFailure, same_run};
 use crate::publishers::AuthError;
 use crate::storage::{IssuedExecutionToken, ReleaseState};
-use crate::wire::ExecutionTokenResponse;
+use shipgate_protocol::wire::ExecutionTokenResponse;
 
 pub(super) async fn issue(
     State(state): State<AppState>,

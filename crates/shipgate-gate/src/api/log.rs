@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::read::released;
 use super::{ApiError, AppState};
 use crate::tlog::service::LogServiceError;
-use crate::wire::{
+use shipgate_protocol::wire::{
     ConsistencyProofView, InclusionProofView, LogEntries, LogEntryView, MAX_LOG_ENTRIES,
     ReleasedVersion,
 };
@@ -132,7 +132,7 @@ pub(super) async fn released_version(
         release_id: id,
         package: detail.summary.package,
         version: detail.summary.version,
-        manifest_sha256: crate::client::sha256_hex(&signed.manifest),
+        manifest_sha256: shipgate_protocol::manifest::sha256_hex(&signed.manifest),
         log_index,
     }))
 }

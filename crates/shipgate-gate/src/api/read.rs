@@ -11,9 +11,9 @@ use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
 use super::{ApiError, AppState};
-use crate::names;
 use crate::storage::{ReleaseDetail, ReleaseState, SignedManifest};
-use crate::wire::{GateInfo, ReleaseList, ReleaseView};
+use shipgate_protocol::names;
+use shipgate_protocol::wire::{GateInfo, ReleaseList, ReleaseView};
 
 /// A number written the one way it can be: ASCII digits, no sign, no
 /// leading zero. `01`, `+1` and `１` are not aliases of `1` (two spellings of

@@ -27,10 +27,10 @@ use axum::http::header::CONTENT_LENGTH;
 use super::read::{canonical_number, package_version};
 use super::{ApiError, AppState, bearer};
 use crate::blobs::{BlobError, Holds, is_blob_key};
-use crate::names;
 use crate::publishers::AuthError;
 use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError};
-use crate::wire::{AnnouncedFile, StageAnnouncement, StageResponse};
+use shipgate_protocol::names;
+use shipgate_protocol::wire::{AnnouncedFile, StageAnnouncement, StageResponse};
 
 /// Most files in one release.
 pub const MAX_FILES: usize = 1000;

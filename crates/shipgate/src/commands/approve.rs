@@ -4,10 +4,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use shipgate_gate::client::Client;
-use shipgate_gate::storage::ReleaseState;
-use shipgate_gate::user_config;
-use shipgate_gate::wire::ReleaseView;
+use shipgate_client::client::Client;
+use shipgate_client::user_config;
+use shipgate_protocol::release::ReleaseState;
+use shipgate_protocol::wire::ReleaseView;
 
 use super::gate_ui::{client_error, format_size, print_json, printable};
 use super::release::parse_id;

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use shipgate_gate::client::Client;
-use shipgate_gate::fetch::{self, FetchError, FetchOptions, KeySource};
-use shipgate_gate::user_config;
+use shipgate_client::client::Client;
+use shipgate_client::fetch::{self, FetchError, FetchOptions, KeySource};
+use shipgate_client::user_config;
 
 use super::gate_ui::{Bar, client_error, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult};

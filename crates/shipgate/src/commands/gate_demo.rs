@@ -324,7 +324,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         &got(&out),
     );
     let manifest_sha = std::fs::read(dir.join("fetched").join("shipgate.manifest"))
-        .map(|bytes| shipgate_gate::client::sha256_hex(&bytes))
+        .map(|bytes| shipgate_client::client::sha256_hex(&bytes))
         .unwrap_or_default();
     let zeros = "0".repeat(40);
     let audience = format!("deploy:{DEV_PACKAGE}");
@@ -356,7 +356,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         out.status.success() && !manifest_sha.is_empty(),
         &got(&out),
     );
-    let other = shipgate_gate::client::sha256_hex(b"some other build");
+    let other = shipgate_client::client::sha256_hex(b"some other build");
     let out = verify(&other)?;
     demo.step(
         "the same token checked against another manifest digest (a deploy of other bytes)",
@@ -387,7 +387,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     // now serves other bytes, as a compromised disk or mirror would.
     let blob = dir
         .join("shipgate-dev/data/blobs")
-        .join(shipgate_gate::client::sha256_hex(&payload));
+        .join(shipgate_client::client::sha256_hex(&payload));
     let mut evil = payload.clone();
     evil[1000] ^= 0xff;
     let tampered = std::fs::write(&blob, &evil).is_ok();

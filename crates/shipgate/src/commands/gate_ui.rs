@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use shipgate_gate::client::{ClientError, Progress};
+use shipgate_client::client::{ClientError, Progress};
 
 use crate::exit::CliError;
 use shipgate_oidc::civil_from_days;
@@ -64,7 +64,7 @@ impl Progress for Bar {
 /// hostile or older gate cannot move the cursor, retitle the window or hide
 /// text with control and invisible formatting characters; they are shown as
 /// escapes (`\u{1b}`, `\n`, `\u{202e}`). JSON output needs none of it.
-pub use shipgate_gate::untrusted::escape_for_terminal as printable;
+pub use shipgate_protocol::untrusted::escape_for_terminal as printable;
 
 /// Maps a client error to an exit code and a hint.
 pub fn client_error(err: ClientError, gate: &str) -> CliError {

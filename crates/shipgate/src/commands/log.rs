@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use shipgate_gate::client::Client;
-use shipgate_gate::fetch::{FetchError, KeySource, TrustedKey, trusted_key};
-use shipgate_gate::tlog::LogEvent;
-use shipgate_gate::tlog::audit::{self, AuditReport, LogCheckError};
-use shipgate_gate::tlog::saved;
-use shipgate_gate::user_config::{self, UserConfigError};
+use shipgate_client::client::Client;
+use shipgate_client::fetch::{FetchError, KeySource, TrustedKey, trusted_key};
+use shipgate_client::tlog::audit::{self, AuditReport, LogCheckError};
+use shipgate_client::tlog::saved;
+use shipgate_client::user_config::{self, UserConfigError};
 use shipgate_log::{CheckpointError, NoteError};
+use shipgate_protocol::leaf::LogEvent;
 
 use super::gate_ui::{Bar, client_error, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};
@@ -209,7 +209,7 @@ fn kinds(report: &AuditReport) -> String {
 }
 
 fn key_description(trusted: TrustedKey) -> Result<String, CliError> {
-    let fingerprint = shipgate_gate::signing::fingerprint(&trusted.key);
+    let fingerprint = shipgate_protocol::manifest::fingerprint(&trusted.key);
     let source = trusted.remember().map_err(config_error)?;
     Ok(match source {
         KeySource::Pinned { path } => {

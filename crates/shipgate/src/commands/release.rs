@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use shipgate_gate::client::Client;
-use shipgate_gate::storage::ReleaseState;
-use shipgate_gate::wire::ReleaseView;
+use shipgate_client::client::Client;
+use shipgate_protocol::release::ReleaseState;
+use shipgate_protocol::wire::ReleaseView;
 
 use super::gate_ui::{client_error, format_size, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use shipgate_gate::client::Client;
-use shipgate_gate::storage::ReleaseState;
+use shipgate_client::client::Client;
+use shipgate_protocol::release::ReleaseState;
 
 use super::gate_ui::{client_error, format_time, print_json, printable};
 use crate::exit::CmdResult;

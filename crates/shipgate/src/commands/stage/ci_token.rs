@@ -10,7 +10,7 @@
 
 use std::process::{Command, Stdio};
 
-use shipgate_gate::client::Client;
+use shipgate_client::client::Client;
 
 use crate::commands::gate_ui::client_error;
 use crate::exit::CliError;

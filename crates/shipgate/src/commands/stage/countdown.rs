@@ -6,9 +6,9 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use shipgate_gate::client::ClientError;
-use shipgate_gate::wait::WaitObserver;
-use shipgate_gate::wire::ReleaseView;
+use shipgate_client::client::ClientError;
+use shipgate_client::wait::WaitObserver;
+use shipgate_protocol::wire::ReleaseView;
 
 /// How often a line is printed when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(30);

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use shipgate_gate::client::Client;
-use shipgate_gate::wait::{WaitOutcome, wait_for_decision};
-use shipgate_gate::wire::{ExecutionTokenResponse, ReleaseView, StageResponse};
+use shipgate_client::client::Client;
+use shipgate_client::wait::{WaitOutcome, wait_for_decision};
+use shipgate_protocol::wire::{ExecutionTokenResponse, ReleaseView, StageResponse};
 
 use super::gate_ui::{Bar, client_error, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult, check_failed};
@@ -77,8 +77,8 @@ const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 pub fn run(args: Args) -> CmdResult {
     for (kind, check) in [
-        ("package", shipgate_gate::names::package(&args.package)),
-        ("version", shipgate_gate::names::version(&args.version)),
+        ("package", shipgate_protocol::names::package(&args.package)),
+        ("version", shipgate_protocol::names::version(&args.version)),
     ] {
         check.map_err(|e| CliError::usage(e).hint(format!("check --{kind}")))?;
     }
@@ -91,10 +91,10 @@ pub fn run(args: Args) -> CmdResult {
         }
         // The gate would refuse the name only after spending the CI token.
         if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
-            shipgate_gate::names::file(name).map_err(|e| {
+            shipgate_protocol::names::file(name).map_err(|e| {
                 CliError::usage(e).hint(format!(
                     "rename the file: staged names use ASCII letters, digits and {} only",
-                    shipgate_gate::names::FILE_PUNCTUATION
+                    shipgate_protocol::names::FILE_PUNCTUATION
                 ))
             })?;
         }

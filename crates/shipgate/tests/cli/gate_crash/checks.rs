@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use shipgate_gate::client::Client;
+use shipgate_client::client::Client;
+use shipgate_client::tlog::audit::{SignedCheckpoint, check_extends, fetch_checkpoint};
 use shipgate_gate::storage::{Db, Event, ReleaseDetail, ReleaseState, SignedManifest};
-use shipgate_gate::tlog::audit::{SignedCheckpoint, check_extends, fetch_checkpoint};
 use shipgate_manifest::{EntryKind, PublicKey};
 
 use super::clients::{Ledger, PACKAGES};
@@ -341,7 +341,7 @@ fn check_signed(
     fail: &mut impl FnMut(String),
 ) {
     let id = release.summary.id;
-    let manifest = match shipgate_gate::fetch::verify(
+    let manifest = match shipgate_client::fetch::verify(
         &signed.manifest,
         signed.signature.as_bytes(),
         key,
@@ -438,7 +438,7 @@ fn check_http(
             fail(format!("release {id}: manifest or signature not served"));
             continue;
         };
-        if let Err(e) = shipgate_gate::fetch::verify(
+        if let Err(e) = shipgate_client::fetch::verify(
             &manifest,
             &signature,
             key,

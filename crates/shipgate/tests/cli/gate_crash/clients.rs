@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use shipgate_gate::tlog::audit::{SignedCheckpoint, open_checkpoint};
+use shipgate_client::tlog::audit::{SignedCheckpoint, open_checkpoint};
 use shipgate_manifest::PublicKey;
 
 use super::http::{Reply, call};

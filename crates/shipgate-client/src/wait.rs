@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, ClientError};
-use crate::storage::ReleaseState;
-use crate::wire::ReleaseView;
+use shipgate_protocol::release::ReleaseState;
+use shipgate_protocol::wire::ReleaseView;
 
 /// First pause between polls.
 pub const FIRST_POLL_INTERVAL: Duration = Duration::from_secs(1);

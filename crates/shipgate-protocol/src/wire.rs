@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::storage::{Approval, Provenance, ReleaseFile, ReleaseState, ReleaseSummary};
+use crate::release::{Approval, Provenance, ReleaseFile, ReleaseState, ReleaseSummary};
 
 /// Every error: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

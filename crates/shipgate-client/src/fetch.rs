@@ -23,11 +23,11 @@ use shipgate_manifest::{EntryKind, Manifest, PublicKey, SignatureFile};
 use shipgate_manifest::{MANIFEST_FILE, SIGNATURE_FILE};
 
 use crate::client::{Client, ClientError, Progress};
-use crate::names;
-use crate::signing::fingerprint;
 use crate::tlog::audit::{self, ExpectedRelease, LogCheckError};
 use crate::tlog::saved;
 use crate::user_config::{self, KnownGate, UserConfigError};
+use shipgate_protocol::manifest::fingerprint;
+use shipgate_protocol::names;
 
 /// Largest manifest accepted.
 const MAX_MANIFEST: usize = 32 << 20;
@@ -452,8 +452,8 @@ mod tests {
     use shipgate_manifest::signature::sign_manifest;
 
     use super::*;
-    use crate::signing::release_manifest;
-    use crate::storage::ReleaseFile;
+    use shipgate_protocol::manifest::release_manifest;
+    use shipgate_protocol::release::ReleaseFile;
 
     fn signed() -> (Vec<u8>, String, PublicKey, shipgate_manifest::SigningKey) {
         let pair = generate_key_pair(None).unwrap();

@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
-use crate::storage::ReleaseState;
-use crate::untrusted::escape_for_terminal;
-use crate::wire::{
+use shipgate_protocol::release::ReleaseState;
+use shipgate_protocol::untrusted::escape_for_terminal;
+use shipgate_protocol::wire::{
     AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, ExecutionTokenResponse, GateInfo,
     ReleaseList, ReleaseView, StageAnnouncement, StageResponse,
 };
@@ -561,7 +561,7 @@ impl Client {
         &self,
         package: &str,
         version: &str,
-    ) -> Result<crate::wire::ReleasedVersion, ClientError> {
+    ) -> Result<shipgate_protocol::wire::ReleasedVersion, ClientError> {
         self.get_json(
             &format!("/v1/packages/{package}/versions/{version}/release"),
             MAX_SMALL_ANSWER,
@@ -578,7 +578,7 @@ impl Client {
         &self,
         start: u64,
         end: u64,
-    ) -> Result<crate::wire::LogEntries, ClientError> {
+    ) -> Result<shipgate_protocol::wire::LogEntries, ClientError> {
         self.get_json(
             &format!("/v1/log/entries?start={start}&end={end}"),
             MAX_ENTRIES_ANSWER,
@@ -590,7 +590,7 @@ impl Client {
         &self,
         index: u64,
         size: u64,
-    ) -> Result<crate::wire::InclusionProofView, ClientError> {
+    ) -> Result<shipgate_protocol::wire::InclusionProofView, ClientError> {
         self.get_json(
             &format!("/v1/log/proof/inclusion?index={index}&size={size}"),
             MAX_SMALL_ANSWER,
@@ -602,7 +602,7 @@ impl Client {
         &self,
         from: u64,
         to: u64,
-    ) -> Result<crate::wire::ConsistencyProofView, ClientError> {
+    ) -> Result<shipgate_protocol::wire::ConsistencyProofView, ClientError> {
         self.get_json(
             &format!("/v1/log/proof/consistency?from={from}&to={to}"),
             MAX_SMALL_ANSWER,

@@ -22,8 +22,9 @@ use shipgate_log::{
 };
 use shipgate_manifest::PublicKey;
 
-use super::{LeafError, LogEvent, note_verifier};
 use crate::client::{Client, ClientError, Progress};
+use shipgate_protocol::leaf::{LeafError, LogEvent};
+use shipgate_protocol::origin::note_verifier;
 
 /// A log check failed.
 #[derive(Debug, thiserror::Error)]
