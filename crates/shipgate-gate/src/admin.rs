@@ -42,6 +42,9 @@ pub enum AdminError {
     /// The database refused (already enrolled, no such maintainer, ...).
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The secrets key could not be loaded, or a secret not sealed.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 /// Enrols `user` for `packages` and returns the credentials to hand over.
@@ -70,9 +73,12 @@ pub async fn enroll(
         }
     }
     let creds = credentials::generate(user, &issuer_label(config))?;
+    let secrets = config.secrets_key()?;
+    let sealed = secrets.seal(user, &creds.totp_secret)?;
     let db = Db::open(&config.data_dir()).await?;
+    db.seal_plain_secrets(&secrets).await?;
     let mut tx = db.begin_write().await?;
-    tx.enroll(user, &creds.token_hash, &creds.totp_secret, &wanted, now)
+    tx.enroll(user, &creds.token_hash, &sealed, &wanted, now)
         .await?;
     tx.commit().await?;
     db.close().await;
@@ -238,7 +244,8 @@ mod tests {
             verdict,
             now,
         };
-        decide(db, config, sign, &decision).await
+        let secrets = config.secrets_key().unwrap();
+        decide(db, config, &secrets, sign, &decision).await
     }
 
     /// An approval of `release` with `token` and `code` at `now`, without a
@@ -289,7 +296,7 @@ maintainers = ["carol"]
 "#,
             data.display()
         );
-        GateConfig::parse(&text, Path::new("gate.toml"), Path::new("/")).unwrap()
+        GateConfig::parse(&text, Path::new("gate.toml"), data).unwrap()
     }
 
     /// A gate in a temp dir (`hello` at `quorum`) with `users` (name,
@@ -299,7 +306,7 @@ maintainers = ["carol"]
         quorum: u32,
         users: [(&str, &str); N],
     ) -> (tempfile::TempDir, GateConfig, Db, [NewCredentials; N], i64) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let mut config = config(dir.path());
         config.packages[0].quorum = quorum;
         let mut credentials = Vec::new();
@@ -339,7 +346,7 @@ maintainers = ["carol"]
 
     #[tokio::test]
     async fn enrolment_checks_the_config_and_refuses_a_second_enrolment() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let config = config(dir.path());
         let err = enroll(&config, "alice", &["nope".into()], 1)
             .await
@@ -596,9 +603,10 @@ maintainers = ["carol"]
         );
     }
 
-    /// If signing fails, nothing of the decision is kept (one transaction).
+    /// If signing fails, nothing of the decision is kept (one transaction),
+    /// but the TOTP step is spent: the same code cannot be tried again.
     #[tokio::test]
-    async fn a_failed_signature_rolls_the_whole_decision_back() {
+    async fn a_failed_signature_rolls_the_decision_back_but_burns_the_code() {
         let (_dir, config, db, [alice], id) = gate_with_staged(1, [("alice", "hello")]).await;
         let t0 = 1_800_000_000;
         let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
@@ -609,15 +617,94 @@ maintainers = ["carol"]
         let release = db.release(id).await.unwrap().unwrap();
         assert!(release.approvals.is_empty());
         assert_eq!(release.summary.state, crate::storage::ReleaseState::Staged);
-        // The code was not burned either: the whole transaction rolled back.
+        let step = t0 / 30;
         assert_eq!(
             db.maintainer("alice")
                 .await
                 .unwrap()
                 .unwrap()
                 .last_totp_step,
-            0
+            step
         );
+        let again = approve(&db, &config, id, &alice.token, &code, t0 + 1)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(again, DecisionError::Refused(Refusal::ReusedCode)),
+            "{again}"
+        );
+        // No approval and no event of the failed decision were kept.
+        let kinds = crate::storage::tests::event_kinds(&db).await;
+        assert!(!kinds.iter().any(|k| k == "approved"), "{kinds:?}");
+    }
+
+    /// Quorum counts only maintainers who may approve when the decision is
+    /// taken: an approval by someone taken off the package since is
+    /// withdrawn (and logged), not counted.
+    #[tokio::test]
+    async fn approvals_of_maintainers_taken_off_the_package_do_not_count() {
+        let dir = crate::private_files::private_tempdir();
+        let text = |maintainers: &str| {
+            format!(
+                "listen = \"127.0.0.1:0\"\npublic_url = \"http://gate.test:8080\"\n\
+                 data_dir = \"{}\"\ngate_key = \"gate.key\"\naudience = \"shipgate\"\n\
+                 [[package]]\nname = \"hello\"\nmaintainers = [{maintainers}]\nquorum = 2\n",
+                dir.path().display()
+            )
+        };
+        let before = GateConfig::parse(
+            &text("\"alice\", \"bob\", \"carol\""),
+            Path::new("gate.toml"),
+            dir.path(),
+        )
+        .unwrap();
+        let hello = ["hello".to_owned()];
+        let alice = enroll(&before, "alice", &hello, 0).await.unwrap();
+        let bob = enroll(&before, "bob", &hello, 0).await.unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let id = stage(&db).await;
+        let t0 = 1_800_000_000;
+        let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();
+        let first = approve(&db, &before, id, &alice.token, &code, t0)
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, Outcome::Approved { approvals: 1, .. }),
+            "{first:?}"
+        );
+
+        // alice is taken off the package (she stays enrolled: she may
+        // maintain others); the gate restarts with the new config.
+        let after = GateConfig::parse(
+            &text("\"bob\", \"carol\""),
+            Path::new("gate.toml"),
+            dir.path(),
+        )
+        .unwrap();
+        let code = totp_code(&bob.totp_secret, t0 as u64).unwrap();
+        let second = approve(&db, &after, id, &bob.token, &code, t0)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                second,
+                Outcome::Approved {
+                    approvals: 1,
+                    quorum: 2
+                }
+            ),
+            "{second:?}"
+        );
+        let release = db.release(id).await.unwrap().unwrap();
+        assert_eq!(release.summary.state, crate::storage::ReleaseState::Staged);
+        let approvers: Vec<_> = release
+            .approvals
+            .iter()
+            .map(|a| a.maintainer.as_str())
+            .collect();
+        assert_eq!(approvers, ["bob"]);
+        let kinds = crate::storage::tests::event_kinds(&db).await;
+        assert!(kinds.iter().any(|k| k == "approval_withdrawn"), "{kinds:?}");
     }
 
     #[tokio::test]

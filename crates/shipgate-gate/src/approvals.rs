@@ -9,9 +9,10 @@
 
 use std::fmt;
 
-use crate::config::GateConfig;
+use crate::config::{GateConfig, PackageConfig};
 use crate::credentials;
 use crate::lockout::{self, LockReason};
+use crate::secrets::SecretsKey;
 use crate::storage::{Db, ReleaseDetail, ReleaseState, SignedManifest, StorageError, WriteTx};
 
 /// Approve, or reject with a reason.
@@ -150,6 +151,7 @@ pub struct Decision<'a> {
 pub async fn decide(
     db: &Db,
     config: &GateConfig,
+    secrets: &SecretsKey,
     sign: SignFn<'_>,
     decision: &Decision<'_>,
 ) -> Result<Outcome, DecisionError> {
@@ -184,7 +186,10 @@ pub async fn decide(
     }
 
     let now_u = u64::try_from(now).unwrap_or(0);
-    let step = credentials::totp_step(&maintainer.totp_secret, code, now_u)?;
+    let totp_secret = secrets
+        .open(owner, &maintainer.totp_secret)
+        .map_err(|e| DecisionError::Storage(StorageError::Secrets(e)))?;
+    let step = credentials::totp_step(&totp_secret, code, now_u)?;
     let refusal = match step {
         None => Some(Refusal::BadCode),
         Some(step) if step <= maintainer.last_totp_step => Some(Refusal::ReusedCode),
@@ -211,8 +216,10 @@ pub async fn decide(
     let step = step.unwrap_or_default();
     tx.accept_totp_step(owner, step).await?;
 
-    // From here on the code is spent whatever happens next, so every early
-    // return commits the burned step first.
+    // From here on the code is spent whatever happens next: a decision that
+    // fails (refused, or its signing or storage failed) is undone back to
+    // this mark and the burned step still commits.
+    tx.mark().await?;
     let result = apply(
         &mut tx,
         config,
@@ -229,13 +236,23 @@ pub async fn decide(
             tx.commit().await?;
             Ok(outcome)
         }
-        Err(DecisionError::Storage(err)) => Err(DecisionError::Storage(err)),
-        Err(DecisionError::Signing(err)) => Err(DecisionError::Signing(err)),
         Err(err) => {
-            tx.commit().await?;
+            if let Err(burn) = burn_step_only(tx).await {
+                tracing::error!(
+                    maintainer = owner,
+                    error = %burn,
+                    "could not keep the TOTP step spent after a failed decision"
+                );
+            }
             Err(err)
         }
     }
+}
+
+/// Undoes a failed decision but commits the spent TOTP step before it.
+async fn burn_step_only(mut tx: WriteTx) -> Result<(), StorageError> {
+    tx.rollback_to_mark().await?;
+    tx.commit().await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -271,13 +288,14 @@ async fn apply(
             Ok(Outcome::Rejected)
         }
         Verdict::Approve => {
-            let approvals = match tx.add_approval(id, maintainer, now).await {
-                Ok(n) => n,
+            match tx.add_approval(id, maintainer, now).await {
+                Ok(_) => {}
                 Err(StorageError::AlreadyApproved { .. }) => {
                     return Err(DecisionError::AlreadyApproved(id));
                 }
                 Err(err) => return Err(err.into()),
-            };
+            }
+            let approvals = current_approvals(tx, package_config, id, now).await?;
             if approvals < package_config.quorum {
                 return Ok(Outcome::Approved {
                     approvals,
@@ -292,4 +310,37 @@ async fn apply(
             })
         }
     }
+}
+
+/// Counts the approvals of `release` that still stand: each from a
+/// maintainer who, at this moment, is listed for the package in gate.toml,
+/// enrolled for it and not revoked. An approval that no longer stands (the
+/// maintainer was taken off the package since) is withdrawn and logged, so
+/// it neither counts now nor appears among the release's approvers.
+async fn current_approvals(
+    tx: &mut WriteTx,
+    package: &PackageConfig,
+    release: i64,
+    now: i64,
+) -> Result<u32, DecisionError> {
+    let mut standing = 0u32;
+    for approver in tx.approvers(release).await? {
+        let listed = package.maintainers.contains(&approver);
+        let record = tx.maintainer(&approver).await?;
+        let enrolled = record
+            .as_ref()
+            .is_some_and(|r| r.revoked_at.is_none() && r.packages.contains(&package.name));
+        if listed && enrolled {
+            standing = standing.saturating_add(1);
+        } else {
+            let reason = if listed {
+                "no longer enrolled for the package"
+            } else {
+                "no longer listed for the package in gate.toml"
+            };
+            tx.withdraw_approval(release, &approver, reason, now)
+                .await?;
+        }
+    }
+    Ok(standing)
 }

@@ -365,7 +365,7 @@ mod tests {
 
     #[tokio::test]
     async fn stores_a_blob_under_its_digest_in_chunks() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let store = BlobStore::open(dir.path().join("blobs")).unwrap();
         let db = crate::storage::Db::open(dir.path()).await.unwrap();
         let mut holds = store.holds(db);
@@ -382,7 +382,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_wrong_size_and_digest_and_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let store = BlobStore::open(dir.path().join("blobs")).unwrap();
         let db = crate::storage::Db::open(dir.path()).await.unwrap();
         let mut holds = store.holds(db);
@@ -433,7 +433,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_request_leaves_no_blob_that_nothing_else_holds() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let store = BlobStore::open(dir.path().join("blobs")).unwrap();
         let db = crate::storage::Db::open(dir.path()).await.unwrap();
 
@@ -469,7 +469,7 @@ mod tests {
 
     #[test]
     fn sweep_removes_crash_leftovers_and_keeps_referenced_blobs() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let store = BlobStore::open(dir.path()).unwrap();
         let kept = sha(b"kept");
         let orphan = sha(b"orphan");
@@ -491,7 +491,7 @@ mod tests {
 
     #[test]
     fn keys_cannot_escape_the_directory() {
-        let store = BlobStore::open(tempfile::tempdir().unwrap().path()).unwrap();
+        let store = BlobStore::open(crate::private_files::private_tempdir().path()).unwrap();
         assert!(store.path("../etc/passwd").is_none());
         assert!(store.path(&"A".repeat(64)).is_none());
         assert!(store.path(&"a".repeat(63)).is_none());

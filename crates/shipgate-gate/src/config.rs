@@ -70,6 +70,12 @@ pub struct GateConfig {
     pub data_dir: PathBuf,
     /// The gate's minisign secret key (signs release manifests).
     pub gate_key: PathBuf,
+    /// The key that seals maintainers' TOTP secrets in the database
+    /// (AES-256-GCM); created 0600 on first start. Back it up separately
+    /// from the database and keep it out of database backups. Default
+    /// `secrets.key` beside the config file.
+    #[serde(default = "default_secrets_key_file")]
+    pub secrets_key_file: PathBuf,
     /// The audience CI tokens must be minted for (`aud` claim). Announced in
     /// `GET /v1/info` so `shipgate stage` can request it.
     pub audience: String,
@@ -104,6 +110,10 @@ pub struct GateConfig {
     /// Directory the config was read from (relative paths are resolved against it).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+fn default_secrets_key_file() -> PathBuf {
+    PathBuf::from("secrets.key")
 }
 
 fn default_max_upload() -> u64 {
@@ -432,6 +442,16 @@ impl GateConfig {
     /// The gate key path, resolved against the config file's directory.
     pub fn gate_key_path(&self) -> PathBuf {
         self.base_dir.join(&self.gate_key)
+    }
+
+    /// The secrets key path, resolved against the config file's directory.
+    pub fn secrets_key_path(&self) -> PathBuf {
+        self.base_dir.join(&self.secrets_key_file)
+    }
+
+    /// Loads (creating on first use) the key that seals TOTP secrets.
+    pub fn secrets_key(&self) -> Result<crate::secrets::SecretsKey, crate::secrets::SecretsError> {
+        crate::secrets::SecretsKey::load_or_create(&self.secrets_key_path())
     }
 
     /// The dev issuer key directory, if any, resolved like the other paths.

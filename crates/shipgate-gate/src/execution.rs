@@ -48,6 +48,9 @@ pub enum ExecutionKeyError {
         /// What went wrong.
         source: KeyDirError,
     },
+    /// The key directory or a key in it is open to other users.
+    #[error(transparent)]
+    Permissions(#[from] crate::private_files::PrivateFileError),
 }
 
 /// Why the gate does not issue execution tokens (reported per request).
@@ -104,6 +107,7 @@ impl ExecutionIssuer {
             path: dir.clone(),
             source,
         };
+        crate::private_files::check_private_key_dir(&dir, "execution-token key directory")?;
         let keydir = KeyDir::new(&dir);
         let has_keys = match keydir.listing() {
             Ok(listing) => listing != shipgate_oidc::Listing::default(),
@@ -330,7 +334,7 @@ mod tests {
 
     #[test]
     fn first_start_creates_one_key_of_the_configured_algorithm_and_reuses_it() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let config = config(
             dir.path(),
             "http://127.0.0.1:9/",
@@ -401,7 +405,7 @@ mod tests {
 
     #[test]
     fn a_public_url_that_cannot_be_an_issuer_disables_tokens_only() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let config = config(dir.path(), "http://gate.internal:8080", "");
         let issuer = ExecutionIssuer::open(&config).unwrap();
         let err = issuer.issue(&released(), "x", "deploy:hello").unwrap_err();
@@ -413,7 +417,7 @@ mod tests {
 
     #[test]
     fn a_broken_key_directory_stops_the_start() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let keys = dir.path().join("data").join(KEY_DIR);
         std::fs::create_dir_all(&keys).unwrap();
         std::fs::write(keys.join("20260101T000000.000000000Z-rs256.pem"), "junk").unwrap();

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use std::time::Duration;
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, Parts};
 use crate::blobs::{BlobStore, SweepReport};
 use crate::config::GateConfig;
 use crate::execution::{ExecutionIssuer, ExecutionKeyError};
@@ -35,6 +35,8 @@ pub enum ServeError {
     /// The gate key could not be loaded.
     #[error(transparent)]
     Key(#[from] KeyLoadError),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     /// The execution-token keys could not be read or created.
     #[error(transparent)]
     ExecutionKeys(#[from] ExecutionKeyError),
@@ -82,11 +84,22 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
         );
     }
     let key = GateKey::load(&config.gate_key_path())?;
+    let secrets = config.secrets_key()?;
+    db.seal_plain_secrets(&secrets).await?;
     let log = LogService::new(LogSigner::new(&config.public_url, key.signing_key())?);
     let publishers = PublisherAuth::from_config(&config).map_err(ServeError::Publishers)?;
     let execution = ExecutionIssuer::open(&config)?;
     Ok((
-        AppState::new(config, db, blobs, key, publishers, execution, log),
+        AppState::new(Parts {
+            config,
+            db,
+            blobs,
+            key,
+            secrets,
+            publishers,
+            execution,
+            log,
+        }),
         swept,
     ))
 }

@@ -21,6 +21,9 @@ pub enum KeyLoadError {
     /// Unreadable, malformed, wrong password, ...
     #[error("gate key: {0}")]
     Key(#[from] KeyError),
+    /// Readable by other users.
+    #[error(transparent)]
+    Permissions(#[from] crate::private_files::PrivateFileError),
 }
 
 /// The gate's signing key and its public half.
@@ -35,6 +38,7 @@ impl GateKey {
     /// Loads the secret key file (password from `SHIPGATE_KEY_PASSWORD` when
     /// the key is encrypted).
     pub fn load(path: &Path) -> Result<Self, KeyLoadError> {
+        crate::private_files::check_private_file(path, "gate key")?;
         let file = SecretKeyFile::from_file(path)?;
         let password = std::env::var(PASSWORD_ENV).ok();
         let key = file.unlock(password.as_deref())?;
@@ -92,6 +96,8 @@ impl GateKey {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use sha2::{Digest, Sha256};
     use shipgate_manifest::keys::generate_key_pair;
     use shipgate_manifest::signature::CommentKind;
@@ -103,9 +109,13 @@ mod tests {
     #[test]
     fn signs_a_release_manifest_that_verifies_with_the_public_key() {
         let pair = generate_key_pair(None).unwrap();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let path = dir.path().join("gate.key");
         std::fs::write(&path, &pair.secret_key_file).unwrap();
+        // Readable by others: refused, naming the fix.
+        let err = GateKey::load(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let key = GateKey::load(&path).unwrap();
         let public = PublicKey::parse(key.public_key_text(), "gate.pub").unwrap();
         assert_eq!(fingerprint(&public), key.fingerprint());
@@ -143,7 +153,7 @@ mod tests {
 
     #[test]
     fn a_broken_key_file_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let path = dir.path().join("gate.key");
         std::fs::write(&path, "garbage\n").unwrap();
         let err = GateKey::load(&path).unwrap_err().to_string();

@@ -111,19 +111,25 @@ async fn run(
     };
     let key = state.key();
     let sign = |release: &crate::storage::ReleaseDetail| key.sign_release(release);
-    let outcome = decide(state.db(), state.config(), &sign, &decision)
-        .await
-        .map_err(|err| match err {
-            DecisionError::Refused(reason) => {
-                ApiError::refused(format!("decision on release {id}: {reason}"))
-            }
-            DecisionError::NotFound(_) => ApiError::not_found(err.to_string()),
-            DecisionError::NotStaged { .. } | DecisionError::AlreadyApproved(_) => {
-                ApiError::conflict(err.to_string())
-            }
-            DecisionError::UnknownPackage(_) => ApiError::conflict(err.to_string()),
-            other => ApiError::internal(other),
-        })?;
+    let outcome = decide(
+        state.db(),
+        state.config(),
+        state.secrets(),
+        &sign,
+        &decision,
+    )
+    .await
+    .map_err(|err| match err {
+        DecisionError::Refused(reason) => {
+            ApiError::refused(format!("decision on release {id}: {reason}"))
+        }
+        DecisionError::NotFound(_) => ApiError::not_found(err.to_string()),
+        DecisionError::NotStaged { .. } | DecisionError::AlreadyApproved(_) => {
+            ApiError::conflict(err.to_string())
+        }
+        DecisionError::UnknownPackage(_) => ApiError::conflict(err.to_string()),
+        other => ApiError::internal(other),
+    })?;
     let (state_after, manifest_sha256) = match outcome {
         Outcome::Approved { .. } => (ReleaseState::Staged, None),
         Outcome::Released {

@@ -25,6 +25,7 @@ use crate::blobs::BlobStore;
 use crate::config::GateConfig;
 use crate::execution::ExecutionIssuer;
 use crate::publishers::PublisherAuth;
+use crate::secrets::SecretsKey;
 use crate::signing::GateKey;
 use crate::storage::Db;
 use crate::tlog::service::LogService;
@@ -40,38 +41,40 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: GateConfig,
-    db: Db,
-    blobs: BlobStore,
-    key: GateKey,
-    publishers: PublisherAuth,
-    execution: ExecutionIssuer,
-    log: LogService,
+/// The parts a running gate is made of (what [`AppState::new`] bundles).
+#[derive(Debug)]
+pub struct Parts {
+    /// The loaded gate.toml.
+    pub config: GateConfig,
+    /// The database.
+    pub db: Db,
+    /// The blob store.
+    pub blobs: BlobStore,
+    /// The gate's signing key.
+    pub key: GateKey,
+    /// The key that seals TOTP secrets at rest.
+    pub secrets: SecretsKey,
+    /// Trusted-publisher checks for staging.
+    pub publishers: PublisherAuth,
+    /// The execution-token issuer.
+    pub execution: ExecutionIssuer,
+    /// The transparency-log service.
+    pub log: LogService,
 }
+
+type Inner = Parts;
 
 impl AppState {
     /// Bundles the gate's parts.
-    pub fn new(
-        config: GateConfig,
-        db: Db,
-        blobs: BlobStore,
-        key: GateKey,
-        publishers: PublisherAuth,
-        execution: ExecutionIssuer,
-        log: LogService,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                config,
-                db,
-                blobs,
-                key,
-                publishers,
-                execution,
-                log,
-            }),
+            inner: Arc::new(parts),
         }
+    }
+
+    /// The key that seals TOTP secrets at rest.
+    pub fn secrets(&self) -> &SecretsKey {
+        &self.inner.secrets
     }
 
     /// A handle on the database (to close it at shutdown).

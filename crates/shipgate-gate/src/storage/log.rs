@@ -603,7 +603,7 @@ mod tests {
     /// and approvers), once.
     #[tokio::test]
     async fn opening_an_old_database_builds_the_log_for_existing_events() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let key = gate_key();
         {
             let options = SqliteConnectOptions::from_str("sqlite://")

@@ -187,6 +187,33 @@ impl WriteTx {
         .await
     }
 
+    /// Replaces every TOTP secret still stored in plain text (rows written
+    /// before secrets were sealed) with `seal(name, secret)`. Returns how
+    /// many rows changed.
+    pub async fn seal_plain_totp_secrets(
+        &mut self,
+        seal: impl Fn(&str, &str) -> Result<String, crate::secrets::SecretsError>,
+    ) -> Result<usize, StorageError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, totp_secret FROM maintainers ORDER BY name")
+                .fetch_all(&mut *self.tx)
+                .await?;
+        let mut sealed = 0;
+        for (name, secret) in rows {
+            if crate::secrets::is_sealed(&secret) {
+                continue;
+            }
+            let stored = seal(&name, &secret).map_err(StorageError::Secrets)?;
+            sqlx::query("UPDATE maintainers SET totp_secret = ? WHERE name = ?")
+                .bind(stored)
+                .bind(&name)
+                .execute(&mut *self.tx)
+                .await?;
+            sealed += 1;
+        }
+        Ok(sealed)
+    }
+
     /// Lifts a lock after too many failures within 15 minutes and forgives
     /// those failures for that rule. They still count against the yearly
     /// budget, and a budget lock is never lifted here: only re-enrolment

@@ -47,6 +47,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlStr, Sqlite, Transaction};
 
+use crate::private_files;
+
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
@@ -86,6 +88,12 @@ pub enum StorageError {
         /// Maintainer.
         maintainer: String,
     },
+    /// The data directory or a database file is open to other users.
+    #[error(transparent)]
+    Permissions(#[from] crate::private_files::PrivateFileError),
+    /// A secret could not be sealed or opened.
+    #[error(transparent)]
+    Secrets(crate::secrets::SecretsError),
     /// A row holds a value the gate never writes (a corrupted database).
     #[error("database holds an unexpected value in {0}")]
     Corrupt(&'static str),
@@ -141,10 +149,25 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if needed) `DATA/gate.db` and applies the migrations.
+    ///
+    /// The data directory is created 0700 and refused when other users may
+    /// access it; the database and its `-wal`/`-shm` files are made 0600
+    /// before SQLite opens them (it gives its journal files the database
+    /// file's mode), which also tightens the 0644 files of older gates.
     pub async fn open(data_dir: &Path) -> Result<Self, StorageError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StorageError::Sql(sqlx::Error::Io(e)))?;
+        private_files::ensure_private_dir(data_dir, "data directory")?;
+        let db_path = data_dir.join(DB_FILE);
+        for (suffix, create) in [("", true), ("-wal", false), ("-shm", false)] {
+            let path = data_dir.join(format!("{DB_FILE}{suffix}"));
+            if private_files::make_private(&path, create, "database file")? {
+                tracing::warn!(path = %path.display(), "made the database file mode 0600 (it was readable by other users)");
+            }
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(data_dir.join(DB_FILE))
+            .filename(db_path)
+            // Deleted and overwritten rows are zeroed, so a secret replaced
+            // by its sealed form does not linger in a free page.
+            .pragma("secure_delete", "ON")
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -163,6 +186,30 @@ impl Db {
         // the log existed (a no-op afterwards).
         db.backfill_log().await?;
         Ok(db)
+    }
+
+    /// Seals the TOTP secrets older gates stored in plain text, then
+    /// truncates the write-ahead log so no copy of a plain row stays in it
+    /// (overwritten rows are zeroed by `secure_delete`). A no-op once done.
+    pub async fn seal_plain_secrets(
+        &self,
+        key: &crate::secrets::SecretsKey,
+    ) -> Result<usize, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let sealed = tx
+            .seal_plain_totp_secrets(|name, secret| key.seal(name, secret))
+            .await?;
+        tx.commit().await?;
+        if sealed > 0 {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+            tracing::warn!(
+                maintainers = sealed,
+                "sealed TOTP secrets that were stored in plain text"
+            );
+        }
+        Ok(sealed)
     }
 
     /// Starts the one transaction a state change happens in.
@@ -244,6 +291,25 @@ impl WriteTx {
         &mut self.tx
     }
 
+    /// Marks the current point of this transaction, so that what follows
+    /// can be undone with [`rollback_to_mark`](Self::rollback_to_mark) while
+    /// what came before still commits (a spent TOTP step stays spent when
+    /// the decision after it fails).
+    pub async fn mark(&mut self) -> Result<(), StorageError> {
+        sqlx::query("SAVEPOINT decision_mark")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes everything since [`mark`](Self::mark).
+    pub async fn rollback_to_mark(&mut self) -> Result<(), StorageError> {
+        sqlx::query("ROLLBACK TO decision_mark")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Makes every change of this transaction durable at once.
     pub async fn commit(self) -> Result<(), StorageError> {
         self.tx.commit().await?;
@@ -307,7 +373,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let db = Db::open(dir.path()).await.unwrap();
         (dir, db)
     }

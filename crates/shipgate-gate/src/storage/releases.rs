@@ -325,6 +325,40 @@ impl WriteTx {
         u32::try_from(count).map_err(|_| StorageError::Corrupt("approvals"))
     }
 
+    /// The maintainers who approved `release`, by name.
+    pub async fn approvers(&mut self, release: i64) -> Result<Vec<String>, StorageError> {
+        Ok(sqlx::query_scalar(
+            "SELECT maintainer FROM approvals WHERE release_id = ? ORDER BY maintainer",
+        )
+        .bind(release)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
+    /// Withdraws `maintainer`'s approval of `release` (they may no longer
+    /// approve this package) and logs why.
+    pub async fn withdraw_approval(
+        &mut self,
+        release: i64,
+        maintainer: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM approvals WHERE release_id = ? AND maintainer = ?")
+            .bind(release)
+            .bind(maintainer)
+            .execute(&mut *self.tx)
+            .await?;
+        self.event(
+            now,
+            "approval_withdrawn",
+            Some(release),
+            "gate",
+            serde_json::json!({ "maintainer": maintainer, "reason": reason }),
+        )
+        .await
+    }
+
     /// Marks a staged release released with its signed manifest.
     pub async fn mark_released(
         &mut self,

@@ -7,6 +7,7 @@ mod util;
 mod audit;
 mod execution;
 mod gate;
+mod gate_at_rest;
 mod gate_bruteforce;
 mod gate_crash;
 mod gate_deceptive;
