@@ -62,6 +62,11 @@ data_dir = "data"
 gate_key = "gate.key"
 audience = "shipgate-bench"
 max_upload_bytes = $(( (BIG_MIB + 64) * 1024 * 1024 ))
+
+# The benchmark stages far more than a package would keep undecided.
+[limits]
+max_pending_releases = 100000
+max_staged_bytes = 1099511627776
 TOML
     for pkg in bench load; do
         if [ $pkg = bench ]; then list=$(names m "$FLOWS"); else list=$(names l "$DRILL_CLIENTS"); fi

@@ -13,11 +13,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
-use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::untrusted::escape_for_terminal;
 use shipgate_protocol::wire::{
     AnnouncedFile, DecisionRequest, DecisionResponse, ErrorBody, ExecutionTokenResponse, GateInfo,
-    ReleaseList, ReleaseView, StageAnnouncement, StageResponse,
+    ReleaseList, ReleaseQuery, ReleaseView, StageAnnouncement, StageResponse,
 };
 
 /// Why a request failed.
@@ -175,11 +174,25 @@ impl Client {
         })
     }
 
-    /// `GET /v1/releases[?state=]`.
-    pub fn list(&self, state: Option<ReleaseState>) -> Result<ReleaseList, ClientError> {
-        let url = match state {
-            Some(s) => self.url(&format!("/v1/releases?state={}", s.as_str())),
-            None => self.url("/v1/releases"),
+    /// `GET /v1/releases[?state=&package=&before=&limit=]`: one page.
+    pub fn list(&self, query: &ReleaseQuery<'_>) -> Result<ReleaseList, ClientError> {
+        let mut params = Vec::new();
+        if let Some(state) = query.state {
+            params.push(format!("state={}", state.as_str()));
+        }
+        if let Some(package) = query.package {
+            params.push(format!("package={}", encode_query_value(package)));
+        }
+        if let Some(before) = query.before {
+            params.push(format!("before={before}"));
+        }
+        if let Some(limit) = query.limit {
+            params.push(format!("limit={limit}"));
+        }
+        let url = if params.is_empty() {
+            self.url("/v1/releases")
+        } else {
+            self.url(&format!("/v1/releases?{}", params.join("&")))
         };
         self.runtime.block_on(async {
             let response = send(&url, self.http.get(&url)).await?;
@@ -608,4 +621,17 @@ impl Client {
             MAX_SMALL_ANSWER,
         )
     }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

@@ -124,6 +124,29 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Deletes each of `keys` that no live release references and no
+    /// request holds (the files of expired and purged releases). Returns
+    /// how many were deleted.
+    pub async fn discard_unreferenced(
+        &self,
+        keys: &[String],
+        db: &crate::storage::Db,
+    ) -> Result<usize, crate::storage::StorageError> {
+        let holds = self.holds.lock().await;
+        let mut deleted = 0;
+        for key in keys {
+            if holds.contains_key(key) || db.blob_referenced(key).await? {
+                continue;
+            }
+            if let Some(path) = self.path(key)
+                && std::fs::remove_file(path).is_ok()
+            {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
     /// The directory holding the blobs.
     pub fn dir(&self) -> &Path {
         &self.dir

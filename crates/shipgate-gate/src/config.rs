@@ -15,6 +15,8 @@ use shipgate_oidc::{Algorithm, parse_duration};
 
 use shipgate_protocol::names;
 
+use crate::limits::{Limits, LimitsConfig};
+
 /// Default cap on one staging request body: 4 GiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 << 30;
 /// Default `idle_timeout_seconds`.
@@ -104,12 +106,23 @@ pub struct GateConfig {
     /// The execution tokens the gate issues for released releases.
     #[serde(default)]
     pub execution_tokens: ExecutionTokenConfig,
+    /// Seconds between housekeeping passes (expiry of undecided releases,
+    /// deletion of rejected releases' files).
+    #[serde(default = "default_maintenance_interval")]
+    pub maintenance_interval_seconds: u64,
+    /// Default limits on what a package may keep staged (see [`crate::limits`]).
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// The packages this gate releases.
     #[serde(default, rename = "package")]
     pub packages: Vec<PackageConfig>,
     /// Directory the config was read from (relative paths are resolved against it).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+fn default_maintenance_interval() -> u64 {
+    600
 }
 
 fn default_secrets_key_file() -> PathBuf {
@@ -147,6 +160,9 @@ pub struct PackageConfig {
     /// passes as `shipgate oidc verify --audience`); default `deploy:<name>`.
     #[serde(default)]
     pub execution_audience: Option<String>,
+    /// Overrides of the gate's `[limits]` for this package.
+    #[serde(default)]
+    pub limits: LimitsConfig,
 }
 
 fn one() -> u32 {
@@ -349,9 +365,16 @@ impl GateConfig {
                 "needs dev_issuer_keys (the key directory the endpoint signs with)".into(),
             ));
         }
+        self.limits
+            .check()
+            .map_err(|(field, why)| invalid(format!("limits.{field}"), why))?;
         let mut seen = BTreeSet::new();
         for (i, package) in self.packages.iter().enumerate() {
             let at = |field: &str| format!("package[{i}].{field}");
+            package
+                .limits
+                .check()
+                .map_err(|(field, why)| invalid(at(&format!("limits.{field}")), why))?;
             names::package(&package.name).map_err(|e| invalid(at("name"), e.to_string()))?;
             if !seen.insert(package.name.as_str()) {
                 return Err(invalid(
@@ -442,6 +465,12 @@ impl GateConfig {
     /// The gate key path, resolved against the config file's directory.
     pub fn gate_key_path(&self) -> PathBuf {
         self.base_dir.join(&self.gate_key)
+    }
+
+    /// The limits in force for `package` (its own table over `[limits]`
+    /// over the defaults).
+    pub fn limits_for(&self, package: &PackageConfig) -> Limits {
+        Limits::resolve(&package.limits, &self.limits, self.max_upload_bytes)
     }
 
     /// The secrets key path, resolved against the config file's directory.

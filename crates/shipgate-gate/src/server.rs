@@ -127,8 +127,14 @@ pub async fn run(
     };
     let (state, _) = open_state(config).await?;
     let db = state.db_handle();
+    let interval = Duration::from_secs(state.config().maintenance_interval_seconds.max(1));
+    let housekeeping = tokio::spawn(crate::maintenance::run_periodically(
+        state.clone(),
+        interval,
+    ));
     on_bound(bound);
     listen::serve(listener, api::router(state), limits, shutdown).await;
+    housekeeping.abort();
     db.close().await;
     Ok(())
 }

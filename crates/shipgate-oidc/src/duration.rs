@@ -1,4 +1,4 @@
-//! Durations as users type them: `90s`, `10m`, `1h` (a whole number and one
+//! Durations as users type them: `90s`, `10m`, `1h`, `30d` (a whole number and one
 //! unit; no bare numbers, so `--ttl 10` cannot mean seconds to one reader and
 //! minutes to another).
 
@@ -6,10 +6,10 @@ use std::time::Duration;
 
 /// A duration that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a duration like 90s, 10m or 1h")]
+#[error("{0:?} is not a duration like 90s, 10m, 1h or 30d")]
 pub struct DurationError(pub String);
 
-/// Parses `<digits><s|m|h>`.
+/// Parses `<digits><s|m|h|d>`.
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let err = || DurationError(text.to_owned());
     let split = text.len().checked_sub(1).ok_or_else(err)?;
@@ -22,6 +22,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
+        "d" => n * 86_400,
         _ => return Err(err()),
     };
     Ok(Duration::from_secs(secs))
@@ -38,6 +39,7 @@ mod tests {
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         for bad in [
             "",

@@ -85,8 +85,29 @@ pub struct StageResponse {
 /// `GET /v1/releases`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseList {
-    /// Newest first.
+    /// Newest first, at most the page's `limit`.
     pub releases: Vec<ReleaseSummary>,
+    /// When more releases follow: pass it as `before` for the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+/// Releases a page of `GET /v1/releases` holds when no `limit` is given.
+pub const RELEASES_PAGE_DEFAULT: u32 = 100;
+/// Most releases one page may hold.
+pub const RELEASES_PAGE_MAX: u32 = 500;
+
+/// The query of `GET /v1/releases`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReleaseQuery<'a> {
+    /// Only releases in this state.
+    pub state: Option<ReleaseState>,
+    /// Only releases of this package.
+    pub package: Option<&'a str>,
+    /// Only releases with a smaller id (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// At most this many (1..=500; default 100).
+    pub limit: Option<u32>,
 }
 
 /// `GET /v1/releases/{id}`: everything a reviewer needs.

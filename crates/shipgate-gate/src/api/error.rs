@@ -54,6 +54,21 @@ impl ApiError {
     }
 
     /// 413.
+    /// 409: the package's limits do not admit this staging now.
+    pub fn limit(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "limit_exceeded", message)
+    }
+
+    /// A staging refused by the package's limits: 413 for a release larger
+    /// than allowed, 409 `limit_exceeded` for what the package holds.
+    pub fn limit_exceeded(package: &str, err: &crate::limits::LimitExceeded) -> Self {
+        let message = format!("staging {package}: {err}");
+        match err {
+            crate::limits::LimitExceeded::ReleaseBytes { .. } => Self::too_large(message),
+            _ => Self::limit(message),
+        }
+    }
+
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
     }

@@ -82,15 +82,18 @@ impl AppState {
         self.inner.db.clone()
     }
 
-    fn config(&self) -> &GateConfig {
+    /// The loaded gate.toml.
+    pub fn config(&self) -> &GateConfig {
         &self.inner.config
     }
 
-    fn db(&self) -> &Db {
+    /// The database.
+    pub fn db(&self) -> &Db {
         &self.inner.db
     }
 
-    fn blobs(&self) -> &BlobStore {
+    /// The blob store.
+    pub fn blobs(&self) -> &BlobStore {
         &self.inner.blobs
     }
 

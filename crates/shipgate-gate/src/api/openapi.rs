@@ -137,7 +137,7 @@ pub fn document() -> Value {
                 }},
                 "File": file,
                 "ReleaseSummary": {"type": "object", "properties": summary_props},
-                "ReleaseList": {"type": "object", "properties": {"releases": {"type": "array", "items": {"$ref": "#/components/schemas/ReleaseSummary"}}}},
+                "ReleaseList": {"type": "object", "properties": {"releases": {"type": "array", "items": {"$ref": "#/components/schemas/ReleaseSummary"}}, "next_before": {"type": "integer", "description": "Present when more releases follow: pass it as before."}}},
                 "Release": {
                     "type": "object",
                     "properties": {
@@ -203,8 +203,13 @@ pub fn document() -> Value {
             }},
             "/v1/releases": {"get": {
                 "summary": "List releases, newest first.",
-                "parameters": [{"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["staged", "released", "rejected"]}}],
-                "responses": {"200": json_response("Releases.", "ReleaseList"), "400": error_response("Unknown state.")}
+                "parameters": [
+                    {"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["staged", "released", "rejected"]}},
+                    {"name": "package", "in": "query", "required": false, "schema": {"type": "string"}},
+                    {"name": "before", "in": "query", "required": false, "description": "Only releases with a smaller id: the previous page's next_before.", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}},
+                    {"name": "limit", "in": "query", "required": false, "description": "Releases per page, 1 to 500 (default 100).", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,2}$"}}
+                ],
+                "responses": {"200": json_response("One page of releases.", "ReleaseList"), "400": error_response("Unknown state, malformed package, before or limit, or an unknown parameter.")}
             }},
             "/v1/releases/{id}": {"get": {
                 "summary": "One release: files, provenance, approvals and the diff against the previous released version.",
@@ -239,8 +244,8 @@ pub fn document() -> Value {
                     "400": error_response("Malformed body, hostile name, size or digest mismatch."),
                     "401": error_response("CI token missing or refused (the reason is only logged)."),
                     "404": error_response("Package not configured."),
-                    "409": error_response("Version already staged or released."),
-                    "413": error_response("Body over the gate's cap."),
+                    "409": error_response("Version already staged or released, or the package's limits (max_pending_releases, max_staged_bytes) refuse it: code limit_exceeded."),
+                    "413": error_response("Body over the gate's cap, or the release over the package's max_release_bytes."),
                     "503": error_response("The CI provider's keys are unreachable.")
                 }
             }},

@@ -13,7 +13,9 @@ use tokio_util::io::ReaderStream;
 use super::{ApiError, AppState};
 use crate::storage::{ReleaseDetail, ReleaseState, SignedManifest};
 use shipgate_protocol::names;
-use shipgate_protocol::wire::{GateInfo, ReleaseList, ReleaseView};
+use shipgate_protocol::wire::{
+    GateInfo, RELEASES_PAGE_DEFAULT, RELEASES_PAGE_MAX, ReleaseList, ReleaseQuery, ReleaseView,
+};
 
 /// A number written the one way it can be: ASCII digits, no sign, no
 /// leading zero. `01`, `+1` and `１` are not aliases of `1` (two spellings of
@@ -65,6 +67,9 @@ pub(super) async fn info(State(state): State<AppState>) -> Json<GateInfo> {
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     state: Option<String>,
+    package: Option<String>,
+    before: Option<String>,
+    limit: Option<String>,
 }
 
 pub(super) async fn list(
@@ -73,15 +78,60 @@ pub(super) async fn list(
 ) -> Result<Json<ReleaseList>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let filter = match query.state.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(text) => Some(ReleaseState::parse(text).ok_or_else(|| {
             ApiError::bad_request(format!(
                 "state {text:?} is not one of staged, released, rejected"
             ))
         })?),
     };
-    let releases = state.db().list_releases(filter).await?;
-    Ok(Json(ReleaseList { releases }))
+    let before = match query.before.as_deref() {
+        None => None,
+        Some(text) => Some(
+            canonical_number(text)
+                .and_then(|n| i64::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "before {text:?} is not a release id (a positive integer)"
+                    ))
+                })?,
+        ),
+    };
+    let limit = match query.limit.as_deref() {
+        None => RELEASES_PAGE_DEFAULT,
+        Some(text) => canonical_number(text)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| (1..=RELEASES_PAGE_MAX).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "limit {text:?} is not a whole number from 1 to {RELEASES_PAGE_MAX}"
+                ))
+            })?,
+    };
+    if let Some(package) = query.package.as_deref() {
+        names::package(package).map_err(|e| ApiError::bad_request(format!("package: {e}")))?;
+    }
+    // One more than asked tells whether a next page exists.
+    let mut releases = state
+        .db()
+        .list_releases(&ReleaseQuery {
+            state: filter,
+            package: query.package.as_deref(),
+            before,
+            limit: Some(limit.saturating_add(1)),
+        })
+        .await?;
+    let next_before = if releases.len() > limit as usize {
+        releases.truncate(limit as usize);
+        releases.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(Json(ReleaseList {
+        releases,
+        next_before,
+    }))
 }
 
 pub(super) async fn show(

@@ -49,6 +49,18 @@ pub(super) async fn stage(
         ))
     })?;
 
+    // What can be refused without the token is refused before it is
+    // checked, so that the CI job can retry with the same token (checking
+    // it burns its `jti`).
+    if state.db().version_taken(&package, &version).await? {
+        return Err(taken(&package, &version));
+    }
+    let limits = state.config().limits_for(package_config);
+    let usage = state.db().package_usage(&package).await?;
+    limits
+        .admit(usage.pending, usage.bytes, 0)
+        .map_err(|e| ApiError::limit_exceeded(&package, &e))?;
+
     // Authenticate before reading the body.
     let token = bearer(request.headers())?;
     let provenance = state
@@ -74,10 +86,6 @@ pub(super) async fn stage(
     {
         return Err(too_large(state.config().max_upload_bytes));
     }
-    if state.db().version_taken(&package, &version).await? {
-        return Err(taken(&package, &version));
-    }
-
     let mut multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|e| {
@@ -126,6 +134,19 @@ async fn receive_and_commit(
 ) -> Result<(i64, NewRelease), ApiError> {
     let idle = Duration::from_secs(state.config().idle_timeout_seconds);
     let announced = read_announcement(multipart, state.config().max_upload_bytes, idle).await?;
+    let announced_bytes = announced
+        .iter()
+        .fold(0u64, |sum, f| sum.saturating_add(f.size));
+    let limits = state
+        .config()
+        .package(&new.package)
+        .map(|p| state.config().limits_for(p));
+    if let Some(limits) = limits {
+        let usage = state.db().package_usage(&new.package).await?;
+        limits
+            .admit(usage.pending, usage.bytes, announced_bytes)
+            .map_err(|e| ApiError::limit_exceeded(&new.package, &e))?;
+    }
     let mut received: Vec<bool> = vec![false; announced.len()];
 
     while let Some(mut field) = within(idle, multipart.next_field()).await? {
@@ -181,6 +202,14 @@ async fn receive_and_commit(
         .collect();
     let now = crate::unix_now();
     let mut tx = state.db().begin_write().await?;
+    if let Some(limits) = limits {
+        // Authoritative: stagings of one package that raced past the
+        // checks above see each other here.
+        let usage = tx.package_usage(&new.package).await?;
+        limits
+            .admit(usage.pending, usage.bytes, announced_bytes)
+            .map_err(|e| ApiError::limit_exceeded(&new.package, &e))?;
+    }
     let id = match tx.insert_staged(&new, now).await {
         Ok(id) => id,
         Err(StorageError::VersionTaken { .. }) => {

@@ -32,6 +32,7 @@ mod execution_tokens;
 mod log;
 mod maintainers;
 pub mod model;
+mod quota;
 mod releases;
 
 use std::borrow::Cow;
@@ -52,6 +53,7 @@ use crate::private_files;
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
+pub use quota::{PackageUsage, Sweepable};
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";
@@ -131,6 +133,11 @@ fn migrations() -> Vec<Migration> {
             3,
             "totp_budget",
             include_str!("../../migrations/0003_totp_budget.sql"),
+        ),
+        migration(
+            4,
+            "limits",
+            include_str!("../../migrations/0004_limits.sql"),
         ),
     ]
 }
@@ -223,7 +230,10 @@ impl Db {
 
     /// Every blob key some release references (for the startup sweep).
     pub async fn referenced_blobs(&self) -> Result<HashSet<String>, StorageError> {
-        let rows = sqlx::query("SELECT DISTINCT blob_key FROM release_files")
+        let rows = sqlx::query(
+            "SELECT DISTINCT f.blob_key FROM release_files f JOIN releases r ON r.id = f.release_id \
+             WHERE r.blobs_purged_at IS NULL",
+        )
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

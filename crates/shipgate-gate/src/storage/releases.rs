@@ -1,5 +1,6 @@
 //! Release rows: staging, reading, approving, releasing and rejecting.
 
+use shipgate_protocol::wire::{RELEASES_PAGE_DEFAULT, ReleaseQuery};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
@@ -100,27 +101,21 @@ impl Db {
     /// Releases, newest first, optionally only those in `state`.
     pub async fn list_releases(
         &self,
-        state: Option<ReleaseState>,
+        query: &ReleaseQuery<'_>,
     ) -> Result<Vec<ReleaseSummary>, StorageError> {
-        let rows = match state {
-            Some(state) => {
-                sqlx::query(
-                    "SELECT id, package, version, state, created_at, decided_at \
-                     FROM releases WHERE state = ? ORDER BY id DESC",
-                )
-                .bind(state.as_str())
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(
-                    "SELECT id, package, version, state, created_at, decided_at \
-                     FROM releases ORDER BY id DESC",
-                )
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        // One statement for every combination: an absent filter is NULL.
+        let limit = query.limit.unwrap_or(RELEASES_PAGE_DEFAULT);
+        let rows = sqlx::query(
+            "SELECT id, package, version, state, created_at, decided_at FROM releases \
+             WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR package = ?2) \
+             AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+        )
+        .bind(query.state.map(|s| s.as_str()))
+        .bind(query.package)
+        .bind(query.before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(summary).collect()
     }
 
@@ -191,10 +186,13 @@ impl Db {
 
     /// True when some release references this blob.
     pub async fn blob_referenced(&self, key: &str) -> Result<bool, StorageError> {
-        let row = sqlx::query("SELECT 1 AS one FROM release_files WHERE blob_key = ? LIMIT 1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM release_files f JOIN releases r ON r.id = f.release_id \
+             WHERE f.blob_key = ? AND r.blobs_purged_at IS NULL LIMIT 1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.is_some())
     }
 
@@ -504,13 +502,19 @@ mod tests {
         let rejected = db.release(first).await.unwrap().unwrap();
         assert_eq!(rejected.reject_reason.as_deref(), Some("bad build"));
         assert_eq!(
-            db.list_releases(Some(ReleaseState::Staged))
-                .await
-                .unwrap()
-                .len(),
+            db.list_releases(&ReleaseQuery {
+                state: Some(ReleaseState::Staged),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
             2
         );
-        assert_eq!(db.list_releases(None).await.unwrap()[0].id, again);
+        assert_eq!(
+            db.list_releases(&ReleaseQuery::default()).await.unwrap()[0].id,
+            again
+        );
     }
 
     #[tokio::test]

@@ -20,6 +20,10 @@ data_dir = "data"
 gate_key = "gate.key"
 audience = "shipgate-test"
 
+# The drill stages far more than a package would keep undecided.
+[limits]
+max_pending_releases = 100000
+
 [[package]]
 name = "load"
 quorum = 1

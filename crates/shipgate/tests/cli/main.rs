@@ -16,6 +16,7 @@ mod gate_limits;
 mod gate_load;
 mod gate_log;
 mod gate_matrix;
+mod gate_quota;
 mod gate_util;
 mod help;
 mod oidc;

@@ -43,7 +43,14 @@ fn snapshot(data: &Path) -> Snapshot {
         let events = db.events().await.unwrap();
         let mut releases = Vec::new();
         let mut signed = HashMap::new();
-        for summary in db.list_releases(None).await.unwrap() {
+        for summary in db
+            .list_releases(&shipgate_protocol::wire::ReleaseQuery {
+                limit: Some(100_000),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+        {
             let detail = db.release(summary.id).await.unwrap().unwrap();
             if detail.summary.state == ReleaseState::Released
                 && let Some((_, s)) = db
@@ -397,21 +404,25 @@ fn check_http(
             None
         }
     };
-    let Some(list) = get("/v1/releases") else {
-        return fail("GET /v1/releases failed".into());
-    };
-    let list: serde_json::Value = serde_json::from_slice(&list).unwrap();
-    let served: BTreeSet<(i64, String)> = list["releases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
+    // Every page, following next_before.
+    let mut served: BTreeSet<(i64, String)> = BTreeSet::new();
+    let mut path = "/v1/releases?limit=500".to_owned();
+    loop {
+        let Some(list) = get(&path) else {
+            return fail(format!("GET {path} failed"));
+        };
+        let list: serde_json::Value = serde_json::from_slice(&list).unwrap();
+        served.extend(list["releases"].as_array().unwrap().iter().map(|r| {
             (
                 r["id"].as_i64().unwrap(),
                 r["state"].as_str().unwrap().to_owned(),
             )
-        })
-        .collect();
+        }));
+        match list["next_before"].as_i64() {
+            Some(next) => path = format!("/v1/releases?limit=500&before={next}"),
+            None => break,
+        }
+    }
     let stored: BTreeSet<(i64, String)> = snap
         .releases
         .iter()

@@ -57,6 +57,10 @@ data_dir = "data"
 gate_key = "gate.key"
 audience = "{AUDIENCE}"
 max_upload_bytes = 4194304
+
+# The drill stages far more than a package would keep undecided.
+[limits]
+max_pending_releases = 100000
 "#
     );
     for (name, repository, owner, quorum) in PACKAGES {

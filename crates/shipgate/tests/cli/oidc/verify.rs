@@ -269,7 +269,8 @@ fn usage_and_network_problems_exit_2() {
         (&["--expect", "=x"][..], "empty claim name"),
         (&["--expect", "node_id"][..], "KEY=VALUE"),
         (&["--expect-glob", "ref=[a"][..], "bad glob"),
-        (&["--leeway", "1d"][..], "not a duration"),
+        (&["--leeway", "1y"][..], "not a duration"),
+        (&["--leeway", "1d"][..], "at most 10m"),
         (&["--leeway", "11m"][..], "at most 10m"),
     ] {
         let out = verify(dir.path(), &server.url, &token, extra);
