@@ -132,6 +132,22 @@ pub(super) fn read(
             limit: limits.max_entries,
         });
     }
+    // The reader indexes entries by name, so a repeated name would silently hide one of
+    // them: ask it before anything else.
+    if archive.has_duplicate_names() {
+        return Err(ArtifactError::DuplicateEntry {
+            file: file.to_owned(),
+            entry: "(a name in the zip directory)".to_owned(),
+        });
+    }
+    // Local headers that disagree with the directory (what one tool extracts is not what
+    // another reads), and entries sharing bytes (the overlapping-entries zip bomb).
+    archive
+        .validate_header_consistency()
+        .map_err(|e| malformed(file, e))?;
+    if archive.has_overlapping_entries().map_err(|e| malformed(file, e))? {
+        return Err(malformed(file, "entries overlap (a zip bomb technique)"));
+    }
 
     // First pass over the central directory only: paths, kinds, declared sizes.
     let mut seen = HashSet::new();
