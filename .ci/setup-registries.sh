@@ -8,7 +8,9 @@ mkdir -p "$registry_peers"
 
 # PyPI side: pypiserver with htpasswd uploads (passlib), and PyPA's `build`.
 python -m pip install --quiet --disable-pip-version-check \
-    'pypiserver==2.4.2' 'passlib==1.7.4' 'build==1.6.1'
+    'pypiserver==2.4.2' 'passlib==1.7.4' 'build==1.6.1' 'setuptools==84.2.1'
+# The tests build wheels and sdists with `python -m build --no-isolation` (no downloads).
+export SHIPGATE_PYTHON="$(command -v python)"
 
 # npm side: Verdaccio 6.8.0 (the last release that runs on Node.js 20) in its own prefix.
 if [ ! -x "$registry_peers/npm/node_modules/.bin/verdaccio" ]; then

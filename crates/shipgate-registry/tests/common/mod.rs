@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod tools;
+
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
