@@ -65,7 +65,8 @@ async fn listing(
         .await
         .map_err(|e| http::send_failed(what, &e, ctx.credential))?;
     let status = response.status();
-    if status == StatusCode::NOT_FOUND {
+    // pypiserver sends projects it does not host to its upstream (a 303 to pypi.org).
+    if status == StatusCode::NOT_FOUND || status.is_redirection() {
         return Ok(None);
     }
     let body = http::read_body(what, response, ctx.credential).await?;

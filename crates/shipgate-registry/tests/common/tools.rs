@@ -48,6 +48,11 @@ pub fn npm_pack(work: &Path, package_json: &serde_json::Value, files: &[(&str, &
 
 /// `python -m build` (sdist and wheel) of a setuptools project; returns (wheel, sdist).
 pub fn python_build(work: &Path, name: &str, version: &str) -> (PathBuf, PathBuf) {
+    python_build_with(work, name, version, "")
+}
+
+/// [`python_build`] with `extra` appended to the module (to make other bytes).
+pub fn python_build_with(work: &Path, name: &str, version: &str, extra: &str) -> (PathBuf, PathBuf) {
     let source = work.join("py-src");
     let out = work.join("py-out");
     let module = name.replace('-', "_");
@@ -63,7 +68,7 @@ pub fn python_build(work: &Path, name: &str, version: &str) -> (PathBuf, PathBuf
     .unwrap();
     std::fs::write(
         source.join(&module).join("__init__.py"),
-        format!("VERSION = \"{version}\"\n\ndef main():\n    print(VERSION)\n"),
+        format!("VERSION = \"{version}\"\n\ndef main():\n    print(VERSION)\n{extra}"),
     )
     .unwrap();
     run(Command::new(python())
