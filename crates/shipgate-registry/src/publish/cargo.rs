@@ -40,8 +40,10 @@ async fn get_json(
         .await
         .map_err(|e| http::send_failed(what, &e, ctx.credential))?;
     let status = response.status();
-    // Sparse indexes answer 404 (or 410, 451) for crates they do not have.
-    if matches!(status.as_u16(), 404 | 410 | 451) {
+    // Sparse indexes answer 404 (or 410, 451) for crates they do not have; registries
+    // that serve the index as static files next to their API routes (cargo-http-registry)
+    // answer 405 for a file that does not exist. None of these means "present".
+    if matches!(status.as_u16(), 404 | 405 | 410 | 451) {
         return Ok(None);
     }
     let body = http::read_body(what, response, ctx.credential).await?;
