@@ -22,13 +22,20 @@ fn npm_pack_tarball() {
         "dependencies": { "left-pad": "^1.3.0" },
         "peerDependencies": { "react": ">=18" }
     });
-    let tarball = npm_pack(work.path(), &package, &[("cli.js", "#!/usr/bin/env node\n"), ("setup.js", "")]);
+    let tarball = npm_pack(
+        work.path(),
+        &package,
+        &[("cli.js", "#!/usr/bin/env node\n"), ("setup.js", "")],
+    );
     let info = inspect(TargetKind::Npm, &file_name(&tarball), &tarball).unwrap();
     assert_eq!(info.format, ArtifactFormat::NpmTarball);
     check_matches(&info, "@shipgate-test/demo", "2.0.0-rc.1").unwrap();
     assert_eq!(info.declares.scripts["postinstall"], "node setup.js");
     assert_eq!(info.declares.bins["sg-demo"], "cli.js");
-    assert_eq!(info.declares.dependencies["peerDependencies"]["react"], ">=18");
+    assert_eq!(
+        info.declares.dependencies["peerDependencies"]["react"],
+        ">=18"
+    );
     let first = diff(&Declarations::default(), &info.declares);
     assert!(first.loud, "a postinstall script must be loud: {first:?}");
 }
@@ -56,7 +63,12 @@ fn python_build_wheel_and_sdist() {
     );
     assert!(info.declares.dependencies.contains_key("requires-dist"));
     let error = check_matches(&info, "shipgate-demo", "1.0.0").unwrap_err();
-    assert!(error.to_string().contains("PKG-INFO version says \"1.0.0rc1\", expected \"1.0.0\""), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("PKG-INFO version says \"1.0.0rc1\", expected \"1.0.0\""),
+        "{error}"
+    );
 }
 
 #[test]
@@ -69,7 +81,10 @@ fn cargo_package_crate() {
     check_matches(&before, "shipgate-demo", "0.1.0").unwrap();
     check_matches(&after, "shipgate-demo", "0.2.0").unwrap();
     assert_eq!(before.declares.build_script, None);
-    assert_eq!(after.declares.build_script.as_ref().unwrap().path, "build.rs");
+    assert_eq!(
+        after.declares.build_script.as_ref().unwrap().path,
+        "build.rs"
+    );
     let changes = diff(&before.declares, &after.declares);
     assert!(changes.loud, "a new build.rs must be loud: {changes:?}");
 }

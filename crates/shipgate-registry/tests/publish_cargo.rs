@@ -8,8 +8,10 @@ mod common;
 use common::peers::cargo_http_registry;
 use common::tools::{cargo, cargo_package};
 use common::{run, sha256_file};
-use shipgate_registry::publish::{Credential, PublishError, PublishFile, Publisher, PublishOptions, Target};
 use shipgate_registry::TargetKind;
+use shipgate_registry::publish::{
+    Credential, PublishError, PublishFile, PublishOptions, Publisher, Target,
+};
 
 fn publish_file(path: &std::path::Path) -> PublishFile {
     PublishFile {
@@ -28,9 +30,15 @@ async fn cargo_resolves_the_published_crate() {
     let credential = Credential::token("cargo-token-for-the-test");
     let publisher = Publisher::new(PublishOptions::default()).unwrap();
     let file = publish_file(&crate_file);
-    let published = publisher.publish(&target, &credential, std::slice::from_ref(&file)).await.unwrap();
+    let published = publisher
+        .publish(&target, &credential, std::slice::from_ref(&file))
+        .await
+        .unwrap();
     assert!(!published.already_present);
-    assert_eq!(published.files[0].integrity, format!("sha256:{}", file.sha256));
+    assert_eq!(
+        published.files[0].integrity,
+        format!("sha256:{}", file.sha256)
+    );
 
     // A consumer with its own CARGO_HOME resolves and downloads it from the registry.
     let consumer = work.path().join("consumer");
@@ -50,9 +58,15 @@ async fn cargo_resolves_the_published_crate() {
     std::fs::write(consumer.join("src/lib.rs"), "").unwrap();
     run(cargo(work.path()).arg("fetch").current_dir(&consumer));
     let lock = std::fs::read_to_string(consumer.join("Cargo.lock")).unwrap();
-    assert!(lock.contains(&format!("checksum = \"{}\"", file.sha256)), "{lock}");
+    assert!(
+        lock.contains(&format!("checksum = \"{}\"", file.sha256)),
+        "{lock}"
+    );
 
-    let again = publisher.publish(&target, &credential, &[file]).await.unwrap();
+    let again = publisher
+        .publish(&target, &credential, &[file])
+        .await
+        .unwrap();
     assert!(again.already_present);
 }
 
@@ -65,15 +79,28 @@ async fn other_bytes_are_a_conflict_and_git_indexes_are_refused() {
     let target = Target::new(TargetKind::Cargo, registry.index.clone());
     let credential = Credential::token("cargo-token-for-the-test");
     let publisher = Publisher::new(PublishOptions::default()).unwrap();
-    publisher.publish(&target, &credential, &[publish_file(&first)]).await.unwrap();
-    let error = publisher.publish(&target, &credential, &[publish_file(&second)]).await.unwrap_err();
+    publisher
+        .publish(&target, &credential, &[publish_file(&first)])
+        .await
+        .unwrap();
+    let error = publisher
+        .publish(&target, &credential, &[publish_file(&second)])
+        .await
+        .unwrap_err();
     assert!(error.is_conflict(), "{error}");
-    let entry = std::fs::read_to_string(work.path().join("cargo-registry/sh/ip/shipgate-clash")).unwrap();
+    let entry =
+        std::fs::read_to_string(work.path().join("cargo-registry/sh/ip/shipgate-clash")).unwrap();
     assert_eq!(entry.lines().count(), 1, "nothing was appended: {entry}");
     assert!(entry.contains(&sha256_file(&first)));
 
-    let git = Target::new(TargetKind::Cargo, "https://github.com/rust-lang/crates.io-index");
-    let error = publisher.publish(&git, &credential, &[publish_file(&first)]).await.unwrap_err();
+    let git = Target::new(
+        TargetKind::Cargo,
+        "https://github.com/rust-lang/crates.io-index",
+    );
+    let error = publisher
+        .publish(&git, &credential, &[publish_file(&first)])
+        .await
+        .unwrap_err();
     assert!(matches!(error, PublishError::Permanent { .. }), "{error}");
     assert!(error.to_string().contains("not a sparse index"), "{error}");
 }

@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TarEntry, sha256_file, wheel_entries, write_tgz, zip_bytes};
-use shipgate_registry::publish::{Credential, PublishError, PublishFile, Publisher, PublishOptions, Target};
 use shipgate_registry::TargetKind;
+use shipgate_registry::publish::{
+    Credential, PublishError, PublishFile, PublishOptions, Publisher, Target,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "s3cr3t-token-that-must-never-be-shown";
@@ -24,7 +26,9 @@ async fn serve(answer: Answer) -> String {
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             let answer = answer.clone();
             tokio::spawn(async move {
                 let mut head = Vec::new();
@@ -57,27 +61,41 @@ fn http(status: &str, content_type: &str, body: &str) -> Vec<u8> {
 }
 
 fn artifacts(dir: &Path) -> Vec<(TargetKind, PublishFile)> {
-    let npm = write_tgz(dir, "demo-1.0.0.tgz", &[TarEntry::File(b"package/package.json", br#"{"name":"demo","version":"1.0.0"}"#)]);
+    let npm = write_tgz(
+        dir,
+        "demo-1.0.0.tgz",
+        &[TarEntry::File(
+            b"package/package.json",
+            br#"{"name":"demo","version":"1.0.0"}"#,
+        )],
+    );
     let wheel = dir.join("demo_pkg-1.0.0-py3-none-any.whl");
     std::fs::write(&wheel, zip_bytes(&wheel_entries())).unwrap();
     let krate = write_tgz(
         dir,
         "demo-1.0.0.crate",
-        &[TarEntry::File(b"demo-1.0.0/Cargo.toml", b"[package]\nname = \"demo\"\nversion = \"1.0.0\"\n")],
+        &[TarEntry::File(
+            b"demo-1.0.0/Cargo.toml",
+            b"[package]\nname = \"demo\"\nversion = \"1.0.0\"\n",
+        )],
     );
-    [(TargetKind::Npm, npm), (TargetKind::Pypi, wheel), (TargetKind::Cargo, krate)]
-        .into_iter()
-        .map(|(kind, path)| {
-            (
-                kind,
-                PublishFile {
-                    file_name: path.file_name().unwrap().to_string_lossy().into_owned(),
-                    sha256: sha256_file(&path),
-                    path,
-                },
-            )
-        })
-        .collect()
+    [
+        (TargetKind::Npm, npm),
+        (TargetKind::Pypi, wheel),
+        (TargetKind::Cargo, krate),
+    ]
+    .into_iter()
+    .map(|(kind, path)| {
+        (
+            kind,
+            PublishFile {
+                file_name: path.file_name().unwrap().to_string_lossy().into_owned(),
+                sha256: sha256_file(&path),
+                path,
+            },
+        )
+    })
+    .collect()
 }
 
 fn target(kind: TargetKind, url: &str) -> Target {
@@ -93,9 +111,15 @@ async fn publish_all(url: &str, options: PublishOptions) -> Vec<(TargetKind, Pub
     let credential = Credential::token(SECRET);
     let mut errors = Vec::new();
     for (kind, file) in artifacts(dir.path()) {
-        let error = publisher.publish(&target(kind, url), &credential, &[file]).await.unwrap_err();
+        let error = publisher
+            .publish(&target(kind, url), &credential, &[file])
+            .await
+            .unwrap_err();
         for text in [error.to_string(), format!("{error:?}")] {
-            assert!(!text.contains(SECRET), "{kind}: the credential leaked: {text}");
+            assert!(
+                !text.contains(SECRET),
+                "{kind}: the credential leaked: {text}"
+            );
             assert!(!text.contains('\n'), "{kind}: not one line: {text}");
         }
         errors.push((kind, error));
@@ -105,11 +129,21 @@ async fn publish_all(url: &str, options: PublishOptions) -> Vec<(TargetKind, Pub
 
 #[tokio::test]
 async fn a_registry_answering_500_is_retriable() {
-    let url = serve(Arc::new(|_: &str| Some(http("500 Internal Server Error", "text/plain", "database on fire")))).await;
+    let url = serve(Arc::new(|_: &str| {
+        Some(http(
+            "500 Internal Server Error",
+            "text/plain",
+            "database on fire",
+        ))
+    }))
+    .await;
     for (kind, error) in publish_all(&url, PublishOptions::default()).await {
         assert!(error.is_retriable(), "{kind}: {error}");
         let text = error.to_string();
-        assert!(text.contains("500") && text.contains("database on fire"), "{kind}: {text}");
+        assert!(
+            text.contains("500") && text.contains("database on fire"),
+            "{kind}: {text}"
+        );
     }
 }
 
@@ -150,9 +184,17 @@ async fn a_silent_registry_times_out_and_is_retriable() {
 #[tokio::test]
 async fn a_registry_that_is_down_is_retriable() {
     let port = common::free_port();
-    for (kind, error) in publish_all(&format!("http://127.0.0.1:{port}/"), PublishOptions::default()).await {
+    for (kind, error) in publish_all(
+        &format!("http://127.0.0.1:{port}/"),
+        PublishOptions::default(),
+    )
+    .await
+    {
         assert!(error.is_retriable(), "{kind}: {error}");
-        assert!(error.to_string().contains("could not connect"), "{kind}: {error}");
+        assert!(
+            error.to_string().contains("could not connect"),
+            "{kind}: {error}"
+        );
     }
 }
 
@@ -164,7 +206,10 @@ async fn a_registry_echoing_the_credential_never_gets_it_into_an_error() {
             // The cargo index configuration, pointing the API back at this server.
             let host = head
                 .lines()
-                .find_map(|l| l.strip_prefix("host: ").or_else(|| l.strip_prefix("Host: ")))
+                .find_map(|l| {
+                    l.strip_prefix("host: ")
+                        .or_else(|| l.strip_prefix("Host: "))
+                })
                 .unwrap_or_default()
                 .trim();
             let config = format!(r#"{{"dl":"http://{host}/dl","api":"http://{host}"}}"#);
@@ -179,9 +224,15 @@ async fn a_registry_echoing_the_credential_never_gets_it_into_an_error() {
     }))
     .await;
     for (kind, error) in publish_all(&url, PublishOptions::default()).await {
-        assert!(matches!(error, PublishError::Permanent { .. }), "{kind}: {error}");
+        assert!(
+            matches!(error, PublishError::Permanent { .. }),
+            "{kind}: {error}"
+        );
         let text = error.to_string();
-        assert!(text.contains("401") && text.contains("<redacted>"), "{kind}: {text}");
+        assert!(
+            text.contains("401") && text.contains("<redacted>"),
+            "{kind}: {text}"
+        );
     }
     let credential = Credential::token(SECRET);
     assert_eq!(format!("{credential:?}"), "Credential(<redacted>)");
@@ -191,7 +242,10 @@ async fn a_registry_echoing_the_credential_never_gets_it_into_an_error() {
 #[tokio::test]
 async fn a_file_that_changed_since_staging_is_not_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let url = serve(Arc::new(|_: &str| Some(http("404 Not Found", "text/plain", "")))).await;
+    let url = serve(Arc::new(|_: &str| {
+        Some(http("404 Not Found", "text/plain", ""))
+    }))
+    .await;
     let publisher = Publisher::new(PublishOptions::default()).unwrap();
     for (kind, mut file) in artifacts(dir.path()) {
         file.sha256 = "0".repeat(64);
@@ -199,7 +253,13 @@ async fn a_file_that_changed_since_staging_is_not_sent() {
             .publish(&target(kind, &url), &Credential::token(SECRET), &[file])
             .await
             .unwrap_err();
-        assert!(matches!(error, PublishError::Artifact(_)), "{kind}: {error}");
-        assert!(error.to_string().contains("SHA-256 of the file says"), "{kind}: {error}");
+        assert!(
+            matches!(error, PublishError::Artifact(_)),
+            "{kind}: {error}"
+        );
+        assert!(
+            error.to_string().contains("SHA-256 of the file says"),
+            "{kind}: {error}"
+        );
     }
 }

@@ -7,8 +7,10 @@ mod common;
 use common::peers::verdaccio;
 use common::tools::{npm, npm_pack};
 use common::{run, sha256_file};
-use shipgate_registry::publish::{Credential, PublishError, PublishFile, Publisher, PublishOptions, Target};
 use shipgate_registry::TargetKind;
+use shipgate_registry::publish::{
+    Credential, PublishError, PublishFile, PublishOptions, Publisher, Target,
+};
 
 fn publish_file(path: &std::path::Path) -> PublishFile {
     PublishFile {
@@ -26,24 +28,42 @@ fn package(name: &str, version: &str) -> serde_json::Value {
 async fn published_tarball_installs_and_republish_is_a_no_op() {
     let work = tempfile::tempdir().unwrap();
     let registry = verdaccio(work.path()).await;
-    let tarball = npm_pack(work.path(), &package("@shipgate-test/demo", "1.0.0"), &[("index.js", "module.exports = 1;\n")]);
+    let tarball = npm_pack(
+        work.path(),
+        &package("@shipgate-test/demo", "1.0.0"),
+        &[("index.js", "module.exports = 1;\n")],
+    );
     let target = Target::new(TargetKind::Npm, registry.url.clone()).with_tag("latest");
     let credential = Credential::token(registry.token.clone());
     let publisher = Publisher::new(PublishOptions::default()).unwrap();
 
-    let published = publisher.publish(&target, &credential, &[publish_file(&tarball)]).await.unwrap();
+    let published = publisher
+        .publish(&target, &credential, &[publish_file(&tarball)])
+        .await
+        .unwrap();
     assert!(!published.already_present);
     let integrity = published.files[0].integrity.clone();
     assert!(integrity.starts_with("sha512-"), "{integrity}");
 
-    let viewed = run(npm(work.path())
-        .args(["view", "@shipgate-test/demo@1.0.0", "dist.integrity", "--registry", &registry.url]));
+    let viewed = run(npm(work.path()).args([
+        "view",
+        "@shipgate-test/demo@1.0.0",
+        "dist.integrity",
+        "--registry",
+        &registry.url,
+    ]));
     assert_eq!(viewed.trim(), integrity);
 
     let consumer = work.path().join("consumer");
     std::fs::create_dir_all(&consumer).unwrap();
     run(npm(work.path())
-        .args(["install", "@shipgate-test/demo@1.0.0", "--registry", &registry.url, "--prefix"])
+        .args([
+            "install",
+            "@shipgate-test/demo@1.0.0",
+            "--registry",
+            &registry.url,
+            "--prefix",
+        ])
         .arg(&consumer));
     let installed: serde_json::Value = serde_json::from_slice(
         &std::fs::read(consumer.join("node_modules/@shipgate-test/demo/package.json")).unwrap(),
@@ -51,8 +71,14 @@ async fn published_tarball_installs_and_republish_is_a_no_op() {
     .unwrap();
     assert_eq!(installed["version"], "1.0.0");
 
-    let again = publisher.publish(&target, &credential, &[publish_file(&tarball)]).await.unwrap();
-    assert!(again.already_present, "republishing the same bytes is a no-op");
+    let again = publisher
+        .publish(&target, &credential, &[publish_file(&tarball)])
+        .await
+        .unwrap();
+    assert!(
+        again.already_present,
+        "republishing the same bytes is a no-op"
+    );
     assert_eq!(again.files[0].integrity, integrity);
 }
 
@@ -64,23 +90,55 @@ async fn other_bytes_for_a_published_version_are_a_conflict_and_not_overwritten(
     let credential = Credential::token(registry.token.clone());
     let first_dir = work.path().join("first");
     let second_dir = work.path().join("second");
-    let first = npm_pack(&first_dir, &package("shipgate-conflict", "1.0.0"), &[("index.js", "1;\n")]);
-    let second = npm_pack(&second_dir, &package("shipgate-conflict", "1.0.0"), &[("index.js", "2;\n")]);
+    let first = npm_pack(
+        &first_dir,
+        &package("shipgate-conflict", "1.0.0"),
+        &[("index.js", "1;\n")],
+    );
+    let second = npm_pack(
+        &second_dir,
+        &package("shipgate-conflict", "1.0.0"),
+        &[("index.js", "2;\n")],
+    );
     let publisher = Publisher::new(PublishOptions::default()).unwrap();
-    let published = publisher.publish(&target, &credential, &[publish_file(&first)]).await.unwrap();
-    let error = publisher.publish(&target, &credential, &[publish_file(&second)]).await.unwrap_err();
+    let published = publisher
+        .publish(&target, &credential, &[publish_file(&first)])
+        .await
+        .unwrap();
+    let error = publisher
+        .publish(&target, &credential, &[publish_file(&second)])
+        .await
+        .unwrap_err();
     assert!(error.is_conflict(), "{error}");
-    assert!(error.to_string().contains("shipgate-conflict@1.0.0 is already published with other bytes"), "{error}");
-    let viewed = run(npm(work.path())
-        .args(["view", "shipgate-conflict@1.0.0", "dist.integrity", "--registry", &registry.url]));
-    assert_eq!(viewed.trim(), published.files[0].integrity, "the first bytes stay");
+    assert!(
+        error
+            .to_string()
+            .contains("shipgate-conflict@1.0.0 is already published with other bytes"),
+        "{error}"
+    );
+    let viewed = run(npm(work.path()).args([
+        "view",
+        "shipgate-conflict@1.0.0",
+        "dist.integrity",
+        "--registry",
+        &registry.url,
+    ]));
+    assert_eq!(
+        viewed.trim(),
+        published.files[0].integrity,
+        "the first bytes stay"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_token_is_permanent_and_never_shown() {
     let work = tempfile::tempdir().unwrap();
     let registry = verdaccio(work.path()).await;
-    let tarball = npm_pack(work.path(), &package("shipgate-denied", "1.0.0"), &[("index.js", "1;\n")]);
+    let tarball = npm_pack(
+        work.path(),
+        &package("shipgate-denied", "1.0.0"),
+        &[("index.js", "1;\n")],
+    );
     let secret = "npm_WrongTokenThatMustNeverBeShown0123456789";
     let credential = Credential::token(secret);
     let target = Target::new(TargetKind::Npm, registry.url.clone());
@@ -90,7 +148,12 @@ async fn a_wrong_token_is_permanent_and_never_shown() {
         .await
         .unwrap_err();
     assert!(matches!(error, PublishError::Permanent { .. }), "{error}");
-    for text in [error.to_string(), format!("{error:?}"), format!("{credential:?}"), credential.to_string()] {
+    for text in [
+        error.to_string(),
+        format!("{error:?}"),
+        format!("{credential:?}"),
+        credential.to_string(),
+    ] {
         assert!(!text.contains(secret), "the token leaked: {text}");
     }
     assert!(error.to_string().contains("40"), "{error}");
@@ -107,13 +170,21 @@ async fn a_wrong_token_is_permanent_and_never_shown() {
 async fn a_registry_that_is_down_is_retriable() {
     let work = tempfile::tempdir().unwrap();
     let registry = verdaccio(work.path()).await;
-    let tarball = npm_pack(work.path(), &package("shipgate-down", "1.0.0"), &[("index.js", "1;\n")]);
+    let tarball = npm_pack(
+        work.path(),
+        &package("shipgate-down", "1.0.0"),
+        &[("index.js", "1;\n")],
+    );
     let url = registry.url.clone();
     let credential = Credential::token(registry.token.clone());
     drop(registry);
     let error = Publisher::new(PublishOptions::default())
         .unwrap()
-        .publish(&Target::new(TargetKind::Npm, url), &credential, &[publish_file(&tarball)])
+        .publish(
+            &Target::new(TargetKind::Npm, url),
+            &credential,
+            &[publish_file(&tarball)],
+        )
         .await
         .unwrap_err();
     assert!(error.is_retriable(), "{error}");

@@ -145,7 +145,10 @@ pub(super) fn read(
     archive
         .validate_header_consistency()
         .map_err(|e| malformed(file, e))?;
-    if archive.has_overlapping_entries().map_err(|e| malformed(file, e))? {
+    if archive
+        .has_overlapping_entries()
+        .map_err(|e| malformed(file, e))?
+    {
         return Err(malformed(file, "entries overlap (a zip bomb technique)"));
     }
 

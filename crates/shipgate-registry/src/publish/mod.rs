@@ -201,11 +201,24 @@ impl Publisher {
             credential,
             limits: &self.options.limits,
         };
-        match target.kind {
+        let outcome = match target.kind {
             TargetKind::Npm => npm::publish(&ctx, target, files).await,
             TargetKind::Pypi => pypi::publish(&ctx, target, files).await,
             TargetKind::Cargo => cargo::publish(&ctx, target, files).await,
+        };
+        // Errors are already scrubbed of the credential; nothing else here carries it.
+        match &outcome {
+            Ok(published) => tracing::info!(
+                kind = %target.kind,
+                url = %published.url,
+                already_present = published.already_present,
+                "published"
+            ),
+            Err(error) => {
+                tracing::warn!(kind = %target.kind, registry = %target.registry, %error, "publish failed")
+            }
         }
+        outcome
     }
 }
 

@@ -242,13 +242,13 @@ async fn upload(
         return Ok(());
     }
     // "File already exists" (PyPI 400, pypiserver 409): the index's listing decides.
-    if status == StatusCode::CONFLICT || status == StatusCode::BAD_REQUEST {
-        if let Ok(now) = listing(ctx, project_url).await {
-            match already_there(&now, &file.file_name, &digests.sha256_hex, project_url) {
-                Ok(true) => return Ok(()),
-                Err(conflict) => return Err(conflict),
-                Ok(false) => {}
-            }
+    if (status == StatusCode::CONFLICT || status == StatusCode::BAD_REQUEST)
+        && let Ok(now) = listing(ctx, project_url).await
+    {
+        match already_there(&now, &file.file_name, &digests.sha256_hex, project_url) {
+            Ok(true) => return Ok(()),
+            Err(conflict) => return Err(conflict),
+            Ok(false) => {}
         }
     }
     Err(http::status_error(

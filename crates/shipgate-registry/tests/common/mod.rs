@@ -93,7 +93,8 @@ pub fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 pub const METADATA: &str = "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0.0\nRequires-Dist: requests (>=2)\n\nA demo.\n";
-pub const WHEEL: &str = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
+pub const WHEEL: &str =
+    "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
 
 /// The entries of a minimal valid wheel `demo_pkg-1.0.0-py3-none-any.whl`.
 pub fn wheel_entries<'a>() -> Vec<(&'a str, &'a [u8])> {
@@ -110,7 +111,11 @@ pub fn wheel_entries<'a>() -> Vec<(&'a str, &'a [u8])> {
 pub fn peer(var: &str, fallback: &str) -> PathBuf {
     if let Ok(path) = std::env::var(var) {
         let path = PathBuf::from(path);
-        assert!(path.exists(), "{var}={} does not exist; run .ci/setup-registries.sh", path.display());
+        assert!(
+            path.exists(),
+            "{var}={} does not exist; run .ci/setup-registries.sh",
+            path.display()
+        );
         return path;
     }
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -140,7 +145,11 @@ pub fn python() -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process killed when the test ends.
@@ -167,7 +176,10 @@ pub async fn wait_for_http(url: &str, server: &mut Server) {
         if client.get(url).send().await.is_ok() {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "{url} did not come up within 60 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{url} did not come up within 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -63,9 +63,16 @@ log: {{ type: stdout, format: pretty, level: warn }}
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "Verdaccio adduser: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "Verdaccio adduser: {}",
+        response.status()
+    );
     let body: serde_json::Value = response.json().await.unwrap();
-    let token = body["token"].as_str().expect("Verdaccio returned no token").to_owned();
+    let token = body["token"]
+        .as_str()
+        .expect("Verdaccio returned no token")
+        .to_owned();
     Npm { server, url, token }
 }
 
@@ -90,7 +97,20 @@ pub async fn pypiserver(work: &Path) -> Pypi {
          h = HtpasswdFile(sys.argv[1], new=True)\nh.set_password('gate', 'gate-password-1')\nh.save()",
     ]).arg(&htpasswd));
     let child = Command::new(&python)
-        .args(["-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", &port.to_string(), "-a", "update", "--hash-algo", "sha256", "-P"])
+        .args([
+            "-m",
+            "pypiserver",
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-a",
+            "update",
+            "--hash-algo",
+            "sha256",
+            "-P",
+        ])
         .arg(&htpasswd)
         .arg(&packages)
         .stdin(Stdio::null())
@@ -101,7 +121,12 @@ pub async fn pypiserver(work: &Path) -> Pypi {
     let mut server = Server { child, port };
     let url = format!("http://127.0.0.1:{port}/");
     wait_for_http(&format!("{url}simple/"), &mut server).await;
-    Pypi { server, url, user: "gate".to_owned(), password: "gate-password-1".to_owned() }
+    Pypi {
+        server,
+        url,
+        user: "gate".to_owned(),
+        password: "gate-password-1".to_owned(),
+    }
 }
 
 pub struct Cargo {
@@ -128,5 +153,8 @@ pub async fn cargo_http_registry(work: &Path) -> Cargo {
     let mut server = Server { child, port };
     let config = format!("http://127.0.0.1:{port}/crates/config.json");
     wait_for_http(&config, &mut server).await;
-    Cargo { server, index: format!("sparse+http://127.0.0.1:{port}/crates/") }
+    Cargo {
+        server,
+        index: format!("sparse+http://127.0.0.1:{port}/crates/"),
+    }
 }

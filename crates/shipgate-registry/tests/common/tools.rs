@@ -11,7 +11,12 @@ fn only_file_with_suffix(dir: &Path, suffix: &str) -> PathBuf {
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(suffix))
         .collect();
-    assert_eq!(found.len(), 1, "expected one *{suffix} in {}: {found:?}", dir.display());
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one *{suffix} in {}: {found:?}",
+        dir.display()
+    );
     found.into_iter().next().unwrap()
 }
 
@@ -34,7 +39,11 @@ pub fn npm_pack(work: &Path, package_json: &serde_json::Value, files: &[(&str, &
     let out = work.join("npm-out");
     std::fs::create_dir_all(&source).unwrap();
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(source.join("package.json"), serde_json::to_vec_pretty(package_json).unwrap()).unwrap();
+    std::fs::write(
+        source.join("package.json"),
+        serde_json::to_vec_pretty(package_json).unwrap(),
+    )
+    .unwrap();
     for (name, content) in files {
         std::fs::write(source.join(name), content).unwrap();
     }
@@ -52,7 +61,12 @@ pub fn python_build(work: &Path, name: &str, version: &str) -> (PathBuf, PathBuf
 }
 
 /// [`python_build`] with `extra` appended to the module (to make other bytes).
-pub fn python_build_with(work: &Path, name: &str, version: &str, extra: &str) -> (PathBuf, PathBuf) {
+pub fn python_build_with(
+    work: &Path,
+    name: &str,
+    version: &str,
+    extra: &str,
+) -> (PathBuf, PathBuf) {
     let source = work.join("py-src");
     let out = work.join("py-out");
     let module = name.replace('-', "_");
@@ -76,7 +90,10 @@ pub fn python_build_with(work: &Path, name: &str, version: &str, extra: &str) ->
         .arg(&out)
         .arg(&source)
         .env("HOME", work));
-    (only_file_with_suffix(&out, ".whl"), only_file_with_suffix(&out, ".tar.gz"))
+    (
+        only_file_with_suffix(&out, ".whl"),
+        only_file_with_suffix(&out, ".tar.gz"),
+    )
 }
 
 /// cargo's environment confined to `work` (its own CARGO_HOME and target directory).
@@ -111,7 +128,14 @@ pub fn cargo_package(work: &Path, name: &str, version: &str, build_rs: bool) -> 
         std::fs::write(source.join("build.rs"), "fn main() {}\n").unwrap();
     }
     run(cargo(work)
-        .args(["package", "--offline", "--no-verify", "--allow-dirty", "--manifest-path"])
+        .args([
+            "package",
+            "--offline",
+            "--no-verify",
+            "--allow-dirty",
+            "--manifest-path",
+        ])
         .arg(source.join("Cargo.toml")));
-    work.join("cargo-target/package").join(format!("{name}-{version}.crate"))
+    work.join("cargo-target/package")
+        .join(format!("{name}-{version}.crate"))
 }
