@@ -15,6 +15,8 @@ pub mod artifact;
 mod kind;
 pub mod publish;
 
-pub use artifact::{ArtifactError, ArtifactInfo, Declarations, inspect};
+pub use artifact::{
+    ArtifactError, ArtifactInfo, Declarations, check_matches, check_release, diff, inspect,
+};
 pub use kind::TargetKind;
 pub use publish::{Credential, PublishError, Published, Publisher, Target, publish};

@@ -140,4 +140,11 @@ pub enum ArtifactError {
         /// What it should say.
         expected: String,
     },
+    /// The set of files staged for a target is not what the target publishes (npm: one
+    /// tarball; cargo: one `.crate`; PyPI: wheels and sdists of one version, none twice).
+    #[error("{detail}")]
+    WrongFiles {
+        /// What is wrong with the set, naming the files.
+        detail: String,
+    },
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::TargetKind;
 
-pub use check::check_matches;
+pub use check::{accepts, check_matches, check_release};
 pub use diff::{Change, ChangeKind, DeclarationsDiff, Subject, diff};
 pub use error::ArtifactError;
 pub use limits::Limits;
@@ -104,6 +104,46 @@ pub struct Declarations {
     pub proc_macro: bool,
 }
 
+impl Declarations {
+    /// Everything the files of one release declare together (a wheel and an sdist, say),
+    /// for [`diff`]ing release against release. Where two files declare the same key
+    /// differently, both values are kept, joined by ` | `.
+    pub fn merged<'a>(infos: impl IntoIterator<Item = &'a ArtifactInfo>) -> Declarations {
+        fn join(into: &mut BTreeMap<String, String>, from: &BTreeMap<String, String>) {
+            for (key, value) in from {
+                match into.get_mut(key) {
+                    Some(existing)
+                        if existing != value && !existing.split(" | ").any(|v| v == value) =>
+                    {
+                        existing.push_str(" | ");
+                        existing.push_str(value);
+                    }
+                    Some(_) => {}
+                    None => {
+                        into.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        let mut all = Declarations::default();
+        for info in infos {
+            let d = &info.declares;
+            join(&mut all.scripts, &d.scripts);
+            for (kind, deps) in &d.dependencies {
+                join(all.dependencies.entry(kind.clone()).or_default(), deps);
+            }
+            join(&mut all.bins, &d.bins);
+            join(&mut all.entry_points, &d.entry_points);
+            join(&mut all.pth_files, &d.pth_files);
+            if all.build_script.is_none() {
+                all.build_script = d.build_script.clone();
+            }
+            all.proc_macro |= d.proc_macro;
+        }
+        all
+    }
+}
+
 /// A file inside an archive and the SHA-256 of its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDigest {
@@ -163,7 +203,7 @@ pub(crate) fn read(
 ) -> Result<ReadArtifact, ArtifactError> {
     match kind {
         TargetKind::Npm => {
-            if !file_name.ends_with(".tgz") && !file_name.ends_with(".tar.gz") {
+            if !file_name.ends_with(".tgz") {
                 return Err(ArtifactError::UnsupportedFile {
                     file: file_name.to_owned(),
                     expected: "an npm package tarball (.tgz, as `npm pack` makes)",

@@ -183,3 +183,36 @@ pub(crate) fn add_entry_points(declares: &mut Declarations, text: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{is_valid_python_name, normalize_python_name, normalize_python_version};
+
+    #[test]
+    fn names_normalise_as_pep_503_says() {
+        assert_eq!(normalize_python_name("Friendly-Bard"), "friendly-bard");
+        assert_eq!(normalize_python_name("FRIENDLY_BARD"), "friendly-bard");
+        assert_eq!(normalize_python_name("friendly.__-bard"), "friendly-bard");
+        assert!(is_valid_python_name("a.b_c-d9"));
+        assert!(!is_valid_python_name("-leading"));
+        assert!(!is_valid_python_name("tr\u{e4}iling"));
+        assert!(!is_valid_python_name(""));
+    }
+
+    #[test]
+    fn versions_normalise_as_pep_440_says() {
+        assert_eq!(
+            normalize_python_version("1.0.0-Alpha1").as_deref(),
+            Ok("1.0.0a1")
+        );
+        assert_eq!(
+            normalize_python_version("v1.0-rc.2").as_deref(),
+            Ok("1.0rc2")
+        );
+        assert_eq!(
+            normalize_python_version("1.0.post1").as_deref(),
+            Ok("1.0.post1")
+        );
+        assert!(normalize_python_version("one").is_err());
+    }
+}

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::TargetKind;
 use crate::artifact::Limits;
 
-pub use credential::Credential;
+pub use credential::{Credential, CredentialError};
 pub use error::PublishError;
 
 /// Where to publish.
