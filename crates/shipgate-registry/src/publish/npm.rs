@@ -15,6 +15,15 @@ fn escaped_name(name: &str) -> String {
     name.replacen('/', "%2f", 1)
 }
 
+/// A string from the package's `publishConfig`.
+fn publish_config(manifest: &Map<String, Value>, key: &str) -> Option<String> {
+    manifest
+        .get("publishConfig")
+        .and_then(|c| c.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// What the registry says about one version, if it has it.
 async fn existing_integrity(
     ctx: &Context<'_>,
@@ -155,7 +164,12 @@ pub(super) async fn publish(
         return Ok(published(true));
     }
 
-    let tag = target.tag.clone().unwrap_or_else(|| "latest".to_owned());
+    // The target's tag, else the package's own `publishConfig.tag`, else `latest`.
+    let tag = target
+        .tag
+        .clone()
+        .or_else(|| publish_config(&manifest, "tag"))
+        .unwrap_or_else(|| "latest".to_owned());
     let attachment_name = format!("{name}-{version}.tgz");
     let (prefix, suffix) = document(
         &manifest,
@@ -244,7 +258,11 @@ fn document(
         "versions".to_owned(),
         json!({ version: Value::Object(version_doc) }),
     );
-    root.insert("access".to_owned(), Value::Null);
+    // npm sends `publishConfig.access` (a scoped package is private unless "public").
+    root.insert(
+        "access".to_owned(),
+        publish_config(manifest, "access").map_or(Value::Null, Value::String),
+    );
     let head =
         serde_json::to_string(&Value::Object(root)).map_err(|e| PublishError::Permanent {
             detail: format!("npm: cannot build the publish document: {e}"),
