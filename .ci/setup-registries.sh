@@ -21,6 +21,9 @@ export SHIPGATE_VERDACCIO="$registry_peers/npm/node_modules/.bin/verdaccio"
 # cargo side: cargo-http-registry serves its index as plain files, which cargo reads
 # as a sparse index, and accepts `cargo publish`.
 if [ ! -x "$registry_peers/cargo/bin/cargo-http-registry" ]; then
+    # Its git2 dependency links OpenSSL (found through pkg-config).
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        pkg-config libssl-dev >/dev/null
     cargo install --quiet --root "$registry_peers/cargo" cargo-http-registry --version 0.1.8
 fi
 export SHIPGATE_CARGO_HTTP_REGISTRY="$registry_peers/cargo/bin/cargo-http-registry"
