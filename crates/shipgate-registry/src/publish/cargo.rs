@@ -3,15 +3,12 @@
 //! published with `PUT /api/v1/crates/new` (u32 LE JSON length, JSON metadata, u32 LE
 //! crate length, crate bytes), `Authorization: <token>`.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::http::{self, Encoding};
 use super::{Context, PublishError, PublishFile, Published, PublishedFile, Target, base_url};
 use crate::TargetKind;
 use crate::artifact::Metadata;
-
-/// Where crates.io's own dependencies live, as cargo names them when publishing elsewhere.
-const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";
 
 /// The path of a crate's file in a sparse index.
 fn index_path(name: &str) -> String {
@@ -186,7 +183,8 @@ pub(super) async fn publish(
     }
 
     let to_crates_io = api.starts_with("https://crates.io/");
-    let metadata = publish_metadata(manifest, readme.as_deref(), to_crates_io);
+    let metadata =
+        super::cargo_metadata::publish_metadata(manifest, readme.as_deref(), to_crates_io);
     let json = serde_json::to_vec(&metadata).map_err(|e| PublishError::Permanent {
         detail: format!("cargo: cannot build the publish metadata: {e}"),
     })?;
@@ -257,154 +255,9 @@ pub(super) async fn publish(
     ))
 }
 
-/// The JSON metadata cargo derives from `Cargo.toml` for `PUT /api/v1/crates/new`.
-fn publish_metadata(manifest: &toml::Table, readme: Option<&str>, to_crates_io: bool) -> Value {
-    let empty = toml::Table::new();
-    let package = manifest
-        .get("package")
-        .and_then(|p| p.as_table())
-        .unwrap_or(&empty);
-    let text = |key: &str| package.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let list = |key: &str| -> Vec<String> {
-        package
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let features: serde_json::Map<String, Value> = manifest
-        .get("features")
-        .and_then(|f| f.as_table())
-        .map(|f| {
-            f.iter()
-                .map(|(k, v)| {
-                    let values: Vec<String> = v
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|s| s.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (k.clone(), json!(values))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut deps = Vec::new();
-    let mut add = |target: Option<&str>, section: &toml::Table| {
-        for (table, kind) in [
-            ("dependencies", "normal"),
-            ("dev-dependencies", "dev"),
-            ("dev_dependencies", "dev"),
-            ("build-dependencies", "build"),
-            ("build_dependencies", "build"),
-        ] {
-            let Some(table) = section.get(table).and_then(|t| t.as_table()) else {
-                continue;
-            };
-            for (key, spec) in table {
-                deps.push(dependency(key, spec, kind, target, to_crates_io));
-            }
-        }
-    };
-    add(None, manifest);
-    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
-        for (cfg, section) in targets {
-            if let Some(section) = section.as_table() {
-                add(Some(cfg), section);
-            }
-        }
-    }
-    json!({
-        "name": text("name"),
-        "vers": text("version"),
-        "deps": deps,
-        "features": features,
-        "authors": list("authors"),
-        "description": text("description"),
-        "documentation": text("documentation"),
-        "homepage": text("homepage"),
-        "readme": readme,
-        "readme_file": text("readme"),
-        "keywords": list("keywords"),
-        "categories": list("categories"),
-        "license": text("license"),
-        "license_file": text("license-file"),
-        "repository": text("repository"),
-        "badges": {},
-        "links": text("links"),
-        "rust_version": text("rust-version"),
-    })
-}
-
-/// One dependency as cargo sends it: the real crate name, the requirement with cargo's
-/// default `^`, and the name used in `Cargo.toml` when it differs.
-fn dependency(
-    key: &str,
-    spec: &toml::Value,
-    kind: &str,
-    target: Option<&str>,
-    to_crates_io: bool,
-) -> Value {
-    let empty = toml::Table::new();
-    let (table, req) = match spec {
-        toml::Value::String(req) => (&empty, Some(req.as_str())),
-        toml::Value::Table(t) => (t, t.get("version").and_then(|v| v.as_str())),
-        _ => (&empty, None),
-    };
-    let get_str = |k: &str| table.get(k).and_then(|v| v.as_str());
-    let get_bool = |k: &str| table.get(k).and_then(|v| v.as_bool());
-    let package = get_str("package");
-    let features: Vec<String> = table
-        .get("features")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let registry = match get_str("registry-index") {
-        Some(index) => Some(index.to_owned()),
-        None if to_crates_io => None,
-        None => Some(CRATES_IO_INDEX.to_owned()),
-    };
-    json!({
-        "name": package.unwrap_or(key),
-        "version_req": req.map_or_else(|| "*".to_owned(), caret_default),
-        "features": features,
-        "optional": get_bool("optional").unwrap_or(false),
-        "default_features": get_bool("default-features").or_else(|| get_bool("default_features")).unwrap_or(true),
-        "target": target,
-        "kind": kind,
-        "registry": registry,
-        "explicit_name_in_toml": package.map(|_| key),
-    })
-}
-
-/// `1.2` means `^1.2` to cargo, and cargo sends it spelled out.
-fn caret_default(req: &str) -> String {
-    req.split(',')
-        .map(|part| {
-            let part = part.trim();
-            if part.starts_with(|c: char| c.is_ascii_digit()) {
-                format!("^{part}")
-            } else {
-                part.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{caret_default, index_path};
+    use super::index_path;
 
     #[test]
     fn sparse_index_paths() {
@@ -412,12 +265,5 @@ mod tests {
         assert_eq!(index_path("ab"), "2/ab");
         assert_eq!(index_path("abc"), "3/a/abc");
         assert_eq!(index_path("Serde"), "se/rd/serde");
-    }
-
-    #[test]
-    fn requirements_get_cargos_caret() {
-        assert_eq!(caret_default("1.2"), "^1.2");
-        assert_eq!(caret_default(">=1, <2"), ">=1, <2");
-        assert_eq!(caret_default("=0.1.0"), "=0.1.0");
     }
 }

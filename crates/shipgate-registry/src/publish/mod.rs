@@ -8,6 +8,7 @@
 //! publish that raced another one still ends in `Published` or `Conflict`.
 
 mod cargo;
+mod cargo_metadata;
 mod credential;
 mod error;
 mod http;
