@@ -190,3 +190,50 @@ async fn a_registry_that_is_down_is_retriable() {
     assert!(error.is_retriable(), "{error}");
     assert!(error.to_string().contains("could not connect"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tarball_of_many_chunks_arrives_byte_for_byte() {
+    let work = tempfile::tempdir().unwrap();
+    let registry = verdaccio(work.path()).await;
+    // Incompressible content, so the tarball spans many base64 chunks and its length is
+    // not a multiple of three.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: String = (0..3_000_001)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + (state % 90) as u8)
+        })
+        .collect();
+    let tarball = npm_pack(
+        work.path(),
+        &package("shipgate-large", "1.0.0"),
+        &[("noise.txt", &noise)],
+    );
+    let file = publish_file(&tarball);
+    assert!(std::fs::metadata(&tarball).unwrap().len() > 1 << 20);
+    let published = Publisher::new(PublishOptions::default())
+        .unwrap()
+        .publish(
+            &Target::new(TargetKind::Npm, registry.url.clone()),
+            &Credential::token(registry.token.clone()),
+            std::slice::from_ref(&file),
+        )
+        .await
+        .unwrap();
+    let stored = reqwest::get(&published.url).await.unwrap();
+    assert!(
+        stored.status().is_success(),
+        "{}: {}",
+        published.url,
+        stored.status()
+    );
+    let bytes = stored.bytes().await.unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        file.sha256,
+        "the registry stored other bytes"
+    );
+}
