@@ -262,3 +262,22 @@ pub(crate) async fn read_artifact(
         })?
         .map_err(PublishError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Credential, PublishFile, PublishOptions, Publisher, Target};
+    use crate::TargetKind;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The gate runs publishes on spawned tasks: the future must be `Send`.
+    #[test]
+    fn publishing_can_run_on_a_spawned_task() {
+        let publisher = Publisher::new(PublishOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let target = Target::new(TargetKind::Npm, "http://127.0.0.1:9/");
+        let credential = Credential::token("t");
+        let files: Vec<PublishFile> = Vec::new();
+        let future = publisher.publish(&target, &credential, &files);
+        assert_send(&future);
+    }
+}
