@@ -337,15 +337,7 @@ impl PublisherConfig {
                     ),
                 ));
             }
-            Some(env) if env.trim().is_empty() || env.trim() != env => {
-                return Err((
-                    "environment",
-                    format!(
-                        "{env:?} is not an environment name; hint: environment = \"release\" or environment = \"*\""
-                    ),
-                ));
-            }
-            Some(_) => {}
+            Some(env) => check_environment(env)?,
         }
         match self.ref_glob.as_deref() {
             None => {
@@ -401,11 +393,26 @@ impl PublisherConfig {
             )),
             Some(id) => numeric("project_id", id),
         }?;
+        if let Some(env) = &self.environment {
+            check_environment(env)?;
+        }
         if let Some(glob) = &self.ref_glob {
             check_ref_glob(glob)?;
         }
         Ok(())
     }
+}
+
+fn check_environment(env: &str) -> Result<(), (&'static str, String)> {
+    if env.trim().is_empty() || env.trim() != env {
+        return Err((
+            "environment",
+            format!(
+                "{env:?} is not an environment name; hint: environment = \"release\" or environment = \"*\""
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A numeric id as the providers write it: decimal digits.
@@ -979,6 +986,8 @@ workflow = ".gitlab-ci.yml"
             let err = refused(&gitlab(&format!("{GITLAB}{extra}\n")));
             assert!(err.contains(&format!("publisher[0].{field}: ")), "{err}");
         }
+        let err = refused(&gitlab(&format!("{GITLAB}environment = \"\"\n")));
+        assert!(err.contains("publisher[0].environment: "), "{err}");
         let err = refused(&gitlab(&GITLAB.replace("\"5678\"", "\"x\"")));
         assert!(
             err.contains("project_id: \"x\" is not a numeric id"),
