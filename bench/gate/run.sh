@@ -84,6 +84,8 @@ issuer = "$ISSUER"
 repository = "acme/$pkg"
 repository_owner_id = "4242"
 workflow = ".github/workflows/release.yml"
+environment = "*"
+ref = "refs/tags/v*"
 TOML
     done
 } >gate.toml

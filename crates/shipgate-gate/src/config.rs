@@ -238,6 +238,10 @@ pub enum Provider {
 }
 
 /// One `[[package.publisher]]`: the CI identity allowed to stage the package.
+///
+/// Required for GitHub: `repository_owner_id`, `environment` and `ref`
+/// (`"*"` says "any" on purpose); for GitLab: `project_id`. A missing one
+/// stops the gate at start with the file, package and field named.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublisherConfig {
@@ -247,10 +251,18 @@ pub struct PublisherConfig {
     pub issuer: String,
     /// `owner/repo` (GitHub) or `group/project` (GitLab).
     pub repository: String,
-    /// The numeric owner id (guards against a deleted-and-recreated owner
-    /// name). Required for GitHub; for GitLab, the optional numeric project id.
+    /// GitHub: the owner's numeric id (required). It survives renames, so an
+    /// owner deleted and re-created under the same name does not inherit
+    /// the binding.
     #[serde(default)]
     pub repository_owner_id: Option<String>,
+    /// GitHub: the repository's numeric id (optional, checked when set):
+    /// refuses a repository deleted and re-created under the same name.
+    #[serde(default)]
+    pub repository_id: Option<String>,
+    /// GitLab: the project's numeric id (required), for the same reason.
+    #[serde(default)]
+    pub project_id: Option<String>,
     /// The workflow file: `.github/workflows/release.yml` (GitHub; the
     /// `.github/workflows/` prefix is optional) or the CI config path
     /// (GitLab, e.g. `.gitlab-ci.yml`).
@@ -260,12 +272,237 @@ pub struct PublisherConfig {
     /// `job_workflow_ref` instead of `workflow_ref`).
     #[serde(default)]
     pub workflow_repository: Option<String>,
-    /// The deployment environment the job must run in.
+    /// The deployment environment the job must run in; `"*"`: any (or none).
+    /// Required for GitHub.
     #[serde(default)]
     pub environment: Option<String>,
-    /// Glob over the git ref, e.g. `refs/tags/v*`.
+    /// Glob over the git ref, e.g. `refs/tags/v*`; `"*"`: any ref (a pull
+    /// request's `refs/pull/...` is refused whatever this says). Required
+    /// for GitHub.
     #[serde(default, rename = "ref")]
     pub ref_glob: Option<String>,
+    /// GitHub only: the `event_name`s accepted. Default: push, release,
+    /// workflow_dispatch, schedule.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+}
+
+/// The value of `environment` or `ref` that accepts anything, on purpose.
+pub const ANY: &str = "*";
+
+impl PublisherConfig {
+    /// The environment to require, `None` for any.
+    pub fn required_environment(&self) -> Option<&str> {
+        self.environment.as_deref().filter(|e| *e != ANY)
+    }
+
+    /// The ref glob to require, `None` for any.
+    pub fn required_ref(&self) -> Option<&str> {
+        self.ref_glob.as_deref().filter(|r| *r != ANY)
+    }
+
+    /// The accepted GitHub events.
+    pub fn accepted_events(&self) -> Vec<String> {
+        match &self.events {
+            Some(events) => events.clone(),
+            None => shipgate_oidc::binding::DEFAULT_GITHUB_EVENTS
+                .map(str::to_owned)
+                .to_vec(),
+        }
+    }
+
+    /// Checks one binding of package `package`; `Err((field, message))`
+    /// names the field (relative to the binding) and says how to fix it.
+    fn validate(&self, package: &str) -> Result<(), (&'static str, String)> {
+        if !self.issuer.starts_with("https://") && !self.issuer.starts_with("http://") {
+            return Err(("issuer", "must be an http(s) URL".into()));
+        }
+        if self.repository.split('/').filter(|s| !s.is_empty()).count() < 2 {
+            return Err((
+                "repository",
+                format!("{:?} is not OWNER/REPO", self.repository),
+            ));
+        }
+        if self.workflow.trim().is_empty() {
+            return Err(("workflow", "must not be empty".into()));
+        }
+        match self.provider {
+            Provider::Github => self.validate_github(package),
+            Provider::Gitlab => self.validate_gitlab(package),
+        }
+    }
+
+    fn validate_github(&self, package: &str) -> Result<(), (&'static str, String)> {
+        let missing = |what: &str, hint: &str| {
+            format!(
+                "is required for the GitHub publisher of package {package:?} ({what}); hint: {hint}"
+            )
+        };
+        match self.repository_owner_id.as_deref() {
+            None | Some("") => {
+                return Err((
+                    "repository_owner_id",
+                    missing(
+                        "the numeric id survives renames: an owner deleted and re-created under the same name must not inherit the binding",
+                        "add repository_owner_id = \"<id>\" (the `repository_owner_id` claim of a token from this repository, or `gh api repos/OWNER/REPO --jq .owner.id`)",
+                    ),
+                ));
+            }
+            Some(id) => numeric("repository_owner_id", id)?,
+        }
+        if let Some(id) = &self.repository_id {
+            numeric("repository_id", id)?;
+        }
+        match self.environment.as_deref() {
+            None => {
+                return Err((
+                    "environment",
+                    missing(
+                        "the deployment environment the publishing job runs in",
+                        "add environment = \"release\" or environment = \"*\"",
+                    ),
+                ));
+            }
+            Some(env) => check_environment(env)?,
+        }
+        match self.ref_glob.as_deref() {
+            None => {
+                return Err((
+                    "ref",
+                    missing(
+                        "the git refs releases are built from",
+                        "add ref = \"refs/tags/v*\" or ref = \"*\"",
+                    ),
+                ));
+            }
+            Some(glob) => check_ref_glob(glob)?,
+        }
+        if let Some(events) = &self.events {
+            check_events(events)?;
+        }
+        if self.project_id.is_some() {
+            return Err((
+                "project_id",
+                "is for GitLab; a GitHub binding pins repository_owner_id and repository_id".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_gitlab(&self, package: &str) -> Result<(), (&'static str, String)> {
+        if self.workflow_repository.is_some() {
+            return Err((
+                "workflow_repository",
+                "is only for GitHub reusable workflows".into(),
+            ));
+        }
+        for (field, set) in [
+            ("repository_owner_id", self.repository_owner_id.is_some()),
+            ("repository_id", self.repository_id.is_some()),
+            ("events", self.events.is_some()),
+        ] {
+            if set {
+                let hint = if field == "repository_owner_id" {
+                    "; hint: for GitLab the project's numeric id goes in project_id (rename the key)"
+                } else {
+                    ""
+                };
+                return Err((field, format!("is only for GitHub bindings{hint}")));
+            }
+        }
+        match self.project_id.as_deref() {
+            None | Some("") => Err((
+                "project_id",
+                format!(
+                    "is required for the GitLab publisher of package {package:?} (the numeric id survives renames: a project deleted and re-created under the same path must not inherit the binding); hint: add project_id = \"<id>\" (the `project_id` claim of a token from this project, shown on the project's overview page)"
+                ),
+            )),
+            Some(id) => numeric("project_id", id),
+        }?;
+        if let Some(env) = &self.environment {
+            check_environment(env)?;
+        }
+        if let Some(glob) = &self.ref_glob {
+            check_ref_glob(glob)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_environment(env: &str) -> Result<(), (&'static str, String)> {
+    if env.trim().is_empty() || env.trim() != env {
+        return Err((
+            "environment",
+            format!(
+                "{env:?} is not an environment name; hint: environment = \"release\" or environment = \"*\""
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A numeric id as the providers write it: decimal digits.
+fn numeric(field: &'static str, id: &str) -> Result<(), (&'static str, String)> {
+    if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err((field, format!("{id:?} is not a numeric id")))
+    }
+}
+
+fn check_ref_glob(glob: &str) -> Result<(), (&'static str, String)> {
+    if glob == ANY {
+        return Ok(());
+    }
+    if glob.trim().is_empty() || glob.trim() != glob {
+        return Err((
+            "ref",
+            format!("{glob:?} is not a ref pattern; hint: ref = \"refs/tags/v*\" or ref = \"*\""),
+        ));
+    }
+    // `main` or `v*` never match: the ref claim is a full name. Patterns
+    // that start with a glob character (`{refs/tags/*,refs/heads/main}`)
+    // are left to the glob.
+    if glob.starts_with(|c: char| c.is_ascii_alphanumeric()) && !glob.starts_with("refs/") {
+        return Err((
+            "ref",
+            format!(
+                "{glob:?} never matches: refs are full names; hint: ref = \"refs/tags/{glob}\" or ref = \"refs/heads/{glob}\""
+            ),
+        ));
+    }
+    shipgate_oidc::binding::check_ref_pattern(glob)
+        .map_err(|_| ("ref", format!("{glob:?} is not a valid pattern")))
+}
+
+fn check_events(events: &[String]) -> Result<(), (&'static str, String)> {
+    use shipgate_oidc::binding::REFUSED_GITHUB_EVENTS;
+    if events.is_empty() {
+        return Err((
+            "events",
+            "is empty, so no token could ever stage; hint: remove it to accept push, release, workflow_dispatch and schedule".into(),
+        ));
+    }
+    for event in events {
+        if event.is_empty() || !event.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(("events", format!("{event:?} is not a GitHub event name")));
+        }
+        if REFUSED_GITHUB_EVENTS.contains(&event.as_str()) {
+            return Err((
+                "events",
+                format!(
+                    "{event:?} is always refused: it runs with the repository's privileges on behalf of a fork"
+                ),
+            ));
+        }
+        if event == "pull_request" {
+            return Err((
+                "events",
+                "\"pull_request\" runs carry a refs/pull/... ref, which is never accepted for a release".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl GateConfig {
@@ -414,44 +651,11 @@ impl GateConfig {
                 ));
             }
             for (j, publisher) in package.publishers.iter().enumerate() {
-                let at = |field: &str| format!("package[{i}].publisher[{j}].{field}");
-                if !publisher.issuer.starts_with("https://")
-                    && !publisher.issuer.starts_with("http://")
-                {
-                    return Err(invalid(at("issuer"), "must be an http(s) URL".into()));
-                }
-                if publisher
-                    .repository
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .count()
-                    < 2
-                {
-                    return Err(invalid(
-                        at("repository"),
-                        format!("{:?} is not OWNER/REPO", publisher.repository),
-                    ));
-                }
-                if publisher.workflow.trim().is_empty() {
-                    return Err(invalid(at("workflow"), "must not be empty".into()));
-                }
-                if publisher.provider == Provider::Github {
-                    if publisher
-                        .repository_owner_id
-                        .as_deref()
-                        .is_none_or(str::is_empty)
-                    {
-                        return Err(invalid(
-                            at("repository_owner_id"),
-                            "is required for GitHub (the numeric id survives renames; a re-registered owner name must not inherit the binding)".into(),
-                        ));
-                    }
-                } else if publisher.workflow_repository.is_some() {
-                    return Err(invalid(
-                        at("workflow_repository"),
-                        "is only for GitHub reusable workflows".into(),
-                    ));
-                }
+                publisher
+                    .validate(&package.name)
+                    .map_err(|(field, message)| {
+                        invalid(format!("package[{i}].publisher[{j}].{field}"), message)
+                    })?;
             }
         }
         Ok(())
@@ -666,6 +870,178 @@ ref = "refs/tags/v*"
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains(needle), "expected {needle:?} in {err}");
         }
+    }
+
+    const GITLAB: &str = r#"
+[[package.publisher]]
+provider = "gitlab"
+issuer = "https://gitlab.com"
+repository = "acme/hello"
+project_id = "5678"
+workflow = ".gitlab-ci.yml"
+"#;
+
+    /// The error line for `text`, which must be refused.
+    fn refused(text: &str) -> String {
+        let err = parse(text).unwrap_err().to_string();
+        assert!(!err.contains('\n'), "one line: {err}");
+        err
+    }
+
+    #[test]
+    fn github_bindings_require_environment_and_ref_unless_star() {
+        let err = refused(&GOOD.replace("environment = \"release\"\n", ""));
+        assert!(
+            err.starts_with("gate.toml: package[0].publisher[0].environment: is required"),
+            "{err}"
+        );
+        assert!(err.contains("package \"hello\""), "{err}");
+        assert!(
+            err.contains("hint: add environment = \"release\" or environment = \"*\""),
+            "{err}"
+        );
+        let err = refused(&GOOD.replace("ref = \"refs/tags/v*\"\n", ""));
+        assert!(
+            err.contains("package[0].publisher[0].ref: is required"),
+            "{err}"
+        );
+        assert!(err.contains("package \"hello\""), "{err}");
+        assert!(
+            err.contains("hint: add ref = \"refs/tags/v*\" or ref = \"*\""),
+            "{err}"
+        );
+
+        // "*" on purpose: any environment, any ref.
+        let text = GOOD
+            .replace("environment = \"release\"", "environment = \"*\"")
+            .replace("ref = \"refs/tags/v*\"", "ref = \"*\"");
+        let config = parse(&text).unwrap();
+        let publisher = &config.packages[0].publishers[0];
+        assert_eq!(publisher.required_environment(), None);
+        assert_eq!(publisher.required_ref(), None);
+        let config = parse(GOOD).unwrap();
+        let publisher = &config.packages[0].publishers[0];
+        assert_eq!(publisher.required_environment(), Some("release"));
+        assert_eq!(publisher.required_ref(), Some("refs/tags/v*"));
+        assert_eq!(
+            publisher.accepted_events(),
+            ["push", "release", "workflow_dispatch", "schedule"]
+        );
+
+        for (from, to, field) in [
+            (
+                "environment = \"release\"",
+                "environment = \"\"",
+                "environment",
+            ),
+            (
+                "environment = \"release\"",
+                "environment = \" release\"",
+                "environment",
+            ),
+            ("ref = \"refs/tags/v*\"", "ref = \"\"", "ref"),
+            ("ref = \"refs/tags/v*\"", "ref = \"v*\"", "ref"),
+            ("ref = \"refs/tags/v*\"", "ref = \"main\"", "ref"),
+            ("ref = \"refs/tags/v*\"", "ref = \"refs/tags/[v\"", "ref"),
+            (
+                "repository_owner_id = \"42\"",
+                "repository_owner_id = \"42\"\nrepository_id = \"acme\"",
+                "repository_id",
+            ),
+            (
+                "repository_owner_id = \"42\"",
+                "repository_owner_id = \"4 2\"",
+                "repository_owner_id",
+            ),
+            ("repository_owner_id = \"42\"", "", "repository_owner_id"),
+            (
+                "repository_owner_id = \"42\"",
+                "repository_owner_id = \"42\"\nproject_id = \"7\"",
+                "project_id",
+            ),
+        ] {
+            let err = refused(&GOOD.replace(from, to));
+            assert!(
+                err.contains(&format!("package[0].publisher[0].{field}: ")),
+                "{to}: {err}"
+            );
+        }
+        let text = GOOD.replace(
+            "repository_owner_id = \"42\"",
+            "repository_owner_id = \"42\"\nrepository_id = \"74\"",
+        );
+        let config = parse(&text).unwrap();
+        assert_eq!(
+            config.packages[0].publishers[0].repository_id.as_deref(),
+            Some("74")
+        );
+    }
+
+    #[test]
+    fn github_events_are_checked() {
+        let with_events =
+            |events: &str| GOOD.replace("ref = ", &format!("events = {events}\nref = "));
+        let config = parse(&with_events("[\"release\", \"issue_comment\"]")).unwrap();
+        assert_eq!(
+            config.packages[0].publishers[0].accepted_events(),
+            ["release", "issue_comment"]
+        );
+        for (events, needle) in [
+            ("[]", "no token could ever stage"),
+            ("[\"pull_request_target\"]", "always refused"),
+            ("[\"workflow_run\"]", "always refused"),
+            ("[\"pull_request\"]", "refs/pull/"),
+            ("[\"Push\"]", "not a GitHub event name"),
+            ("[\"\"]", "not a GitHub event name"),
+        ] {
+            let err = refused(&with_events(events));
+            assert!(err.contains("package[0].publisher[0].events: "), "{err}");
+            assert!(err.contains(needle), "{events}: {err}");
+        }
+    }
+
+    #[test]
+    fn gitlab_bindings_require_project_id() {
+        let gitlab = |publisher: &str| {
+            let start = GOOD.find("[[package.publisher]]").unwrap();
+            format!("{}{publisher}", &GOOD[..start])
+        };
+        let config = parse(&gitlab(GITLAB)).unwrap();
+        let publisher = &config.packages[0].publishers[0];
+        assert_eq!(publisher.project_id.as_deref(), Some("5678"));
+        assert_eq!(publisher.required_environment(), None);
+
+        let err = refused(&gitlab(&GITLAB.replace("project_id = \"5678\"\n", "")));
+        assert!(
+            err.contains("package[0].publisher[0].project_id: is required"),
+            "{err}"
+        );
+        assert!(err.contains("package \"hello\""), "{err}");
+        assert!(err.contains("hint: add project_id = "), "{err}");
+        // The key older gates used for the project id: told to rename it.
+        let err = refused(&gitlab(
+            &GITLAB.replace("project_id", "repository_owner_id"),
+        ));
+        assert!(
+            err.contains("package[0].publisher[0].repository_owner_id: "),
+            "{err}"
+        );
+        assert!(err.contains("rename the key"), "{err}");
+        for (extra, field) in [
+            ("events = [\"push\"]", "events"),
+            ("repository_id = \"1\"", "repository_id"),
+            ("workflow_repository = \"a/b\"", "workflow_repository"),
+        ] {
+            let err = refused(&gitlab(&format!("{GITLAB}{extra}\n")));
+            assert!(err.contains(&format!("publisher[0].{field}: ")), "{err}");
+        }
+        let err = refused(&gitlab(&format!("{GITLAB}environment = \"\"\n")));
+        assert!(err.contains("publisher[0].environment: "), "{err}");
+        let err = refused(&gitlab(&GITLAB.replace("\"5678\"", "\"x\"")));
+        assert!(
+            err.contains("project_id: \"x\" is not a numeric id"),
+            "{err}"
+        );
     }
 
     #[test]

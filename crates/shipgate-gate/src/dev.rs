@@ -155,6 +155,10 @@ issuer = "{issuer}"
 repository = "{DEV_REPOSITORY}"
 repository_owner_id = "{DEV_OWNER_ID}"
 workflow = ".github/workflows/release.yml"
+# Any environment and any ref (the dev token endpoint mints for any): a real
+# gate names them, e.g. environment = "release" and ref = "refs/tags/v*".
+environment = "*"
+ref = "*"
 "#,
         issuer = dev_issuer_url(&public_url),
     );

@@ -6,10 +6,13 @@
 //!   unless extra audiences are allowed.
 //! - `exp` is required; `nbf` and `iat` are checked when present (`iat` may
 //!   not be in the future); all three allow the same leeway.
-//! - NumericDate claims must be JSON integers. RFC 7519 allows fractional
-//!   seconds, but no issuer we interoperate with sends them, and refusing
-//!   floats avoids rounding questions (`1e10`, `1.9999999999e9`): a float,
-//!   string or any other type is refused.
+//! - `exp` may be at most [`Validation::max_exp_ahead`] (default
+//!   [`MAX_EXP_AHEAD`], one year) after now: a token valid for centuries is
+//!   not a short-lived CI credential, and its `jti` would have to be
+//!   remembered for as long.
+//! - NumericDate claims must be JSON integers from 0 to
+//!   [`crate::MAX_NUMERIC_DATE`]; the rules are in `numeric_date.rs`, the one
+//!   place that reads them.
 
 use std::time::Duration;
 
@@ -17,9 +20,16 @@ use serde_json::{Map, Value};
 
 use crate::error::Rejection;
 use crate::expect::Expectation;
+use crate::numeric_date::numeric_date;
 
 /// The default clock-skew leeway.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// The default bound on how far after now a token's `exp` may be: one year
+/// (365 days). CI providers' tokens live minutes to hours; anything beyond
+/// this is a forged or misconfigured token, refused with
+/// [`Rejection::ExpiresTooFarAhead`].
+pub const MAX_EXP_AHEAD: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// What a token must satisfy besides its signature and issuer.
 #[derive(Debug, Clone)]
@@ -30,6 +40,9 @@ pub struct Validation {
     pub leeway: Duration,
     /// Accept an `aud` array that also names other audiences.
     pub allow_extra_audiences: bool,
+    /// The furthest after now that `exp` may be (default [`MAX_EXP_AHEAD`]).
+    /// Also bounds how long a replay guard must remember the token's `jti`.
+    pub max_exp_ahead: Duration,
     /// Claims that must be present with the given value or pattern.
     pub expectations: Vec<Expectation>,
 }
@@ -41,6 +54,7 @@ impl Validation {
             audience: audience.into(),
             leeway: DEFAULT_LEEWAY,
             allow_extra_audiences: false,
+            max_exp_ahead: MAX_EXP_AHEAD,
             expectations: Vec::new(),
         }
     }
@@ -81,7 +95,8 @@ impl Claims {
         self.get_str("jti")
     }
 
-    /// `exp` in seconds since the epoch (always present once verified).
+    /// `exp` in seconds since the epoch (always present once verified, and
+    /// then within `0..=MAX_NUMERIC_DATE`).
     pub fn expires_at(&self) -> i64 {
         self.0.get("exp").and_then(Value::as_i64).unwrap_or(0)
     }
@@ -116,16 +131,25 @@ pub(crate) fn check_registered(
 
     let leeway = validation.leeway.as_secs();
     let slack = i64::try_from(leeway).unwrap_or(i64::MAX);
+    // Every time claim is read (and its type and range checked) before any
+    // is compared, so a token with two bad claims is refused for the same
+    // reason whatever the order of the comparisons.
     let exp = numeric_date(claims, "exp")?.ok_or(Rejection::MissingClaim("exp"))?;
+    let nbf = numeric_date(claims, "nbf")?;
+    let iat = numeric_date(claims, "iat")?;
     if now > exp.saturating_add(slack) {
         return Err(Rejection::Expired { exp, now, leeway });
     }
-    if let Some(nbf) = numeric_date(claims, "nbf")?
+    let max = validation.max_exp_ahead.as_secs();
+    if exp > now.saturating_add(i64::try_from(max).unwrap_or(i64::MAX)) {
+        return Err(Rejection::ExpiresTooFarAhead { exp, now, max });
+    }
+    if let Some(nbf) = nbf
         && nbf > now.saturating_add(slack)
     {
         return Err(Rejection::NotYetValid { nbf, now, leeway });
     }
-    if let Some(iat) = numeric_date(claims, "iat")?
+    if let Some(iat) = iat
         && iat > now.saturating_add(slack)
     {
         return Err(Rejection::IssuedInFuture { iat, now, leeway });
@@ -160,18 +184,6 @@ fn check_audience(claims: &Map<String, Value>, validation: &Validation) -> Resul
             Ok(())
         }
         Some(_) => Err(Rejection::ClaimType("aud".into())),
-    }
-}
-
-/// A NumericDate claim: absent → `None`; a JSON integer → its value; any
-/// other type (string, float, bool, ...) → refused.
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rejection> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
-        // Beyond i64: far in the future, never "now".
-        Some(Value::Number(n)) if n.is_u64() => Ok(Some(i64::MAX)),
-        Some(_) => Err(Rejection::ClaimType(name.into())),
     }
 }
 

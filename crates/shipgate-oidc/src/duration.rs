@@ -18,13 +18,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         return Err(err());
     }
     let n: u64 = digits.parse().map_err(|_| err())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(err()),
     };
+    // Nine digits cannot overflow, but the bound lives elsewhere: check.
+    let secs = n.checked_mul(factor).ok_or_else(err)?;
     Ok(Duration::from_secs(secs))
 }
 

@@ -78,6 +78,25 @@ pub enum Rejection {
     /// `aud` names other audiences too (allowed only with `allow_extra_audiences`).
     #[error("the token names {0} audiences")]
     ExtraAudiences(usize),
+    /// A time claim (`exp`, `nbf`, `iat`) is an integer outside
+    /// `0..=MAX_NUMERIC_DATE` (negative, or after the year 9999).
+    #[error("the `{claim}` claim {value} is not a time between 1970 and 9999")]
+    TimeOutOfRange {
+        /// The claim.
+        claim: String,
+        /// Its value, as the token wrote it.
+        value: String,
+    },
+    /// `exp` is further after now than the verifier's `max_exp_ahead`.
+    #[error("expires at {exp}, more than {max}s after now ({now})")]
+    ExpiresTooFarAhead {
+        /// The token's `exp`.
+        exp: i64,
+        /// The verifier's clock.
+        now: i64,
+        /// The bound, in seconds.
+        max: u64,
+    },
     /// `exp` (plus leeway) is in the past.
     #[error("expired at {exp} (now {now}, leeway {leeway}s)")]
     Expired { exp: i64, now: i64, leeway: u64 },

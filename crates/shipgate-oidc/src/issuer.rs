@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::b64;
 use crate::fetch::check_url;
 use crate::keydir::{KeyDirError, SigningKey};
+use crate::numeric_date::MAX_NUMERIC_DATE;
 
 /// Longest lifetime a token may be issued with. Execution tokens are meant
 /// to live minutes; a day is a generous ceiling.
@@ -34,8 +35,9 @@ pub enum IssueError {
     /// An extra claim tries to set a registered claim.
     #[error("claim `{0}` is set by the issuer and cannot be given")]
     ReservedClaim(String),
-    /// The system clock is before 1970.
-    #[error("the system clock is before 1970")]
+    /// The clock (or the time given to [`Issuer::issue_at`]) is before 1970,
+    /// or so late that `exp` would be after the year 9999.
+    #[error("the clock is outside 1970..9999")]
     Clock,
     /// The key could not sign.
     #[error(transparent)]
@@ -126,6 +128,12 @@ impl Issuer {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| IssueError::Clock)?
             .as_secs();
+        // A token verifiers would refuse (exp beyond MAX_NUMERIC_DATE) is
+        // not issued.
+        let exp = iat
+            .checked_add(ttl)
+            .filter(|exp| i64::try_from(*exp).is_ok_and(|exp| exp <= MAX_NUMERIC_DATE))
+            .ok_or(IssueError::Clock)?;
         let jti = random_id();
         let aud = match request.audience.as_slice() {
             [one] => json!(one),
@@ -137,7 +145,7 @@ impl Issuer {
         claims.insert("aud".into(), aud);
         claims.insert("iat".into(), json!(iat));
         claims.insert("nbf".into(), json!(iat));
-        claims.insert("exp".into(), json!(iat + ttl));
+        claims.insert("exp".into(), json!(exp));
         claims.insert("jti".into(), json!(jti));
         for (name, value) in &request.claims {
             claims.insert(name.clone(), value.clone());
@@ -156,7 +164,7 @@ impl Issuer {
         Ok(IssuedToken {
             token: format!("{signing_input}.{signature}"),
             jti,
-            expires_at: iat + ttl,
+            expires_at: exp,
         })
     }
 }

@@ -273,7 +273,11 @@ impl KeyDir {
                 }
                 Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => {
                     tmp = err.file;
-                    now += std::time::Duration::from_nanos(1);
+                    now = now
+                        .checked_add(std::time::Duration::from_nanos(1))
+                        .ok_or_else(|| {
+                            io(&path)(std::io::Error::other("the clock is at its maximum"))
+                        })?;
                 }
                 Err(err) => return Err(io(&path)(err.error)),
             }

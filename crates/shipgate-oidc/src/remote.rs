@@ -113,7 +113,7 @@ impl RemoteKeys {
         let mut fetched_now = false;
         if !self.is_fresh(&state, now) {
             if let Some(failed) = state.failed_at
-                && now < failed + self.options.failure_backoff.as_secs()
+                && now < failed.saturating_add(self.options.failure_backoff.as_secs())
             {
                 return Err(FetchError::Backoff {
                     issuer: self.issuer.clone(),
@@ -143,7 +143,7 @@ impl RemoteKeys {
             return Err(unknown("not needed: the JWKS was just fetched"));
         }
         if let Some(last) = state.refetched_at
-            && now < last + self.options.refetch_floor.as_secs()
+            && now < last.saturating_add(self.options.refetch_floor.as_secs())
         {
             return Err(unknown(
                 "suppressed: the last refetch was less than 60 s ago",

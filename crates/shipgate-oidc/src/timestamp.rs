@@ -11,7 +11,7 @@ pub const STAMP_LEN: usize = 26;
 pub fn stamp(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     let secs = since.as_secs();
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let (year, month, day) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(i64::MAX));
     let rem = secs % 86_400;
     format!(
         "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{:09}Z",
@@ -38,16 +38,20 @@ pub fn is_stamp(text: &str) -> bool {
 /// (Howard Hinnant's `civil_from_days`; negative days are before 1970).
 /// Also used by the CLI to print Unix times in UTC without a time zone
 /// database.
+///
+/// Never panics: days beyond ±25 trillion years (far outside any real
+/// timestamp, e.g. a hostile gate's `i64::MAX`) are clamped to that range.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
+    const LIMIT: i64 = i64::MAX / 1_000;
+    let z = days.clamp(-LIMIT, LIMIT) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     // In range by construction: day 1..=31, month 1..=12.
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -64,6 +68,14 @@ mod tests {
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(19_675), (2023, 11, 14));
+    }
+
+    #[test]
+    fn extreme_days_do_not_panic() {
+        for days in [i64::MAX, i64::MIN, i64::MAX / 86_400, i64::MIN / 86_400] {
+            let (_, month, day) = civil_from_days(days);
+            assert!((1..=12).contains(&month) && (1..=31).contains(&day));
+        }
     }
 
     #[test]

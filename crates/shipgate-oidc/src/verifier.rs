@@ -17,6 +17,7 @@ use crate::claims::{Claims, Validation, check_registered};
 use crate::error::{Rejection, VerifyError};
 use crate::fetch::FetchError;
 use crate::jwks::KeySet;
+use crate::numeric_date;
 use crate::remote::{RemoteKeys, RemoteOptions};
 use crate::replay::ReplayGuard;
 use crate::signature::VerifyingKey;
@@ -35,7 +36,11 @@ pub struct VerifiedToken {
 
 impl VerifiedToken {
     /// Refuses a token whose `jti` was seen before, and remembers this one
-    /// until its `exp` plus `leeway`. A token without a string `jti` is refused.
+    /// until its `exp` plus `leeway` (its real expiry: the verifier refused
+    /// any `exp` that is not a time between 1970 and 9999, so the sum is
+    /// exact; should it still not be representable, the token is refused
+    /// rather than remembered for less). A token without a string `jti` is
+    /// refused.
     pub async fn check_replay<G: ReplayGuard + ?Sized>(
         &self,
         guard: &G,
@@ -46,8 +51,13 @@ impl VerifiedToken {
             .jti()
             .filter(|jti| !jti.is_empty())
             .ok_or(Rejection::MissingClaim("jti"))?;
-        let exp = u64::try_from(self.claims.expires_at()).unwrap_or(0);
-        let forget_after = UNIX_EPOCH + std::time::Duration::from_secs(exp) + leeway;
+        let exp = self.claims.expires_at();
+        let forget_after = numeric_date::to_system_time(exp)
+            .and_then(|at| at.checked_add(leeway))
+            .ok_or_else(|| Rejection::TimeOutOfRange {
+                claim: "exp".into(),
+                value: exp.to_string(),
+            })?;
         guard.check_and_remember(jti, forget_after).await
     }
 }

@@ -291,6 +291,124 @@ async fn github_table() {
             ok,
         ),
         (
+            "a pull request's merge ref, even with any ref allowed",
+            GitHubBinding::new("octo-org/octo-repo", "65", "release.yml"),
+            json!({"ref": "refs/pull/1/merge", "environment": null}),
+            Err(|e| *e == BindingError::PullRequestRef("refs/pull/1/merge".into())),
+        ),
+        (
+            "a pull request's head ref matching a careless pattern",
+            {
+                let mut b = github_binding();
+                b.ref_pattern = Some("refs/**".into());
+                b
+            },
+            json!({"ref": "refs/pull/7/head"}),
+            Err(|e| matches!(e, BindingError::PullRequestRef(_))),
+        ),
+        (
+            "event pull_request is not a release event",
+            github_binding(),
+            json!({"event_name": "pull_request"}),
+            Err(
+                |e| matches!(e, BindingError::EventNotAllowed { event, .. } if event == "pull_request"),
+            ),
+        ),
+        (
+            "event issue_comment is not a release event",
+            github_binding(),
+            json!({"event_name": "issue_comment"}),
+            Err(
+                |e| matches!(e, BindingError::EventNotAllowed { event, .. } if event == "issue_comment"),
+            ),
+        ),
+        (
+            "pull_request_target refused even when listed",
+            {
+                let mut b = github_binding();
+                b.events = vec!["pull_request_target".into()];
+                b
+            },
+            json!({"event_name": "pull_request_target"}),
+            Err(|e| matches!(e, BindingError::RefusedEvent(_))),
+        ),
+        (
+            "an event the binding lists",
+            {
+                let mut b = github_binding();
+                b.events = vec!["issue_comment".into()];
+                b
+            },
+            json!({"event_name": "issue_comment"}),
+            ok,
+        ),
+        (
+            "a listed event replaces the defaults",
+            {
+                let mut b = github_binding();
+                b.events = vec!["release".into()];
+                b
+            },
+            json!({"event_name": "push"}),
+            Err(|e| matches!(e, BindingError::EventNotAllowed { .. })),
+        ),
+        (
+            "every default release event",
+            github_binding(),
+            json!({"event_name": "workflow_dispatch"}),
+            ok,
+        ),
+        (
+            "schedule is a release event",
+            github_binding(),
+            json!({"event_name": "schedule"}),
+            ok,
+        ),
+        (
+            "release is a release event",
+            github_binding(),
+            json!({"event_name": "release"}),
+            ok,
+        ),
+        (
+            "repository id pinned and equal",
+            {
+                let mut b = github_binding();
+                b.repository_id = Some("74".into());
+                b
+            },
+            json!({}),
+            ok,
+        ),
+        (
+            "repository re-created under the same name (new id)",
+            {
+                let mut b = github_binding();
+                b.repository_id = Some("74".into());
+                b
+            },
+            json!({"repository_id": "75"}),
+            Err(|e| {
+                matches!(
+                    e,
+                    BindingError::Mismatch {
+                        claim: "repository_id",
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "repository id pinned but absent",
+            {
+                let mut b = github_binding();
+                b.repository_id = Some("74".into());
+                b
+            },
+            json!({"repository_id": null}),
+            Err(|e| *e == BindingError::MissingClaim("repository_id")),
+        ),
+        (
             "sub is not what is compared",
             github_binding(),
             json!({"sub": "repo:evil/evil:ref:refs/heads/main"}),
@@ -366,8 +484,7 @@ fn gitlab_claims() -> Value {
 }
 
 fn gitlab_binding() -> GitLabBinding {
-    let mut b = GitLabBinding::new("group/sub/project");
-    b.project_id = Some("5678".into());
+    let mut b = GitLabBinding::new("group/sub/project", "5678");
     b.environment = Some("production".into());
     b.ref_pattern = Some("refs/tags/v*".into());
     b
@@ -404,6 +521,26 @@ async fn gitlab_table() {
             "project id differs",
             gitlab_binding(),
             json!({"project_id": "9999"}),
+            Err(|e| {
+                matches!(
+                    e,
+                    BindingError::Mismatch {
+                        claim: "project_id",
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "project id missing (a binding always pins it)",
+            gitlab_binding(),
+            json!({"project_id": null}),
+            Err(|e| *e == BindingError::MissingClaim("project_id")),
+        ),
+        (
+            "project re-created under the same path (new id)",
+            GitLabBinding::new("group/sub/project", "5678"),
+            json!({"project_id": "5679", "environment": null}),
             Err(|e| {
                 matches!(
                     e,

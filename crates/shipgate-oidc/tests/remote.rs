@@ -325,6 +325,153 @@ async fn the_disk_cache_serves_a_second_process_and_keeps_the_refetch_floor() {
     assert!(text.contains(key.kid()));
 }
 
+/// A cache file for `issuer` holding `keys`, as the disk cache writes it.
+fn cache_file(issuer: &TestIssuer, keys: &[&SigningKey], fetched_at: u64, max_age: u64) -> String {
+    json!({"version": 1, "issuer": issuer.url, "jwks_uri": format!("{}/jwks", issuer.url),
+           "fetched_at": fetched_at, "max_age": max_age, "refetched_at": null,
+           "jwks": jwks_of(keys)})
+    .to_string()
+}
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[cfg(unix)]
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Keys planted by another local user (or another process, through a file
+/// or directory others may write) are never used: the cache is treated as
+/// absent, the real keys are fetched, the planted key's token is refused.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_planted_cache_file_or_directory_is_not_trusted() {
+    let real = &keys().ed;
+    let planted = SigningKey::generate(Algorithm::EdDSA).unwrap().0;
+    let issuer = TestIssuer::start(jwks_of(&[real])).await;
+    let v = Validation::new(AUD);
+    let c = claims_for(&issuer);
+    let now = unix(SystemTime::now());
+    let root = tempfile::tempdir().unwrap();
+    let as_planted = |case: &str, dir_mode: u32, file_mode: u32, owner: Option<u32>| {
+        let dir = root.path().join(case);
+        std::fs::create_dir(&dir).unwrap();
+        let cache = DiskCache::new(&dir);
+        let path = cache.path_for(&issuer.url);
+        std::fs::write(&path, cache_file(&issuer, &[&planted], now, 300)).unwrap();
+        chmod(&path, file_mode);
+        if let Some(uid) = owner {
+            std::os::unix::fs::chown(&path, Some(uid), None).unwrap();
+        }
+        chmod(&dir, dir_mode);
+        RemoteOptions {
+            disk_cache: Some(cache),
+            ..RemoteOptions::default()
+        }
+    };
+    let mut cases = vec![
+        ("world-writable file", as_planted("a", 0o700, 0o666, None)),
+        ("group-writable file", as_planted("b", 0o700, 0o620, None)),
+        (
+            "world-writable directory",
+            as_planted("c", 0o777, 0o600, None),
+        ),
+        (
+            "group-writable directory",
+            as_planted("d", 0o770, 0o600, None),
+        ),
+    ];
+    // Only root can give a file to another user; as any other user the
+    // owner rule is covered by the unit test on a file root owns.
+    if effective_uid() == 0 {
+        cases.push((
+            "file of another user",
+            as_planted("e", 0o700, 0o600, Some(65534)),
+        ));
+    }
+    let mut fetches = issuer.jwks_hits();
+    for (case, options) in cases {
+        let err = Verifier::remote(&issuer.url, options)
+            .unwrap()
+            .verify(&token(&planted, &c), &v)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.rejection(), Some(Rejection::UnknownKid { .. })),
+            "{case}: {err}"
+        );
+        fetches += 1;
+        assert_eq!(
+            issuer.jwks_hits(),
+            fetches,
+            "{case}: the real keys were fetched"
+        );
+    }
+    // The control: the same file, private, is used as it stands.
+    let options = as_planted("f", 0o700, 0o600, None);
+    Verifier::remote(&issuer.url, options)
+        .unwrap()
+        .verify(&token(&planted, &c), &v)
+        .await
+        .unwrap();
+    assert_eq!(issuer.jwks_hits(), fetches, "the private file was used");
+}
+
+#[cfg(unix)]
+fn effective_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of a file this process just created is its effective user.
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    probe.as_file().metadata().unwrap().uid()
+}
+
+/// A cache file claiming ten years of freshness is fresh for 24 hours at
+/// most: after that the keys are fetched again, and a key the issuer has
+/// since dropped no longer verifies.
+#[tokio::test]
+async fn a_cached_lifetime_is_clamped_to_24_hours() {
+    let at = clock();
+    let old = SigningKey::generate(Algorithm::EdDSA).unwrap().0;
+    let new = &keys().ed;
+    let issuer = TestIssuer::start(jwks_of(&[new])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DiskCache::new(dir.path());
+    let ten_years = 10 * 365 * 24 * 3600;
+    std::fs::write(
+        cache.path_for(&issuer.url),
+        cache_file(&issuer, &[&old], unix(at(0)), ten_years),
+    )
+    .unwrap();
+    let options = RemoteOptions {
+        disk_cache: Some(cache),
+        ..RemoteOptions::default()
+    };
+    let v = Validation::new(AUD);
+    let mut c = claims_for(&issuer);
+    c["exp"] = json!(unix(at(0)) + 3 * 24 * 3600);
+    // Within 24 h the cached key is used without a fetch ...
+    Verifier::remote(&issuer.url, options.clone())
+        .unwrap()
+        .verify_at(&token(&old, &c), &v, at(23 * 3600))
+        .await
+        .unwrap();
+    assert_eq!(issuer.jwks_hits(), 0);
+    // ... after 24 h it is stale whatever the file says.
+    let err = Verifier::remote(&issuer.url, options)
+        .unwrap()
+        .verify_at(&token(&old, &c), &v, at(24 * 3600 + 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.rejection(), Some(Rejection::UnknownKid { .. })),
+        "{err}"
+    );
+    assert_eq!(issuer.jwks_hits(), 1);
+}
+
 #[test]
 fn plain_http_to_a_remote_issuer_is_refused_up_front() {
     let err = Verifier::remote("http://example.com", RemoteOptions::default()).unwrap_err();

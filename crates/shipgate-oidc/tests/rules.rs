@@ -592,3 +592,129 @@ async fn a_replayed_jti_is_refused() {
         .unwrap_err();
     assert_eq!(err.rejection(), Some(&Rejection::MissingClaim("jti")));
 }
+
+// --- Hostile time claims --------------------------------------------------
+
+/// The usual claims with `claim` written as raw JSON text, so that numbers
+/// reach the parser exactly as an attacker writes them (`2^64`, `1e30`).
+fn payload_with_raw(claim: &str, raw: &str) -> String {
+    let mut base = claims();
+    base.as_object_mut().unwrap().remove(claim);
+    let text = base.to_string();
+    format!("{},\"{claim}\":{raw}}}", &text[..text.len() - 1])
+}
+
+#[tokio::test]
+async fn hostile_time_claims_are_refused_and_never_panic() {
+    let key = &keys().ed;
+    let h = header(key).to_string();
+    let out_of_range = |claim: &str, raw: &str| {
+        Err(Rejection::TimeOutOfRange {
+            claim: claim.into(),
+            value: raw.into(),
+        })
+    };
+    for claim in ["exp", "nbf", "iat"] {
+        // 2^63-1 used to panic the request ("overflow when adding duration
+        // to instant"); 2^63 was "far future" to one check and 0 to the
+        // replay store; -1 passed as a time long past.
+        for raw in [
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "-1",
+            "253402300800",
+        ] {
+            let t = sign_raw(key, &h, &payload_with_raw(claim, raw));
+            assert_eq!(verify(&t).await, out_of_range(claim, raw), "{claim}={raw}");
+        }
+        for raw in ["18446744073709551616", "1e30", "1.5", "\"123\"", "null"] {
+            let t = sign_raw(key, &h, &payload_with_raw(claim, raw));
+            assert_eq!(
+                verify(&t).await,
+                Err(Rejection::ClaimType(claim.into())),
+                "{claim}={raw}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn exp_may_be_at_most_a_year_ahead_or_the_verifier_s_bound() {
+    let key = &keys().rsa;
+    let t = now();
+    let year = shipgate_oidc::MAX_EXP_AHEAD.as_secs() as i64;
+    assert_eq!(year, 365 * 24 * 3600);
+    assert_eq!(
+        verify(&token(key, &with(claims(), json!({"exp": t + year - 60})))).await,
+        Ok(())
+    );
+    assert!(matches!(
+        verify(&token(key, &with(claims(), json!({"exp": t + year + 60})))).await,
+        Err(Rejection::ExpiresTooFarAhead { .. })
+    ));
+    let mut v = Validation::new(AUD);
+    v.max_exp_ahead = std::time::Duration::from_secs(3600);
+    assert!(matches!(
+        verify_with(&token(key, &with(claims(), json!({"exp": t + 7200}))), &v).await,
+        Err(Rejection::ExpiresTooFarAhead { max: 3600, .. })
+    ));
+}
+
+/// Records what a replay guard was asked to remember.
+#[derive(Default)]
+struct RecordingGuard(std::sync::Mutex<Vec<(String, std::time::SystemTime)>>);
+
+impl shipgate_oidc::ReplayGuard for RecordingGuard {
+    async fn check_and_remember(
+        &self,
+        jti: &str,
+        forget_after: std::time::SystemTime,
+    ) -> Result<(), VerifyError> {
+        self.0.lock().unwrap().push((jti.to_owned(), forget_after));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_jti_is_remembered_until_the_token_s_real_expiry() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let leeway = shipgate_oidc::DEFAULT_LEEWAY;
+    let far = now() + 300 * 24 * 3600;
+    for exp in [now() + 300, far] {
+        let t = token(&keys().ed, &with(claims(), json!({"exp": exp})));
+        let verified = verifier().verify(&t, &Validation::new(AUD)).await.unwrap();
+        let guard = RecordingGuard::default();
+        verified.check_replay(&guard, leeway).await.unwrap();
+        let remembered = guard.0.lock().unwrap().clone();
+        assert_eq!(
+            remembered,
+            vec![(
+                "jti-1".to_owned(),
+                UNIX_EPOCH + Duration::from_secs(exp as u64) + leeway
+            )]
+        );
+    }
+    // The in-memory guard keeps it for that long: still refused a day later.
+    let guard = InMemoryReplayGuard::new();
+    let t = token(&keys().ed, &with(claims(), json!({"exp": far})));
+    let verified = verifier().verify(&t, &Validation::new(AUD)).await.unwrap();
+    verified.check_replay(&guard, leeway).await.unwrap();
+    let forget_after = UNIX_EPOCH + Duration::from_secs(far as u64) + leeway;
+    let a_day_later = UNIX_EPOCH + Duration::from_secs(now() as u64 + 86_400);
+    for _ in 0..5 {
+        let err = guard
+            .check_and_remember_at("jti-1", forget_after, a_day_later)
+            .unwrap_err();
+        assert_eq!(err.rejection(), Some(&Rejection::Replayed("jti-1".into())));
+    }
+    // A leeway no clock can add is refused, not a panic.
+    let err = verified
+        .check_replay(&guard, Duration::MAX)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.rejection(),
+        Some(Rejection::TimeOutOfRange { .. })
+    ));
+}

@@ -1,7 +1,8 @@
 //! GitLab CI trusted publishers.
 //!
-//! Claims used: `project_path` (without case), optionally `project_id` (a
-//! number that survives renames), `ci_config_ref_uri`
+//! Claims used: `project_path` (without case), `project_id` (a number that
+//! survives renames, so a project deleted and re-created under the same path
+//! does not inherit the binding; required), `ci_config_ref_uri`
 //! (`<host>/<project_path>//<config path>@<ref>`: which pipeline definition
 //! ran), `environment` (without case), and the ref: `ref_path` when present
 //! (`refs/heads/main`), else built from `ref_type` and `ref`.
@@ -22,8 +23,8 @@ pub struct GitLabBinding {
     pub issuer: String,
     /// `group/subgroup/project`.
     pub project_path: String,
-    /// The project's numeric id, when pinned.
-    pub project_id: Option<String>,
+    /// The project's numeric id.
+    pub project_id: String,
     /// The pipeline definition's path in the repository, e.g. `.gitlab-ci.yml`.
     pub ci_config_path: String,
     /// The deployment environment the job must run in.
@@ -33,12 +34,13 @@ pub struct GitLabBinding {
 }
 
 impl GitLabBinding {
-    /// A binding on GitLab.com for `project_path` and `.gitlab-ci.yml`.
-    pub fn new(project_path: &str) -> GitLabBinding {
+    /// A binding on GitLab.com for `project_path` (numeric id `project_id`)
+    /// and `.gitlab-ci.yml`, any environment, any ref.
+    pub fn new(project_path: &str, project_id: &str) -> GitLabBinding {
         GitLabBinding {
             issuer: GITLAB_ISSUER.to_owned(),
             project_path: project_path.to_owned(),
-            project_id: None,
+            project_id: project_id.to_owned(),
             ci_config_path: ".gitlab-ci.yml".to_owned(),
             environment: None,
             ref_pattern: None,
@@ -56,11 +58,9 @@ impl GitLabBinding {
                 format!("{:?} (any case)", self.project_path),
             ));
         }
-        if let Some(expected) = &self.project_id {
-            let id = string_claim(claims, "project_id")?;
-            if id != expected {
-                return Err(mismatch("project_id", id, format!("{expected:?}")));
-            }
+        let id = string_claim(claims, "project_id")?;
+        if id != self.project_id {
+            return Err(mismatch("project_id", id, format!("{:?}", self.project_id)));
         }
         let host = url::Url::parse(&self.issuer)
             .ok()

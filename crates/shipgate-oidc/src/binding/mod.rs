@@ -13,7 +13,10 @@ mod gitlab;
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
-pub use github::{GITHUB_ISSUER, GitHubBinding, REFUSED_GITHUB_EVENTS, WorkflowSource};
+pub use github::{
+    DEFAULT_GITHUB_EVENTS, GITHUB_ISSUER, GitHubBinding, REFUSED_GITHUB_EVENTS, REFUSED_REF_PREFIX,
+    WorkflowSource,
+};
 pub use gitlab::{GITLAB_ISSUER, GitLabBinding};
 
 use crate::claims::Claims;
@@ -59,8 +62,22 @@ pub enum BindingError {
     },
     /// The workflow was triggered by an event that can run untrusted code
     /// with the repository's privileges.
-    #[error("event {0:?} is refused for publishing")]
+    #[error("event {0:?} is refused for publishing whatever the binding says")]
     RefusedEvent(String),
+    /// The workflow was triggered by an event the binding does not list
+    /// (by default: push, release, workflow_dispatch, schedule).
+    #[error(
+        "event {event:?} is not one the binding accepts ({allowed}); hint: if this workflow really releases on it, add it to the binding's events = [...]"
+    )]
+    EventNotAllowed {
+        /// The token's `event_name`.
+        event: String,
+        /// The events the binding accepts, comma-separated.
+        allowed: String,
+    },
+    /// The token was minted for a pull request's ref (`refs/pull/...`).
+    #[error("ref {0:?} is a pull request's; releases are never staged from one")]
+    PullRequestRef(String),
     /// The binding's ref pattern does not compile.
     #[error("bad ref pattern {0:?}")]
     BadPattern(String),
@@ -122,6 +139,12 @@ fn starts_with_ignore_case(value: &str, prefix: &str) -> bool {
         .as_bytes()
         .get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// Checks that `pattern` compiles as a ref glob (so a configuration can be
+/// refused at load rather than every token at staging).
+pub fn check_ref_pattern(pattern: &str) -> Result<(), BindingError> {
+    ref_matcher(pattern).map(|_| ())
 }
 
 fn ref_matcher(pattern: &str) -> Result<GlobMatcher, BindingError> {

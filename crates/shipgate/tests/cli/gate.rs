@@ -1,7 +1,7 @@
 //! End-to-end tests of the release gate: the real `shipgate serve` on
 //! loopback, the real CLI, raw HTTP for hostile requests.
 
-use crate::gate_util::{Gate, default_config, enroll, error_code, totp};
+use crate::gate_util::{Gate, bound_config, default_config, enroll, error_code, totp};
 use crate::util::{assert_exit, run_in, stderr, stdout};
 
 #[test]
@@ -26,6 +26,40 @@ fn config_errors_exit_2_and_name_the_key() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_binding_missing_a_required_field_stops_the_gate_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = "https://token.actions.githubusercontent.com";
+    for (remove, field, hint) in [
+        (
+            "environment = \"release\"\n",
+            "package[0].publisher[0].environment",
+            "hint: add environment = \"release\" or environment = \"*\"",
+        ),
+        (
+            "ref = \"refs/tags/v*\"\n",
+            "package[0].publisher[0].ref",
+            "hint: add ref = \"refs/tags/v*\" or ref = \"*\"",
+        ),
+    ] {
+        let config = bound_config(issuer).replacen(remove, "", 1);
+        std::fs::write(dir.path().join("gate.toml"), config).unwrap();
+        let out = run_in(dir.path(), &["serve", "--config", "gate.toml"]);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        // One error line says it all; the CLI may add its own hint lines.
+        let first = err.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: "), "{err}");
+        assert!(
+            err.lines().skip(1).all(|l| l.starts_with("hint: ")),
+            "{err}"
+        );
+        for needle in ["gate.toml", field, "package \"hello\"", hint] {
+            assert!(first.contains(needle), "{needle:?} in {err}");
+        }
+    }
 }
 
 #[test]

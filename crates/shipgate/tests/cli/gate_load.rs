@@ -35,6 +35,8 @@ issuer = "{}"
 repository = "acme/load"
 repository_owner_id = "4242"
 workflow = ".github/workflows/release.yml"
+environment = "*"
+ref = "refs/tags/v*"
 "#,
         maintainers.join(", "),
         ci.url

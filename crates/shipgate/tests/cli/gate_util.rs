@@ -411,8 +411,13 @@ impl Drop for CiIssuer {
     }
 }
 
+/// The binding lines that accept any deployment environment and any ref,
+/// on purpose (a GitHub binding must say one or the other).
+pub const ANY_ENVIRONMENT_AND_REF: &str = "environment = \"*\"\nref = \"*\"\n";
+
 /// A `[[package.publisher]]` table binding `repository`'s release workflow
-/// on GitHub (`issuer`); `extra` adds lines (`environment = ...`).
+/// on GitHub (`issuer`); `extra` adds lines: at least `environment` and
+/// `ref` (or [`ANY_ENVIRONMENT_AND_REF`]).
 pub fn github_publisher(issuer: &str, repository: &str, owner_id: &str, extra: &str) -> String {
     format!(
         r#"[[package.publisher]]
@@ -460,7 +465,7 @@ quorum = 1
 
 {other}"#,
         hello = hello_publisher(issuer),
-        other = github_publisher(issuer, "acme/other", "43", ""),
+        other = github_publisher(issuer, "acme/other", "43", ANY_ENVIRONMENT_AND_REF),
     )
 }
 

@@ -13,7 +13,8 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::gate_util::{
-    CiIssuer, Gate, enroll, github_publisher, hello_publisher, json, sha256_hex, totp,
+    ANY_ENVIRONMENT_AND_REF, CiIssuer, Gate, enroll, github_publisher, hello_publisher, json,
+    sha256_hex, totp,
 };
 use crate::util::assert_exit;
 
@@ -56,8 +57,8 @@ execution_audience = "https://deploy.example/other"
 {extra}
 "#,
         hello = hello_publisher(issuer),
-        mirror = github_publisher(issuer, "acme/hello-mirror", "42", ""),
-        other = github_publisher(issuer, "acme/other", "43", ""),
+        mirror = github_publisher(issuer, "acme/hello-mirror", "42", ANY_ENVIRONMENT_AND_REF),
+        other = github_publisher(issuer, "acme/other", "43", ANY_ENVIRONMENT_AND_REF),
     )
 }
 

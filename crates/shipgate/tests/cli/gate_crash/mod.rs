@@ -80,6 +80,8 @@ issuer = "{issuer}"
 repository = "{repository}"
 repository_owner_id = "{owner}"
 workflow = ".github/workflows/release.yml"
+environment = "release"
+ref = "refs/tags/v*"
 "#,
             maintainers.join(", ")
         ));
