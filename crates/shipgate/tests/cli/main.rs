@@ -19,5 +19,6 @@ mod gate_matrix;
 mod gate_quota;
 mod gate_util;
 mod help;
+mod home;
 mod oidc;
 mod signing;

@@ -3,11 +3,33 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// A `Command` for the `shipgate` binary under test, with a clean log setting.
+/// A `Command` for the `shipgate` binary under test, with a clean log
+/// setting and a home directory of the test run's own: whatever a command
+/// remembers for the user (known gates, checkpoints, the JWKS cache) lands in
+/// a temporary directory, never in the real `~/.config` or `~/.cache`.
 pub fn shipgate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
-    cmd.env_remove("SHIPGATE_LOG");
+    let home = test_home();
+    cmd.env_remove("SHIPGATE_LOG")
+        .env_remove("SHIPGATE_CONFIG_DIR")
+        .env_remove("SHIPGATE_CACHE_DIR")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"));
     cmd
+}
+
+/// The home directory every command of this test run gets (one per test
+/// process, in the system's temporary directory).
+pub fn test_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("shipgate-test-home-")
+            .tempdir()
+            .expect("a temporary home directory for the tests")
+    })
+    .path()
 }
 
 /// Runs `shipgate ARGS` in `dir` and returns its output.
