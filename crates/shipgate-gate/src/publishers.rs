@@ -337,7 +337,7 @@ mod tests {
     }
 
     async fn issuer() -> Issuer {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let keydir = KeyDir::new(dir.path().join("keys"));
         keydir.generate(Algorithm::EdDSA).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -380,7 +380,7 @@ workflow = ".github/workflows/release.yml"
 "#,
             issuer.url
         );
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let config = GateConfig::parse(&text, "gate.toml".as_ref(), dir.path()).unwrap();
         let auth = PublisherAuth::from_config(&config).unwrap();
         let db = Db::open(dir.path()).await.unwrap();

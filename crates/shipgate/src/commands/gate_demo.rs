@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use shipgate_gate::credentials::totp_code;
 use shipgate_gate::dev::{self, DEV_PACKAGE};
@@ -32,7 +32,38 @@ fn exe() -> Result<std::path::PathBuf, CliError> {
         .map_err(|e| CliError::usage(format!("demo: cannot find the shipgate binary: {e}")))
 }
 
-fn shipgate(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Output, CliError> {
+/// What a command printed, each line tagged with its stream, in the order
+/// the lines arrived.
+struct Ran {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    transcript: Vec<(&'static str, String)>,
+}
+
+impl Ran {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Everything it printed, stdout and stderr in arrival order.
+    fn text(&self) -> String {
+        self.transcript
+            .iter()
+            .map(|(_, line)| line.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn shipgate(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Ran, CliError> {
     let mut cmd = Command::new(exe()?);
     cmd.current_dir(dir)
         .env_remove("SHIPGATE_OIDC_TOKEN")
@@ -42,9 +73,56 @@ fn shipgate(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Output, C
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.args(args)
-        .output()
-        .map_err(|e| CliError::usage(format!("demo: cannot run shipgate: {e}")))
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CliError::usage(format!("demo: cannot run shipgate: {e}")))?;
+    // Both streams are read line by line into one transcript, so a step
+    // shows what the command printed in the order it printed it.
+    let transcript = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stdout_bytes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
+    if let Some(pipe) = child.stdout.take() {
+        let (transcript, bytes) = (transcript.clone(), stdout_bytes.clone());
+        readers.push(std::thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                if let Ok(mut all) = bytes.lock() {
+                    all.extend_from_slice(&line);
+                }
+                let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                if let Ok(mut t) = transcript.lock() {
+                    t.push(("stdout", text));
+                }
+                line.clear();
+            }
+        }));
+    }
+    if let Some(pipe) = child.stderr.take() {
+        let transcript = transcript.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Ok(mut t) = transcript.lock() {
+                    t.push(("stderr", line));
+                }
+            }
+        }));
+    }
+    let status = child
+        .wait()
+        .map_err(|e| CliError::usage(format!("demo: cannot run shipgate: {e}")))?;
+    for reader in readers {
+        let _ = reader.join();
+    }
+    Ok(Ran {
+        status,
+        stdout: take_all(&stdout_bytes),
+        transcript: take_all(&transcript),
+    })
 }
 
 /// `shipgate stage --wait` running in the background; killed when dropped.
@@ -120,22 +198,44 @@ fn stage_and_wait(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Wai
     })
 }
 
-fn got(out: &Output) -> String {
-    let code = out
-        .status
-        .code()
-        .map_or("killed".to_owned(), |c| c.to_string());
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let first: Vec<&str> = text
+/// The last "credentials refused" line of the gate's log (empty if none).
+fn last_refusal(log: &Path) -> String {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
         .lines()
+        .rev()
+        .find(|l| l.contains("credentials refused"))
+        .map(|l| l.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Empties a vector the reader threads filled.
+fn take_all<T>(shared: &std::sync::Mutex<Vec<T>>) -> Vec<T> {
+    shared
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
+}
+
+/// The exit code and everything the command printed (at most 40 lines).
+fn got(out: &Ran) -> String {
+    let code = out.code().map_or("killed".to_owned(), |c| c.to_string());
+    let lines: Vec<&str> = out
+        .transcript
+        .iter()
+        .map(|(_, line)| line.as_str())
         .filter(|l| !l.trim().is_empty())
-        .take(3)
         .collect();
-    format!("got: exit {code}\n{}", first.join("\n"))
+    let mut shown = lines
+        .iter()
+        .take(40)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if lines.len() > 40 {
+        shown.push_str(&format!("\n... ({} more lines)", lines.len() - 40));
+    }
+    format!("got: exit {code}\n{shown}")
 }
 
 /// Runs the gate flow in `workdir/gate`.
@@ -146,12 +246,18 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let setup = shipgate_gate::block_on(dev::prepare(&dir.join("shipgate-dev")))
         .map_err(|e| CliError::usage(format!("demo: {e}")))?
         .map_err(|e| CliError::usage(format!("demo: {e}")))?;
+    // The gate's log: where it writes the precise reason behind every
+    // refusal it answers with a generic message.
+    let gate_log_path = dir.join("gate.log");
+    let gate_log = std::fs::File::create(&gate_log_path)
+        .map_err(|e| CliError::usage(format!("demo: {}: {e}", gate_log_path.display())))?;
     let mut child = Command::new(exe()?)
         .current_dir(&dir)
+        .env("SHIPGATE_LOG", "warn")
         .args(["serve", "--config"])
         .arg(&setup.config_path)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(gate_log)
         .spawn()
         .map_err(|e| CliError::usage(format!("demo: cannot start the gate: {e}")))?;
     let stdout = child.stdout.take();
@@ -194,11 +300,11 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let mint = dev::mint_args(&setup, "1.0.0");
     let mint: Vec<&str> = mint.iter().map(String::as_str).collect();
     let out = shipgate(&dir, &[], &mint)?;
-    let ci_token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let ci_token = out.stdout().trim().to_owned();
     demo.step(
         "mint a GitHub-shaped CI token with `shipgate oidc issue`, as CI holds one (the dev issuer stands in for GitHub Actions)",
         "a signed JWT",
-        out.status.success() && ci_token.split('.').count() == 3,
+        out.success() && ci_token.split('.').count() == 3,
         &format!("got: {}...", ci_token.chars().take(40).collect::<String>()),
     );
     let artifact = "hello-1.0.0.tar.gz";
@@ -239,7 +345,33 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     demo.step(
         "try to fetch the staged version",
         "refused: nothing is served before approval (exit 1)",
-        out.status.code() == Some(1),
+        out.code() == Some(1),
+        &got(&out),
+    );
+
+    // A second staged release, so that replaying a code below is tried on
+    // a decision that would otherwise succeed.
+    let mint = dev::mint_args(&setup, "1.0.1");
+    let mint: Vec<&str> = mint.iter().map(String::as_str).collect();
+    let second_token = shipgate(&dir, &[], &mint)?.stdout().trim().to_owned();
+    let out = shipgate(
+        &dir,
+        &[("SHIPGATE_OIDC_TOKEN", &second_token)],
+        &[
+            "stage",
+            "--gate",
+            &url,
+            "--package",
+            DEV_PACKAGE,
+            "--version",
+            "1.0.1",
+            artifact,
+        ],
+    )?;
+    demo.step(
+        "stage hello 1.0.1 too (another CI run)",
+        "staged release 2",
+        out.success() && out.text().contains("staged release 2"),
         &got(&out),
     );
 
@@ -256,8 +388,8 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     demo.step(
         "approve with the CI token",
         "refused (exit 1): a CI identity can never approve",
-        out.status.code() == Some(1),
-        &got(&out),
+        out.code() == Some(1),
+        &format!("{}\ngate log: {}", got(&out), last_refusal(&gate_log_path)),
     );
     let maintainer = &setup.maintainer;
     let now = u64::try_from(shipgate_gate::unix_now()).unwrap_or(0);
@@ -268,31 +400,33 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
         "00000000"
     };
     let out = approve(&maintainer.token, wrong)?;
+    let reason = last_refusal(&gate_log_path);
     demo.step(
         "approve with the maintainer token and a wrong TOTP code",
-        "refused (exit 1); the attempt counts towards the lockout",
-        out.status.code() == Some(1),
-        &got(&out),
+        "refused (exit 1); the gate's log says: wrong TOTP code (it counts towards the lockout)",
+        out.code() == Some(1) && reason.contains("wrong TOTP code"),
+        &format!("{}\ngate log: {reason}", got(&out)),
     );
     let out = approve(&maintainer.token, &good)?;
     demo.step(
         "approve with the maintainer token and the current TOTP code",
         "released: the gate signed the release manifest with its own key",
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("released"),
+        out.success() && out.stdout().contains("released"),
         &got(&out),
     );
+    // The same code again, on release 2: the token is valid, the release is
+    // staged, the maintainer may approve it. Only replay protection stops it.
     let out = shipgate(
         &dir,
         &[("SHIPGATE_MAINTAINER_TOKEN", &maintainer.token)],
-        &[
-            "reject", "1", "--gate", &url, "--code", &good, "--reason", "replay",
-        ],
+        &["approve", "2", "--gate", &url, "--code", &good],
     )?;
+    let reason = last_refusal(&gate_log_path);
     demo.step(
-        "replay the same TOTP code",
-        "refused (exit 1): each code is usable once",
-        out.status.code() == Some(1),
-        &got(&out),
+        "replay the same TOTP code to approve release 2, which is staged and approvable",
+        "refused (exit 1); the gate's log says why: the code was already used (each code is usable once)",
+        out.code() == Some(1) && reason.contains("already used"),
+        &format!("{}\ngate log: {reason}", got(&out)),
     );
 
     demo.section("the waiting CI job gets an execution token");
@@ -320,7 +454,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     demo.step(
         "fetch hello 1.0.0 pinned to the gate's public key",
         "every file verified against the signed manifest, bytes identical",
-        out.status.success() && same,
+        out.success() && same,
         &got(&out),
     );
     let manifest_sha = std::fs::read(dir.join("fetched").join("shipgate.manifest"))
@@ -353,7 +487,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
             "deploy step: `shipgate oidc verify --issuer {url} --audience {audience} --expect digest=<sha256 of the fetched manifest> --expect commit_sha=<the commit>`"
         ),
         "token verified: signed by the gate, bound to exactly the approved manifest and commit",
-        out.status.success() && !manifest_sha.is_empty(),
+        out.success() && !manifest_sha.is_empty(),
         &got(&out),
     );
     let other = shipgate_client::client::sha256_hex(b"some other build");
@@ -361,7 +495,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     demo.step(
         "the same token checked against another manifest digest (a deploy of other bytes)",
         "refused (exit 1): the token names only the approved digest",
-        out.status.code() == Some(1),
+        out.code() == Some(1),
         &got(&out),
     );
     let out = shipgate(
@@ -380,7 +514,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     demo.step(
         "audit the gate's transparency log",
         "its signed checkpoint extends the one the fetch remembered; every leaf re-hashed",
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("the root matches"),
+        out.success() && out.stdout().contains("the root matches"),
         &got(&out),
     );
     // Tamper with the stored blob (same size, one byte changed): the gate
@@ -395,7 +529,7 @@ pub fn gate_flow(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     demo.step(
         "replace the stored artifact on the gate's disk, fetch again",
         "refused (exit 1): the bytes no longer match the signed manifest",
-        tampered && out.status.code() == Some(1) && !dir.join("tampered").join(artifact).exists(),
+        tampered && out.code() == Some(1) && !dir.join("tampered").join(artifact).exists(),
         &got(&out),
     );
     drop(server);

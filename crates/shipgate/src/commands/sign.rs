@@ -157,6 +157,14 @@ impl Signer {
                 manifest.version()
             );
         }
+        if files == 0 {
+            // Almost always a wrong path or a module whose files are all
+            // excluded: a manifest of nothing verifies anything.
+            eprintln!(
+                "warning: {}: the module has no files; its manifest covers nothing (check the directory)",
+                dir.display()
+            );
+        }
         self.results.push(json!({
             "dir": dir.display().to_string(),
             "action": if signed_by.is_some() { "signed" } else { "checksummed" },
@@ -167,6 +175,7 @@ impl Signer {
             "manifest_sha256": sha256.to_hex(),
             "key_id": signed_by,
             "reason": why.trim_start_matches(" — "),
+            "warnings": if files == 0 { vec!["the module has no files"] } else { Vec::new() },
         }));
         Ok(())
     }

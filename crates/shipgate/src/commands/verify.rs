@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use shipgate_manifest::module::{ModuleReport, Outcome, SignatureCheck, verify_module};
-use shipgate_manifest::signature::CommentKind;
+use shipgate_manifest::signature::{CommentKind, SignatureErrorKind};
 use shipgate_manifest::{PublicKey, SIGNATURE_FILE};
 
 use super::policy::{PolicyArgs, resolution_json, resolve_policy, summary_line};
@@ -149,6 +149,9 @@ fn signature_text(report: &ModuleReport) -> String {
             }
         }
         SignatureCheck::Absent => "unsigned".to_string(),
+        SignatureCheck::Invalid(error) if matches!(error.kind, SignatureErrorKind::NoPublicKey) => {
+            "signed, but no public key was given to check the signature".to_string()
+        }
         SignatureCheck::Invalid(_) => "signature INVALID".to_string(),
         SignatureCheck::NotChecked => "signature not checked".to_string(),
     }
@@ -235,6 +238,12 @@ fn print_summary(reports: &[ModuleReport], code: u8) {
     } else if unsigned {
         eprintln!(
             "hint: this context requires a signature: sign with `shipgate sign DIR -s KEY` (CI signs on approval); `shipgate policy explain` shows why"
+        );
+    } else if reports.iter().any(|r| {
+        matches!(&r.signature, SignatureCheck::Invalid(e) if matches!(e.kind, SignatureErrorKind::NoPublicKey))
+    }) {
+        eprintln!(
+            "hint: the module is signed: pass the signer's public key, e.g. `shipgate verify DIR -p shipgate.pub` (a present signature is always checked)"
         );
     } else if reports
         .iter()
