@@ -32,6 +32,7 @@ mod execution_tokens;
 mod log;
 mod maintainers;
 pub mod model;
+mod policy;
 mod releases;
 
 use std::borrow::Cow;
@@ -49,6 +50,8 @@ use sqlx::{Row, SqlStr, Sqlite, Transaction};
 
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
+pub use policy::PackagePolicy;
+pub use releases::staged_leaf_len;
 pub use model::*;
 
 /// Database file name inside the data directory.
