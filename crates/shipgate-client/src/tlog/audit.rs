@@ -11,7 +11,9 @@
 //!   version, manifest digest, signing key), and an inclusion proof must lead
 //!   from its hash to the signed root;
 //! - a full audit recomputes every leaf hash from its data and the root from
-//!   the leaf hashes.
+//!   the leaf hashes, following the gate's pages however short (an empty
+//!   page before the end is an error, never a loop), and replays the events
+//!   to check what they mean ([`super::replay`]).
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,7 @@ use shipgate_log::{
 };
 use shipgate_manifest::PublicKey;
 
+use super::replay::{Meaning, Replay};
 use crate::client::{Client, ClientError, Progress};
 use shipgate_protocol::leaf::{LeafError, LogEvent};
 use shipgate_protocol::origin::note_verifier;
@@ -270,11 +273,25 @@ pub struct AuditReport {
     pub entries: u64,
     /// How many of each kind.
     pub kinds: BTreeMap<String, u64>,
+    /// What replaying the events found: rules broken (the log verifies, but
+    /// does not mean what a gate following its rules would have written)
+    /// and leaves checked only in part.
+    #[serde(flatten)]
+    pub meaning: Meaning,
+}
+
+impl AuditReport {
+    /// True when no event breaks a rule.
+    pub fn means_what_it_says(&self) -> bool {
+        self.meaning.violations.is_empty() && self.meaning.more_violations == 0
+    }
 }
 
 /// Downloads every leaf of the checkpoint's tree, checks that each is a
 /// canonical event with a `seq` larger than the one before, recomputes every
-/// leaf hash and the root, and compares it with the signed root.
+/// leaf hash and the root, and compares it with the signed root; then
+/// replays the events. Hash failures are errors; broken rules are listed in
+/// the report (see [`AuditReport::means_what_it_says`]).
 pub fn audit_entries(
     client: &Client,
     checkpoint: &Checkpoint,
@@ -295,6 +312,7 @@ fn audit_pages(
     let mut frontier = Frontier::new();
     let mut report = AuditReport::default();
     let mut last_seq = i64::MIN;
+    let mut replay = Replay::new();
     while frontier.size() < size {
         let start = frontier.size();
         let page = client.log_entries(start, size)?;
@@ -333,11 +351,13 @@ fn audit_pages(
             }
             // Cannot fail: index < size <= u64::MAX.
             let _ = frontier.append(hash);
+            replay.apply(index, &event);
             *report.kinds.entry(event.kind).or_default() += 1;
             progress.advance(1);
         }
     }
     report.entries = size;
+    report.meaning = replay.finish();
     let computed = frontier.root();
     if computed != checkpoint.root {
         return Err(LogCheckError::RootMismatch {
