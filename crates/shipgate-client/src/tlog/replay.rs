@@ -252,11 +252,7 @@ impl Replay {
             return;
         };
         if self.releases.contains_key(&id) {
-            self.violation(
-                index,
-                Rule::NotStaged,
-                format!("stages release {id} again"),
-            );
+            self.violation(index, Rule::NotStaged, format!("stages release {id} again"));
             return;
         }
         self.releases.insert(
@@ -356,7 +352,11 @@ impl Replay {
             "approved" if decided.is_none() => self.approved(index, event, id, &package, &what),
             "rejected" if decided.is_none() => {
                 if let Some(why) = self.may_not_decide(&event.actor, &package) {
-                    self.violation(index, Rule::NotAllowed, format!("rejects {what}, but {why}"));
+                    self.violation(
+                        index,
+                        Rule::NotAllowed,
+                        format!("rejects {what}, but {why}"),
+                    );
                 }
             }
             "released" => self.check_released(index, event, id, &package, &version, &what),
@@ -390,7 +390,11 @@ impl Replay {
             return;
         }
         if let Some(why) = self.may_not_decide(name, package) {
-            self.violation(index, Rule::NotAllowed, format!("approves {what}, but {why}"));
+            self.violation(
+                index,
+                Rule::NotAllowed,
+                format!("approves {what}, but {why}"),
+            );
             return;
         }
         let first = self
@@ -551,11 +555,21 @@ mod tests {
     }
 
     fn approved(id: i64, version: &str, who: &str) -> LogEvent {
-        event("approved", who, Some((id, version)), json!({"maintainer": who}))
+        event(
+            "approved",
+            who,
+            Some((id, version)),
+            json!({"maintainer": who}),
+        )
     }
 
     fn released(id: i64, version: &str, by: &[&str]) -> LogEvent {
-        event("released", "gate", Some((id, version)), json!({"approved_by": by}))
+        event(
+            "released",
+            "gate",
+            Some((id, version)),
+            json!({"approved_by": by}),
+        )
     }
 
     fn replay(events: &[LogEvent]) -> Meaning {
@@ -597,7 +611,12 @@ mod tests {
                 Some((2, "2.0")),
                 json!({"maintainer": "alice", "reason": "no"}),
             ),
-            event("maintainer_unlocked", "admin", None, json!({"maintainer": "bob"})),
+            event(
+                "maintainer_unlocked",
+                "admin",
+                None,
+                json!({"maintainer": "bob"}),
+            ),
             staged(3, "3.0"),
             approved(3, "3.0", "alice"),
             // Revoked: alice's approval of 3 is withdrawn; re-enrolled, she
@@ -632,7 +651,11 @@ mod tests {
             "{meaning:?}"
         );
         // No approvals at all.
-        let log = [policy(1, &["alice"]), staged(1, "1.0"), released(1, "1.0", &[])];
+        let log = [
+            policy(1, &["alice"]),
+            staged(1, "1.0"),
+            released(1, "1.0", &[]),
+        ];
         assert_eq!(broken(&log), [(2, Rule::Quorum)]);
     }
 
@@ -753,10 +776,16 @@ mod tests {
                 json!({}),
             ));
         }
-        log.insert(12, event("execution_token_issued", "ci", Some((3, "3.0")), json!({})));
+        log.insert(
+            12,
+            event("execution_token_issued", "ci", Some((3, "3.0")), json!({})),
+        );
         assert_eq!(
             broken(&log),
-            [(12, Rule::TokenForUnreleased), (20, Rule::TokenForUnreleased)]
+            [
+                (12, Rule::TokenForUnreleased),
+                (20, Rule::TokenForUnreleased)
+            ]
         );
     }
 
@@ -811,13 +840,27 @@ mod tests {
     #[test]
     fn malformed_events_are_violations_and_reports_are_bounded() {
         let log = [
-            event("package_policy", "gate", None, json!({"package": "hello", "quorum": 0, "maintainers": []})),
-            event("maintainer_enrolled", "admin", None, json!({"maintainer": "x"})),
+            event(
+                "package_policy",
+                "gate",
+                None,
+                json!({"package": "hello", "quorum": 0, "maintainers": []}),
+            ),
+            event(
+                "maintainer_enrolled",
+                "admin",
+                None,
+                json!({"maintainer": "x"}),
+            ),
             event("approved", "x", None, json!({})),
         ];
         assert_eq!(
             broken(&log),
-            [(0, Rule::Malformed), (1, Rule::Malformed), (2, Rule::Malformed)]
+            [
+                (0, Rule::Malformed),
+                (1, Rule::Malformed),
+                (2, Rule::Malformed)
+            ]
         );
         let mut replay = Replay::new();
         for index in 0..(MAX_REPORTED_VIOLATIONS as u64 + 5) {

@@ -34,9 +34,7 @@ use crate::publishers::AuthError;
 use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError, staged_leaf_len};
 use shipgate_protocol::leaf::MAX_WRITTEN_LEAF_BYTES;
 use shipgate_protocol::names;
-use shipgate_protocol::wire::{
-    AnnouncedFile, MAX_RELEASE_FILES, StageAnnouncement, StageResponse,
-};
+use shipgate_protocol::wire::{AnnouncedFile, MAX_RELEASE_FILES, StageAnnouncement, StageResponse};
 
 /// Most files in one release.
 pub const MAX_FILES: usize = MAX_RELEASE_FILES;

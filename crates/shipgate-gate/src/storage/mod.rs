@@ -50,9 +50,9 @@ use sqlx::{Row, SqlStr, Sqlite, Transaction};
 
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
+pub use model::*;
 pub use policy::PackagePolicy;
 pub use releases::staged_leaf_len;
-pub use model::*;
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";

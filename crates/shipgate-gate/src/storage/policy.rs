@@ -67,7 +67,8 @@ impl Db {
             if logged.get(&policy.package) == Some(&detail) {
                 continue;
             }
-            tx.event(now, "package_policy", None, "gate", detail).await?;
+            tx.event(now, "package_policy", None, "gate", detail)
+                .await?;
             count += 1;
         }
         tx.commit().await?;

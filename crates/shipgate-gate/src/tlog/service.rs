@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn pages_end_before_the_byte_cap_and_hold_at_least_one_leaf() {
-        let big = (MAX_LOG_PAGE_BYTES / 2) as u64;
+        let big = MAX_LOG_PAGE_BYTES / 2;
         assert_eq!(page_len(&[]), 0);
         assert_eq!(page_len(&[10; 5]), 5);
         // One oversized leaf (an old gate's) is served alone.
@@ -306,9 +306,7 @@ mod tests {
         let fit = MAX_LOG_PAGE_BYTES / log_entry_budget(max);
         assert!(fit >= 2, "a page holds several of the largest leaves");
         assert_eq!(page_len(&[max; 100]), fit);
-        assert!(
-            (0..fit).map(|_| log_entry_budget(max)).sum::<u64>() <= MAX_LOG_PAGE_BYTES
-        );
+        assert!((0..fit).map(|_| log_entry_budget(max)).sum::<u64>() <= MAX_LOG_PAGE_BYTES);
     }
 
     /// The pages a client reads cover the log in order, each within the

@@ -260,7 +260,8 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     let out = log_verify(&gate, &["--checkpoint", "cp.note", "--entries"]);
     assert_exit(&out, 0);
     assert!(
-        stdout(&out).contains("meaning     every event replayed") && !stdout(&out).contains("unchecked"),
+        stdout(&out).contains("meaning     every event replayed")
+            && !stdout(&out).contains("unchecked"),
         "{}",
         stdout(&out)
     );
@@ -400,7 +401,9 @@ fn a_rewritten_history_is_caught_by_log_verify_and_fetch() {
     let out = log_verify(&gate, &["--checkpoint", "fresh.note", "--entries"]);
     assert_exit(&out, 1);
     assert!(
-        stderr(&out).contains("log leaf 5 approves hello 1.0.0 (release 1), but mallory is not an enrolled maintainer"),
+        stderr(&out).contains(
+            "log leaf 5 approves hello 1.0.0 (release 1), but mallory is not an enrolled maintainer"
+        ),
         "{}",
         stderr(&out)
     );

@@ -126,9 +126,7 @@ fn approvals_by_a_revoked_maintainer_do_not_count() {
         "{violations:?}"
     );
     assert!(
-        violations[2]
-            .2
-            .contains("names alice among the approvers"),
+        violations[2].2.contains("names alice among the approvers"),
         "{violations:?}"
     );
 }
@@ -251,7 +249,9 @@ fn a_policy_change_is_logged_and_followed() {
     assert_eq!(report["entries"]["violations"], json!([]));
     let out = gate.cli(
         &[],
-        &["log", "show", "--gate", &gate.url, "--from", "8", "--limit", "1"],
+        &[
+            "log", "show", "--gate", &gate.url, "--from", "8", "--limit", "1",
+        ],
     );
     assert!(
         stdout(&out).contains("hello: quorum 1 of alice, bob, erin, frank"),

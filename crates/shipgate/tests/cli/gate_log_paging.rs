@@ -29,7 +29,12 @@ fn largest_files() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn stage_raw(gate: &Gate, ci: &CiIssuer, version: &str, files: &[(String, Vec<u8>)]) -> (u16, String) {
+fn stage_raw(
+    gate: &Gate,
+    ci: &CiIssuer,
+    version: &str,
+    files: &[(String, Vec<u8>)],
+) -> (u16, String) {
     let named: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(n, d)| (n.as_str(), d.as_slice()))
@@ -80,12 +85,18 @@ fn many_maximal_stagings_stay_auditable_and_pages_stay_small() {
     assert!(body.contains("longer than 255 bytes"), "{body}");
     assert_eq!(log_size(&gate), before);
     let (_, list) = gate.get("/v1/releases");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&list).unwrap()["releases"], serde_json::json!([]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&list).unwrap()["releases"],
+        serde_json::json!([])
+    );
 
     // One real maximal staging...
     let (status, body) = stage_raw(&gate, &ci, "1.0.0", &largest_files());
     assert_eq!(status, 201, "{body}");
-    let (_, page) = gate.get(&format!("/v1/log/entries?start={before}&end={}", before + 1));
+    let (_, page) = gate.get(&format!(
+        "/v1/log/entries?start={before}&end={}",
+        before + 1
+    ));
     let leaf_len = json_entries(&page)[0]["data"].as_str().unwrap().len();
     assert!((300_000..512 * 1024).contains(&leaf_len), "{leaf_len}");
 
