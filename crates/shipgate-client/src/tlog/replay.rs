@@ -818,6 +818,36 @@ mod tests {
         );
     }
 
+    /// The rewrite `docs/transparency-log.md` shows: a dev gate's approval
+    /// made to say "mallory".
+    #[test]
+    fn the_documented_rewrite_reads_as_documented() {
+        let mut enrolled_dev = enrolled("dev");
+        enrolled_dev
+            .detail
+            .insert("packages".into(), json!(["hello"]));
+        let log = [
+            enrolled_dev,
+            policy(1, &["dev"]),
+            staged(1, "1.0.0"),
+            approved(1, "1.0.0", "mallory"),
+            released(1, "1.0.0", &["dev"]),
+        ];
+        let messages: Vec<String> = replay(&log)
+            .violations
+            .iter()
+            .map(|v| format!("log leaf {} {}", v.index, v.message))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "log leaf 3 approves hello 1.0.0 (release 1), but mallory is not an enrolled maintainer",
+                "log leaf 4 releases hello 1.0.0 (release 1) with 0 approval(s) that count, but its policy (leaf 1) needs 1",
+                "log leaf 4 names dev among the approvers of hello 1.0.0 (release 1), but the log holds no approval by dev that stands",
+            ]
+        );
+    }
+
     /// A log from before `package_policy` existed: its releases are
     /// checked against a quorum of one and reported as unchecked.
     #[test]
