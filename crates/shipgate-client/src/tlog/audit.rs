@@ -402,3 +402,124 @@ pub fn list_entries(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use serde_json::json;
+    use shipgate_log::Frontier;
+
+    use super::*;
+    use crate::client::NoProgress;
+
+    fn leaf(seq: i64) -> Vec<u8> {
+        LogEvent {
+            seq,
+            time: 0,
+            kind: "test".into(),
+            actor: "me".into(),
+            release_id: None,
+            package: None,
+            version: None,
+            detail: serde_json::Map::new(),
+        }
+        .to_leaf()
+        .unwrap()
+    }
+
+    /// A gate that answers `GET /v1/log/entries?start=S&end=E` with what
+    /// `page(S, E)` returns (indexes of leaves to serve), on a loopback port.
+    fn serve_pages(leaves: Vec<Vec<u8>>, page: fn(u64, u64) -> Vec<u64>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let query = request.split(['?', ' ']).nth(2).unwrap_or_default();
+                let number = |key: &str| {
+                    query
+                        .split('&')
+                        .find_map(|p| p.strip_prefix(&format!("{key}=")))
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let entries: Vec<_> = page(number("start"), number("end"))
+                    .into_iter()
+                    .map(|i| {
+                        let data = &leaves[i as usize];
+                        json!({
+                            "index": i,
+                            "data": String::from_utf8(data.clone()).unwrap(),
+                            "leaf_hash": leaf_hash(data).to_hex(),
+                        })
+                    })
+                    .collect();
+                let body = json!({ "entries": entries }).to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        url
+    }
+
+    fn checkpoint(leaves: &[Vec<u8>]) -> Checkpoint {
+        let mut frontier = Frontier::new();
+        for data in leaves {
+            frontier.append(leaf_hash(data)).unwrap();
+        }
+        Checkpoint::new("gate.test", leaves.len() as u64, frontier.root())
+    }
+
+    /// A gate that serves one leaf per page (as it does when leaves are
+    /// large) is followed to the end.
+    #[test]
+    fn short_pages_are_followed_to_the_end() {
+        let leaves: Vec<Vec<u8>> = (1..=7).map(leaf).collect();
+        let signed = checkpoint(&leaves);
+        let url = serve_pages(leaves, |start, _| vec![start]);
+        let client = Client::new(&url).unwrap();
+        let report = audit_entries(&client, &signed, &NoProgress).unwrap();
+        assert_eq!(report.entries, 7);
+        assert_eq!(report.kinds["test"], 7);
+        assert!(report.means_what_it_says());
+    }
+
+    /// An empty page before the end is an error, not an endless loop; so is
+    /// a page that skips or repeats leaves.
+    #[test]
+    fn empty_or_misnumbered_pages_are_refused() {
+        let leaves: Vec<Vec<u8>> = (1..=5).map(leaf).collect();
+        let signed = checkpoint(&leaves);
+        let url = serve_pages(leaves.clone(), |start, end| {
+            if start >= 3 {
+                vec![]
+            } else {
+                (start..end.min(start + 2)).collect()
+            }
+        });
+        let client = Client::new(&url).unwrap();
+        let err = audit_entries(&client, &signed, &NoProgress).unwrap_err();
+        assert!(err.to_string().contains("no entries from index 4"), "{err}");
+        let url = serve_pages(leaves, |start, _| vec![start + 1]);
+        let client = Client::new(&url).unwrap();
+        let err = audit_entries(&client, &signed, &NoProgress).unwrap_err();
+        assert!(
+            err.to_string().contains("expected leaf 0, got leaf 1"),
+            "{err}"
+        );
+    }
+}

@@ -88,8 +88,10 @@ pub struct Meaning {
     pub violations: Vec<Violation>,
     /// Violations beyond those listed.
     pub more_violations: u64,
-    /// Leaves checked only in part.
+    /// Leaves checked only in part (the first [`MAX_REPORTED_VIOLATIONS`]).
     pub unchecked: Vec<Unchecked>,
+    /// Leaves checked only in part beyond those listed.
+    pub more_unchecked: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -440,12 +442,16 @@ impl Replay {
         let (quorum, source) = match self.policies.get(package) {
             Some(policy) => (policy.quorum, format!("its policy (leaf {})", policy.index)),
             None => {
-                self.meaning.unchecked.push(Unchecked {
-                    index,
-                    message: format!(
-                        "no policy for {package} logged before leaf {index}: its quorum was taken as 1 and its maintainer list was not checked"
-                    ),
-                });
+                if self.meaning.unchecked.len() < MAX_REPORTED_VIOLATIONS {
+                    self.meaning.unchecked.push(Unchecked {
+                        index,
+                        message: format!(
+                            "no policy for {package} logged before leaf {index}: its quorum was taken as 1 and its maintainer list was not checked"
+                        ),
+                    });
+                } else {
+                    self.meaning.more_unchecked += 1;
+                }
                 (1, "any policy".to_owned())
             }
         };

@@ -199,12 +199,20 @@ fn verify(args: VerifyArgs) -> CmdResult {
         println!(
             "meaning     every event replayed: each release has its quorum of approvals by maintainers enrolled, listed and not revoked; nothing decided twice or about a release never staged"
         );
-        for unchecked in &report.meaning.unchecked {
+        // A log from before policies were logged can have many: the first
+        // few, then a count (`--json` lists them all).
+        const SHOWN: usize = 10;
+        let unchecked = &report.meaning.unchecked;
+        for note in unchecked.iter().take(SHOWN) {
             println!(
                 "unchecked   leaf {}: {}",
-                unchecked.index,
-                printable(&unchecked.message)
+                note.index,
+                printable(&note.message)
             );
+        }
+        let more = (unchecked.len().saturating_sub(SHOWN) as u64) + report.meaning.more_unchecked;
+        if more > 0 {
+            println!("unchecked   ... and {more} more releases (see --json)");
         }
     }
     println!("saved       {}", store.describe());
