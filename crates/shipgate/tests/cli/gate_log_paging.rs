@@ -99,6 +99,7 @@ fn many_maximal_stagings_stay_auditable_and_pages_stay_small() {
     ));
     let leaf_len = json_entries(&page)[0]["data"].as_str().unwrap().len();
     assert!((300_000..512 * 1024).contains(&leaf_len), "{leaf_len}");
+    eprintln!("the `staged` leaf of a maximal release: {leaf_len} bytes");
 
     // ...and as many more as a busy publisher stages, written the way the
     // gate writes them (a release row and its `staged` event, copied from
@@ -158,6 +159,10 @@ fn many_maximal_stagings_stay_auditable_and_pages_stay_small() {
     assert!(page.len() <= 4 << 20, "{} bytes", page.len());
     let served = json_entries(&page).len() as u64;
     assert!(served > before && served < size, "{served} of {size}");
+    eprintln!(
+        "asked for all {size} leaves: served {served} in {} bytes",
+        page.len()
+    );
     let out = log_verify(&gate, &["--checkpoint", "cp.note", "--entries", "--json"]);
     assert_exit(&out, 0);
     let report = json(&out);
