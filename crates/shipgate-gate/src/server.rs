@@ -12,7 +12,7 @@ use crate::config::GateConfig;
 use crate::execution::{ExecutionIssuer, ExecutionKeyError};
 use crate::publishers::PublisherAuth;
 use crate::signing::{GateKey, KeyLoadError};
-use crate::storage::{Db, StorageError};
+use crate::storage::{Db, PackagePolicy, StorageError};
 use crate::tlog::LogSigner;
 use crate::tlog::service::LogService;
 use shipgate_oidc::listen;
@@ -63,6 +63,19 @@ pub enum ServeError {
 pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), ServeError> {
     let data = config.data_dir();
     let db = Db::open(&data).await?;
+    // The log records the approval policy it runs under, so auditors can
+    // check every release against it.
+    let policies: Vec<PackagePolicy> = config
+        .packages
+        .iter()
+        .map(|p| PackagePolicy {
+            package: p.name.clone(),
+            quorum: p.quorum,
+            maintainers: p.maintainers.clone(),
+        })
+        .collect();
+    db.log_package_policies(&policies, crate::unix_now())
+        .await?;
     let blob_dir = data.join("blobs");
     let blobs = BlobStore::open(&blob_dir).map_err(|source| ServeError::Blobs {
         path: blob_dir.display().to_string(),

@@ -30,9 +30,19 @@ use serde_json::{Map, Value};
 /// The `format` of every leaf this gate writes.
 pub const LEAF_FORMAT: &str = "shipgate.event.v1";
 
-/// Largest leaf accepted when reading (a staged release of 1000 files with
-/// long names stays far below).
+/// Largest leaf accepted when reading. Larger than what the gate writes
+/// ([`MAX_WRITTEN_LEAF_BYTES`]) so that logs written before that cap stay
+/// readable.
 pub const MAX_LEAF_BYTES: usize = 4 << 20;
+
+/// Largest leaf the gate writes. A staging whose `staged` leaf would be
+/// larger is refused before anything is stored. The most files a release
+/// may have (1000) with the longest names (255 bytes) make a leaf of about
+/// 380 KiB, so only unusually long CI token claims come near it. Twice this
+/// (the worst case of JSON-escaping a leaf) fits in one page of
+/// `GET /v1/log/entries` with room to spare, so one leaf never outgrows a
+/// page.
+pub const MAX_WRITTEN_LEAF_BYTES: usize = 512 << 10;
 
 /// Largest integer magnitude a canonical leaf may hold: JCS writes numbers
 /// as IEEE doubles, exact only below 2^53.

@@ -234,13 +234,30 @@ pub struct ReleasedVersion {
 /// `GET /v1/log/entries?start=&end=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogEntries {
-    /// Consecutive leaves from `start` (at most [`MAX_LOG_ENTRIES`]; fewer
-    /// than asked means: ask again from the next index).
+    /// Consecutive leaves from `start` (at most [`MAX_LOG_ENTRIES`] and
+    /// [`MAX_LOG_PAGE_BYTES`]; fewer than asked means: ask again from the
+    /// next index; never empty).
     pub entries: Vec<LogEntryView>,
 }
 
 /// Most leaves `GET /v1/log/entries` returns at once.
 pub const MAX_LOG_ENTRIES: u64 = 1000;
+
+/// Most bytes a page of `GET /v1/log/entries` may take, counted with
+/// [`log_entry_budget`] (so the real body is smaller). A page always holds
+/// at least one entry, and no leaf the gate writes comes near this.
+pub const MAX_LOG_PAGE_BYTES: u64 = 4 << 20;
+
+/// The most bytes one entry with a `leaf_len`-byte leaf can take in a page:
+/// the leaf as a JSON string (at worst twice its length, when every byte is
+/// a `"` or a `\`), its index, its hash and the punctuation.
+pub fn log_entry_budget(leaf_len: u64) -> u64 {
+    const ENTRY_OVERHEAD: u64 = 128;
+    leaf_len.saturating_mul(2).saturating_add(ENTRY_OVERHEAD)
+}
+
+/// Most files one release may have.
+pub const MAX_RELEASE_FILES: usize = 1000;
 
 /// One leaf.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,7 +11,9 @@
 //!   version, manifest digest, signing key), and an inclusion proof must lead
 //!   from its hash to the signed root;
 //! - a full audit recomputes every leaf hash from its data and the root from
-//!   the leaf hashes.
+//!   the leaf hashes, following the gate's pages however short (an empty
+//!   page before the end is an error, never a loop), and replays the events
+//!   to check what they mean ([`super::replay`]).
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,7 @@ use shipgate_log::{
 };
 use shipgate_manifest::PublicKey;
 
+use super::replay::{Meaning, Replay};
 use crate::client::{Client, ClientError, Progress};
 use shipgate_protocol::leaf::{LeafError, LogEvent};
 use shipgate_protocol::origin::note_verifier;
@@ -270,11 +273,25 @@ pub struct AuditReport {
     pub entries: u64,
     /// How many of each kind.
     pub kinds: BTreeMap<String, u64>,
+    /// What replaying the events found: rules broken (the log verifies, but
+    /// does not mean what a gate following its rules would have written)
+    /// and leaves checked only in part.
+    #[serde(flatten)]
+    pub meaning: Meaning,
+}
+
+impl AuditReport {
+    /// True when no event breaks a rule.
+    pub fn means_what_it_says(&self) -> bool {
+        self.meaning.violations.is_empty() && self.meaning.more_violations == 0
+    }
 }
 
 /// Downloads every leaf of the checkpoint's tree, checks that each is a
 /// canonical event with a `seq` larger than the one before, recomputes every
-/// leaf hash and the root, and compares it with the signed root.
+/// leaf hash and the root, and compares it with the signed root; then
+/// replays the events. Hash failures are errors; broken rules are listed in
+/// the report (see [`AuditReport::means_what_it_says`]).
 pub fn audit_entries(
     client: &Client,
     checkpoint: &Checkpoint,
@@ -295,6 +312,7 @@ fn audit_pages(
     let mut frontier = Frontier::new();
     let mut report = AuditReport::default();
     let mut last_seq = i64::MIN;
+    let mut replay = Replay::new();
     while frontier.size() < size {
         let start = frontier.size();
         let page = client.log_entries(start, size)?;
@@ -333,11 +351,13 @@ fn audit_pages(
             }
             // Cannot fail: index < size <= u64::MAX.
             let _ = frontier.append(hash);
+            replay.apply(index, &event);
             *report.kinds.entry(event.kind).or_default() += 1;
             progress.advance(1);
         }
     }
     report.entries = size;
+    report.meaning = replay.finish();
     let computed = frontier.root();
     if computed != checkpoint.root {
         return Err(LogCheckError::RootMismatch {
@@ -381,4 +401,125 @@ pub fn list_entries(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use serde_json::json;
+    use shipgate_log::Frontier;
+
+    use super::*;
+    use crate::client::NoProgress;
+
+    fn leaf(seq: i64) -> Vec<u8> {
+        LogEvent {
+            seq,
+            time: 0,
+            kind: "test".into(),
+            actor: "me".into(),
+            release_id: None,
+            package: None,
+            version: None,
+            detail: serde_json::Map::new(),
+        }
+        .to_leaf()
+        .unwrap()
+    }
+
+    /// A gate that answers `GET /v1/log/entries?start=S&end=E` with what
+    /// `page(S, E)` returns (indexes of leaves to serve), on a loopback port.
+    fn serve_pages(leaves: Vec<Vec<u8>>, page: fn(u64, u64) -> Vec<u64>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let query = request.split(['?', ' ']).nth(2).unwrap_or_default();
+                let number = |key: &str| {
+                    query
+                        .split('&')
+                        .find_map(|p| p.strip_prefix(&format!("{key}=")))
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let entries: Vec<_> = page(number("start"), number("end"))
+                    .into_iter()
+                    .map(|i| {
+                        let data = &leaves[i as usize];
+                        json!({
+                            "index": i,
+                            "data": String::from_utf8(data.clone()).unwrap(),
+                            "leaf_hash": leaf_hash(data).to_hex(),
+                        })
+                    })
+                    .collect();
+                let body = json!({ "entries": entries }).to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        url
+    }
+
+    fn checkpoint(leaves: &[Vec<u8>]) -> Checkpoint {
+        let mut frontier = Frontier::new();
+        for data in leaves {
+            frontier.append(leaf_hash(data)).unwrap();
+        }
+        Checkpoint::new("gate.test", leaves.len() as u64, frontier.root())
+    }
+
+    /// A gate that serves one leaf per page (as it does when leaves are
+    /// large) is followed to the end.
+    #[test]
+    fn short_pages_are_followed_to_the_end() {
+        let leaves: Vec<Vec<u8>> = (1..=7).map(leaf).collect();
+        let signed = checkpoint(&leaves);
+        let url = serve_pages(leaves, |start, _| vec![start]);
+        let client = Client::new(&url).unwrap();
+        let report = audit_entries(&client, &signed, &NoProgress).unwrap();
+        assert_eq!(report.entries, 7);
+        assert_eq!(report.kinds["test"], 7);
+        assert!(report.means_what_it_says());
+    }
+
+    /// An empty page before the end is an error, not an endless loop; so is
+    /// a page that skips or repeats leaves.
+    #[test]
+    fn empty_or_misnumbered_pages_are_refused() {
+        let leaves: Vec<Vec<u8>> = (1..=5).map(leaf).collect();
+        let signed = checkpoint(&leaves);
+        let url = serve_pages(leaves.clone(), |start, end| {
+            if start >= 3 {
+                vec![]
+            } else {
+                (start..end.min(start + 2)).collect()
+            }
+        });
+        let client = Client::new(&url).unwrap();
+        let err = audit_entries(&client, &signed, &NoProgress).unwrap_err();
+        assert!(err.to_string().contains("no entries from index 4"), "{err}");
+        let url = serve_pages(leaves, |start, _| vec![start + 1]);
+        let client = Client::new(&url).unwrap();
+        let err = audit_entries(&client, &signed, &NoProgress).unwrap_err();
+        assert!(
+            err.to_string().contains("expected leaf 0, got leaf 1"),
+            "{err}"
+        );
+    }
 }

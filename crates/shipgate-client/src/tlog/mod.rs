@@ -1,7 +1,9 @@
 //! The client side of the gate's transparency log.
 //!
 //! - [`audit`]: what `shipgate fetch` and `shipgate log verify` check.
+//! - [`replay`]: what the log means (the rules the entries audit checks).
 //! - [`saved`]: the checkpoints a client remembers per gate.
 
 pub mod audit;
+pub mod replay;
 pub mod saved;

@@ -12,10 +12,7 @@ use serde::Deserialize;
 use super::read::released;
 use super::{ApiError, AppState};
 use crate::tlog::service::LogServiceError;
-use shipgate_protocol::wire::{
-    ConsistencyProofView, InclusionProofView, LogEntries, LogEntryView, MAX_LOG_ENTRIES,
-    ReleasedVersion,
-};
+use shipgate_protocol::wire::{ConsistencyProofView, InclusionProofView, ReleasedVersion};
 
 impl From<LogServiceError> for ApiError {
     fn from(err: LogServiceError) -> Self {
@@ -55,35 +52,16 @@ pub(super) struct EntriesQuery {
     end: u64,
 }
 
+/// A page of leaves: at most [`shipgate_protocol::wire::MAX_LOG_ENTRIES`]
+/// and [`shipgate_protocol::wire::MAX_LOG_PAGE_BYTES`], encoded while the
+/// service's page permit is held (see `tlog::service`).
 pub(super) async fn entries(
     State(state): State<AppState>,
     q: Result<Query<EntriesQuery>, QueryRejection>,
-) -> Result<Json<LogEntries>, ApiError> {
+) -> Result<Response, ApiError> {
     let EntriesQuery { start, end } = query(q)?;
-    let size = state.db().log_head().await?.size;
-    if start >= end || end > size {
-        return Err(ApiError::bad_request(format!(
-            "entries {start}..{end} are not a non-empty range within the log's {size} leaves"
-        )));
-    }
-    let end = end.min(start.saturating_add(MAX_LOG_ENTRIES));
-    let rows = state.db().log_entries(start, end).await?;
-    if rows.len() as u64 != end - start {
-        return Err(ApiError::internal("log_leaves has a gap"));
-    }
-    let entries = rows
-        .into_iter()
-        .map(|row| {
-            let data = String::from_utf8(row.data)
-                .map_err(|_| ApiError::internal(format!("log leaf {} is not UTF-8", row.index)))?;
-            Ok(LogEntryView {
-                index: row.index,
-                data,
-                leaf_hash: row.hash,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(Json(LogEntries { entries }))
+    let body = state.log().entries_page(state.db(), start, end).await?;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Debug, Deserialize)]

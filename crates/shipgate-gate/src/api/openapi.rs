@@ -278,7 +278,7 @@ pub fn document() -> Value {
                 "responses": {"200": {"description": "Verifier key.", "content": {"text/plain": {}}}}
             }},
             "/v1/log/entries": {"get": {
-                "summary": "Leaves start..end (end exclusive, at most 1000 per answer: ask again from the next index).",
+                "summary": "Leaves start..end (end exclusive, at most 1000 and about 4 MiB per answer, never none: ask again from the next index).",
                 "parameters": [query_param("start", "First leaf index."), query_param("end", "One past the last leaf index, at most the tree size.")],
                 "responses": {"200": json_response("Leaves.", "LogEntries"), "400": error_response("Missing parameter or a range outside the log.")}
             }},

@@ -9,9 +9,12 @@
 //!
 //! Refused: a missing or refused CI token (checked before any byte of the
 //! body is read), an unknown package, a version already staged or released, a
-//! malformed announcement, a hostile or duplicate file name, a file not
-//! announced or announced but not sent, a size or digest mismatch, and a body
-//! over the configured cap.
+//! malformed announcement, a hostile or duplicate file name, more than
+//! [`MAX_FILES`] files, an announcement whose `staged` log leaf would be
+//! larger than [`MAX_WRITTEN_LEAF_BYTES`] (checked before any file is
+//! stored, so that every leaf fits in a page of `/v1/log/entries`), a file
+//! not announced or announced but not sent, a size or digest mismatch, and a
+//! body over the configured cap.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -28,12 +31,13 @@ use super::read::{canonical_number, package_version};
 use super::{ApiError, AppState, bearer};
 use crate::blobs::{BlobError, Holds, is_blob_key};
 use crate::publishers::AuthError;
-use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError};
+use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError, staged_leaf_len};
+use shipgate_protocol::leaf::MAX_WRITTEN_LEAF_BYTES;
 use shipgate_protocol::names;
-use shipgate_protocol::wire::{AnnouncedFile, StageAnnouncement, StageResponse};
+use shipgate_protocol::wire::{AnnouncedFile, MAX_RELEASE_FILES, StageAnnouncement, StageResponse};
 
 /// Most files in one release.
-pub const MAX_FILES: usize = 1000;
+pub const MAX_FILES: usize = MAX_RELEASE_FILES;
 /// Largest announcement part.
 const MAX_ANNOUNCEMENT: usize = 1 << 20;
 
@@ -134,6 +138,15 @@ async fn receive_and_commit(
 ) -> Result<(i64, NewRelease), ApiError> {
     let idle = Duration::from_secs(state.config().idle_timeout_seconds);
     let announced = read_announcement(multipart, state.config().max_upload_bytes, idle).await?;
+    new.files = announced
+        .iter()
+        .map(|f| ReleaseFile {
+            path: f.name.clone(),
+            size: f.size,
+            sha256: f.sha256.clone(),
+        })
+        .collect();
+    check_leaf_size(&new)?;
     let announced_bytes = announced
         .iter()
         .fold(0u64, |sum, f| sum.saturating_add(f.size));
@@ -192,14 +205,6 @@ async fn receive_and_commit(
         )));
     }
 
-    new.files = announced
-        .iter()
-        .map(|f| ReleaseFile {
-            path: f.name.clone(),
-            size: f.size,
-            sha256: f.sha256.clone(),
-        })
-        .collect();
     let now = crate::unix_now();
     let mut tx = state.db().begin_write().await?;
     if let Some(limits) = limits {
@@ -219,6 +224,18 @@ async fn receive_and_commit(
     };
     tx.commit().await?;
     Ok((id, new))
+}
+
+/// Refuses a release whose `staged` leaf would be larger than the log takes.
+pub(crate) fn check_leaf_size(new: &NewRelease) -> Result<(), ApiError> {
+    let length = staged_leaf_len(new)
+        .map_err(|e| ApiError::bad_request(format!("the release cannot be logged: {e}")))?;
+    if length > MAX_WRITTEN_LEAF_BYTES {
+        return Err(ApiError::too_large(format!(
+            "the release's log entry would be {length} bytes, more than the {MAX_WRITTEN_LEAF_BYTES} accepted: stage fewer files or shorter names"
+        )));
+    }
+    Ok(())
 }
 
 fn taken(package: &str, version: &str) -> ApiError {
@@ -363,5 +380,39 @@ mod tests {
         assert!(check_announcement(&[upper], 10).is_err());
         let many: Vec<AnnouncedFile> = (0..=MAX_FILES).map(|i| f(&format!("f{i}"), 0)).collect();
         assert!(check_announcement(&many, 10).is_err());
+    }
+
+    fn release(files: usize, subject_len: usize) -> NewRelease {
+        NewRelease {
+            package: "p".repeat(64),
+            version: "v".repeat(64),
+            provenance: crate::storage::Provenance {
+                subject: "s".repeat(subject_len),
+                ..Default::default()
+            },
+            files: (0..files)
+                .map(|i| ReleaseFile {
+                    path: format!("{i:0>255}"),
+                    size: (1 << 53) - 1,
+                    sha256: "a".repeat(64),
+                })
+                .collect(),
+        }
+    }
+
+    /// The largest announcement accepted (most files, longest names,
+    /// largest sizes) fits the leaf cap with room for token claims; a leaf
+    /// pushed over it (here by a long subject) is refused with a 413.
+    #[test]
+    fn the_staged_leaf_is_bounded() {
+        let largest = release(MAX_FILES, 64);
+        let length = staged_leaf_len(&largest).unwrap();
+        assert!(length < MAX_WRITTEN_LEAF_BYTES * 3 / 4, "{length}");
+        assert!(check_leaf_size(&largest).is_ok());
+        let over = release(MAX_FILES, MAX_WRITTEN_LEAF_BYTES - length + 100);
+        assert_eq!(
+            check_leaf_size(&over).unwrap_err().status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
     }
 }

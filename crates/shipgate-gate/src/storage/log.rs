@@ -14,7 +14,8 @@ use shipgate_manifest::SignatureFile;
 use sqlx::{Row, SqliteConnection};
 
 use super::{Db, StorageError, WriteTx};
-use crate::tlog::LogEvent;
+use crate::tlog::{LeafError, LogEvent};
+use shipgate_protocol::leaf::MAX_WRITTEN_LEAF_BYTES;
 
 /// The log's size and root hash as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +150,12 @@ async fn append_event(
             .ok_or(StorageError::Corrupt("events.detail"))?,
     };
     let data = event.to_leaf()?;
+    // Callers check what they log beforehand (staging refuses an
+    // announcement whose leaf would be too large); this is the backstop
+    // that keeps every leaf smaller than a page of `/v1/log/entries`.
+    if data.len() > MAX_WRITTEN_LEAF_BYTES {
+        return Err(LeafError::TooLarge(data.len()).into());
+    }
     append_leaf(conn, seq, &data).await
 }
 
@@ -243,6 +250,22 @@ impl Db {
             return Err(StorageError::Corrupt("log_leaves.idx (a gap)"));
         }
         Ok(hashes)
+    }
+
+    /// The byte lengths of leaves `start..end`, in order (without reading
+    /// the leaves: SQLite knows a blob's length from its header).
+    pub async fn log_leaf_lengths(&self, start: u64, end: u64) -> Result<Vec<u64>, StorageError> {
+        let lengths: Vec<i64> = sqlx::query_scalar(
+            "SELECT length(data) FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+        )
+        .bind(to_i64(start, "log range")?)
+        .bind(to_i64(end, "log range")?)
+        .fetch_all(&self.pool)
+        .await?;
+        lengths
+            .into_iter()
+            .map(|n| to_u64(n, "log_leaves.data"))
+            .collect()
     }
 
     /// Leaves `start..end` with their data.

@@ -32,6 +32,7 @@ mod execution_tokens;
 mod log;
 mod maintainers;
 pub mod model;
+mod policy;
 mod quota;
 mod releases;
 
@@ -53,7 +54,9 @@ use crate::private_files;
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
+pub use policy::PackagePolicy;
 pub use quota::{PackageUsage, Sweepable};
+pub use releases::staged_leaf_len;
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";

@@ -218,6 +218,37 @@ impl Db {
     }
 }
 
+/// The `detail` of a release's `staged` event. Package and version are the
+/// leaf's own fields (from the release row).
+fn staged_detail(new: &NewRelease) -> serde_json::Value {
+    serde_json::json!({
+        "files": new.files,
+        "provenance": new.provenance,
+    })
+}
+
+/// The length of the `staged` leaf `new` would get, at its largest (every
+/// number at the most a leaf holds), so staging can refuse a release whose
+/// leaf would be too large before it stores anything.
+pub fn staged_leaf_len(new: &NewRelease) -> Result<usize, crate::tlog::LeafError> {
+    const LARGEST: i64 = (1 << 53) - 1;
+    let detail = match staged_detail(new) {
+        serde_json::Value::Object(detail) => detail,
+        _ => serde_json::Map::new(),
+    };
+    let event = crate::tlog::LogEvent {
+        seq: LARGEST,
+        time: LARGEST,
+        kind: "staged".into(),
+        actor: new.provenance.subject.clone(),
+        release_id: Some(LARGEST),
+        package: Some(new.package.clone()),
+        version: Some(new.version.clone()),
+        detail,
+    };
+    Ok(event.to_leaf()?.len())
+}
+
 impl WriteTx {
     /// Inserts a staged release and its files (blobs must already be durable,
     /// keyed by their sha256) and its `staged` event. Returns the new id.
@@ -267,12 +298,7 @@ impl WriteTx {
             .execute(&mut *self.tx)
             .await?;
         }
-        // Package and version are the leaf's own fields (from the release row).
-        let detail = serde_json::json!({
-            "files": new.files,
-            "provenance": new.provenance,
-        });
-        self.event(now, "staged", Some(id), &p.subject, detail)
+        self.event(now, "staged", Some(id), &p.subject, staged_detail(new))
             .await?;
         Ok(id)
     }

@@ -13,12 +13,24 @@
 //! served): signing is cheap and Ed25519 is deterministic, so
 //! every client asking at one size gets the same note, and an append costs no
 //! signature (admin, a separate process, never needs the key).
+//!
+//! Pages of leaves are bounded twice: by [`MAX_LOG_PAGE_BYTES`] each (the
+//! page ends before a leaf that would pass it, measured from the stored
+//! lengths before any leaf is read) and by [`CONCURRENT_PAGES`] built at
+//! once, so anonymous readers cannot make the gate hold more than a few
+//! pages in memory however large the log and however many ask.
 
 use shipgate_log::{Checkpoint, CheckpointError, Hash, MemoryTree, ProveError};
-use tokio::sync::{Mutex, MutexGuard};
+use shipgate_protocol::wire::{
+    LogEntries, LogEntryView, MAX_LOG_ENTRIES, MAX_LOG_PAGE_BYTES, log_entry_budget,
+};
+use tokio::sync::{Mutex, MutexGuard, Semaphore};
 
 use super::LogSigner;
 use crate::storage::{Db, LogHead, StorageError, StoredCheckpoint};
+
+/// Pages of leaves built at the same time; further requests wait.
+pub const CONCURRENT_PAGES: usize = 4;
 
 /// Why a log request could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +49,9 @@ pub enum LogServiceError {
     /// Signing the checkpoint failed.
     #[error("signing the checkpoint failed: {0}")]
     Sign(#[from] CheckpointError),
+    /// Writing a page as JSON failed.
+    #[error("encoding a page of log entries failed: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// The log part of the server's state.
@@ -44,6 +59,7 @@ pub enum LogServiceError {
 pub struct LogService {
     signer: LogSigner,
     tree: Mutex<MemoryTree>,
+    pages: Semaphore,
 }
 
 impl LogService {
@@ -52,6 +68,7 @@ impl LogService {
         LogService {
             signer,
             tree: Mutex::new(MemoryTree::new()),
+            pages: Semaphore::new(CONCURRENT_PAGES),
         }
     }
 
@@ -112,6 +129,49 @@ impl LogService {
         Ok(stored)
     }
 
+    /// A page of leaves from `start` (fewer than `end - start` when the page
+    /// is full), as the JSON body of `GET /v1/log/entries`.
+    pub async fn entries_page(
+        &self,
+        db: &Db,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>, LogServiceError> {
+        let size = db.log_head().await?.size;
+        if start >= end || end > size {
+            return Err(LogServiceError::BadRange(format!(
+                "entries {start}..{end} are not a non-empty range within the log's {size} leaves"
+            )));
+        }
+        let end = end.min(start.saturating_add(MAX_LOG_ENTRIES));
+        // Closed only if the service is dropped, which cannot happen while
+        // a request holds it.
+        let _permit = self
+            .pages
+            .acquire()
+            .await
+            .map_err(|_| LogServiceError::Inconsistent("the page limiter is closed"))?;
+        let lengths = db.log_leaf_lengths(start, end).await?;
+        let end = start.saturating_add(page_len(&lengths));
+        let rows = db.log_entries(start, end).await?;
+        if rows.len() as u64 != end - start {
+            return Err(LogServiceError::Inconsistent("log_leaves has a gap"));
+        }
+        let entries = rows
+            .into_iter()
+            .map(|row| {
+                let data = String::from_utf8(row.data)
+                    .map_err(|_| LogServiceError::Inconsistent("a log leaf is not UTF-8"))?;
+                Ok(LogEntryView {
+                    index: row.index,
+                    data,
+                    leaf_hash: row.hash,
+                })
+            })
+            .collect::<Result<Vec<_>, LogServiceError>>()?;
+        Ok(serde_json::to_vec(&LogEntries { entries })?)
+    }
+
     /// The inclusion proof of leaf `index` in the tree of `size` leaves.
     pub async fn inclusion_proof(
         &self,
@@ -145,6 +205,21 @@ impl LogService {
         }
         tree.consistency_proof(from, to).map_err(range_error)
     }
+}
+
+/// How many of the leaves with these lengths fit in one page: at least one
+/// (a leaf the gate wrote always fits; an older, larger one is served alone).
+fn page_len(lengths: &[u64]) -> u64 {
+    let mut used: u64 = 0;
+    let mut count: u64 = 0;
+    for &length in lengths {
+        used = used.saturating_add(log_entry_budget(length));
+        if count > 0 && used > MAX_LOG_PAGE_BYTES {
+            break;
+        }
+        count += 1;
+    }
+    count
 }
 
 fn range_error(err: ProveError) -> LogServiceError {
@@ -218,6 +293,64 @@ mod tests {
         }
         let old = Checkpoint::open(empty.note.as_bytes(), "gate.test", &verifier).unwrap();
         check_consistent(&old, &checkpoint, &[]).unwrap();
+    }
+
+    #[test]
+    fn pages_end_before_the_byte_cap_and_hold_at_least_one_leaf() {
+        let big = MAX_LOG_PAGE_BYTES / 2;
+        assert_eq!(page_len(&[]), 0);
+        assert_eq!(page_len(&[10; 5]), 5);
+        // One oversized leaf (an old gate's) is served alone.
+        assert_eq!(page_len(&[big, 1]), 1);
+        let max = shipgate_protocol::leaf::MAX_WRITTEN_LEAF_BYTES as u64;
+        let fit = MAX_LOG_PAGE_BYTES / log_entry_budget(max);
+        assert!(fit >= 2, "a page holds several of the largest leaves");
+        assert_eq!(page_len(&[max; 100]), fit);
+        assert!((0..fit).map(|_| log_entry_budget(max)).sum::<u64>() <= MAX_LOG_PAGE_BYTES);
+    }
+
+    /// The pages a client reads cover the log in order, each within the
+    /// cap, each non-empty.
+    #[tokio::test]
+    async fn large_leaves_are_served_in_pages_within_the_cap() {
+        let (_dir, db) = temp_db().await;
+        let (service, _) = new_service();
+        let filler = "x".repeat(400 << 10);
+        for i in 0..30 {
+            let mut tx = db.begin_write().await.unwrap();
+            tx.event(1, "test", None, "me", json!({"i": i, "filler": filler}))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let mut next = 0;
+        let mut pages = 0;
+        while next < 30 {
+            let body = service.entries_page(&db, next, 30).await.unwrap();
+            assert!(body.len() as u64 <= MAX_LOG_PAGE_BYTES, "{}", body.len());
+            let page: LogEntries = serde_json::from_slice(&body).unwrap();
+            assert!(!page.entries.is_empty());
+            for entry in page.entries {
+                assert_eq!(entry.index, next);
+                next += 1;
+            }
+            pages += 1;
+        }
+        assert!(pages >= 6, "{pages} pages");
+        // A leaf too large for a page is never written.
+        let mut tx = db.begin_write().await.unwrap();
+        let huge = "x".repeat(shipgate_protocol::leaf::MAX_WRITTEN_LEAF_BYTES);
+        let err = tx
+            .event(1, "test", None, "me", json!({ "filler": huge }))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StorageError::Leaf(_)), "{err}");
+        for (start, end) in [(30, 31), (3, 3), (0, 31)] {
+            assert!(matches!(
+                service.entries_page(&db, start, end).await,
+                Err(LogServiceError::BadRange(_))
+            ));
+        }
     }
 
     #[tokio::test]

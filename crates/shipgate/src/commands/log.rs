@@ -19,7 +19,7 @@ use crate::exit::{CliError, CmdResult};
 pub enum Command {
     /// Check that a gate's log only grew since a checkpoint saved earlier, then save the new one.
     #[command(
-        after_help = "Example:\n  shipgate log verify --gate https://gate.example.com --checkpoint gate.checkpoint\n  shipgate log verify --gate https://gate.example.com --gate-key gate.pub --entries\n\nThe gate's current checkpoint must be signed by the gate key (pinned with\n--gate-key, else remembered from the first contact), and a consistency proof\nmust show it extends the saved one: the one in --checkpoint FILE, else the one\nremembered for this gate (by `shipgate fetch` or an earlier `log verify`).\nThe new checkpoint is then saved in the same place. --entries also downloads\nevery leaf, re-hashes it and recomputes the root.\n\nExit codes: 0 consistent; 1 NOT consistent (rewritten, dropped or forked\nhistory, a shrunk log, a bad signature, leaves that do not give the root);\n2 usage, unreadable file or gate unreachable."
+        after_help = "Example:\n  shipgate log verify --gate https://gate.example.com --checkpoint gate.checkpoint\n  shipgate log verify --gate https://gate.example.com --gate-key gate.pub --entries\n\nThe gate's current checkpoint must be signed by the gate key (pinned with\n--gate-key, else remembered from the first contact), and a consistency proof\nmust show it extends the saved one: the one in --checkpoint FILE, else the one\nremembered for this gate (by `shipgate fetch` or an earlier `log verify`).\nThe new checkpoint is then saved in the same place. --entries also downloads\nevery leaf, re-hashes it, recomputes the root and replays the events: every\nrelease must have its quorum of approvals by maintainers enrolled, listed and\nnot revoked; nothing released twice, decided twice or about a release never\nstaged; execution tokens only for released releases.\n\nExit codes: 0 consistent; 1 NOT consistent (rewritten, dropped or forked\nhistory, a shrunk log, a bad signature, leaves that do not give the root,\nevents that break the gate's rules); 2 usage, unreadable file or gate\nunreachable."
     )]
     Verify(VerifyArgs),
     /// List the log's events: index, time, kind, package, version, actor.
@@ -40,7 +40,7 @@ pub struct VerifyArgs {
     /// The gate's public key file (minisign format) to pin.
     #[arg(long, value_name = "FILE")]
     gate_key: Option<PathBuf>,
-    /// Also download every entry, re-hash it and recompute the root.
+    /// Also download every entry, re-hash it, recompute the root and check what the events mean.
     #[arg(long)]
     entries: bool,
     /// Print JSON.
@@ -143,6 +143,11 @@ fn verify(args: VerifyArgs) -> CmdResult {
     } else {
         None
     };
+    if let Some(report) = &audited
+        && !report.means_what_it_says()
+    {
+        return Err(broken_rules(report, &args, &new.checkpoint, gate)?);
+    }
     match &store {
         Store::File(path) => saved::write_note_file(path, &new.note).map_err(config_error)?,
         Store::Remembered(dir) => {
@@ -191,9 +196,68 @@ fn verify(args: VerifyArgs) -> CmdResult {
             report.entries,
             kinds(report)
         );
+        println!(
+            "meaning     every event replayed: each release has its quorum of approvals by maintainers enrolled, listed and not revoked; nothing decided twice or about a release never staged"
+        );
+        // A log from before policies were logged can have many: the first
+        // few, then a count (`--json` lists them all).
+        const SHOWN: usize = 10;
+        let unchecked = &report.meaning.unchecked;
+        for note in unchecked.iter().take(SHOWN) {
+            println!(
+                "unchecked   leaf {}: {}",
+                note.index,
+                printable(&note.message)
+            );
+        }
+        let more = (unchecked.len().saturating_sub(SHOWN) as u64) + report.meaning.more_unchecked;
+        if more > 0 {
+            println!("unchecked   ... and {more} more releases (see --json)");
+        }
     }
     println!("saved       {}", store.describe());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The entries verify but break the gate's rules: each violation on its own
+/// line (stderr), the JSON report (stdout) with `--json`, exit 1, and the
+/// checkpoint is not saved.
+fn broken_rules(
+    report: &AuditReport,
+    args: &VerifyArgs,
+    checkpoint: &shipgate_log::Checkpoint,
+    gate: &str,
+) -> Result<CliError, CliError> {
+    if args.json {
+        print_json(&json!({
+            "gate": gate,
+            "origin": checkpoint.origin,
+            "size": checkpoint.size,
+            "root": checkpoint.root.to_hex(),
+            "consistent": true,
+            "entries": report,
+            "saved_to": Value::Null,
+        }))?;
+    }
+    let meaning = &report.meaning;
+    let count = meaning.violations.len() as u64 + meaning.more_violations;
+    for violation in &meaning.violations {
+        eprintln!(
+            "error: log leaf {} {}",
+            violation.index,
+            printable(&violation.message)
+        );
+    }
+    if meaning.more_violations > 0 {
+        eprintln!(
+            "error: ... and {} more leaves that break the rules",
+            meaning.more_violations
+        );
+    }
+    Ok(CliError::check(format!(
+        "{count} log leaves break the gate's rules: the log is consistent, but it records decisions a gate following its rules cannot have taken"
+    ))
+    .hint("do not trust releases from this gate and tell its operator; the checkpoint was not saved"))
 }
 
 fn kinds(report: &AuditReport) -> String {
@@ -295,6 +359,12 @@ fn detail_summary(event: &LogEvent) -> String {
                 commit.get(..12).unwrap_or(commit)
             )
         }
+        "package_policy" => format!(
+            "{}: quorum {} of {}",
+            event.detail_str("package").unwrap_or("?"),
+            field("quorum").map(Value::to_string).unwrap_or_default(),
+            names(field("maintainers"))
+        ),
         "released" => format!(
             "manifest {}, key {}, approved by {}",
             event.detail_str("manifest_sha256").unwrap_or("?"),

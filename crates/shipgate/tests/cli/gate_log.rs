@@ -15,7 +15,7 @@ use crate::util::{assert_exit, python_with, stderr, stdout};
 
 /// A port that was free a moment ago, so the gate keeps its URL across
 /// restarts (clients remember checkpoints per gate URL).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -23,16 +23,16 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A gate with `hello 1.0.0` released by alice and bob. Leaves: 0 alice
-/// enrolled, 1 bob enrolled, 2 staged, 3 approved (alice), 4 approved
-/// (bob), 5 released.
-struct Released {
-    ci: CiIssuer,
-    gate: Gate,
-    alice: (String, String),
+/// A gate with `hello 1.0.0` released by alice and bob. Leaves: 0 and 1
+/// the policies of `hello` (quorum 2) and `other`, 2 alice enrolled, 3 bob
+/// enrolled, 4 staged, 5 approved (alice), 6 approved (bob), 7 released.
+pub(crate) struct Released {
+    pub ci: CiIssuer,
+    pub gate: Gate,
+    pub alice: (String, String),
 }
 
-fn released() -> Released {
+pub(crate) fn released() -> Released {
     let ci = CiIssuer::start();
     let port = free_port();
     let config = bound_config(&ci.url).replace(
@@ -52,14 +52,14 @@ fn released() -> Released {
     Released { ci, gate, alice }
 }
 
-fn stage(ci: &CiIssuer, gate: &Gate, version: &str) -> i64 {
+pub(crate) fn stage(ci: &CiIssuer, gate: &Gate, version: &str) -> i64 {
     let token = ci.github_token("shipgate-test", "acme/hello", "42", version, &[]);
     let out = gate.stage(&token, "hello", version, &["hello.txt", "--json"]);
     assert_exit(&out, 0);
     json(&out)["id"].as_i64().unwrap()
 }
 
-fn approve(gate: &Gate, id: i64, who: &(String, String), step: i64) -> Output {
+pub(crate) fn approve(gate: &Gate, id: i64, who: &(String, String), step: i64) -> Output {
     let out = gate.cli(
         &[("SHIPGATE_MAINTAINER_TOKEN", &who.0)],
         &[
@@ -106,7 +106,7 @@ fn log_verify_catches(gate: &Gate, why: &str) -> Output {
     out
 }
 
-fn log_verify(gate: &Gate, extra: &[&str]) -> Output {
+pub(crate) fn log_verify(gate: &Gate, extra: &[&str]) -> Output {
     let mut args = vec![
         "log",
         "verify",
@@ -123,7 +123,7 @@ fn log_verify(gate: &Gate, extra: &[&str]) -> Output {
 /// dishonest operator would, recomputes everything the gate stores about
 /// them (leaf hashes, frontier, root) and forgets the signed checkpoints so
 /// the gate signs the new history, then starts the gate again on its port.
-fn rewrite_history(gate: Gate, edit: impl FnOnce(&mut Vec<(i64, Vec<u8>)>)) -> Gate {
+pub(crate) fn rewrite_history(gate: Gate, edit: impl FnOnce(&mut Vec<(i64, Vec<u8>)>)) -> Gate {
     let (status, dir) = gate.terminate();
     assert!(status.success());
     let db = dir.path().join("data/gate.db");
@@ -173,7 +173,7 @@ fn rewrite_history(gate: Gate, edit: impl FnOnce(&mut Vec<(i64, Vec<u8>)>)) -> G
     Gate::start_in(dir)
 }
 
-fn get_json(gate: &Gate, path: &str) -> Value {
+pub(crate) fn get_json(gate: &Gate, path: &str) -> Value {
     let (status, body) = gate.get(path);
     assert_eq!(status, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap()
@@ -188,8 +188,8 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     let out = fetch(&gate, "got");
     assert_exit(&out, 0);
     let report = json(&out);
-    assert_eq!(report["log"]["index"], 5);
-    assert_eq!(report["log"]["checkpoint_size"], 6);
+    assert_eq!(report["log"]["index"], 7);
+    assert_eq!(report["log"]["checkpoint_size"], 8);
     assert_eq!(report["log"]["previous_checkpoint_size"], Value::Null);
     let remembered = dir.join("user-config/log_checkpoints.toml");
     assert!(remembered.is_file());
@@ -198,16 +198,16 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     let out = fetch_with(&gate, "got2", &[]);
     assert_exit(&out, 0);
     assert!(
-        stdout(&out).contains("released event #5 included in")
-            && stdout(&out).contains("consistent with the checkpoint of size 6"),
+        stdout(&out).contains("released event #7 included in")
+            && stdout(&out).contains("consistent with the checkpoint of size 8"),
         "{}",
         stdout(&out)
     );
 
     // The release routes expose the index; the key is published twice.
-    assert_eq!(get_json(&gate, "/v1/releases/1")["log_index"], 5);
+    assert_eq!(get_json(&gate, "/v1/releases/1")["log_index"], 7);
     let entry = get_json(&gate, "/v1/packages/hello/versions/1.0.0/release");
-    assert_eq!(entry["log_index"], 5);
+    assert_eq!(entry["log_index"], 7);
     assert_eq!(entry["manifest_sha256"], report["manifest_sha256"]);
     let info = get_json(&gate, "/v1/info");
     let (status, key) = gate.get("/v1/log/key");
@@ -224,7 +224,7 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("first look"), "{}", stdout(&out));
     let saved = std::fs::read_to_string(dir.join("cp.note")).unwrap();
-    assert!(saved.starts_with(&format!("{origin}\n6\n")), "{saved}");
+    assert!(saved.starts_with(&format!("{origin}\n8\n")), "{saved}");
     let id = stage(&ci, &gate, "2.0.0");
     let out = gate.cli(
         &[("SHIPGATE_MAINTAINER_TOKEN", &alice.0)],
@@ -245,19 +245,31 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     let out = log_verify(&gate, &["--checkpoint", "cp.note", "--entries", "--json"]);
     assert_exit(&out, 0);
     let verified = json(&out);
-    assert_eq!(verified["previous_size"], 6);
-    assert_eq!(verified["size"], 10);
+    assert_eq!(verified["previous_size"], 8);
+    assert_eq!(verified["size"], 12);
     assert_eq!(verified["consistent"], true);
-    assert_eq!(verified["entries"]["entries"], 10);
+    assert_eq!(verified["entries"]["entries"], 12);
     assert_eq!(verified["entries"]["kinds"]["approved"], 2);
     assert_eq!(verified["entries"]["kinds"]["maintainer_revoked"], 1);
+    assert_eq!(verified["entries"]["kinds"]["package_policy"], 2);
+    // The honest history means what it says, all of it checked.
+    assert_eq!(verified["entries"]["violations"], serde_json::json!([]));
+    assert_eq!(verified["entries"]["unchecked"], serde_json::json!([]));
     let saved = std::fs::read_to_string(dir.join("cp.note")).unwrap();
-    assert!(saved.starts_with(&format!("{origin}\n10\n")), "{saved}");
+    assert!(saved.starts_with(&format!("{origin}\n12\n")), "{saved}");
+    let out = log_verify(&gate, &["--checkpoint", "cp.note", "--entries"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("meaning     every event replayed")
+            && !stdout(&out).contains("unchecked"),
+        "{}",
+        stdout(&out)
+    );
     // Without --checkpoint: the checkpoint fetch remembered for this gate.
     let out = log_verify(&gate, &[]);
     assert_exit(&out, 0);
     assert!(
-        stdout(&out).contains("extends the saved checkpoint of size 6"),
+        stdout(&out).contains("extends the saved checkpoint of size 8"),
         "{}",
         stdout(&out)
     );
@@ -275,7 +287,8 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
         "approved by alice, bob",
         "rejected",
         "maintainer_revoked",
-        "events 0..=9 of 10",
+        "hello: quorum 2 of alice, bob, erin, frank",
+        "events 0..=11 of 12",
     ] {
         assert!(text.contains(expected), "{expected:?} missing:\n{text}");
     }
@@ -286,13 +299,13 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     let out = gate.cli(
         &[],
         &[
-            "log", "show", "--gate", &gate.url, "--from", "5", "--limit", "2", "--json",
+            "log", "show", "--gate", &gate.url, "--from", "7", "--limit", "2", "--json",
         ],
     );
     assert_exit(&out, 0);
     let shown = json(&out);
     assert_eq!(shown["entries"].as_array().unwrap().len(), 2);
-    assert_eq!(shown["entries"][0]["index"], 5);
+    assert_eq!(shown["entries"][0]["index"], 7);
     assert_eq!(shown["entries"][0]["event"]["kind"], "released");
     assert_eq!(shown["entries"][0]["event"]["format"], "shipgate.event.v1");
     assert_eq!(
@@ -318,9 +331,9 @@ fn fetch_proves_inclusion_and_log_verify_follows_the_growing_log() {
     let summary: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert!(out.status.success(), "{summary}");
-    assert_eq!(summary["size"], 10);
-    assert_eq!(summary["inclusion_checked"], 10);
-    assert_eq!(summary["consistency_checked"], 9);
+    assert_eq!(summary["size"], 12);
+    assert_eq!(summary["inclusion_checked"], 12);
+    assert_eq!(summary["consistency_checked"], 11);
 }
 
 #[test]
@@ -331,16 +344,16 @@ fn log_routes_refuse_bad_ranges_with_the_usual_error_shape() {
         "/v1/log/entries?start=2",
         "/v1/log/entries?start=3&end=3",
         "/v1/log/entries?start=4&end=2",
-        "/v1/log/entries?start=0&end=7",
+        "/v1/log/entries?start=0&end=9",
         "/v1/log/entries?start=-1&end=2",
         "/v1/log/entries?start=0&end=2&extra=1",
         "/v1/log/entries?start=x&end=2",
         "/v1/log/entries?start=0&end=99999999999999999999999",
-        "/v1/log/proof/inclusion?index=6&size=6",
-        "/v1/log/proof/inclusion?index=0&size=7",
+        "/v1/log/proof/inclusion?index=8&size=8",
+        "/v1/log/proof/inclusion?index=0&size=9",
         "/v1/log/proof/inclusion?index=0",
         "/v1/log/proof/consistency?from=5&to=2",
-        "/v1/log/proof/consistency?from=1&to=7",
+        "/v1/log/proof/consistency?from=1&to=9",
         "/v1/log/proof/consistency?to=3",
         "/v1/packages/..%2Fx/versions/1.0.0/release",
     ] {
@@ -355,13 +368,13 @@ fn log_routes_refuse_bad_ranges_with_the_usual_error_shape() {
     let page = get_json(&gate, "/v1/log/entries?start=1&end=6");
     assert_eq!(page["entries"].as_array().unwrap().len(), 5);
     assert_eq!(page["entries"][0]["index"], 1);
-    let proof = get_json(&gate, "/v1/log/proof/inclusion?index=5&size=6");
-    assert_eq!(proof["proof"].as_array().unwrap().len(), 2);
-    let proof = get_json(&gate, "/v1/log/proof/consistency?from=0&to=6");
+    let proof = get_json(&gate, "/v1/log/proof/inclusion?index=7&size=8");
+    assert_eq!(proof["proof"].as_array().unwrap().len(), 3);
+    let proof = get_json(&gate, "/v1/log/proof/consistency?from=0&to=8");
     assert_eq!(proof["proof"], serde_json::json!([]));
     let (status, note) = gate.get("/v1/log/checkpoint");
     assert_eq!(status, 200);
-    assert!(note.contains("\n6\n"), "{note}");
+    assert!(note.contains("\n8\n"), "{note}");
     let openapi = get_json(&gate, "/v1/openapi.json");
     assert!(openapi["paths"]["/v1/log/proof/consistency"]["get"].is_object());
 }
@@ -372,19 +385,29 @@ fn a_rewritten_history_is_caught_by_log_verify_and_fetch() {
     assert_exit(&fetch(&gate, "before"), 0);
     assert_exit(&log_verify(&gate, &["--checkpoint", "cp.note"]), 0);
 
-    // The operator makes leaf 3 say that "mallory" approved, and recomputes
+    // The operator makes leaf 5 say that "mallory" approved, and recomputes
     // everything: the new log is internally consistent...
     let gate = rewrite_history(gate, |leaves| {
-        let text = String::from_utf8(leaves[3].1.clone()).unwrap();
+        let text = String::from_utf8(leaves[5].1.clone()).unwrap();
         assert!(text.contains("\"actor\":\"alice\""), "{text}");
-        leaves[3].1 = text
+        leaves[5].1 = text
             .replace("\"actor\":\"alice\"", "\"actor\":\"mallory\"")
             .replace("\"maintainer\":\"alice\"", "\"maintainer\":\"mallory\"")
             .into_bytes();
     });
-    let out = log_verify(&gate, &["--checkpoint", "fresh.note", "--entries"]);
+    let out = log_verify(&gate, &["--checkpoint", "fresh.note"]);
     assert_exit(&out, 0);
-    // ...but not consistent with what clients saw before.
+    // ...though it no longer means anything a gate could have done...
+    let out = log_verify(&gate, &["--checkpoint", "fresh.note", "--entries"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(
+            "log leaf 5 approves hello 1.0.0 (release 1), but mallory is not an enrolled maintainer"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // ...and not consistent with what clients saw before.
     let out = log_verify_catches(&gate, "NOT consistent");
     assert!(
         stderr(&out).contains("hint: the gate rewrote"),
@@ -393,7 +416,7 @@ fn a_rewritten_history_is_caught_by_log_verify_and_fetch() {
     );
     // The saved checkpoint is kept as evidence, not overwritten.
     let saved = std::fs::read_to_string(gate.path().join("cp.note")).unwrap();
-    assert!(saved.contains("\n6\n"));
+    assert!(saved.contains("\n8\n"));
     let out = log_verify(&gate, &[]);
     assert_exit(&out, 1);
     let out = fetch(&gate, "after");
@@ -409,10 +432,10 @@ fn a_dropped_leaf_is_caught_shrunk_and_regrown() {
     assert_exit(&fetch(&gate, "before"), 0);
     // Bob's approval disappears from the log.
     let gate = rewrite_history(gate, |leaves| {
-        let dropped = leaves.remove(4);
+        let dropped = leaves.remove(6);
         assert!(String::from_utf8_lossy(&dropped.1).contains("\"actor\":\"bob\""));
     });
-    log_verify_catches(&gate, "shrank from 6 to 5");
+    log_verify_catches(&gate, "shrank from 8 to 7");
     // The fetch sees the rollback too.
     let out = fetch(&gate, "after");
     assert_exit(&out, 1);
@@ -444,7 +467,7 @@ fn a_forked_checkpoint_is_caught() {
         .unwrap();
     let origin = saved.lines().next().unwrap().to_owned();
     let signer = NoteSigner::from_ed25519_seed(&origin, &secret.ed25519_seed()).unwrap();
-    let forged = Checkpoint::new(origin.as_str(), 6, Hash([9; 32]))
+    let forged = Checkpoint::new(origin.as_str(), 8, Hash([9; 32]))
         .sign(&signer)
         .unwrap();
     std::fs::write(gate.path().join("fork.note"), &forged).unwrap();
@@ -463,9 +486,9 @@ fn a_forked_checkpoint_is_caught() {
         leaves[0].1 = text.replace("\"time\":", "\"time\":1").into_bytes();
     });
     let (_, note) = gate.get("/v1/log/checkpoint");
-    assert!(note.starts_with(&format!("{origin}\n6\n")), "{note}");
+    assert!(note.starts_with(&format!("{origin}\n8\n")), "{note}");
     assert_ne!(note, saved);
-    log_verify_catches(&gate, "two different root hashes for size 6");
+    log_verify_catches(&gate, "two different root hashes for size 8");
     let out = fetch(&gate, "after");
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("forked"), "{}", stderr(&out));
@@ -484,7 +507,7 @@ fn a_forked_checkpoint_is_caught() {
         .unlock(None)
         .unwrap();
     let other = NoteSigner::from_ed25519_seed(&origin, &other.ed25519_seed()).unwrap();
-    let foreign = Checkpoint::new(origin.as_str(), 6, Hash([9; 32]))
+    let foreign = Checkpoint::new(origin.as_str(), 8, Hash([9; 32]))
         .sign(&other)
         .unwrap();
     std::fs::write(gate.path().join("foreign.note"), foreign).unwrap();
@@ -537,7 +560,7 @@ fn a_forked_checkpoint_is_caught() {
 fn a_released_leaf_that_lies_about_the_release_is_refused() {
     let Released { gate, .. } = released();
     let gate = rewrite_history(gate, |leaves| {
-        let text = String::from_utf8(leaves[5].1.clone()).unwrap();
+        let text = String::from_utf8(leaves[7].1.clone()).unwrap();
         let digest = text
             .split("\"manifest_sha256\":\"")
             .nth(1)
@@ -545,7 +568,7 @@ fn a_released_leaf_that_lies_about_the_release_is_refused() {
             .get(..64)
             .unwrap()
             .to_owned();
-        leaves[5].1 = text.replace(&digest, &"0".repeat(64)).into_bytes();
+        leaves[7].1 = text.replace(&digest, &"0".repeat(64)).into_bytes();
     });
     let out = gate.cli(
         &[("SHIPGATE_CONFIG_DIR", "fresh-user")],
@@ -563,7 +586,7 @@ fn a_released_leaf_that_lies_about_the_release_is_refused() {
     );
     assert_exit(&out, 1);
     assert!(
-        stderr(&out).contains("log leaf 5 records manifest_sha256"),
+        stderr(&out).contains("log leaf 7 records manifest_sha256"),
         "{}",
         stderr(&out)
     );

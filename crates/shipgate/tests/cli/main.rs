@@ -15,6 +15,8 @@ mod gate_flow;
 mod gate_limits;
 mod gate_load;
 mod gate_log;
+mod gate_log_meaning;
+mod gate_log_paging;
 mod gate_matrix;
 mod gate_quota;
 mod gate_util;

@@ -145,7 +145,7 @@ fn a_released_release_gets_a_token_that_shipgate_and_pyjwt_verify() {
     // Recorded as an event with the token id, next to the others.
     let events: Vec<_> = events(&setup)
         .into_iter()
-        .filter(|(kind, _)| kind != "maintainer_enrolled")
+        .filter(|(kind, _)| kind != "maintainer_enrolled" && kind != "package_policy")
         .collect();
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(

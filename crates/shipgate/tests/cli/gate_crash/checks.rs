@@ -106,7 +106,7 @@ pub fn check(gate: &Gate, key: &PublicKey, ledger: &Ledger, history: &mut Histor
     for event in &snap.events {
         if !matches!(
             event.kind.as_str(),
-            "maintainer_enrolled" | "staged" | "approved" | "released"
+            "package_policy" | "maintainer_enrolled" | "staged" | "approved" | "released"
         ) {
             fail(format!("unexpected event {event:?}"));
         }
