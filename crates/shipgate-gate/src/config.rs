@@ -37,13 +37,19 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or does not match the schema (unknown key,
-    /// wrong type, missing key); the message names the key and line.
-    #[error("{path}: {message}")]
+    /// wrong type, missing key): `FILE:LINE:COLUMN: message`, then the line.
+    #[error("{path}:{line}:{column}: {message}{}", show_line(*.line, .snippet))]
     Parse {
         /// The config file.
         path: PathBuf,
-        /// The parser's message (names the key and its position).
+        /// 1-based line of the problem (0 when the parser gave no position).
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// The parser's message (names the key).
         message: String,
+        /// The offending line as written.
+        snippet: String,
     },
     /// The file parsed but a value breaks a rule.
     #[error("{path}: {field}: {message}")]
@@ -521,10 +527,8 @@ impl GateConfig {
 
     /// Parses and validates config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path, base_dir: &Path) -> Result<Self, ConfigError> {
-        let mut config: GateConfig = toml::from_str(text).map_err(|err| ConfigError::Parse {
-            path: path.to_owned(),
-            message: one_line(&err.to_string()),
-        })?;
+        let mut config: GateConfig =
+            toml::from_str(text).map_err(|err| parse_error(path, text, &err))?;
         config.base_dir = if base_dir.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
@@ -700,6 +704,39 @@ impl GateConfig {
 
 /// toml's messages span several lines (with a source excerpt); keep the
 /// position and the message, which name the key.
+/// A TOML error as `FILE:LINE:COLUMN: message` with the offending line.
+fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let (line, column, snippet) = match err.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let snippet = text.lines().nth(line - 1).unwrap_or("").to_owned();
+            (line, column, snippet)
+        }
+        None => (0, 0, String::new()),
+    };
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message: one_line(err.message()),
+        snippet,
+    }
+}
+
+/// The offending line, shown under the message (escaped: a config file
+/// may hold anything).
+fn show_line(line: usize, snippet: &str) -> String {
+    if snippet.trim().is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n    {line} | {}",
+        shipgate_protocol::untrusted::escape_for_terminal(snippet)
+    )
+}
+
 fn one_line(message: &str) -> String {
     message
         .lines()
@@ -766,7 +803,14 @@ ref = "refs/tags/v*"
         let text = format!("colour = \"blue\"\n{GOOD}");
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
-        assert!(!err.contains('\n'), "one line: {err}");
+        // One line of message, then the offending line of the file.
+        assert_eq!(err.lines().count(), 2, "{err}");
+        assert!(
+            err.lines()
+                .nth(1)
+                .is_some_and(|l| l.ends_with("| colour = \"blue\"")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1055,5 +1099,43 @@ workflow = ".gitlab-ci.yml"
         ] {
             assert!(parse(text).is_err(), "{text:?}");
         }
+    }
+
+    /// Errors name the file, line and column of the first problem in the
+    /// file (not the alphabetically first), and show the line.
+    #[test]
+    fn parse_errors_point_at_the_first_unknown_key_with_its_line() {
+        let text = "listen = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1\"\nzeta = 1\n\
+                    data_dir = \"data\"\ngate_key = \"gate.key\"\nalpha = 2\naudience = \"x\"\n";
+        let err = parse(text).unwrap_err();
+        let ConfigError::Parse {
+            line,
+            column,
+            ref message,
+            ref snippet,
+            ..
+        } = err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!((line, column), (3, 1), "{err}");
+        assert!(message.contains("`zeta`"), "{message}");
+        assert_eq!(snippet, "zeta = 1");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("gate.toml:3:1: unknown field `zeta`"),
+            "{shown}"
+        );
+        assert!(shown.contains("\n    3 | zeta = 1"), "{shown}");
+        // A wrong type inside a package table: its line and column.
+        let text = "listen = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1\"\ndata_dir = \"d\"\n\
+                    gate_key = \"k\"\naudience = \"x\"\n[[package]]\nname = \"a\"\nmaintainers = [\"x\"]\nquorum = \"two\"\n";
+        let shown = parse(text).unwrap_err().to_string();
+        assert!(shown.starts_with("gate.toml:9:10: "), "{shown}");
+        // A control sequence in the offending line is escaped.
+        let shown = parse("listen = \"\u{1b}]0;x\u{7}\" \u{1b}[31m\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains('\u{1b}'), "{shown:?}");
     }
 }

@@ -59,7 +59,7 @@ ref = "refs/tags/v*"
         .collect();
     keys.sort();
     let plan = serde_json::json!({
-        "gate": gate.url, "pid": gate.pid(), "seconds": 3, "procs": 1,
+        "gate": gate.url, "pid": gate.pid(), "seconds": 6, "procs": 1,
         "payload_bytes": 4096, "think_seconds": 0.02,
         "issuer": ci.url, "audience": "shipgate-test",
         "issuer_kid": jwks["keys"][0]["kid"], "issuer_key": keys.last().unwrap(),
