@@ -5,8 +5,10 @@
 //! This is not a shell parser. It understands quotes, comments, line
 //! continuations and the usual separators (`;`, `&&`, `||`, `|`, `&`, `$(`,
 //! newlines), and strips prefixes like `sudo`, `env`, `time` and `VAR=value`.
-//! Anything cleverer (functions, `eval`, variables holding commands) is out
-//! of reach of a static audit, and the rules say so in their confidence.
+//! It also knows where command-like text is not a command: here-document
+//! bodies, `case` pattern labels (`npm|yarn)`) and function names in
+//! definitions. Anything cleverer (`eval`, variables holding commands) is
+//! out of reach of a static audit, and the rules say so in their confidence.
 
 /// One simple command of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +93,83 @@ pub fn commands(script: &str) -> Vec<Command<'_>> {
     out
 }
 
+/// Where the reader is inside a `case ... esac` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaseState {
+    /// After `case WORD`, before `in`.
+    Header,
+    /// Before a pattern label (`npm|yarn)`), or `esac`.
+    Pattern,
+    /// Inside the commands of one branch, until `;;`, `;&` or `;;&`.
+    Body,
+}
+
+/// Whether `keyword` starts at `i` as a whole word.
+fn keyword_at(bytes: &[u8], i: usize, keyword: &[u8]) -> bool {
+    bytes.get(i..i + keyword.len()) == Some(keyword)
+        && bytes
+            .get(i + keyword.len())
+            .is_none_or(|b| b.is_ascii_whitespace() || *b == b';')
+}
+
+/// The delimiter of a here-document whose `<<` is at `i`, and where the
+/// operator and delimiter word end. `<<<` (a here-string) is not one.
+fn heredoc_delimiter(bytes: &[u8], i: usize) -> Option<(Vec<u8>, usize)> {
+    let mut j = i + 2;
+    match bytes.get(j) {
+        Some(b'<') => return None,
+        Some(b'-') => j += 1,
+        _ => {}
+    }
+    while bytes.get(j).is_some_and(|b| *b == b' ' || *b == b'\t') {
+        j += 1;
+    }
+    let mut word = Vec::new();
+    let mut quote: Option<u8> = None;
+    while let Some(&b) = bytes.get(j) {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), b) => word.push(b),
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'\\') => {}
+            (None, b) if b.is_ascii_whitespace() || b";|&<>()".contains(&b) => break,
+            (None, b) => word.push(b),
+        }
+        j += 1;
+    }
+    (!word.is_empty()).then_some((word, j))
+}
+
+/// Skips the bodies of here-documents that start after the line ending at
+/// `newline`: returns the offset after the last delimiter line.
+fn skip_heredocs(bytes: &[u8], newline: usize, pending: &mut Vec<Vec<u8>>) -> usize {
+    let mut at = newline + 1;
+    for delimiter in pending.drain(..) {
+        loop {
+            if at >= bytes.len() {
+                return bytes.len();
+            }
+            let end = bytes[at..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |p| at + p);
+            let line = &bytes[at..end];
+            let trimmed = line.trim_ascii();
+            at = end + 1;
+            if trimmed == delimiter.as_slice() {
+                break;
+            }
+        }
+    }
+    at.min(bytes.len())
+}
+
 /// Byte ranges of the command segments of a script.
+///
+/// Besides quotes, comments and separators it knows the places where text
+/// that looks like a command is not one: here-document bodies, the pattern
+/// labels of `case ... esac` (`npm|yarn)`), the `case WORD in` header and
+/// the name in a function definition (`publish() {`).
 fn segments(script: &str) -> Vec<(usize, usize)> {
     let bytes = script.as_bytes();
     let mut out = Vec::new();
@@ -99,6 +177,8 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
     let mut i = 0;
     let mut quote: Option<u8> = None;
     let mut word_start = true;
+    let mut cases: Vec<CaseState> = Vec::new();
+    let mut heredocs: Vec<Vec<u8>> = Vec::new();
     while i < bytes.len() {
         let b = bytes[i];
         if let Some(q) = quote {
@@ -109,6 +189,69 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
             if b == q {
                 quote = None;
             }
+            i += 1;
+            continue;
+        }
+        let command_start = word_start && script.get(start..i).is_some_and(|t| t.trim().is_empty());
+        if command_start {
+            match cases.last().copied() {
+                Some(CaseState::Header) => {}
+                Some(CaseState::Pattern) if !b.is_ascii_whitespace() && b != b';' => {
+                    if keyword_at(bytes, i, b"esac") {
+                        cases.pop();
+                        i += 4;
+                        start = i;
+                        continue;
+                    }
+                    // A pattern label: skip it up to its unquoted `)`.
+                    let mut j = i + usize::from(b == b'(');
+                    let mut q: Option<u8> = None;
+                    while let Some(&c) = bytes.get(j) {
+                        match (q, c) {
+                            (Some(qq), c) if c == qq => q = None,
+                            (Some(_), _) => {}
+                            (None, b'\'' | b'"') => q = Some(c),
+                            (None, b'\\') => j += 1,
+                            (None, b')') => break,
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                    if let Some(last) = cases.last_mut() {
+                        *last = CaseState::Body;
+                    }
+                    i = (j + 1).min(bytes.len());
+                    start = i;
+                    continue;
+                }
+                _ if keyword_at(bytes, i, b"case") => {
+                    cases.push(CaseState::Header);
+                    i += 4;
+                    start = i;
+                    word_start = false;
+                    continue;
+                }
+                Some(CaseState::Body) if keyword_at(bytes, i, b"esac") => {
+                    cases.pop();
+                    i += 4;
+                    start = i;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if cases.last() == Some(&CaseState::Header) {
+            // Everything up to the word `in` is the header.
+            if word_start && keyword_at(bytes, i, b"in") {
+                if let Some(last) = cases.last_mut() {
+                    *last = CaseState::Pattern;
+                }
+                i += 2;
+                start = i;
+                word_start = true;
+                continue;
+            }
+            word_start = b.is_ascii_whitespace();
             i += 1;
             continue;
         }
@@ -127,6 +270,53 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
                     i += 1;
                 }
                 start = i;
+                continue;
+            }
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                if let Some((delimiter, after)) = heredoc_delimiter(bytes, i) {
+                    heredocs.push(delimiter);
+                    i = after;
+                    word_start = false;
+                    continue;
+                }
+                i += 3;
+                continue;
+            }
+            b'\n' if !heredocs.is_empty() => {
+                out.push((start, i));
+                i = skip_heredocs(bytes, i, &mut heredocs);
+                start = i;
+                word_start = true;
+                continue;
+            }
+            b';' if cases.last() == Some(&CaseState::Body)
+                && matches!(bytes.get(i + 1), Some(b';' | b'&')) =>
+            {
+                // `;;`, `;&` or `;;&` ends a branch: a pattern comes next.
+                out.push((start, i));
+                i += 2;
+                if bytes.get(i) == Some(&b'&') {
+                    i += 1;
+                }
+                if let Some(last) = cases.last_mut() {
+                    *last = CaseState::Pattern;
+                }
+                start = i;
+                word_start = true;
+                continue;
+            }
+            b'(' if script
+                .get(i + 1..)
+                .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(')'))
+                && script
+                    .get(start..i)
+                    .is_some_and(|name| name.split_whitespace().count() == 1) =>
+            {
+                // `name() {`: a function definition, its name is not a command.
+                let close = script[i + 1..].find(')').map_or(i + 1, |p| i + 1 + p);
+                i = close + 1;
+                start = i;
+                word_start = true;
                 continue;
             }
             b'\n' | b';' | b'|' | b'&' | b'(' | b')' | b'`' => {
@@ -228,6 +418,9 @@ fn is_prefix_word(w: &str) -> bool {
             | "-E"
             | "xargs"
             | "eval"
+            | "fi"
+            | "done"
+            | "esac"
     )
 }
 
@@ -249,6 +442,15 @@ fn command(text: &str) -> Option<Command<'_>> {
     let first_line_len = body.find('\n').unwrap_or(body.len());
     let raw = body[..first_line_len].trim_end_matches('\\').trim_end();
     let mut all = words(text);
+    // `function name {`: a definition; the body's commands follow the `{`.
+    if all.first().is_some_and(|(w, _)| w == "function") {
+        let name_and_parens = if all.get(2).is_some_and(|(w, _)| w == "()") {
+            3
+        } else {
+            2
+        };
+        all.drain(..name_and_parens.min(all.len()));
+    }
     let skip = all
         .iter()
         .take_while(|(w, _)| is_prefix_word(w) || is_assignment(w))
@@ -760,6 +962,60 @@ mod tests {
         );
         assert_eq!(cmds[1].raw, "npm ci");
         assert_eq!(cmds[3].raw, "FOO=1 sudo -E make build");
+    }
+
+    fn programs(script: &str) -> Vec<String> {
+        commands(script).iter().map(|c| c.words.join(" ")).collect()
+    }
+
+    #[test]
+    fn case_pattern_labels_are_not_commands() {
+        let script = "case \"$PM\" in\n  pnpm) pnpm install --frozen-lockfile ;;\n  npm|yarn)\n    echo \"using $PM\"\n    ;;\n  (bun) bun install;;\n  *) exit 1 ;;\nesac\nnpm test\n";
+        assert_eq!(
+            programs(script),
+            vec![
+                "pnpm install --frozen-lockfile",
+                "echo using $PM",
+                "bun install",
+                "exit 1",
+                "npm test"
+            ]
+        );
+        // One line, nested, and a last branch without `;;`.
+        assert_eq!(
+            programs("case $a in x) case $b in yarn) make;; esac;; y) ls\nesac; yarn --version"),
+            vec!["make", "ls", "yarn --version"]
+        );
+    }
+
+    #[test]
+    fn heredoc_bodies_are_not_commands() {
+        let script = "cat > ~/.npmrc <<EOF\n//registry.npmjs.org/:_authToken=$T\nnpm publish\nEOF\ncat <<-'END' | tee x\n\tyarn\n\tEND\necho done\n";
+        assert_eq!(
+            programs(script),
+            vec!["cat > ~/.npmrc <<EOF", "cat <<-'END'", "tee x", "echo done"]
+                .into_iter()
+                .map(|s| words(s)
+                    .into_iter()
+                    .map(|(w, _)| w)
+                    .collect::<Vec<_>>()
+                    .join(" "))
+                .collect::<Vec<_>>()
+        );
+        // A here-string is not a here-document.
+        assert_eq!(
+            programs("grep x <<< \"$v\"\nnpm ci"),
+            vec!["grep x <<< $v", "npm ci"]
+        );
+    }
+
+    #[test]
+    fn function_names_are_not_commands_but_bodies_are() {
+        assert_eq!(
+            programs("publish() {\n  npm publish\n}\nfunction yarn {\n  echo hi\n}\npublish"),
+            vec!["npm publish", "echo hi", "publish"]
+        );
+        assert_eq!(programs("function build() { make; }"), vec!["make"]);
     }
 
     #[test]
