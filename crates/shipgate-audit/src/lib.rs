@@ -6,7 +6,9 @@
 //! Everything is read-only except [`fix::apply_fixes`].
 
 pub mod analysis;
+pub mod conditions;
 pub mod config;
+pub mod contexts;
 pub mod discover;
 pub mod engine;
 pub mod error;
@@ -14,6 +16,7 @@ pub mod expr;
 pub mod finding;
 pub mod fix;
 pub mod model;
+pub mod publishing;
 pub mod report;
 pub mod route;
 pub mod rules;

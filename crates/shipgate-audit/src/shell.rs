@@ -794,13 +794,15 @@ pub enum Registry {
     CratesIo,
     RubyGems,
     NuGet,
-    /// Container registries, GitHub releases, Maven: no trusted publishing.
+    /// Container registries (`docker push`, `crane copy`, ...).
+    Container,
+    /// GitHub releases, object storage, Maven: no trusted publishing.
     Other,
 }
 
 impl Registry {
     pub fn has_trusted_publishing(self) -> bool {
-        !matches!(self, Registry::Other)
+        !matches!(self, Registry::Other | Registry::Container)
     }
 
     pub fn name(self) -> &'static str {
@@ -810,6 +812,7 @@ impl Registry {
             Registry::CratesIo => "crates.io",
             Registry::RubyGems => "RubyGems",
             Registry::NuGet => "NuGet",
+            Registry::Container => "the container registry",
             Registry::Other => "the registry",
         }
     }
@@ -913,10 +916,46 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "gem" if sub == "push" => Registry::RubyGems,
         "dotnet" if sub == "nuget" && second == "push" => Registry::NuGet,
         "nuget" if sub == "push" => Registry::NuGet,
+        "maturin" if sub == "upload" || sub == "publish" => Registry::PyPI,
         "docker" | "podman" if sub == "push" || (sub == "image" && second == "push") => {
+            Registry::Container
+        }
+        "docker" if sub == "buildx" && cmd.has_flag("--push") => Registry::Container,
+        "docker"
+            if sub == "buildx" && second == "imagetools" && cmd.positional(2) == Some("create") =>
+        {
+            Registry::Container
+        }
+        "docker" | "podman" if sub == "manifest" && second == "push" => Registry::Container,
+        "crane" | "gcrane" if matches!(sub, "copy" | "cp" | "push" | "append" | "tag") => {
+            Registry::Container
+        }
+        "skopeo" if matches!(sub, "copy" | "sync") && !to_local_transport(cmd) => {
+            Registry::Container
+        }
+        "aws"
+            if sub == "s3"
+                && matches!(second, "cp" | "sync" | "mv")
+                && uploads_to(cmd, "s3://") =>
+        {
             Registry::Other
         }
-        "docker" if sub == "buildx" && cmd.has_flag("--push") => Registry::Other,
+        "gsutil" if matches!(sub, "cp" | "rsync" | "mv") && uploads_to(cmd, "gs://") => {
+            Registry::Other
+        }
+        "gcloud"
+            if sub == "storage"
+                && matches!(second, "cp" | "rsync" | "mv")
+                && uploads_to(cmd, "gs://") =>
+        {
+            Registry::Other
+        }
+        "az" if sub == "storage"
+            && second == "blob"
+            && matches!(cmd.positional(2), Some("upload" | "upload-batch" | "sync")) =>
+        {
+            Registry::Other
+        }
         // A draft release is visible only to the repository's writers until
         // someone publishes it (often a later, environment-gated job).
         "gh" if sub == "release"
@@ -933,6 +972,69 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         _ => return None,
     };
     Some(registry)
+}
+
+/// The last positional word, read as a copy's destination.
+fn destination<'c>(cmd: &'c Command<'_>) -> Option<&'c str> {
+    cmd.words
+        .iter()
+        .skip(1)
+        .rfind(|w| !w.starts_with('-'))
+        .map(String::as_str)
+}
+
+/// Whether a copy goes to remote storage: its destination has the scheme, or
+/// is a variable (unknown) while its source is local.
+fn uploads_to(cmd: &Command<'_>, scheme: &str) -> bool {
+    let Some(dest) = destination(cmd) else {
+        return false;
+    };
+    if dest.starts_with(scheme) {
+        return true;
+    }
+    let source_remote = cmd
+        .words
+        .iter()
+        .skip(1)
+        .any(|w| w.starts_with(scheme) && w != dest);
+    dest.contains('$') && !source_remote
+}
+
+/// `skopeo copy SRC dir:/tmp/x`: a copy to the local disk publishes nothing.
+fn to_local_transport(cmd: &Command<'_>) -> bool {
+    destination(cmd).is_some_and(|d| {
+        [
+            "dir:",
+            "oci:",
+            "oci-archive:",
+            "docker-archive:",
+            "containers-storage:",
+            "docker-daemon:",
+        ]
+        .iter()
+        .any(|t| d.starts_with(t))
+    })
+}
+
+/// Whether a publish command's destination can be read from the command: a
+/// storage copy to `"$DEST"` may or may not be a release location.
+pub fn publish_destination_known(cmd: &Command<'_>) -> bool {
+    match cmd.program() {
+        "aws" | "gsutil" | "gcloud" | "skopeo" => {
+            destination(cmd).is_some_and(|d| !d.contains('$'))
+        }
+        "az" => cmd
+            .words
+            .windows(2)
+            .find(|w| {
+                w[0] == "--container-name"
+                    || w[0] == "-c"
+                    || w[0] == "--destination"
+                    || w[0] == "-d"
+            })
+            .is_some_and(|w| !w[1].contains('$')),
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -1134,7 +1236,7 @@ mod tests {
         );
         assert_eq!(
             publish_command(&first("docker push ghcr.io/x")),
-            Some(Registry::Other)
+            Some(Registry::Container)
         );
         assert_eq!(
             publish_command(&first("gh release upload v1 x")),
@@ -1173,6 +1275,83 @@ mod tests {
             } else {
                 assert_eq!(found, Some(registry), "{script}");
             }
+        }
+    }
+
+    #[test]
+    fn container_and_storage_uploads_publish() {
+        for (script, registry, known) in [
+            (
+                "docker buildx imagetools create -t ghcr.io/a/b:1 ghcr.io/a/b@sha256:x",
+                Registry::Container,
+                true,
+            ),
+            (
+                "docker manifest push ghcr.io/a/b:1",
+                Registry::Container,
+                true,
+            ),
+            (
+                "crane copy ghcr.io/a/b:1 docker.io/a/b:1",
+                Registry::Container,
+                true,
+            ),
+            (
+                "skopeo copy docker-archive:img.tar docker://ghcr.io/a/b:1",
+                Registry::Container,
+                true,
+            ),
+            (
+                "aws s3 cp dist/app.tar.gz s3://releases/app/1.0/",
+                Registry::Other,
+                true,
+            ),
+            (
+                "aws s3 sync dist \"$RELEASE_BUCKET\"",
+                Registry::Other,
+                false,
+            ),
+            (
+                "gsutil cp dist/* gs://bucket/releases/",
+                Registry::Other,
+                true,
+            ),
+            (
+                "gcloud storage cp dist/* gs://bucket/releases/",
+                Registry::Other,
+                true,
+            ),
+            (
+                "az storage blob upload --container-name releases --file a.zip --name a.zip",
+                Registry::Other,
+                true,
+            ),
+            (
+                "az storage blob upload-batch -d \"$CONTAINER\" -s dist",
+                Registry::Other,
+                false,
+            ),
+            (
+                "maturin upload --skip-existing dist/*",
+                Registry::PyPI,
+                true,
+            ),
+        ] {
+            let cmd = first(script);
+            assert_eq!(publish_command(&cmd), Some(registry), "{script}");
+            assert_eq!(publish_destination_known(&cmd), known, "{script}");
+        }
+        for script in [
+            "aws s3 cp s3://bucket/cache.tar .",
+            "aws s3 cp s3://bucket/x \"$LOCAL\"",
+            "gsutil cp gs://bucket/x .",
+            "skopeo copy docker://ghcr.io/a/b:1 dir:/tmp/img",
+            "skopeo inspect docker://ghcr.io/a/b:1",
+            "crane digest ghcr.io/a/b:1",
+            "docker buildx imagetools inspect ghcr.io/a/b:1",
+            "az storage blob download --container-name c --name n --file f",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
         }
     }
 

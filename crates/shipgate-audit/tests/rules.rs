@@ -1,8 +1,11 @@
 //! Fixture-driven rule tests. Every rule has a folder under
 //! `tests/fixtures/rules/<rule-id>/`; files (or folders) named `pos-*` must
 //! raise that rule exactly on the lines marked `# expect` (or `// expect`),
-//! files named `neg-*` must not raise it at all. Findings of other rules are
-//! ignored here (the seed and CLI tests look at whole reports).
+//! files named `neg-*` must not raise it at all. A marker may pin the
+//! finding further: `# expect col=9 confidence=medium` (every finding of the
+//! rule on that line starts at that column and has that confidence).
+//! Findings of other rules are ignored here (the scenario and CLI tests look
+//! at whole reports).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -35,26 +38,54 @@ fn kind(path: &Path) -> FileKind {
     }
 }
 
-/// Lines (1-based) of a rule's findings in a file.
-fn finding_lines(path: &Path, rule: &str) -> Vec<usize> {
+/// A rule's findings in a file: (line, column, confidence), sorted.
+fn findings_of(path: &Path, rule: &str) -> Vec<(usize, usize, String)> {
     let bytes = std::fs::read(path).unwrap();
     let (_, findings) = audit_source(&path.display().to_string(), kind(path), &bytes);
-    let mut lines: Vec<usize> = findings
+    let mut out: Vec<(usize, usize, String)> = findings
         .iter()
         .filter(|f| f.rule.id == rule)
-        .map(|f| f.location.start.line)
+        .map(|f| {
+            (
+                f.location.start.line,
+                f.location.start.column,
+                f.confidence.as_str().to_owned(),
+            )
+        })
         .collect();
-    lines.sort_unstable();
-    lines
+    out.sort();
+    out
 }
 
-fn expected_lines(path: &Path) -> Vec<usize> {
+/// An `# expect` marker: its line and any `col=` / `confidence=` pins.
+struct Expectation {
+    line: usize,
+    column: Option<usize>,
+    confidence: Option<String>,
+}
+
+fn expectations(path: &Path) -> Vec<Expectation> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .enumerate()
-        .filter(|(_, l)| l.contains("# expect") || l.contains("// expect"))
-        .map(|(i, _)| i + 1)
+        .filter_map(|(i, l)| {
+            let at = l.find("# expect").or_else(|| l.find("// expect"))?;
+            let attrs = l[at..].split_whitespace().skip(2);
+            let mut e = Expectation {
+                line: i + 1,
+                column: None,
+                confidence: None,
+            };
+            for attr in attrs {
+                match attr.split_once('=') {
+                    Some(("col", n)) => e.column = Some(n.parse().unwrap()),
+                    Some(("confidence", c)) => e.confidence = Some(c.to_owned()),
+                    _ => {}
+                }
+            }
+            Some(e)
+        })
         .collect()
 }
 
@@ -90,24 +121,43 @@ fn fixtures_raise_exactly_the_expected_findings() {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            let got = finding_lines(&path, meta.id);
-            let want = if rel.starts_with("pos-") {
-                let want = expected_lines(&path);
+            let found = findings_of(&path, meta.id);
+            let got: Vec<usize> = found.iter().map(|f| f.0).collect();
+            let marks = if rel.starts_with("pos-") {
+                let marks = expectations(&path);
                 assert!(
-                    !want.is_empty(),
+                    !marks.is_empty(),
                     "{}/{rel}: a positive fixture needs `# expect` markers",
                     meta.id
                 );
-                want
+                marks
             } else {
                 Vec::new()
             };
+            let want: Vec<usize> = marks.iter().map(|m| m.line).collect();
             checked += 1;
             if got != want {
                 failures.push(format!(
                     "{}/{rel}: expected lines {want:?}, got {got:?}",
                     meta.id
                 ));
+                continue;
+            }
+            for m in &marks {
+                for (line, column, confidence) in found.iter().filter(|f| f.0 == m.line) {
+                    if m.column.is_some_and(|c| c != *column) {
+                        failures.push(format!(
+                            "{}/{rel}:{line}: expected column {:?}, got {column}",
+                            meta.id, m.column
+                        ));
+                    }
+                    if m.confidence.as_ref().is_some_and(|c| c != confidence) {
+                        failures.push(format!(
+                            "{}/{rel}:{line}: expected confidence {:?}, got {confidence}",
+                            meta.id, m.confidence
+                        ));
+                    }
+                }
             }
         }
     }
