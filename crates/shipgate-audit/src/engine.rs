@@ -203,6 +203,7 @@ fn file_level(display: &str, message: String) -> Finding {
         related: Vec::new(),
         message,
         fix: None,
+        why: None,
     }
 }
 
@@ -376,6 +377,7 @@ fn resolve(draft: Draft, src: &SourceFile, doc: &yaml::Document) -> Finding {
         related,
         message: draft.message,
         fix,
+        why: draft.why,
     }
 }
 

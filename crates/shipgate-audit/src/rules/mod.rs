@@ -23,7 +23,7 @@ mod unverified_artifact_handoff;
 mod workflow_level_id_token;
 
 /// Where the documentation of every rule lives (one anchor per rule id).
-pub const DOCS_URL: &str = "https://github.com/shipgate/shipgate/blob/main/README.md";
+pub const DOCS_URL: &str = "https://github.com/shipgate/shipgate/blob/main/docs/audit.md";
 
 /// A rule's fixed description: identity, defaults and documentation.
 #[derive(Debug)]

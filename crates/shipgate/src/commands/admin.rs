@@ -83,8 +83,7 @@ pub struct ConfigArg {
 /// Loads a gate config, mapping errors to exit 2 with a hint.
 pub fn load_config(path: &Path) -> Result<GateConfig, CliError> {
     GateConfig::load(path).map_err(|e| {
-        CliError::usage(e)
-            .hint("see docs/gate.md (section `gate.toml`) for the format")
+        CliError::usage(e).hint("see docs/gate.md (section `gate.toml`) for the format")
     })
 }
 
