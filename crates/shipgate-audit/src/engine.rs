@@ -398,6 +398,41 @@ fn resolve_edit(edit: &SymbolicEdit, src: &SourceFile, doc: &yaml::Document) -> 
                 text: text.clone(),
             })
         }
+        SymbolicEdit::InsertLinesAfter {
+            at,
+            indent_of,
+            lines,
+        } => {
+            let end = at.resolve(&doc.root, src)?.end;
+            let key = indent_of.resolve(&doc.root, src)?.start;
+            let key_line = src.line_start(src.position_of_byte(key).line)?;
+            let before_key = src.text.get(key_line..key)?;
+            if !before_key.chars().all(|c| c == ' ' || c == '-') {
+                return None;
+            }
+            let indent = " ".repeat(before_key.chars().count());
+            // After the end of the line where `at` ends (and its comment).
+            let line_end = src
+                .text
+                .get(end..)?
+                .find('\n')
+                .map_or(src.text.len(), |p| end + p + 1);
+            let newline = if line_end == src.text.len() && !src.text.ends_with('\n') {
+                "\n"
+            } else {
+                ""
+            };
+            let text: String = std::iter::once(newline.to_owned())
+                .chain(lines.split_inclusive('\n').map(|l| format!("{indent}{l}")))
+                .collect();
+            Some(Edit {
+                range: ByteRange {
+                    start: line_end,
+                    end: line_end,
+                },
+                text,
+            })
+        }
         SymbolicEdit::InsertLinesBefore { at, lines } => {
             let range = at.resolve(&doc.root, src)?;
             let position = src.position_of_byte(range.start);

@@ -100,6 +100,14 @@ pub enum SymbolicEdit {
     /// Insert whole lines before the line where a location starts. The
     /// location must be the first thing on its line.
     InsertLinesBefore { at: Loc, lines: String },
+    /// Insert whole lines after the line where `at` ends, each indented to
+    /// the column where `indent_of` starts (which must start its line after
+    /// white space or a `- `).
+    InsertLinesAfter {
+        at: Loc,
+        indent_of: Loc,
+        lines: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -117,7 +117,7 @@ impl Rule for ForkCodeReachesSecrets {
 
 /// The first step that checks out the PR head: (step index, directory,
 /// location, whether the head comes indirectly through a step output).
-fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc, bool)> {
+pub(crate) fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc, bool)> {
     for step in &job.steps {
         if is_checkout(step) {
             for input in ["ref", "repository"] {

@@ -7,18 +7,26 @@ use crate::model::{Action, Workflow};
 use crate::source::SourceFile;
 use crate::yaml::Node;
 
+mod artipacked;
+mod bot_conditions;
+mod cache_poisoning;
 mod cancel_in_progress_on_release;
 mod credential_with_toolchain;
-mod fork_code_reaches_secrets;
+mod dangerous_triggers;
+pub(crate) mod fork_code_reaches_secrets;
+mod github_env;
 mod install_scripts_with_credentials;
 pub(crate) mod invalid_workflow;
 mod long_lived_publish_token;
 mod missing_root_permissions;
 mod pin_without_version_comment;
 mod publish_without_environment;
+mod secrets_inherit;
+mod self_hosted_release;
 mod tag_publish_without_approval;
-mod template_injection;
+pub(crate) mod template_injection;
 mod unpinned_action;
+mod unpinned_images;
 mod unverified_artifact_handoff;
 mod workflow_level_id_token;
 
@@ -82,6 +90,14 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &fork_code_reaches_secrets::ForkCodeReachesSecrets,
     &template_injection::TemplateInjection,
     &tag_publish_without_approval::TagPublishWithoutApproval,
+    &cache_poisoning::CachePoisoning,
+    &artipacked::Artipacked,
+    &dangerous_triggers::DangerousTriggers,
+    &github_env::GithubEnv,
+    &unpinned_images::UnpinnedImages,
+    &secrets_inherit::SecretsInherit,
+    &self_hosted_release::SelfHostedRelease,
+    &bot_conditions::BotConditions,
 ];
 
 /// Every rule's metadata, in registry order.
@@ -114,6 +130,6 @@ mod tests {
                 m.id
             );
         }
-        assert_eq!(seen.len(), 14);
+        assert_eq!(seen.len(), 22);
     }
 }

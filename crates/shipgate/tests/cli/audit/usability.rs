@@ -126,3 +126,29 @@ fn fix_refuses_a_workflow_that_is_a_symbolic_link() {
             .is_symlink()
     );
 }
+
+#[test]
+fn fix_all_stops_checkout_from_persisting_the_token() {
+    let before = "name: build\non:\n  push:\n    branches: [main]\npermissions:\n  contents: read\njobs:\n  bundle:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n      - name: second checkout\n        uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n        with:\n          path: docs\n      - run: make dist\n      - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2\n        with:\n          name: site\n          path: .\n";
+    let dir = repo(&[("build.yml", before)]);
+    let path = dir.path().join(".github/workflows/build.yml");
+    // `safe` leaves it: the change needs review (a later push would need the token).
+    run_in(dir.path(), &["audit", "--fix"]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    let out = run_in(dir.path(), &["audit", "--fix=all", "--format", "json"]);
+    assert_exit(&out, 0);
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        after,
+        before
+            .replace(
+                "# v4.2.2\n      - name: second checkout",
+                "# v4.2.2\n        with:\n          persist-credentials: false\n      - name: second checkout"
+            )
+            .replace(
+                "        with:\n          path: docs",
+                "        with:\n          persist-credentials: false\n          path: docs"
+            )
+    );
+    assert!(!rules_of(&json(&out)).contains(&"artipacked".to_owned()));
+}
