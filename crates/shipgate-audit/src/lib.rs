@@ -27,6 +27,6 @@ pub mod yaml;
 
 pub use config::Config;
 pub use discover::{InputFile, discover};
-pub use engine::{Options, Report, audit, audit_source};
+pub use engine::{Options, Report, audit, audit_source, audit_source_with};
 pub use error::{AuditError, ConfigError};
 pub use finding::{Confidence, Finding, FixSafety, Severity};

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use shipgate_audit::model::FileKind;
-use shipgate_audit::{audit_source, rules};
+use shipgate_audit::{audit_source_with, rules};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules")
@@ -38,10 +38,61 @@ fn kind(path: &Path) -> FileKind {
     }
 }
 
+/// Commits of the action clone [`actions_dir`] builds (fixed author, dates
+/// and content make them the same on every machine).
+const V1_0_0: &str = "b18073fd594c83b3c92715783d982aae4796392b";
+const V1_1_0: &str = "530d629120a31f5ad81692443e4a276f70cbe960";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(args)
+        .envs([
+            ("GIT_AUTHOR_NAME", "fixture"),
+            ("GIT_AUTHOR_EMAIL", "fixture@example.invalid"),
+            ("GIT_COMMITTER_NAME", "fixture"),
+            ("GIT_COMMITTER_EMAIL", "fixture@example.invalid"),
+            ("GIT_AUTHOR_DATE", "2025-01-01T00:00:00Z"),
+            ("GIT_COMMITTER_DATE", "2025-01-01T00:00:00Z"),
+            ("GIT_CONFIG_GLOBAL", "/dev/null"),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("git is needed for the ref-version-mismatch fixtures: {e}"));
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A directory of local action clones for `--actions-dir`: `acme/setup-tool`
+/// with an annotated tag `v1.0.0` and a lightweight tag `v1.1.0`.
+fn actions_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let clone = dir.path().join("acme/setup-tool");
+    std::fs::create_dir_all(&clone).unwrap();
+    git(&clone, &["init", "-q", "-b", "main", "."]);
+    std::fs::write(clone.join("action.yml"), "name: setup-tool\n").unwrap();
+    git(&clone, &["add", "action.yml"]);
+    git(&clone, &["commit", "-qm", "v1.0.0"]);
+    git(&clone, &["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    std::fs::write(clone.join("action.yml"), "name: setup-tool 1.1\n").unwrap();
+    git(&clone, &["commit", "-qam", "v1.1.0"]);
+    git(&clone, &["tag", "v1.1.0"]);
+    assert_eq!(git(&clone, &["rev-parse", "v1.0.0^{commit}"]), V1_0_0);
+    assert_eq!(git(&clone, &["rev-parse", "v1.1.0^{commit}"]), V1_1_0);
+    dir
+}
+
 /// A rule's findings in a file: (line, column, confidence), sorted.
-fn findings_of(path: &Path, rule: &str) -> Vec<(usize, usize, String)> {
+fn findings_of(path: &Path, rule: &str, actions: &Path) -> Vec<(usize, usize, String)> {
     let bytes = std::fs::read(path).unwrap();
-    let (_, findings) = audit_source(&path.display().to_string(), kind(path), &bytes);
+    let (_, findings) = audit_source_with(
+        &path.display().to_string(),
+        kind(path),
+        &bytes,
+        Some(actions),
+    );
     let mut out: Vec<(usize, usize, String)> = findings
         .iter()
         .filter(|f| f.rule.id == rule)
@@ -113,6 +164,7 @@ fn every_rule_has_positive_and_negative_fixtures() {
 fn fixtures_raise_exactly_the_expected_findings() {
     let mut failures = Vec::new();
     let mut checked = 0;
+    let actions = actions_dir();
     for meta in rules::all() {
         let dir = fixtures().join(meta.id);
         for path in files_under(&dir) {
@@ -121,7 +173,7 @@ fn fixtures_raise_exactly_the_expected_findings() {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            let found = findings_of(&path, meta.id);
+            let found = findings_of(&path, meta.id, actions.path());
             let got: Vec<usize> = found.iter().map(|f| f.0).collect();
             let marks = if rel.starts_with("pos-") {
                 let marks = expectations(&path);

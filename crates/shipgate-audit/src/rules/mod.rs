@@ -19,8 +19,9 @@ mod install_scripts_with_credentials;
 pub(crate) mod invalid_workflow;
 mod long_lived_publish_token;
 mod missing_root_permissions;
-mod pin_without_version_comment;
+pub(crate) mod pin_without_version_comment;
 mod publish_without_environment;
+mod ref_version_mismatch;
 mod secrets_inherit;
 mod self_hosted_release;
 mod tag_publish_without_approval;
@@ -60,6 +61,8 @@ impl RuleMeta {
 pub struct Context<'a> {
     pub source: &'a SourceFile,
     pub root: &'a Node,
+    /// Local clones of actions (`--actions-dir`), when given.
+    pub actions_dir: Option<&'a std::path::Path>,
 }
 
 pub trait Rule: Sync {
@@ -98,6 +101,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &secrets_inherit::SecretsInherit,
     &self_hosted_release::SelfHostedRelease,
     &bot_conditions::BotConditions,
+    &ref_version_mismatch::RefVersionMismatch,
 ];
 
 /// Every rule's metadata, in registry order.
@@ -130,6 +134,6 @@ mod tests {
                 m.id
             );
         }
-        assert_eq!(seen.len(), 22);
+        assert_eq!(seen.len(), 23);
     }
 }

@@ -41,6 +41,7 @@ enum FixArg {
   shipgate audit --format github                   # annotations inside a workflow run
   shipgate audit --fix                             # safe fixes, prints a diff
   shipgate audit --fix=all                         # also root permissions: review the diff
+  shipgate audit --actions-dir ~/src/actions       # check pins against local clones
 
   shipgate audit --format sarif --exit-zero > shipgate.sarif   # then upload-sarif
 
@@ -119,6 +120,7 @@ pub fn run(args: Args) -> CmdResult {
             SeverityArg::High => Severity::High,
         },
         no_ignores: args.no_ignores,
+        actions_dir: args.actions_dir.clone(),
     };
     let format = match args.format {
         FormatArg::Human => Format::Human,

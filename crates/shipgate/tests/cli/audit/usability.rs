@@ -152,3 +152,50 @@ fn fix_all_stops_checkout_from_persisting_the_token() {
     );
     assert!(!rules_of(&json(&out)).contains(&"artipacked".to_owned()));
 }
+
+#[test]
+fn actions_dir_checks_version_comments_against_local_clones() {
+    let actions = tempfile::tempdir().unwrap();
+    let clone = actions.path().join("acme/tool");
+    std::fs::create_dir_all(&clone).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&clone)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("git is needed for --actions-dir");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    git(&["init", "-q", "."]);
+    git(&["commit", "-q", "--allow-empty", "-m", "one"]);
+    git(&["tag", "v1.0.0"]);
+    let v1 = git(&["rev-parse", "HEAD"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let workflow = format!(
+        "on: push\npermissions: {{}}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: acme/tool@{head} # v1.0.0\n      - uses: acme/tool@{v1} # v1.0.0\n"
+    );
+    let dir = repo(&[("ci.yml", &workflow)]);
+    let mismatches = |args: &[&str]| -> Vec<u64> {
+        let out = run_in(dir.path(), args);
+        json(&out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "ref-version-mismatch")
+            .map(|f| f["line"].as_u64().unwrap())
+            .collect()
+    };
+    // Offline and off by default: no clones, no finding.
+    assert!(mismatches(&["audit", "--format", "json"]).is_empty());
+    let dir_arg = actions.path().to_str().unwrap();
+    assert_eq!(
+        mismatches(&["audit", "--format", "json", "--actions-dir", dir_arg]),
+        [7]
+    );
+}
