@@ -220,3 +220,32 @@ fn fixtures_raise_exactly_the_expected_findings() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn every_rule_has_a_section_in_the_audit_reference() {
+    // `help_uri` points at `docs/audit.md#<rule>`: the anchor must exist.
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit.md");
+    let text = std::fs::read_to_string(docs).unwrap();
+    for meta in rules::all() {
+        assert!(
+            text.lines().any(|l| l == format!("## {}", meta.id)),
+            "docs/audit.md has no `## {}` section",
+            meta.id
+        );
+        assert!(
+            meta.help_uri()
+                .ends_with(&format!("docs/audit.md#{}", meta.id))
+        );
+    }
+    for word in ["seed 0", "pillar"] {
+        assert!(
+            !text.to_lowercase().contains(word),
+            "internal word `{word}` in docs/audit.md"
+        );
+        for meta in rules::all() {
+            for t in [meta.summary, meta.risk, meta.fix] {
+                assert!(!t.to_lowercase().contains(word), "`{word}` in {}", meta.id);
+            }
+        }
+    }
+}
