@@ -7,10 +7,13 @@
 //! [`crate::conditions`]).
 //!
 //! `id-token: write` alone is not publishing: jobs hold it to upload
-//! scorecards, benchmarks or coverage too. A job with the grant and no
-//! publish step is reported as publishing only at medium confidence, and
-//! not at all when every step that could use the token is a known OIDC
-//! consumer that does not publish ([`NON_PUBLISHING_OIDC_ACTIONS`]).
+//! scorecards, benchmarks or coverage, to sign, or to run tests that need
+//! an OIDC token. A job with the grant and no publish step is reported as
+//! publishing only at medium confidence, and only when some step could use
+//! the token for something unknown: an action that is neither a known OIDC
+//! consumer that does not publish ([`NON_PUBLISHING_OIDC_ACTIONS`]) nor
+//! known to leave the token alone, or a script that reads
+//! `ACTIONS_ID_TOKEN_REQUEST_*`.
 
 use crate::conditions::{job_can_run, step_can_run};
 use crate::finding::Confidence;
@@ -100,22 +103,51 @@ pub const NON_PUBLISHING_OIDC_ACTIONS: &[(&str, &str)] = &[
 ];
 
 /// Actions that do not use the job's OIDC token at all.
-fn never_uses_oidc(uses: &Uses) -> bool {
+pub const NO_OIDC_ACTIONS: &[&str] = &[
+    "actions/checkout",
+    "actions/cache",
+    "actions/upload-artifact",
+    "actions/download-artifact",
+    "actions/labeler",
+    "dtolnay/rust-toolchain",
+    "swatinem/rust-cache",
+    "taiki-e/install-action",
+    "pnpm/action-setup",
+    "peter-evans/create-issue-from-file",
+    "peter-evans/create-pull-request",
+    "peter-evans/create-or-update-comment",
+    "re-actors/alls-green",
+    "mislav/bump-homebrew-formula-action",
+    "slackapi/slack-github-action",
+    "tsickert/discord-webhook",
+];
+
+/// Actions that do not use the job's OIDC token at all: `*/setup-*`,
+/// [`NO_OIDC_ACTIONS`], and goreleaser when it only installs itself.
+fn never_uses_oidc(step: &Step<'_>, uses: &Uses) -> bool {
     let Uses::Repository { repo, .. } = uses else {
         return false;
     };
     repo.to_ascii_lowercase().starts_with("setup-")
-        || [
-            "actions/checkout",
-            "actions/cache",
-            "actions/upload-artifact",
-            "actions/download-artifact",
-            "dtolnay/rust-toolchain",
-            "swatinem/rust-cache",
-            "taiki-e/install-action",
-        ]
-        .iter()
-        .any(|a| uses.is(a))
+        || NO_OIDC_ACTIONS.iter().any(|a| uses.is(a))
+        || (uses.is("goreleaser/goreleaser-action") && !goreleaser_releases(step))
+}
+
+/// Whether a goreleaser step runs a release (the action's default), not
+/// only an install (`install-only: true`), a snapshot or a build.
+fn goreleaser_releases(step: &Step<'_>) -> bool {
+    if step
+        .input("install-only")
+        .is_some_and(|v| v.trim() == "true")
+    {
+        return false;
+    }
+    let args = step.input("args").unwrap_or("");
+    let first = args.split_whitespace().next().unwrap_or("release");
+    !args.contains("--snapshot")
+        && !args.contains("--skip=publish")
+        && !args.contains("--skip-publish")
+        && !matches!(first, "build" | "check" | "healthcheck" | "init")
 }
 
 /// The publish steps of a job that can run on the workflow's events.
@@ -159,6 +191,9 @@ pub fn publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
 }
 
 fn action_registry(step: &Step<'_>, uses: &Uses, slug: &str) -> Option<Registry> {
+    if uses.is("goreleaser/goreleaser-action") && !goreleaser_releases(step) {
+        return None;
+    }
     if let Some((_, r)) = PUBLISH_ACTIONS
         .iter()
         .find(|(a, _)| slug == *a || slug.starts_with(&format!("{a}/")))
@@ -242,33 +277,18 @@ pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
         .iter()
         .filter(|s| step_can_run(wf, job, s))
         .collect();
-    let known_consumer = runnable.iter().find_map(|s| {
-        let uses = s.uses.as_ref()?;
-        NON_PUBLISHING_OIDC_ACTIONS
-            .iter()
-            .find(|(a, _)| uses.is(a))
-            .map(|(a, _)| *a)
-    });
-    let unknown_consumer = runnable.iter().find_map(|s| match &s.uses {
+    let consumer = runnable.iter().find_map(|s| match &s.uses {
         Some(uses) => {
             let known = NON_PUBLISHING_OIDC_ACTIONS.iter().any(|(a, _)| uses.is(a));
-            (!known && !never_uses_oidc(uses))
+            (!known && !never_uses_oidc(s, uses))
                 .then(|| uses.slug().unwrap_or_else(|| "a local action".to_owned()))
         }
         None => s
             .run
             .filter(|r| r.contains("ACTIONS_ID_TOKEN_REQUEST"))
             .map(|_| "a script that requests the token".to_owned()),
-    });
-    if known_consumer.is_some() && unknown_consumer.is_none() {
-        return None;
-    }
-    let why = match unknown_consumer {
-        Some(consumer) => {
-            format!("holds `id-token: write` (used by `{consumer}`, which may publish)")
-        }
-        None => "holds `id-token: write`".to_owned(),
-    };
+    })?;
+    let why = format!("holds `id-token: write` (used by `{consumer}`, which may publish)");
     Some(Publishing {
         loc: Loc::entry(grant),
         why,

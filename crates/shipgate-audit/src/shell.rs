@@ -917,6 +917,15 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "dotnet" if sub == "nuget" && second == "push" => Registry::NuGet,
         "nuget" if sub == "push" => Registry::NuGet,
         "maturin" if sub == "upload" || sub == "publish" => Registry::PyPI,
+        // Preview packages for pull requests (pkg.pr.new).
+        "pkg-pr-new" if sub == "publish" => Registry::Other,
+        "ko" if matches!(sub, "build" | "publish" | "resolve" | "apply")
+            && !cmd.has_flag("--local")
+            && !cmd.has_flag("-L")
+            && !cmd.words.iter().any(|w| w == "--push=false") =>
+        {
+            Registry::Container
+        }
         "docker" | "podman" if sub == "push" || (sub == "image" && second == "push") => {
             Registry::Container
         }
@@ -1350,6 +1359,7 @@ mod tests {
             "crane digest ghcr.io/a/b:1",
             "docker buildx imagetools inspect ghcr.io/a/b:1",
             "az storage blob download --container-name c --name n --file f",
+            "ko build --local ./cmd/app",
         ] {
             assert_eq!(publish_command(&first(script)), None, "{script}");
         }

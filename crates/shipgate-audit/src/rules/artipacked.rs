@@ -4,10 +4,10 @@
 //! `publishing::publishes`). The checkout leaves the job's token in
 //! `.git/config`, where the artifact or the published package can carry it.
 //!
-//! `--fix=all` adds `persist-credentials: false` to the checkout (review it:
-//! a later `git push` in the job needs the credential).
+//! A job that runs `git push` needs the credential and is not reported.
+//! `--fix=all` adds `persist-credentials: false` to the checkout.
 
-use crate::analysis::{is_checkout, publishes};
+use crate::analysis::{is_checkout, publish_steps};
 use crate::finding::{Confidence, Draft, FixPlan, FixSafety, Severity, SymbolicEdit};
 use crate::model::{Job, Step, Workflow};
 use crate::route::Loc;
@@ -44,12 +44,19 @@ impl Rule for Artipacked {
                     Loc::value(s.route.key("with").key("path")),
                     Confidence::High,
                 ),
-                None => match publishes(wf, job) {
-                    Some(p) => (p.why, p.loc, Confidence::Medium),
+                None => match publish_steps(wf, job).into_iter().next() {
+                    Some(p) => (
+                        format!("publishes with {}", p.what),
+                        p.loc,
+                        Confidence::Medium,
+                    ),
                     None => continue,
                 },
             };
-            let pushes = pushes_with_git(job);
+            // A job that pushes with git needs the persisted credential.
+            if pushes_with_git(job) {
+                continue;
+            }
             for step in job.steps.iter().filter(|s| is_checkout(s)) {
                 let persisted = step.input("persist-credentials").map(str::trim);
                 if persisted == Some("false") {
@@ -64,9 +71,9 @@ impl Rule for Artipacked {
                     Loc::value(step.route.key("uses")),
                     "credentials persisted",
                 )
-                .confidence(if pushes { Confidence::Low } else { confidence })
+                .confidence(confidence)
                 .related(reason_loc.clone(), "uploads or publishes here");
-                if persisted.is_none() && !pushes {
+                if persisted.is_none() {
                     draft = draft.fix(FixPlan {
                         safety: FixSafety::All,
                         description: "add `persist-credentials: false` to the checkout".to_owned(),
