@@ -302,14 +302,18 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     matches[0][0]
 }
 
-/// Whether the workflow runs on pushes to the default branch, tag pushes or
-/// releases: the runs where a cancel can orphan a tag from its publish.
+/// Whether the workflow runs on pushes to the default branch, tag pushes,
+/// releases or (without a `push` trigger) manual dispatch: the runs where a
+/// cancel can orphan a tag from its publish.
 /// Returns the route of the trigger that says so.
 pub fn release_trigger(wf: &Workflow<'_>) -> Option<Route> {
     if let Some(t) = wf.trigger("release") {
         return Some(t.route.clone());
     }
-    let push = wf.trigger("push")?;
+    let Some(push) = wf.trigger("push") else {
+        // A manually dispatched workflow that publishes is a release run.
+        return wf.trigger("workflow_dispatch").map(|t| t.route.clone());
+    };
     let Some(config) = push.config else {
         return Some(push.route.clone()); // every push, including the default branch and tags
     };

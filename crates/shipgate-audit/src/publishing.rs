@@ -100,6 +100,10 @@ pub const NON_PUBLISHING_OIDC_ACTIONS: &[(&str, &str)] = &[
     ("actions/attest-sbom", "records an SBOM attestation"),
     ("sigstore/gh-action-sigstore-python", "signs with Sigstore"),
     ("sigstore/cosign-installer", "installs cosign"),
+    (
+        "open-security-tools/ost-simple-sts",
+        "exchanges it for a scoped GitHub token",
+    ),
 ];
 
 /// Actions that do not use the job's OIDC token at all.

@@ -1,7 +1,7 @@
 //! `cancel-in-progress-on-release`: in a workflow that publishes (a job with
 //! a publish step, or an `id-token: write` grant that may publish, see
-//! `publishing::publishes`) and runs on pushes to the default branch, tags
-//! or releases, `concurrency` (workflow level, or on a publishing job) that
+//! `publishing::publishes`) and runs on pushes to the default branch, tags,
+//! releases or manual dispatch, `concurrency` (workflow level, or on a publishing job) that
 //! can cancel a release run:
 //!
 //! - `cancel-in-progress: true` (or `${{ true }}`). An expression such as
@@ -59,7 +59,7 @@ impl Rule for CancelInProgressOnRelease {
         if publishing.is_empty() {
             return Vec::new();
         }
-        let events: Vec<&str> = ["push", "release"]
+        let events: Vec<&str> = ["push", "release", "workflow_dispatch"]
             .into_iter()
             .filter(|e| wf.trigger(e).is_some())
             .collect();
