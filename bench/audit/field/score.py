@@ -18,7 +18,7 @@ from collections import Counter
 here = os.path.dirname(os.path.abspath(__file__))
 labels = json.load(open(os.path.join(here, "labels.json")))
 root = sys.argv[1]
-shipgate = sys.argv[2] if len(sys.argv) > 2 else "shipgate"
+shipgate = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "shipgate"
 rules = labels["scored_rules"]
 
 out = subprocess.run(

@@ -21,18 +21,42 @@ pub fn events<'a>(wf: &Workflow<'a>) -> Option<Vec<&'a str>> {
     Some(wf.triggers.iter().map(|t| t.event).collect())
 }
 
-/// Events whose runs can have a tag as `github.ref`.
-const TAG_EVENTS: &[&str] = &["push", "release", "create", "workflow_dispatch", "delete"];
+/// Events whose runs can have a tag as `github.ref` (`push` only when its
+/// filters let tags through, see [`tags_possible`]).
+const TAG_EVENTS: &[&str] = &["release", "create", "workflow_dispatch", "delete"];
+
+/// Whether some run of the workflow can be on a tag. A `push` trigger with
+/// only `branches`/`branches-ignore` filters never runs for tags.
+pub fn tags_possible(wf: &Workflow<'_>) -> bool {
+    wf.triggers.iter().any(|t| {
+        if TAG_EVENTS.contains(&t.event) || t.event == "workflow_call" {
+            return true;
+        }
+        if t.event != "push" {
+            return false;
+        }
+        let Some(config) = t.config else { return true };
+        let has = |k: &str| config.get(k).is_some();
+        has("tags") || has("tags-ignore") || !(has("branches") || has("branches-ignore"))
+    })
+}
+
+/// What the events of a workflow allow.
+struct Events<'e> {
+    names: &'e [&'e str],
+    tags: bool,
+}
 
 /// Whether a job's own `if:` can be true on the workflow's events.
 pub fn job_can_run(wf: &Workflow<'_>, job: &Job<'_>) -> bool {
     let Some(events) = events(wf) else {
         return true;
     };
+    let tags = tags_possible(wf);
     job.node
         .get("if")
         .and_then(|c| c.as_str())
-        .is_none_or(|c| possible(c, &events))
+        .is_none_or(|c| possible_with(c, &events, tags))
 }
 
 /// Whether a step can run: its job's `if:` and its own can be true on the
@@ -44,26 +68,36 @@ pub fn step_can_run(wf: &Workflow<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
     let Some(events) = events(wf) else {
         return true;
     };
+    let tags = tags_possible(wf);
     step.node
         .get("if")
         .and_then(|c| c.as_str())
-        .is_none_or(|c| possible(c, &events))
+        .is_none_or(|c| possible_with(c, &events, tags))
 }
 
-/// Whether `condition` may be true on a run of one of `events`.
+/// Whether `condition` may be true on a run of one of `events` (a `push`
+/// counts as possibly on a tag).
 pub fn possible(condition: &str, events: &[&str]) -> bool {
+    let tags = events
+        .iter()
+        .any(|e| *e == "push" || TAG_EVENTS.contains(e));
+    possible_with(condition, events, tags)
+}
+
+fn possible_with(condition: &str, names: &[&str], tags: bool) -> bool {
+    let events = Events { names, tags };
     let text = condition.trim();
     let text = text
         .strip_prefix("${{")
         .and_then(|t| t.strip_suffix("}}"))
         .unwrap_or(text);
-    may_be_true(text.trim(), events, 0)
+    may_be_true(text.trim(), &events, 0)
 }
 
 /// Deepest nesting of parentheses read; deeper conditions may be true.
 const MAX_NESTING: usize = 16;
 
-fn may_be_true(text: &str, events: &[&str], depth: usize) -> bool {
+fn may_be_true(text: &str, events: &Events<'_>, depth: usize) -> bool {
     if depth > MAX_NESTING {
         return true;
     }
@@ -126,7 +160,7 @@ fn split_top<'t>(text: &'t str, op: &str) -> Vec<&'t str> {
     parts
 }
 
-fn term_may_be_true(term: &str, events: &[&str]) -> bool {
+fn term_may_be_true(term: &str, events: &Events<'_>) -> bool {
     if term.starts_with('!') && !term.starts_with("!=") {
         return true;
     }
@@ -136,7 +170,7 @@ fn term_may_be_true(term: &str, events: &[&str]) -> bool {
         .collect::<String>()
         .replace('\'', "");
     let lower = compact.to_ascii_lowercase();
-    let can_be_tag = || events.iter().any(|e| TAG_EVENTS.contains(e));
+    let can_be_tag = || events.tags;
     if lower.starts_with("startswith(github.ref,refs/tags")
         || lower.starts_with("contains(github.ref,refs/tags")
     {
@@ -153,8 +187,12 @@ fn term_may_be_true(term: &str, events: &[&str]) -> bool {
         };
         // `event_name` values are compared case-insensitively by GitHub.
         return match (context, equal) {
-            ("github.event_name", true) => events.iter().any(|e| e.eq_ignore_ascii_case(value)),
-            ("github.event_name", false) => events.iter().any(|e| !e.eq_ignore_ascii_case(value)),
+            ("github.event_name", true) => {
+                events.names.iter().any(|e| e.eq_ignore_ascii_case(value))
+            }
+            ("github.event_name", false) => {
+                events.names.iter().any(|e| !e.eq_ignore_ascii_case(value))
+            }
             ("github.ref_type", true) if value == "tag" => can_be_tag(),
             _ => true,
         };

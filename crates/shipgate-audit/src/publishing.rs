@@ -15,11 +15,13 @@
 //! known to leave the token alone, or a script that reads
 //! `ACTIONS_ID_TOKEN_REQUEST_*`.
 
+use crate::analysis::secret_refs;
 use crate::conditions::{job_can_run, step_can_run};
 use crate::finding::Confidence;
 use crate::model::{Job, Permissions, Step, Uses, Workflow};
-use crate::route::Loc;
+use crate::route::{Loc, Route};
 use crate::shell::{self, Registry};
+use crate::yaml::Node;
 
 /// A step that publishes.
 #[derive(Debug, Clone)]
@@ -31,6 +33,34 @@ pub struct PublishStep {
     /// Medium when the destination cannot be read (`aws s3 cp x "$DEST"`).
     pub confidence: Confidence,
 }
+
+/// Environment variables that carry a registry credential, and their registry.
+pub const REGISTRY_TOKEN_VARIABLES: &[(&str, Registry)] = &[
+    ("NODE_AUTH_TOKEN", Registry::Npm),
+    ("NPM_TOKEN", Registry::Npm),
+    ("NPM_AUTH_TOKEN", Registry::Npm),
+    ("NPM_CONFIG__AUTH_TOKEN", Registry::Npm),
+    ("NPM_CONFIG_TOKEN", Registry::Npm),
+    ("TWINE_PASSWORD", Registry::PyPI),
+    ("PYPI_TOKEN", Registry::PyPI),
+    ("PYPI_API_TOKEN", Registry::PyPI),
+    ("PYPI_PASSWORD", Registry::PyPI),
+    ("POETRY_PYPI_TOKEN_PYPI", Registry::PyPI),
+    ("POETRY_HTTP_BASIC_PYPI_PASSWORD", Registry::PyPI),
+    ("UV_PUBLISH_TOKEN", Registry::PyPI),
+    ("UV_PUBLISH_PASSWORD", Registry::PyPI),
+    ("HATCH_INDEX_AUTH", Registry::PyPI),
+    ("PDM_PUBLISH_PASSWORD", Registry::PyPI),
+    ("FLIT_PASSWORD", Registry::PyPI),
+    ("CARGO_REGISTRY_TOKEN", Registry::CratesIo),
+    ("CARGO_REGISTRIES_CRATES_IO_TOKEN", Registry::CratesIo),
+    ("GEM_HOST_API_KEY", Registry::RubyGems),
+    ("RUBYGEMS_API_KEY", Registry::RubyGems),
+    ("NUGET_API_KEY", Registry::NuGet),
+    ("NUGET_AUTH_TOKEN", Registry::NuGet),
+    ("MATURIN_PYPI_TOKEN", Registry::PyPI),
+    ("MATURIN_PASSWORD", Registry::PyPI),
+];
 
 /// Actions that publish, with their registry.
 const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
@@ -273,6 +303,9 @@ pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
             confidence: p.confidence,
         });
     }
+    if let Some(p) = registry_token(wf, job) {
+        return Some(p);
+    }
     let grant = wf
         .effective_permissions(job)
         .and_then(Permissions::id_token_write)?;
@@ -298,6 +331,44 @@ pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
         why,
         confidence: Confidence::Medium,
     })
+}
+
+/// A registry token variable (`TWINE_PASSWORD`, `NODE_AUTH_TOKEN`, ...) set
+/// from `secrets` where the job's steps see it: the job publishes with it,
+/// through a script or tool we cannot read (`tox -e release`,
+/// `./publish.py`). Medium confidence.
+fn registry_token(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
+    let mut scopes = vec![
+        (wf.env, Route::root().key("env")),
+        (job.node.get("env"), job.route.key("env")),
+    ];
+    scopes.extend(
+        job.steps
+            .iter()
+            .filter(|s| step_can_run(wf, job, s))
+            .map(|s| (s.env, s.route.key("env"))),
+    );
+    for (env, route) in scopes {
+        for entry in env.and_then(Node::as_map).unwrap_or_default() {
+            let Some(key) = entry.key.as_str() else {
+                continue;
+            };
+            if !REGISTRY_TOKEN_VARIABLES
+                .iter()
+                .any(|(v, _)| v.eq_ignore_ascii_case(key))
+            {
+                continue;
+            }
+            if let Some(secret) = secret_refs(&entry.value, route.key(key)).into_iter().next() {
+                return Some(Publishing {
+                    why: format!("holds the registry token `{key}` from {}", secret.phrase()),
+                    loc: secret.loc,
+                    confidence: Confidence::Medium,
+                });
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

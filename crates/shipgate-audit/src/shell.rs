@@ -424,6 +424,21 @@ fn is_prefix_word(w: &str) -> bool {
     )
 }
 
+/// A bare variable in command position followed by more words
+/// (`$guard gh release create`, `${SUDO} make install`): usually an optional
+/// wrapper (empty, `echo`, `sudo`), so the real command is what follows.
+fn is_wrapper_variable(w: &str) -> bool {
+    let name = w
+        .strip_prefix("${")
+        .and_then(|n| n.strip_suffix('}'))
+        .or_else(|| w.strip_prefix('$'));
+    name.is_some_and(|n| {
+        !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
 fn is_assignment(w: &str) -> bool {
     let Some((name, _)) = w.split_once('=') else {
         return false;
@@ -453,7 +468,7 @@ fn command(text: &str) -> Option<Command<'_>> {
     }
     let skip = all
         .iter()
-        .take_while(|(w, _)| is_prefix_word(w) || is_assignment(w))
+        .take_while(|(w, _)| is_prefix_word(w) || is_assignment(w) || is_wrapper_variable(w))
         .count();
     all.drain(..skip);
     if all.is_empty() {
@@ -1249,6 +1264,11 @@ mod tests {
         );
         assert_eq!(
             publish_command(&first("gh release upload v1 x")),
+            Some(Registry::Other)
+        );
+        // An optional wrapper in a variable does not hide the command.
+        assert_eq!(
+            publish_command(&first("xargs $guard gh release create v1 --")),
             Some(Registry::Other)
         );
         assert_eq!(publish_command(&first("npm test")), None);

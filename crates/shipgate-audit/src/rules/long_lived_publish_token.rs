@@ -48,33 +48,7 @@ pub static META: RuleMeta = RuleMeta {
           from the workflow and delete the secret (and revoke the token on the registry).",
 };
 
-/// Environment variables that carry a registry credential, and their registry.
-const TOKEN_VARIABLES: &[(&str, Registry)] = &[
-    ("NODE_AUTH_TOKEN", Registry::Npm),
-    ("NPM_TOKEN", Registry::Npm),
-    ("NPM_AUTH_TOKEN", Registry::Npm),
-    ("NPM_CONFIG__AUTH_TOKEN", Registry::Npm),
-    ("NPM_CONFIG_TOKEN", Registry::Npm),
-    ("TWINE_PASSWORD", Registry::PyPI),
-    ("PYPI_TOKEN", Registry::PyPI),
-    ("PYPI_API_TOKEN", Registry::PyPI),
-    ("PYPI_PASSWORD", Registry::PyPI),
-    ("POETRY_PYPI_TOKEN_PYPI", Registry::PyPI),
-    ("POETRY_HTTP_BASIC_PYPI_PASSWORD", Registry::PyPI),
-    ("UV_PUBLISH_TOKEN", Registry::PyPI),
-    ("UV_PUBLISH_PASSWORD", Registry::PyPI),
-    ("HATCH_INDEX_AUTH", Registry::PyPI),
-    ("PDM_PUBLISH_PASSWORD", Registry::PyPI),
-    ("FLIT_PASSWORD", Registry::PyPI),
-    ("CARGO_REGISTRY_TOKEN", Registry::CratesIo),
-    ("CARGO_REGISTRIES_CRATES_IO_TOKEN", Registry::CratesIo),
-    ("GEM_HOST_API_KEY", Registry::RubyGems),
-    ("RUBYGEMS_API_KEY", Registry::RubyGems),
-    ("NUGET_API_KEY", Registry::NuGet),
-    ("NUGET_AUTH_TOKEN", Registry::NuGet),
-    ("MATURIN_PYPI_TOKEN", Registry::PyPI),
-    ("MATURIN_PASSWORD", Registry::PyPI),
-];
+use crate::publishing::REGISTRY_TOKEN_VARIABLES as TOKEN_VARIABLES;
 
 /// Action inputs that carry a registry credential.
 const TOKEN_INPUTS: &[(&str, &str, Registry)] = &[
