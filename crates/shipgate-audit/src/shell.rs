@@ -326,6 +326,16 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
                 i += 1;
                 continue;
             }
+            b'$' if bytes.get(i + 1) == Some(&b'(') && bytes.get(i + 2) == Some(&b'(') => {
+                // Arithmetic `$(( ... ))`: `<<` there is a shift, not a here-document.
+                let close = script
+                    .get(i + 3..)
+                    .and_then(|rest| rest.find("))"))
+                    .map_or(bytes.len(), |p| i + 3 + p + 2);
+                i = close;
+                word_start = false;
+                continue;
+            }
             b'$' if bytes.get(i + 1) == Some(&b'(') && bytes.get(i + 2) != Some(&b'(') => {
                 out.push((start, i));
                 start = i + 2;
@@ -1128,6 +1138,9 @@ mod tests {
                     .join(" "))
                 .collect::<Vec<_>>()
         );
+        // A shift in arithmetic is not a here-document either.
+        let after_shift = programs("n=$(( 1 << 4 ))\nnpm ci\n2\nyarn");
+        assert_eq!(after_shift[1..], ["npm ci", "2", "yarn"]);
         // A here-string is not a here-document.
         assert_eq!(
             programs("grep x <<< \"$v\"\nnpm ci"),

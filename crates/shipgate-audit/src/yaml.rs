@@ -181,6 +181,9 @@ fn quoted_end(text: &str, start: usize) -> Option<usize> {
 
 /// Most times [`load`] rejoins an under-indented flow line and parses again.
 const MAX_REFLOWS: usize = 64;
+/// Most bytes all those parses may read together, so that a large hostile
+/// file cannot make the loader parse it 64 times.
+const MAX_REFLOW_BYTES: usize = 32 * 1024 * 1024;
 
 /// Loads the first document of `src`. Later documents are parsed (so that
 /// their syntax errors are found) and reported as a warning.
@@ -206,6 +209,7 @@ pub fn load(src: &SourceFile) -> Result<Document, YamlError> {
                 if in_flow
                     && message.starts_with("invalid indentation")
                     && reflows < MAX_REFLOWS
+                    && (reflows + 2) * text.len() <= MAX_REFLOW_BYTES
                     && let Some(joined) = join_flow_line(&text, char_index)
                 {
                     reflows += 1;
@@ -600,6 +604,14 @@ mod tests {
         // collection that never closes.
         assert!(parse("a:\n    b: 1\n  c: 2\n").is_err());
         assert!(parse("a: [\n  x,\n").is_err());
+        // Bounded: more under-indented lines than the loader rejoins.
+        let many = format!("a:\n  b: [\n{}  ]\n", "x,\n".repeat(MAX_REFLOWS + 1));
+        let Err(e) = parse(&many) else {
+            panic!("refused after the last rejoin")
+        };
+        assert!(e.message.contains("indentation"), "{}", e.message);
+        let fewer = format!("a:\n  b: [\n{}  ]\n", "x,\n".repeat(MAX_REFLOWS - 2));
+        assert!(parse(&fewer).is_ok());
     }
 
     #[test]
