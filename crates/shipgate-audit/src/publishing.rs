@@ -224,7 +224,20 @@ pub fn publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
     out
 }
 
+/// Whether text names PyPI's test index (`https://test.pypi.org/legacy/`,
+/// `testpypi`): an upload there is a rehearsal, not a release.
+pub fn names_test_index(text: &str) -> bool {
+    text.contains("test.pypi.org") || text.trim() == "testpypi"
+}
+
 fn action_registry(step: &Step<'_>, uses: &Uses, slug: &str) -> Option<Registry> {
+    if uses.is("pypa/gh-action-pypi-publish")
+        && ["repository-url", "repository_url"]
+            .iter()
+            .any(|i| step.input(i).is_some_and(names_test_index))
+    {
+        return None;
+    }
     if uses.is("goreleaser/goreleaser-action") && !goreleaser_releases(step) {
         return None;
     }

@@ -850,6 +850,15 @@ pub fn publish_command(cmd: &Command<'_>) -> Option<Registry> {
     if cmd.has_flag("--dry-run") || (cmd.program() == "cargo" && cmd.has_flag("-n")) {
         return None;
     }
+    // A rehearsal on PyPI's test index (`--repository testpypi`,
+    // `--publish-url https://test.pypi.org/legacy/`) releases nothing.
+    if cmd
+        .words
+        .iter()
+        .any(|w| w.contains("test.pypi.org") || w == "testpypi" || w.ends_with("=testpypi"))
+    {
+        return None;
+    }
     direct_publish(cmd).or_else(|| publish_command(&run_by(cmd)?))
 }
 
@@ -1406,6 +1415,10 @@ mod tests {
             "pnpm publish --dry-run",
             "cargo publish --dry-run",
             "cargo publish -n",
+            "twine upload --repository testpypi dist/*",
+            "twine upload -r testpypi dist/*",
+            "uv publish --publish-url https://test.pypi.org/legacy/",
+            "uv publish --index=testpypi",
             "uv publish --dry-run",
             "poetry publish --dry-run",
             "uvx twine check dist/*",
