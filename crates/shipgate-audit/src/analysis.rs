@@ -19,28 +19,60 @@ pub struct Credential {
     pub is_id_token: bool,
 }
 
-/// Every scalar under `node`, with its route.
-pub fn scalars(node: &Node, route: Route) -> Vec<(Route, &str)> {
+/// One step of a path while walking a tree, borrowed (no allocation).
+#[derive(Clone, Copy)]
+enum PathStep<'n> {
+    Key(&'n str),
+    Index(usize),
+}
+
+/// Every scalar under `node` whose text passes `keep`, with its route.
+/// Routes are built only for the scalars kept: most scalars of a job hold
+/// no expression, and building a route for each (a vector clone per node)
+/// was most of the audit's time. Iterative, so alias-expanded depth cannot
+/// overflow the stack.
+pub fn scalars_where<'n>(
+    node: &'n Node,
+    route: Route,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<(Route, &'n str)> {
     let mut out = Vec::new();
-    let mut stack = vec![(node, route)];
-    while let Some((n, r)) = stack.pop() {
+    let mut path: Vec<PathStep<'n>> = Vec::new();
+    // (node, depth of its parent path, the step that reaches it)
+    let mut stack: Vec<(&'n Node, usize, Option<PathStep<'n>>)> = vec![(node, 0, None)];
+    while let Some((n, depth, step)) = stack.pop() {
+        path.truncate(depth);
+        path.extend(step);
         match &n.value {
-            Value::Scalar(s, _) => out.push((r, &**s)),
+            Value::Scalar(s, _) => {
+                if keep(s) {
+                    let r = path.iter().fold(route.clone(), |r, step| match step {
+                        PathStep::Key(k) => r.key(k),
+                        PathStep::Index(i) => r.index(*i),
+                    });
+                    out.push((r, &**s));
+                }
+            }
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate().rev() {
-                    stack.push((item, r.index(i)));
+                    stack.push((item, path.len(), Some(PathStep::Index(i))));
                 }
             }
             Value::Map(entries, _) => {
                 for e in entries.iter().rev() {
                     if let Some(k) = e.key.as_str() {
-                        stack.push((&e.value, r.key(k)));
+                        stack.push((&e.value, path.len(), Some(PathStep::Key(k))));
                     }
                 }
             }
         }
     }
     out
+}
+
+/// Every scalar under `node`, with its route.
+pub fn scalars(node: &Node, route: Route) -> Vec<(Route, &str)> {
+    scalars_where(node, route, |_| true)
 }
 
 /// The secrets (other than `GITHUB_TOKEN`) one scalar reads: one entry per
@@ -79,10 +111,7 @@ impl SecretRef {
 /// `secrets.*` references (other than `GITHUB_TOKEN`) under a node, one per scalar.
 pub fn secret_refs(node: &Node, route: Route) -> Vec<SecretRef> {
     let mut out = Vec::new();
-    for (r, text) in scalars(node, route) {
-        if !text.contains("${{") {
-            continue;
-        }
+    for (r, text) in scalars_where(node, route, |t| t.contains("${{") && t.contains("secrets")) {
         let mut found: Option<SecretRef> = None;
         for e in expressions(text) {
             for name in secrets_read(e.inner) {
