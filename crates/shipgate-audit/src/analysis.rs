@@ -136,6 +136,10 @@ pub fn secret_refs(node: &Node, route: Route) -> Vec<SecretRef> {
 /// workflow), any secret other than `GITHUB_TOKEN` it reads (including from
 /// workflow-level `env`), and `secrets: inherit` on a reusable-workflow call.
 pub fn credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
+    crate::memo::credentials(job, || find_credentials(wf, job))
+}
+
+fn find_credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
     let mut out = Vec::new();
     if let Some(route) = wf
         .effective_permissions(job)

@@ -267,9 +267,8 @@ pub fn audit_source_with(
 
 fn audit_text(src: &SourceFile, kind: FileKind, actions_dir: Option<&Path>) -> Vec<Finding> {
     // Entered before the document is loaded and dropped after it (locals
-    // drop in reverse order): the memo, keyed by node addresses, only ever
-    // holds this document's jobs.
-    let _memo = crate::publishing::FileScope::enter();
+    // drop in reverse order): see `memo`.
+    let _memo = crate::memo::FileScope::enter();
     let doc = match yaml::load(src) {
         Ok(doc) => doc,
         Err(e) => {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod expr;
 pub mod finding;
 pub mod fix;
+pub(crate) mod memo;
 pub mod model;
 pub mod publishing;
 pub mod report;

@@ -184,47 +184,9 @@ fn goreleaser_releases(step: &Step<'_>) -> bool {
         && !matches!(first, "build" | "check" | "healthcheck" | "init")
 }
 
-std::thread_local! {
-    /// Publish steps per job while one file is audited (see [`FileScope`]):
-    /// half a dozen rules ask for them, and each answer re-reads every
-    /// `run:` script of the job.
-    static PUBLISH_STEPS: std::cell::RefCell<Option<std::collections::HashMap<usize, Vec<PublishStep>>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// While alive, [`publish_steps`] answers from a per-file memo. Jobs are
-/// keyed by the address of their node, which is unique only while the
-/// document lives: the engine holds one scope per document and the memo is
-/// dropped with it, and outside a scope nothing is memoised.
-pub struct FileScope(());
-
-impl FileScope {
-    pub fn enter() -> Self {
-        PUBLISH_STEPS.with(|m| *m.borrow_mut() = Some(std::collections::HashMap::new()));
-        FileScope(())
-    }
-}
-
-impl Drop for FileScope {
-    fn drop(&mut self) {
-        PUBLISH_STEPS.with(|m| *m.borrow_mut() = None);
-    }
-}
-
 /// The publish steps of a job that can run on the workflow's events.
 pub fn publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
-    let key = std::ptr::from_ref(job.node) as usize;
-    let memo = PUBLISH_STEPS.with(|m| m.borrow().as_ref().and_then(|m| m.get(&key).cloned()));
-    if let Some(steps) = memo {
-        return steps;
-    }
-    let steps = find_publish_steps(wf, job);
-    PUBLISH_STEPS.with(|m| {
-        if let Some(m) = m.borrow_mut().as_mut() {
-            m.insert(key, steps.clone());
-        }
-    });
-    steps
+    crate::memo::publish_steps(job, || find_publish_steps(wf, job))
 }
 
 fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
@@ -340,6 +302,10 @@ pub struct Publishing {
 /// write` grant, at medium confidence, unless every step that could use the
 /// token is a known non-publishing OIDC consumer (then `None`).
 pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
+    crate::memo::publishes(job, || decide_publishes(wf, job))
+}
+
+fn decide_publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
     if !job_can_run(wf, job) {
         return None;
     }
