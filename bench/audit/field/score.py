@@ -40,6 +40,11 @@ found = {
     for x in report["findings"]
     if x["rule"] in rules and x["file"] in labelled
 }
+high = {
+    (x["file"], x["rule"], x["line"])
+    for x in report["findings"]
+    if x["rule"] in rules and x["file"] in labelled and x["confidence"] == "high"
+}
 unlabelled = {x["file"] for x in report["findings"]} - labelled
 tp, fp, fn = Counter(), Counter(), Counter()
 for k in found:
@@ -57,6 +62,10 @@ for r in rules:
     print(f"{r:<36}{t:>4}{p:>4}{n:>4}{prec:>11}{rec:>8}")
 t, p, n = total["tp"], total["fp"], total["fn"]
 print(f"{'all scored rules':<36}{t:>4}{p:>4}{n:>4}{t / (t + p):>11.2f}{t / (t + n):>8.2f}")
+ht = len(high & expected)
+hp = len(high - expected)
+print(f"high-confidence findings only: {ht} TP, {hp} FP, precision {ht / (ht + hp):.2f}, "
+      f"recall {ht / len(expected):.2f}")
 for k in sorted(found - expected):
     print("false positive:", *k)
 for k in sorted(expected - found):
