@@ -13,7 +13,8 @@
 //!   set to anything but `false`: a second tag push then cancels the first
 //!   one's publish.
 //!
-//! CI-only workflows (lint, test, fuzz, benchmarks) are never reported.
+//! CI-only workflows (lint, test, fuzz, benchmarks) are never reported, and
+//! the confidence is that of the surest sign that the workflow publishes.
 
 use crate::analysis::{publishes, release_trigger};
 use crate::contexts::constant_on;
@@ -54,11 +55,13 @@ impl Rule for CancelInProgressOnRelease {
         let publishing: Vec<_> = wf
             .jobs
             .iter()
-            .filter(|j| j.uses.is_none() && publishes(wf, j).is_some())
+            .filter(|j| j.uses.is_none())
+            .filter_map(|j| Some((j, publishes(wf, j)?.confidence)))
             .collect();
-        if publishing.is_empty() {
+        // As sure as the surest sign that the workflow publishes.
+        let Some(workflow_confidence) = publishing.iter().map(|(_, c)| *c).max() else {
             return Vec::new();
-        }
+        };
         let events: Vec<&str> = ["push", "release", "workflow_dispatch"]
             .into_iter()
             .filter(|e| wf.trigger(e).is_some())
@@ -66,15 +69,23 @@ impl Rule for CancelInProgressOnRelease {
         let mut out = Vec::new();
         if let Some(c) = wf.concurrency {
             let route = Route::root().key("concurrency");
-            out.extend(check(c, route.clone(), "workflow-level", &trigger));
-            out.extend(check_group(c, route, "workflow-level", &trigger, &events));
+            out.extend(
+                check(c, route.clone(), "workflow-level", &trigger)
+                    .map(|d| d.confidence(workflow_confidence)),
+            );
+            out.extend(
+                check_group(c, route, "workflow-level", &trigger, &events)
+                    .map(|d| d.confidence(workflow_confidence)),
+            );
         }
-        for job in publishing {
+        for (job, confidence) in publishing {
             let Some(c) = job.concurrency else { continue };
             let scope = format!("publishing job `{}`", job.id);
             let route = job.route.key("concurrency");
-            out.extend(check(c, route.clone(), &scope, &trigger));
-            out.extend(check_group(c, route, &scope, &trigger, &events));
+            out.extend(check(c, route.clone(), &scope, &trigger).map(|d| d.confidence(confidence)));
+            out.extend(
+                check_group(c, route, &scope, &trigger, &events).map(|d| d.confidence(confidence)),
+            );
         }
         out
     }
