@@ -10,7 +10,7 @@
 //! called by another one (`workflow_call`) the event is the caller's, so no
 //! condition on it is ever ruled out.
 
-use crate::model::{Job, Step, Workflow};
+use crate::model::{Job, Step, Trigger, Workflow};
 
 /// The events a workflow can run on, or `None` when they are not known
 /// (a reusable workflow runs on its caller's events).
@@ -25,79 +25,89 @@ pub fn events<'a>(wf: &Workflow<'a>) -> Option<Vec<&'a str>> {
 /// filters let tags through, see [`tags_possible`]).
 const TAG_EVENTS: &[&str] = &["release", "create", "workflow_dispatch", "delete"];
 
-/// Whether some run of the workflow can be on a tag. A `push` trigger with
+/// Whether a run of one trigger can be on a tag. A `push` trigger with
 /// only `branches`/`branches-ignore` filters never runs for tags.
-pub fn tags_possible(wf: &Workflow<'_>) -> bool {
-    wf.triggers.iter().any(|t| {
-        if TAG_EVENTS.contains(&t.event) || t.event == "workflow_call" {
-            return true;
-        }
-        if t.event != "push" {
-            return false;
-        }
-        let Some(config) = t.config else { return true };
-        let has = |k: &str| config.get(k).is_some();
-        has("tags") || has("tags-ignore") || !(has("branches") || has("branches-ignore"))
-    })
+fn trigger_can_be_tag(t: &Trigger<'_>) -> bool {
+    if TAG_EVENTS.contains(&t.event) {
+        return true;
+    }
+    if t.event != "push" {
+        return false;
+    }
+    let Some(config) = t.config else { return true };
+    let has = |k: &str| config.get(k).is_some();
+    has("tags") || has("tags-ignore") || !(has("branches") || has("branches-ignore"))
 }
 
-/// What the events of a workflow allow.
-struct Events<'e> {
-    names: &'e [&'e str],
+/// One event a run can have, and whether that run can be on a tag.
+struct Event<'e> {
+    name: &'e str,
     tags: bool,
+}
+
+/// The `if:` text of a node (job or step), if any.
+fn condition(node: &crate::yaml::Node) -> Option<&str> {
+    node.get("if").and_then(|c| c.as_str())
+}
+
+/// Whether all `conditions` can be true together on one run of the
+/// workflow: each of its events is tried on its own, so a job limited to
+/// `pull_request` and a step limited to `push` never run together.
+fn all_possible(wf: &Workflow<'_>, conditions: &[&str]) -> bool {
+    if conditions.is_empty() || events(wf).is_none() {
+        return true;
+    }
+    wf.triggers.iter().any(|t| {
+        let event = Event {
+            name: t.event,
+            tags: trigger_can_be_tag(t),
+        };
+        conditions.iter().all(|c| holds(c, &event))
+    })
 }
 
 /// Whether a job's own `if:` can be true on the workflow's events.
 pub fn job_can_run(wf: &Workflow<'_>, job: &Job<'_>) -> bool {
-    let Some(events) = events(wf) else {
-        return true;
-    };
-    let tags = tags_possible(wf);
-    job.node
-        .get("if")
-        .and_then(|c| c.as_str())
-        .is_none_or(|c| possible_with(c, &events, tags))
+    let conditions: Vec<&str> = condition(job.node).into_iter().collect();
+    all_possible(wf, &conditions)
 }
 
-/// Whether a step can run: its job's `if:` and its own can be true on the
-/// workflow's events.
+/// Whether a step can run: its job's `if:` and its own can be true
+/// together on one of the workflow's events.
 pub fn step_can_run(wf: &Workflow<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
-    if !job_can_run(wf, job) {
-        return false;
-    }
-    let Some(events) = events(wf) else {
-        return true;
-    };
-    let tags = tags_possible(wf);
-    step.node
-        .get("if")
-        .and_then(|c| c.as_str())
-        .is_none_or(|c| possible_with(c, &events, tags))
+    let conditions: Vec<&str> = condition(job.node)
+        .into_iter()
+        .chain(condition(step.node))
+        .collect();
+    all_possible(wf, &conditions)
 }
 
 /// Whether `condition` may be true on a run of one of `events` (a `push`
 /// counts as possibly on a tag).
 pub fn possible(condition: &str, events: &[&str]) -> bool {
-    let tags = events
-        .iter()
-        .any(|e| *e == "push" || TAG_EVENTS.contains(e));
-    possible_with(condition, events, tags)
+    events.iter().any(|name| {
+        let event = Event {
+            name,
+            tags: *name == "push" || TAG_EVENTS.contains(name),
+        };
+        holds(condition, &event)
+    })
 }
 
-fn possible_with(condition: &str, names: &[&str], tags: bool) -> bool {
-    let events = Events { names, tags };
+/// Whether `condition` may be true on a run of `event`.
+fn holds(condition: &str, event: &Event<'_>) -> bool {
     let text = condition.trim();
     let text = text
         .strip_prefix("${{")
         .and_then(|t| t.strip_suffix("}}"))
         .unwrap_or(text);
-    may_be_true(text.trim(), &events, 0)
+    may_be_true(text.trim(), event, 0)
 }
 
 /// Deepest nesting of parentheses read; deeper conditions may be true.
 const MAX_NESTING: usize = 16;
 
-fn may_be_true(text: &str, events: &Events<'_>, depth: usize) -> bool {
+fn may_be_true(text: &str, events: &Event<'_>, depth: usize) -> bool {
     if depth > MAX_NESTING {
         return true;
     }
@@ -160,7 +170,7 @@ fn split_top<'t>(text: &'t str, op: &str) -> Vec<&'t str> {
     parts
 }
 
-fn term_may_be_true(term: &str, events: &Events<'_>) -> bool {
+fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
     if term.starts_with('!') && !term.starts_with("!=") {
         return true;
     }
@@ -170,7 +180,16 @@ fn term_may_be_true(term: &str, events: &Events<'_>) -> bool {
         .collect::<String>()
         .replace('\'', "");
     let lower = compact.to_ascii_lowercase();
-    let can_be_tag = || events.tags;
+    let can_be_tag = || event.tags;
+    // `contains(fromJSON('["pull_request", "merge_group"]'), github.event_name)`
+    if let Some(list) = lower
+        .strip_prefix("contains(fromjson([")
+        .and_then(|rest| rest.strip_suffix("]),github.event_name)"))
+    {
+        return list
+            .split(',')
+            .any(|name| name.eq_ignore_ascii_case(event.name));
+    }
     if lower.starts_with("startswith(github.ref,refs/tags")
         || lower.starts_with("contains(github.ref,refs/tags")
     {
@@ -187,12 +206,8 @@ fn term_may_be_true(term: &str, events: &Events<'_>) -> bool {
         };
         // `event_name` values are compared case-insensitively by GitHub.
         return match (context, equal) {
-            ("github.event_name", true) => {
-                events.names.iter().any(|e| e.eq_ignore_ascii_case(value))
-            }
-            ("github.event_name", false) => {
-                events.names.iter().any(|e| !e.eq_ignore_ascii_case(value))
-            }
+            ("github.event_name", true) => event.name.eq_ignore_ascii_case(value),
+            ("github.event_name", false) => !event.name.eq_ignore_ascii_case(value),
             ("github.ref_type", true) if value == "tag" => can_be_tag(),
             _ => true,
         };
