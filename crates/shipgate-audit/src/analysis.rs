@@ -5,10 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::expr::{expressions, secrets_read};
-use crate::finding::Confidence;
 use crate::model::{Job, Permissions, Step, Uses, Workflow};
 use crate::route::{Loc, Route};
-use crate::shell::{self, Registry};
+use crate::shell;
 use crate::yaml::{Node, Value};
 
 /// A credential a job holds.
@@ -20,22 +19,49 @@ pub struct Credential {
     pub is_id_token: bool,
 }
 
-/// Every scalar under `node`, with its route.
-pub fn scalars(node: &Node, route: Route) -> Vec<(Route, &str)> {
+/// One step of a path while walking a tree, borrowed (no allocation).
+#[derive(Clone, Copy)]
+enum PathStep<'n> {
+    Key(&'n str),
+    Index(usize),
+}
+
+/// Every scalar under `node` whose text passes `keep`, with its route.
+/// Routes are built only for the scalars kept: most scalars of a job hold
+/// no expression, and building a route for each (a vector clone per node)
+/// was most of the audit's time. Iterative, so alias-expanded depth cannot
+/// overflow the stack.
+pub fn scalars_where<'n>(
+    node: &'n Node,
+    route: Route,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<(Route, &'n str)> {
     let mut out = Vec::new();
-    let mut stack = vec![(node, route)];
-    while let Some((n, r)) = stack.pop() {
+    let mut path: Vec<PathStep<'n>> = Vec::new();
+    // (node, depth of its parent path, the step that reaches it)
+    let mut stack: Vec<(&'n Node, usize, Option<PathStep<'n>>)> = vec![(node, 0, None)];
+    while let Some((n, depth, step)) = stack.pop() {
+        path.truncate(depth);
+        path.extend(step);
         match &n.value {
-            Value::Scalar(s, _) => out.push((r, &**s)),
+            Value::Scalar(s, _) => {
+                if keep(s) {
+                    let r = path.iter().fold(route.clone(), |r, step| match step {
+                        PathStep::Key(k) => r.key(k),
+                        PathStep::Index(i) => r.index(*i),
+                    });
+                    out.push((r, &**s));
+                }
+            }
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate().rev() {
-                    stack.push((item, r.index(i)));
+                    stack.push((item, path.len(), Some(PathStep::Index(i))));
                 }
             }
             Value::Map(entries, _) => {
                 for e in entries.iter().rev() {
                     if let Some(k) = e.key.as_str() {
-                        stack.push((&e.value, r.key(k)));
+                        stack.push((&e.value, path.len(), Some(PathStep::Key(k))));
                     }
                 }
             }
@@ -44,20 +70,64 @@ pub fn scalars(node: &Node, route: Route) -> Vec<(Route, &str)> {
     out
 }
 
-/// `secrets.*` references (other than `GITHUB_TOKEN`) under a node.
-pub fn secret_refs(node: &Node, route: Route) -> Vec<(Loc, String)> {
-    let mut out = Vec::new();
-    for (r, text) in scalars(node, route) {
-        if !text.contains("${{") {
-            continue;
+/// Every scalar under `node`, with its route.
+pub fn scalars(node: &Node, route: Route) -> Vec<(Route, &str)> {
+    scalars_where(node, route, |_| true)
+}
+
+/// The secrets (other than `GITHUB_TOKEN`) one scalar reads: one entry per
+/// scalar, so `${{ secrets.A || secrets.B }}` is one credential naming both.
+#[derive(Debug, Clone)]
+pub struct SecretRef {
+    /// The first expression that reads a secret.
+    pub loc: Loc,
+    /// Upper-cased names, in order, without repeats (`*` for all secrets).
+    pub names: Vec<String>,
+}
+
+impl SecretRef {
+    /// "`secrets.A`" or "`secrets.A` / `secrets.B`" ("all secrets" for `*`).
+    pub fn phrase(&self) -> String {
+        if self.names.iter().any(|n| n == "*") {
+            return "all secrets".to_owned();
         }
+        self.names
+            .iter()
+            .map(|n| format!("`secrets.{n}`"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+
+    /// The names as `secrets.A / secrets.B`, for use inside backquotes.
+    pub fn bare(&self) -> String {
+        self.names
+            .iter()
+            .map(|n| format!("secrets.{n}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+}
+
+/// `secrets.*` references (other than `GITHUB_TOKEN`) under a node, one per scalar.
+pub fn secret_refs(node: &Node, route: Route) -> Vec<SecretRef> {
+    let mut out = Vec::new();
+    for (r, text) in scalars_where(node, route, |t| t.contains("${{") && t.contains("secrets")) {
+        let mut found: Option<SecretRef> = None;
         for e in expressions(text) {
             for name in secrets_read(e.inner) {
-                if name != "GITHUB_TOKEN" {
-                    out.push((Loc::value(r.clone()).with_needle(e.raw), name));
+                if name == "GITHUB_TOKEN" {
+                    continue;
+                }
+                let entry = found.get_or_insert_with(|| SecretRef {
+                    loc: Loc::value(r.clone()).with_needle(e.raw),
+                    names: Vec::new(),
+                });
+                if !entry.names.contains(&name) {
+                    entry.names.push(name);
                 }
             }
         }
+        out.extend(found);
     }
     out
 }
@@ -66,6 +136,10 @@ pub fn secret_refs(node: &Node, route: Route) -> Vec<(Loc, String)> {
 /// workflow), any secret other than `GITHUB_TOKEN` it reads (including from
 /// workflow-level `env`), and `secrets: inherit` on a reusable-workflow call.
 pub fn credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
+    crate::memo::credentials(job, || find_credentials(wf, job))
+}
+
+fn find_credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
     let mut out = Vec::new();
     if let Some(route) = wf
         .effective_permissions(job)
@@ -77,22 +151,18 @@ pub fn credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
             is_id_token: true,
         });
     }
-    for (loc, name) in secret_refs(job.node, job.route.clone()) {
+    for secret in secret_refs(job.node, job.route.clone()) {
         out.push(Credential {
-            loc,
-            what: if name == "*" {
-                "all secrets".to_owned()
-            } else {
-                format!("`secrets.{name}`")
-            },
+            what: secret.phrase(),
+            loc: secret.loc,
             is_id_token: false,
         });
     }
     if let Some(env) = wf.env {
-        for (loc, name) in secret_refs(env, Route::root().key("env")) {
+        for secret in secret_refs(env, Route::root().key("env")) {
             out.push(Credential {
-                loc,
-                what: format!("`secrets.{name}` (workflow-level `env`)"),
+                what: format!("{} (workflow-level `env`)", secret.phrase()),
+                loc: secret.loc,
                 is_id_token: false,
             });
         }
@@ -164,8 +234,10 @@ pub fn is_checkout(step: &Step<'_>) -> bool {
 ///   the job also checks out the repository (the toolchain is there to build
 ///   it) or when they restore a dependency cache (`cache:`). A bare setup step
 ///   that only provides the `npm`/`twine` binary to upload a prebuilt artifact
-///   (the seed 003 "after" publish job) is not a toolchain step.
-/// - Known build/install actions (docker build-push, goreleaser, ...) count.
+///   (a split publish job that only downloads and uploads) is not a
+///   toolchain step.
+/// - Known build/install actions (docker build-push, goreleaser, ...) count,
+///   except in an upload-only mode (`PyO3/maturin-action` with `command: upload`).
 pub fn toolchain_steps(job: &Job<'_>) -> Vec<ToolchainStep> {
     let has_checkout = job.steps.iter().any(is_checkout);
     let mut checked_out = false;
@@ -187,6 +259,9 @@ pub fn toolchain_steps(job: &Job<'_>) -> Vec<ToolchainStep> {
                         .is_some_and(|c| !c.is_empty() && c != "false");
                     if repo.to_ascii_lowercase().starts_with("setup-") && (has_checkout || cache) {
                         Some(format!("`{slug}` sets up a toolchain to build the project"))
+                    } else if crate::publishing::upload_only(step) {
+                        // e.g. maturin-action `command: upload`: sends built files only.
+                        None
                     } else if BUILD_ACTIONS.iter().any(|a| {
                         slug == a.to_ascii_lowercase()
                             || slug.starts_with(&format!("{}/", a.to_ascii_lowercase()))
@@ -222,96 +297,7 @@ pub fn toolchain_steps(job: &Job<'_>) -> Vec<ToolchainStep> {
     out
 }
 
-/// A step that publishes.
-#[derive(Debug, Clone)]
-pub struct PublishStep {
-    pub step: usize,
-    pub loc: Loc,
-    pub what: String,
-    pub registry: Registry,
-}
-
-/// Actions that publish, with their registry.
-const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
-    ("pypa/gh-action-pypi-publish", Registry::PyPI),
-    ("js-devtools/npm-publish", Registry::Npm),
-    ("rubygems/release-gem", Registry::RubyGems),
-    ("rust-lang/crates-io-auth-action", Registry::CratesIo),
-    ("softprops/action-gh-release", Registry::Other),
-    ("ncipollo/release-action", Registry::Other),
-    ("goreleaser/goreleaser-action", Registry::Other),
-];
-
-/// The publish steps of a job: known publish actions, `docker/build-push-action`
-/// with `push: true`, `changesets/action` with a `publish` input, and publish
-/// commands in `run:` ([`shell::publish_command`]).
-pub fn publish_steps(job: &Job<'_>) -> Vec<PublishStep> {
-    let mut out = Vec::new();
-    for step in &job.steps {
-        if let Some(uses) = &step.uses {
-            let slug = uses.slug().unwrap_or_default();
-            let known = PUBLISH_ACTIONS
-                .iter()
-                .find(|(a, _)| slug == *a || slug.starts_with(&format!("{a}/")))
-                .map(|(_, r)| *r);
-            let registry = known.or_else(|| {
-                let docker_push = uses.is("docker/build-push-action")
-                    && step.input("push").is_some_and(|p| p == "true");
-                let changesets = uses.is("changesets/action") && step.input("publish").is_some();
-                if docker_push {
-                    Some(Registry::Other)
-                } else if changesets {
-                    Some(Registry::Npm)
-                } else {
-                    None
-                }
-            });
-            if let Some(registry) = registry {
-                out.push(PublishStep {
-                    step: step.index,
-                    loc: Loc::value(step.route.key("uses")),
-                    what: format!("`{slug}`"),
-                    registry,
-                });
-            }
-        }
-        if let Some(run) = step.run {
-            for cmd in shell::commands(run) {
-                if let Some(registry) = shell::publish_command(&cmd) {
-                    out.push(PublishStep {
-                        step: step.index,
-                        loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
-                        what: format!("`{}`", cmd.raw),
-                        registry,
-                    });
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Why a job counts as publishing: its first publish step, or else its
-/// `id-token: write` grant (OIDC is what trusted publishing uses).
-pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<(Loc, String)> {
-    if let Some(p) = publish_steps(job).into_iter().next() {
-        return Some((p.loc, format!("publishes with {}", p.what)));
-    }
-    wf.effective_permissions(job)
-        .and_then(Permissions::id_token_write)
-        .map(|route| (Loc::entry(route), "holds `id-token: write`".to_owned()))
-}
-
-/// How sure a "this job publishes" finding is: high with a publish step or
-/// command, medium when `id-token: write` is the only sign (it may be a
-/// cloud login, not a publish).
-pub fn publish_confidence(job: &Job<'_>) -> Confidence {
-    if publish_steps(job).is_empty() {
-        Confidence::Medium
-    } else {
-        Confidence::High
-    }
-}
+pub use crate::publishing::{PublishStep, Publishing, publish_steps, publishes};
 
 /// Branch names taken to be the default branch when a filter names them.
 const DEFAULT_BRANCH_NAMES: &[&str] = &["main", "master", "trunk", "develop", "default"];
@@ -349,14 +335,18 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     matches[0][0]
 }
 
-/// Whether the workflow runs on pushes to the default branch, tag pushes or
-/// releases: the runs where a cancel can orphan a tag from its publish.
+/// Whether the workflow runs on pushes to the default branch, tag pushes,
+/// releases or (without a `push` trigger) manual dispatch: the runs where a
+/// cancel can orphan a tag from its publish.
 /// Returns the route of the trigger that says so.
 pub fn release_trigger(wf: &Workflow<'_>) -> Option<Route> {
     if let Some(t) = wf.trigger("release") {
         return Some(t.route.clone());
     }
-    let push = wf.trigger("push")?;
+    let Some(push) = wf.trigger("push") else {
+        // A manually dispatched workflow that publishes is a release run.
+        return wf.trigger("workflow_dispatch").map(|t| t.route.clone());
+    };
     let Some(config) = push.config else {
         return Some(push.route.clone()); // every push, including the default branch and tags
     };

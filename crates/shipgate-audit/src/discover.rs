@@ -6,8 +6,13 @@
 //!   `.github/workflows/*.yml|yaml` plus every `action.yml|yaml` under it
 //!   (hidden directories other than `.github`, `node_modules`, `target` and
 //!   `vendor` are skipped; symlinked directories are not followed).
-//! - Any other directory is a folder of workflows: its own `*.yml|yaml`
-//!   (not recursive) plus the `action.yml|yaml` files under it.
+//! - Any other directory (a folder of checkouts, a folder of workflow files)
+//!   is walked: its own `*.yml|yaml`, the `.github/workflows/*.yml|yaml` of
+//!   every repository below it, and every `action.yml|yaml` below it.
+//!
+//! Walks skip `.git` and other hidden directories (but not `.github`),
+//! `node_modules`, `target` and `vendor`, never follow symbolic links to
+//! directories, and are bounded in depth and entries.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -92,33 +97,45 @@ fn list(dir: &Path) -> Result<Vec<PathBuf>, AuditError> {
 
 fn directory(dir: &Path) -> Result<Vec<PathBuf>, AuditError> {
     let workflows = dir.join(".github").join("workflows");
-    let mut out: Vec<PathBuf> = if workflows.is_dir() {
-        list(&workflows)?
+    if workflows.is_dir() {
+        let mut out: Vec<PathBuf> = list(&workflows)?
             .into_iter()
             .filter(|p| is_yaml(p))
-            .collect()
-    } else {
-        list(dir)?
-            .into_iter()
-            .filter(|p| is_yaml(p) && !p.is_dir())
-            .filter(|p| {
-                !matches!(
-                    p.file_name().and_then(|n| n.to_str()),
-                    Some("action.yml" | "action.yaml")
-                )
-            })
-            .collect()
-    };
-    out.extend(actions_under(dir));
+            .collect();
+        out.extend(walk(dir).actions);
+        return Ok(out);
+    }
+    let mut out: Vec<PathBuf> = list(dir)?
+        .into_iter()
+        .filter(|p| is_yaml(p) && !p.is_dir())
+        .filter(|p| {
+            !matches!(
+                p.file_name().and_then(|n| n.to_str()),
+                Some("action.yml" | "action.yaml")
+            )
+        })
+        .collect();
+    let found = walk(dir);
+    out.extend(found.workflows);
+    out.extend(found.actions);
     Ok(out)
 }
 
-/// `action.yml|yaml` files under `root`, bounded in depth and size.
-fn actions_under(root: &Path) -> Vec<PathBuf> {
+/// What a walk found, each list sorted.
+struct Walked {
+    /// `*.yml|yaml` directly in a `.github/workflows` directory below the root.
+    workflows: Vec<PathBuf>,
+    actions: Vec<PathBuf>,
+}
+
+/// Walks `root` for nested repositories' workflows and for `action.yml|yaml`
+/// files, bounded in depth and size.
+fn walk(root: &Path) -> Walked {
+    let mut workflows = Vec::new();
     let mut out = Vec::new();
     let mut stack = vec![(root.to_owned(), 0usize)];
     let mut budget = MAX_WALK_ENTRIES;
-    while let Some((dir, depth)) = stack.pop() {
+    'walk: while let Some((dir, depth)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -126,7 +143,7 @@ fn actions_under(root: &Path) -> Vec<PathBuf> {
         entries.sort_by_key(|e| e.file_name());
         for entry in entries.into_iter().rev() {
             if budget == 0 {
-                return out;
+                break 'walk;
             }
             budget -= 1;
             let name = entry.file_name();
@@ -134,19 +151,35 @@ fn actions_under(root: &Path) -> Vec<PathBuf> {
             let Ok(file_type) = entry.file_type() else {
                 continue;
             };
+            // `file_type` does not follow links: a linked directory is not walked.
             if file_type.is_dir() {
                 let skip = (name.starts_with('.') && name != ".github")
                     || matches!(&*name, "node_modules" | "target" | "vendor");
                 if !skip && depth < MAX_WALK_DEPTH {
                     stack.push((entry.path(), depth + 1));
                 }
+            } else if file_type.is_symlink() {
+                continue;
             } else if matches!(&*name, "action.yml" | "action.yaml") {
                 out.push(entry.path());
+            } else if depth > 0
+                && is_yaml(&entry.path())
+                && dir.file_name().is_some_and(|n| n == "workflows")
+                && dir
+                    .parent()
+                    .and_then(Path::file_name)
+                    .is_some_and(|n| n == ".github")
+            {
+                workflows.push(entry.path());
             }
         }
     }
     out.sort();
-    out
+    workflows.sort();
+    Walked {
+        workflows,
+        actions: out,
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +219,54 @@ mod tests {
             ]
         );
         assert_eq!(found[2].kind, FileKind::Action);
+    }
+
+    #[test]
+    fn a_folder_of_checkouts_is_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            ("a/.github/workflows/ci.yml", ""),
+            ("a/.github/workflows/release.yaml", ""),
+            ("a/.github/workflows/old/skip.yml", ""),
+            ("a/.github/workflows/README.md", ""),
+            ("group/b/.github/workflows/publish.yml", ""),
+            ("group/b/.github/actions/build/action.yaml", ""),
+            ("group/b/node_modules/c/.github/workflows/x.yml", ""),
+            ("group/b/target/.github/workflows/x.yml", ""),
+            ("d/.git/.github/workflows/x.yml", ""),
+            ("loose.yml", ""),
+        ] {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        // A link to a directory outside is not followed.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join(".github/workflows")).unwrap();
+        std::fs::write(outside.path().join(".github/workflows/out.yml"), "").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
+        let found = discover(&[root.to_owned()]).unwrap();
+        let names: Vec<String> = found
+            .iter()
+            .map(|f| {
+                f.path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "loose.yml",
+                "a/.github/workflows/ci.yml",
+                "a/.github/workflows/release.yaml",
+                "group/b/.github/workflows/publish.yml",
+                "group/b/.github/actions/build/action.yaml",
+            ]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,13 +21,16 @@ use crate::yaml;
 /// for generated ones while bounding memory.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// How to filter findings.
-#[derive(Debug, Clone, Copy)]
+/// How to filter findings, and what local data the rules may read.
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Findings below this severity are not reported.
     pub min_severity: Severity,
     /// Ignore inline comments, `[audit.ignore]` and `disable`: show everything.
     pub no_ignores: bool,
+    /// Local git clones of actions, as `DIR/<owner>/<repo>`
+    /// (`ref-version-mismatch` reads their tags).
+    pub actions_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -34,6 +38,7 @@ impl Default for Options {
         Self {
             min_severity: Severity::Low,
             no_ignores: false,
+            actions_dir: None,
         }
     }
 }
@@ -77,7 +82,7 @@ impl Report {
 
 /// Audits files (in parallel) and applies configuration and suppressions.
 pub fn audit(files: &[InputFile], config: &Config, options: &Options) -> Report {
-    let results = audit_all(files);
+    let results = audit_all(files, options.actions_dir.as_deref());
     let mut report = Report::default();
     for (file, (source, findings)) in files.iter().zip(results) {
         report.files.push(FileOutcome {
@@ -114,13 +119,13 @@ pub fn audit(files: &[InputFile], config: &Config, options: &Options) -> Report 
 
 type FileResult = (Option<SourceFile>, Vec<Finding>);
 
-fn audit_all(files: &[InputFile]) -> Vec<FileResult> {
+fn audit_all(files: &[InputFile], actions_dir: Option<&Path>) -> Vec<FileResult> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(files.len().max(1))
         .min(8);
     if workers <= 1 {
-        return files.iter().map(audit_file).collect();
+        return files.iter().map(|f| audit_file(f, actions_dir)).collect();
     }
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<FileResult>>> = files.iter().map(|_| Mutex::new(None)).collect();
@@ -130,7 +135,7 @@ fn audit_all(files: &[InputFile]) -> Vec<FileResult> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    let result = audit_file(file);
+                    let result = audit_file(file, actions_dir);
                     if let Some(slot) = slots.get(i)
                         && let Ok(mut slot) = slot.lock()
                     {
@@ -147,15 +152,15 @@ fn audit_all(files: &[InputFile]) -> Vec<FileResult> {
             slot.into_inner()
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| audit_file(file))
+                .unwrap_or_else(|| audit_file(file, actions_dir))
         })
         .collect()
 }
 
 /// Reads and audits one file. Unreadable files become an `invalid-workflow` finding.
-pub fn audit_file(file: &InputFile) -> FileResult {
+pub fn audit_file(file: &InputFile, actions_dir: Option<&Path>) -> FileResult {
     match read(file) {
-        Ok(bytes) => audit_source(&file.display, file.kind, &bytes),
+        Ok(bytes) => audit_source_with(&file.display, file.kind, &bytes, actions_dir),
         Err(message) => (None, vec![file_level(&file.display, message)]),
     }
 }
@@ -203,6 +208,7 @@ fn file_level(display: &str, message: String) -> Finding {
         related: Vec::new(),
         message,
         fix: None,
+        why: None,
     }
 }
 
@@ -218,6 +224,16 @@ fn invalid_at(src: &SourceFile, range: ByteRange, message: String) -> Finding {
 /// Audits one file's bytes. Returns the decoded source (when it is text)
 /// and every finding, before configuration and suppressions.
 pub fn audit_source(display: &str, kind: FileKind, bytes: &[u8]) -> FileResult {
+    audit_source_with(display, kind, bytes, None)
+}
+
+/// [`audit_source`], with local clones of actions for `ref-version-mismatch`.
+pub fn audit_source_with(
+    display: &str,
+    kind: FileKind,
+    bytes: &[u8],
+    actions_dir: Option<&Path>,
+) -> FileResult {
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return (
             None,
@@ -245,11 +261,14 @@ pub fn audit_source(display: &str, kind: FileKind, bytes: &[u8]) -> FileResult {
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let src = SourceFile::new(display, text);
-    let findings = audit_text(&src, kind);
+    let findings = audit_text(&src, kind, actions_dir);
     (Some(src), findings)
 }
 
-fn audit_text(src: &SourceFile, kind: FileKind) -> Vec<Finding> {
+fn audit_text(src: &SourceFile, kind: FileKind, actions_dir: Option<&Path>) -> Vec<Finding> {
+    // Entered before the document is loaded and dropped after it (locals
+    // drop in reverse order): see `memo`.
+    let _memo = crate::memo::FileScope::enter();
     let doc = match yaml::load(src) {
         Ok(doc) => doc,
         Err(e) => {
@@ -272,6 +291,7 @@ fn audit_text(src: &SourceFile, kind: FileKind) -> Vec<Finding> {
     let cx = Context {
         source: src,
         root: &doc.root,
+        actions_dir,
     };
     let checked: Result<Vec<Draft>, _> = match kind {
         FileKind::Workflow => Workflow::parse(&doc.root).map(|wf| {
@@ -376,6 +396,7 @@ fn resolve(draft: Draft, src: &SourceFile, doc: &yaml::Document) -> Finding {
         related,
         message: draft.message,
         fix,
+        why: draft.why,
     }
 }
 
@@ -394,6 +415,41 @@ fn resolve_edit(edit: &SymbolicEdit, src: &SourceFile, doc: &yaml::Document) -> 
                     end: pos,
                 },
                 text: text.clone(),
+            })
+        }
+        SymbolicEdit::InsertLinesAfter {
+            at,
+            indent_of,
+            lines,
+        } => {
+            let end = at.resolve(&doc.root, src)?.end;
+            let key = indent_of.resolve(&doc.root, src)?.start;
+            let key_line = src.line_start(src.position_of_byte(key).line)?;
+            let before_key = src.text.get(key_line..key)?;
+            if !before_key.chars().all(|c| c == ' ' || c == '-') {
+                return None;
+            }
+            let indent = " ".repeat(before_key.chars().count());
+            // After the end of the line where `at` ends (and its comment).
+            let line_end = src
+                .text
+                .get(end..)?
+                .find('\n')
+                .map_or(src.text.len(), |p| end + p + 1);
+            let newline = if line_end == src.text.len() && !src.text.ends_with('\n') {
+                "\n"
+            } else {
+                ""
+            };
+            let text: String = std::iter::once(newline.to_owned())
+                .chain(lines.split_inclusive('\n').map(|l| format!("{indent}{l}")))
+                .collect();
+            Some(Edit {
+                range: ByteRange {
+                    start: line_end,
+                    end: line_end,
+                },
+                text,
             })
         }
         SymbolicEdit::InsertLinesBefore { at, lines } => {

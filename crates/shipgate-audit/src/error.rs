@@ -28,6 +28,9 @@ pub enum AuditError {
         #[source]
         source: std::io::Error,
     },
+    /// A file to fix is a symbolic link: `--fix` never writes through one.
+    #[error("`{}` is a symbolic link; `--fix` does not write through links", path.display())]
+    SymlinkTarget { path: PathBuf },
 }
 
 /// `shipgate.toml` could not be used. Every variant names the file and the key.

@@ -100,6 +100,14 @@ pub enum SymbolicEdit {
     /// Insert whole lines before the line where a location starts. The
     /// location must be the first thing on its line.
     InsertLinesBefore { at: Loc, lines: String },
+    /// Insert whole lines after the line where `at` ends, each indented to
+    /// the column where `indent_of` starts (which must start its line after
+    /// white space or a `- `).
+    InsertLinesAfter {
+        at: Loc,
+        indent_of: Loc,
+        lines: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +128,9 @@ pub struct Draft {
     pub label: String,
     pub related: Vec<(Loc, String)>,
     pub fix: Option<FixPlan>,
+    /// This finding's own explanation, when the rule's `risk` text is not
+    /// specific enough (it names the actual reference, registry, ...).
+    pub why: Option<String>,
 }
 
 impl Draft {
@@ -138,7 +149,13 @@ impl Draft {
             label: label.into(),
             related: Vec::new(),
             fix: None,
+            why: None,
         }
+    }
+
+    pub fn why(mut self, why: impl Into<String>) -> Self {
+        self.why = Some(why.into());
+        self
     }
 
     pub fn severity(mut self, severity: Severity) -> Self {
@@ -202,9 +219,16 @@ pub struct Finding {
     pub related: Vec<Location>,
     pub message: String,
     pub fix: Option<Fix>,
+    /// This finding's explanation when it is more specific than the rule's.
+    pub why: Option<String>,
 }
 
 impl Finding {
+    /// Why the finding matters: its own explanation, else the rule's.
+    pub fn explanation(&self) -> &str {
+        self.why.as_deref().unwrap_or(self.rule.risk)
+    }
+
     /// A stable identity for this finding that survives unrelated edits
     /// (it uses the YAML path, not the line number).
     pub fn fingerprint(&self) -> String {

@@ -91,7 +91,14 @@ pub fn apply_fixes(
                     && g.message == f.message
             })
         });
-        if let Some(b) = broken {
+        let is_link =
+            std::fs::symlink_metadata(&file.path).is_ok_and(|m| m.file_type().is_symlink());
+        if is_link {
+            result.refused = Some(
+                "the file is a symbolic link; `--fix` does not write through links (fix the file it points to); left unchanged"
+                    .to_owned(),
+            );
+        } else if let Some(b) = broken {
             result.refused = Some(format!(
                 "the fixed file would not be a valid workflow ({}); left unchanged",
                 b.message
@@ -130,30 +137,45 @@ pub fn apply_fixes(
     Ok(out)
 }
 
-/// Writes through a temporary file in the same directory and renames it over
-/// the original, so a crash never leaves a half-written workflow.
+/// Writes through a fresh temporary file in the same directory (created with
+/// `O_EXCL` under an unpredictable name, so a symlink planted in the
+/// repository cannot redirect the write), fsyncs it, renames it over the
+/// original and fsyncs the directory, so a crash leaves either the old or
+/// the new workflow, never half of one. A workflow that is itself a symlink
+/// is refused: renaming over it would replace the link, and following it
+/// would write outside the repository.
 fn write_atomically(path: &Path, text: &str) -> Result<(), AuditError> {
+    use std::io::Write as _;
     let err = |source| AuditError::Write {
         path: path.to_owned(),
         source,
     };
+    let meta = std::fs::symlink_metadata(path).map_err(err)?;
+    if meta.file_type().is_symlink() {
+        return Err(AuditError::SymlinkTarget {
+            path: path.to_owned(),
+        });
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.shipgate-fix.tmp"));
-    std::fs::write(&tmp, text).map_err(err)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".shipgate-fix-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(text.as_bytes()).map_err(err)?;
+    // Keep the workflow's mode (the temporary file is created 0600).
+    tmp.as_file()
+        .set_permissions(meta.permissions())
+        .map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    // The rename is durable only once the directory entry is on disk.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(err)
 }
 
 #[cfg(test)]

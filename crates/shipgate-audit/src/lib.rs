@@ -6,14 +6,18 @@
 //! Everything is read-only except [`fix::apply_fixes`].
 
 pub mod analysis;
+pub mod conditions;
 pub mod config;
+pub mod contexts;
 pub mod discover;
 pub mod engine;
 pub mod error;
 pub mod expr;
 pub mod finding;
 pub mod fix;
+pub(crate) mod memo;
 pub mod model;
+pub mod publishing;
 pub mod report;
 pub mod route;
 pub mod rules;
@@ -24,6 +28,6 @@ pub mod yaml;
 
 pub use config::Config;
 pub use discover::{InputFile, discover};
-pub use engine::{Options, Report, audit, audit_source};
+pub use engine::{Options, Report, audit, audit_source, audit_source_with};
 pub use error::{AuditError, ConfigError};
 pub use finding::{Confidence, Finding, FixSafety, Severity};

@@ -5,8 +5,10 @@
 //! This is not a shell parser. It understands quotes, comments, line
 //! continuations and the usual separators (`;`, `&&`, `||`, `|`, `&`, `$(`,
 //! newlines), and strips prefixes like `sudo`, `env`, `time` and `VAR=value`.
-//! Anything cleverer (functions, `eval`, variables holding commands) is out
-//! of reach of a static audit, and the rules say so in their confidence.
+//! It also knows where command-like text is not a command: here-document
+//! bodies, `case` pattern labels (`npm|yarn)`) and function names in
+//! definitions. Anything cleverer (`eval`, variables holding commands) is
+//! out of reach of a static audit, and the rules say so in their confidence.
 
 /// One simple command of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +93,83 @@ pub fn commands(script: &str) -> Vec<Command<'_>> {
     out
 }
 
+/// Where the reader is inside a `case ... esac` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaseState {
+    /// After `case WORD`, before `in`.
+    Header,
+    /// Before a pattern label (`npm|yarn)`), or `esac`.
+    Pattern,
+    /// Inside the commands of one branch, until `;;`, `;&` or `;;&`.
+    Body,
+}
+
+/// Whether `keyword` starts at `i` as a whole word.
+fn keyword_at(bytes: &[u8], i: usize, keyword: &[u8]) -> bool {
+    bytes.get(i..i + keyword.len()) == Some(keyword)
+        && bytes
+            .get(i + keyword.len())
+            .is_none_or(|b| b.is_ascii_whitespace() || *b == b';')
+}
+
+/// The delimiter of a here-document whose `<<` is at `i`, and where the
+/// operator and delimiter word end. `<<<` (a here-string) is not one.
+fn heredoc_delimiter(bytes: &[u8], i: usize) -> Option<(Vec<u8>, usize)> {
+    let mut j = i + 2;
+    match bytes.get(j) {
+        Some(b'<') => return None,
+        Some(b'-') => j += 1,
+        _ => {}
+    }
+    while bytes.get(j).is_some_and(|b| *b == b' ' || *b == b'\t') {
+        j += 1;
+    }
+    let mut word = Vec::new();
+    let mut quote: Option<u8> = None;
+    while let Some(&b) = bytes.get(j) {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), b) => word.push(b),
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'\\') => {}
+            (None, b) if b.is_ascii_whitespace() || b";|&<>()".contains(&b) => break,
+            (None, b) => word.push(b),
+        }
+        j += 1;
+    }
+    (!word.is_empty()).then_some((word, j))
+}
+
+/// Skips the bodies of here-documents that start after the line ending at
+/// `newline`: returns the offset after the last delimiter line.
+fn skip_heredocs(bytes: &[u8], newline: usize, pending: &mut Vec<Vec<u8>>) -> usize {
+    let mut at = newline + 1;
+    for delimiter in pending.drain(..) {
+        loop {
+            if at >= bytes.len() {
+                return bytes.len();
+            }
+            let end = bytes[at..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |p| at + p);
+            let line = &bytes[at..end];
+            let trimmed = line.trim_ascii();
+            at = end + 1;
+            if trimmed == delimiter.as_slice() {
+                break;
+            }
+        }
+    }
+    at.min(bytes.len())
+}
+
 /// Byte ranges of the command segments of a script.
+///
+/// Besides quotes, comments and separators it knows the places where text
+/// that looks like a command is not one: here-document bodies, the pattern
+/// labels of `case ... esac` (`npm|yarn)`), the `case WORD in` header and
+/// the name in a function definition (`publish() {`).
 fn segments(script: &str) -> Vec<(usize, usize)> {
     let bytes = script.as_bytes();
     let mut out = Vec::new();
@@ -99,6 +177,8 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
     let mut i = 0;
     let mut quote: Option<u8> = None;
     let mut word_start = true;
+    let mut cases: Vec<CaseState> = Vec::new();
+    let mut heredocs: Vec<Vec<u8>> = Vec::new();
     while i < bytes.len() {
         let b = bytes[i];
         if let Some(q) = quote {
@@ -109,6 +189,69 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
             if b == q {
                 quote = None;
             }
+            i += 1;
+            continue;
+        }
+        let command_start = word_start && script.get(start..i).is_some_and(|t| t.trim().is_empty());
+        if command_start {
+            match cases.last().copied() {
+                Some(CaseState::Header) => {}
+                Some(CaseState::Pattern) if !b.is_ascii_whitespace() && b != b';' => {
+                    if keyword_at(bytes, i, b"esac") {
+                        cases.pop();
+                        i += 4;
+                        start = i;
+                        continue;
+                    }
+                    // A pattern label: skip it up to its unquoted `)`.
+                    let mut j = i + usize::from(b == b'(');
+                    let mut q: Option<u8> = None;
+                    while let Some(&c) = bytes.get(j) {
+                        match (q, c) {
+                            (Some(qq), c) if c == qq => q = None,
+                            (Some(_), _) => {}
+                            (None, b'\'' | b'"') => q = Some(c),
+                            (None, b'\\') => j += 1,
+                            (None, b')') => break,
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                    if let Some(last) = cases.last_mut() {
+                        *last = CaseState::Body;
+                    }
+                    i = (j + 1).min(bytes.len());
+                    start = i;
+                    continue;
+                }
+                _ if keyword_at(bytes, i, b"case") => {
+                    cases.push(CaseState::Header);
+                    i += 4;
+                    start = i;
+                    word_start = false;
+                    continue;
+                }
+                Some(CaseState::Body) if keyword_at(bytes, i, b"esac") => {
+                    cases.pop();
+                    i += 4;
+                    start = i;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if cases.last() == Some(&CaseState::Header) {
+            // Everything up to the word `in` is the header.
+            if word_start && keyword_at(bytes, i, b"in") {
+                if let Some(last) = cases.last_mut() {
+                    *last = CaseState::Pattern;
+                }
+                i += 2;
+                start = i;
+                word_start = true;
+                continue;
+            }
+            word_start = b.is_ascii_whitespace();
             i += 1;
             continue;
         }
@@ -129,11 +272,68 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
                 start = i;
                 continue;
             }
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                if let Some((delimiter, after)) = heredoc_delimiter(bytes, i) {
+                    heredocs.push(delimiter);
+                    i = after;
+                    word_start = false;
+                    continue;
+                }
+                i += 3;
+                continue;
+            }
+            b'\n' if !heredocs.is_empty() => {
+                out.push((start, i));
+                i = skip_heredocs(bytes, i, &mut heredocs);
+                start = i;
+                word_start = true;
+                continue;
+            }
+            b';' if cases.last() == Some(&CaseState::Body)
+                && matches!(bytes.get(i + 1), Some(b';' | b'&')) =>
+            {
+                // `;;`, `;&` or `;;&` ends a branch: a pattern comes next.
+                out.push((start, i));
+                i += 2;
+                if bytes.get(i) == Some(&b'&') {
+                    i += 1;
+                }
+                if let Some(last) = cases.last_mut() {
+                    *last = CaseState::Pattern;
+                }
+                start = i;
+                word_start = true;
+                continue;
+            }
+            b'(' if script
+                .get(i + 1..)
+                .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(')'))
+                && script
+                    .get(start..i)
+                    .is_some_and(|name| name.split_whitespace().count() == 1) =>
+            {
+                // `name() {`: a function definition, its name is not a command.
+                let close = script[i + 1..].find(')').map_or(i + 1, |p| i + 1 + p);
+                i = close + 1;
+                start = i;
+                word_start = true;
+                continue;
+            }
             b'\n' | b';' | b'|' | b'&' | b'(' | b')' | b'`' => {
                 out.push((start, i));
                 start = i + 1;
                 word_start = true;
                 i += 1;
+                continue;
+            }
+            b'$' if bytes.get(i + 1) == Some(&b'(') && bytes.get(i + 2) == Some(&b'(') => {
+                // Arithmetic `$(( ... ))`: `<<` there is a shift, not a here-document.
+                let close = script
+                    .get(i + 3..)
+                    .and_then(|rest| rest.find("))"))
+                    .map_or(bytes.len(), |p| i + 3 + p + 2);
+                i = close;
+                word_start = false;
                 continue;
             }
             b'$' if bytes.get(i + 1) == Some(&b'(') && bytes.get(i + 2) != Some(&b'(') => {
@@ -228,7 +428,25 @@ fn is_prefix_word(w: &str) -> bool {
             | "-E"
             | "xargs"
             | "eval"
+            | "fi"
+            | "done"
+            | "esac"
     )
+}
+
+/// A bare variable in command position followed by more words
+/// (`$guard gh release create`, `${SUDO} make install`): usually an optional
+/// wrapper (empty, `echo`, `sudo`), so the real command is what follows.
+fn is_wrapper_variable(w: &str) -> bool {
+    let name = w
+        .strip_prefix("${")
+        .and_then(|n| n.strip_suffix('}'))
+        .or_else(|| w.strip_prefix('$'));
+    name.is_some_and(|n| {
+        !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    })
 }
 
 fn is_assignment(w: &str) -> bool {
@@ -249,9 +467,18 @@ fn command(text: &str) -> Option<Command<'_>> {
     let first_line_len = body.find('\n').unwrap_or(body.len());
     let raw = body[..first_line_len].trim_end_matches('\\').trim_end();
     let mut all = words(text);
+    // `function name {`: a definition; the body's commands follow the `{`.
+    if all.first().is_some_and(|(w, _)| w == "function") {
+        let name_and_parens = if all.get(2).is_some_and(|(w, _)| w == "()") {
+            3
+        } else {
+            2
+        };
+        all.drain(..name_and_parens.min(all.len()));
+    }
     let skip = all
         .iter()
-        .take_while(|(w, _)| is_prefix_word(w) || is_assignment(w))
+        .take_while(|(w, _)| is_prefix_word(w) || is_assignment(w) || is_wrapper_variable(w))
         .count();
     all.drain(..skip);
     if all.is_empty() {
@@ -592,13 +819,15 @@ pub enum Registry {
     CratesIo,
     RubyGems,
     NuGet,
-    /// Container registries, GitHub releases, Maven: no trusted publishing.
+    /// Container registries (`docker push`, `crane copy`, ...).
+    Container,
+    /// GitHub releases, object storage, Maven: no trusted publishing.
     Other,
 }
 
 impl Registry {
     pub fn has_trusted_publishing(self) -> bool {
-        !matches!(self, Registry::Other)
+        !matches!(self, Registry::Other | Registry::Container)
     }
 
     pub fn name(self) -> &'static str {
@@ -608,6 +837,7 @@ impl Registry {
             Registry::CratesIo => "crates.io",
             Registry::RubyGems => "RubyGems",
             Registry::NuGet => "NuGet",
+            Registry::Container => "the container registry",
             Registry::Other => "the registry",
         }
     }
@@ -618,6 +848,15 @@ impl Registry {
 /// `pipx run twine upload`, ...). A `--dry-run` uploads nothing.
 pub fn publish_command(cmd: &Command<'_>) -> Option<Registry> {
     if cmd.has_flag("--dry-run") || (cmd.program() == "cargo" && cmd.has_flag("-n")) {
+        return None;
+    }
+    // A rehearsal on PyPI's test index (`--repository testpypi`,
+    // `--publish-url https://test.pypi.org/legacy/`) releases nothing.
+    if cmd
+        .words
+        .iter()
+        .any(|w| w.contains("test.pypi.org") || w == "testpypi" || w.ends_with("=testpypi"))
+    {
         return None;
     }
     direct_publish(cmd).or_else(|| publish_command(&run_by(cmd)?))
@@ -711,10 +950,55 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "gem" if sub == "push" => Registry::RubyGems,
         "dotnet" if sub == "nuget" && second == "push" => Registry::NuGet,
         "nuget" if sub == "push" => Registry::NuGet,
+        "maturin" if sub == "upload" || sub == "publish" => Registry::PyPI,
+        // Preview packages for pull requests (pkg.pr.new).
+        "pkg-pr-new" if sub == "publish" => Registry::Other,
+        "ko" if matches!(sub, "build" | "publish" | "resolve" | "apply")
+            && !cmd.has_flag("--local")
+            && !cmd.has_flag("-L")
+            && !cmd.words.iter().any(|w| w == "--push=false") =>
+        {
+            Registry::Container
+        }
         "docker" | "podman" if sub == "push" || (sub == "image" && second == "push") => {
+            Registry::Container
+        }
+        "docker" if sub == "buildx" && cmd.has_flag("--push") => Registry::Container,
+        "docker"
+            if sub == "buildx" && second == "imagetools" && cmd.positional(2) == Some("create") =>
+        {
+            Registry::Container
+        }
+        "docker" | "podman" if sub == "manifest" && second == "push" => Registry::Container,
+        "crane" | "gcrane" if matches!(sub, "copy" | "cp" | "push" | "append" | "tag") => {
+            Registry::Container
+        }
+        "skopeo" if matches!(sub, "copy" | "sync") && !to_local_transport(cmd) => {
+            Registry::Container
+        }
+        "aws"
+            if sub == "s3"
+                && matches!(second, "cp" | "sync" | "mv")
+                && uploads_to(cmd, "s3://") =>
+        {
             Registry::Other
         }
-        "docker" if sub == "buildx" && cmd.has_flag("--push") => Registry::Other,
+        "gsutil" if matches!(sub, "cp" | "rsync" | "mv") && uploads_to(cmd, "gs://") => {
+            Registry::Other
+        }
+        "gcloud"
+            if sub == "storage"
+                && matches!(second, "cp" | "rsync" | "mv")
+                && uploads_to(cmd, "gs://") =>
+        {
+            Registry::Other
+        }
+        "az" if sub == "storage"
+            && second == "blob"
+            && matches!(cmd.positional(2), Some("upload" | "upload-batch" | "sync")) =>
+        {
+            Registry::Other
+        }
         // A draft release is visible only to the repository's writers until
         // someone publishes it (often a later, environment-gated job).
         "gh" if sub == "release"
@@ -731,6 +1015,69 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         _ => return None,
     };
     Some(registry)
+}
+
+/// The last positional word, read as a copy's destination.
+fn destination<'c>(cmd: &'c Command<'_>) -> Option<&'c str> {
+    cmd.words
+        .iter()
+        .skip(1)
+        .rfind(|w| !w.starts_with('-'))
+        .map(String::as_str)
+}
+
+/// Whether a copy goes to remote storage: its destination has the scheme, or
+/// is a variable (unknown) while its source is local.
+fn uploads_to(cmd: &Command<'_>, scheme: &str) -> bool {
+    let Some(dest) = destination(cmd) else {
+        return false;
+    };
+    if dest.starts_with(scheme) {
+        return true;
+    }
+    let source_remote = cmd
+        .words
+        .iter()
+        .skip(1)
+        .any(|w| w.starts_with(scheme) && w != dest);
+    dest.contains('$') && !source_remote
+}
+
+/// `skopeo copy SRC dir:/tmp/x`: a copy to the local disk publishes nothing.
+fn to_local_transport(cmd: &Command<'_>) -> bool {
+    destination(cmd).is_some_and(|d| {
+        [
+            "dir:",
+            "oci:",
+            "oci-archive:",
+            "docker-archive:",
+            "containers-storage:",
+            "docker-daemon:",
+        ]
+        .iter()
+        .any(|t| d.starts_with(t))
+    })
+}
+
+/// Whether a publish command's destination can be read from the command: a
+/// storage copy to `"$DEST"` may or may not be a release location.
+pub fn publish_destination_known(cmd: &Command<'_>) -> bool {
+    match cmd.program() {
+        "aws" | "gsutil" | "gcloud" | "skopeo" => {
+            destination(cmd).is_some_and(|d| !d.contains('$'))
+        }
+        "az" => cmd
+            .words
+            .windows(2)
+            .find(|w| {
+                w[0] == "--container-name"
+                    || w[0] == "-c"
+                    || w[0] == "--destination"
+                    || w[0] == "-d"
+            })
+            .is_some_and(|w| !w[1].contains('$')),
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -760,6 +1107,63 @@ mod tests {
         );
         assert_eq!(cmds[1].raw, "npm ci");
         assert_eq!(cmds[3].raw, "FOO=1 sudo -E make build");
+    }
+
+    fn programs(script: &str) -> Vec<String> {
+        commands(script).iter().map(|c| c.words.join(" ")).collect()
+    }
+
+    #[test]
+    fn case_pattern_labels_are_not_commands() {
+        let script = "case \"$PM\" in\n  pnpm) pnpm install --frozen-lockfile ;;\n  npm|yarn)\n    echo \"using $PM\"\n    ;;\n  (bun) bun install;;\n  *) exit 1 ;;\nesac\nnpm test\n";
+        assert_eq!(
+            programs(script),
+            vec![
+                "pnpm install --frozen-lockfile",
+                "echo using $PM",
+                "bun install",
+                "exit 1",
+                "npm test"
+            ]
+        );
+        // One line, nested, and a last branch without `;;`.
+        assert_eq!(
+            programs("case $a in x) case $b in yarn) make;; esac;; y) ls\nesac; yarn --version"),
+            vec!["make", "ls", "yarn --version"]
+        );
+    }
+
+    #[test]
+    fn heredoc_bodies_are_not_commands() {
+        let script = "cat > ~/.npmrc <<EOF\n//registry.npmjs.org/:_authToken=$T\nnpm publish\nEOF\ncat <<-'END' | tee x\n\tyarn\n\tEND\necho done\n";
+        assert_eq!(
+            programs(script),
+            vec!["cat > ~/.npmrc <<EOF", "cat <<-'END'", "tee x", "echo done"]
+                .into_iter()
+                .map(|s| words(s)
+                    .into_iter()
+                    .map(|(w, _)| w)
+                    .collect::<Vec<_>>()
+                    .join(" "))
+                .collect::<Vec<_>>()
+        );
+        // A shift in arithmetic is not a here-document either.
+        let after_shift = programs("n=$(( 1 << 4 ))\nnpm ci\n2\nyarn");
+        assert_eq!(after_shift[1..], ["npm ci", "2", "yarn"]);
+        // A here-string is not a here-document.
+        assert_eq!(
+            programs("grep x <<< \"$v\"\nnpm ci"),
+            vec!["grep x <<< $v", "npm ci"]
+        );
+    }
+
+    #[test]
+    fn function_names_are_not_commands_but_bodies_are() {
+        assert_eq!(
+            programs("publish() {\n  npm publish\n}\nfunction yarn {\n  echo hi\n}\npublish"),
+            vec!["npm publish", "echo hi", "publish"]
+        );
+        assert_eq!(programs("function build() { make; }"), vec!["make"]);
     }
 
     #[test]
@@ -878,10 +1282,15 @@ mod tests {
         );
         assert_eq!(
             publish_command(&first("docker push ghcr.io/x")),
-            Some(Registry::Other)
+            Some(Registry::Container)
         );
         assert_eq!(
             publish_command(&first("gh release upload v1 x")),
+            Some(Registry::Other)
+        );
+        // An optional wrapper in a variable does not hide the command.
+        assert_eq!(
+            publish_command(&first("xargs $guard gh release create v1 --")),
             Some(Registry::Other)
         );
         assert_eq!(publish_command(&first("npm test")), None);
@@ -921,6 +1330,84 @@ mod tests {
     }
 
     #[test]
+    fn container_and_storage_uploads_publish() {
+        for (script, registry, known) in [
+            (
+                "docker buildx imagetools create -t ghcr.io/a/b:1 ghcr.io/a/b@sha256:x",
+                Registry::Container,
+                true,
+            ),
+            (
+                "docker manifest push ghcr.io/a/b:1",
+                Registry::Container,
+                true,
+            ),
+            (
+                "crane copy ghcr.io/a/b:1 docker.io/a/b:1",
+                Registry::Container,
+                true,
+            ),
+            (
+                "skopeo copy docker-archive:img.tar docker://ghcr.io/a/b:1",
+                Registry::Container,
+                true,
+            ),
+            (
+                "aws s3 cp dist/app.tar.gz s3://releases/app/1.0/",
+                Registry::Other,
+                true,
+            ),
+            (
+                "aws s3 sync dist \"$RELEASE_BUCKET\"",
+                Registry::Other,
+                false,
+            ),
+            (
+                "gsutil cp dist/* gs://bucket/releases/",
+                Registry::Other,
+                true,
+            ),
+            (
+                "gcloud storage cp dist/* gs://bucket/releases/",
+                Registry::Other,
+                true,
+            ),
+            (
+                "az storage blob upload --container-name releases --file a.zip --name a.zip",
+                Registry::Other,
+                true,
+            ),
+            (
+                "az storage blob upload-batch -d \"$CONTAINER\" -s dist",
+                Registry::Other,
+                false,
+            ),
+            (
+                "maturin upload --skip-existing dist/*",
+                Registry::PyPI,
+                true,
+            ),
+        ] {
+            let cmd = first(script);
+            assert_eq!(publish_command(&cmd), Some(registry), "{script}");
+            assert_eq!(publish_destination_known(&cmd), known, "{script}");
+        }
+        for script in [
+            "aws s3 cp s3://bucket/cache.tar .",
+            "aws s3 cp s3://bucket/x \"$LOCAL\"",
+            "gsutil cp gs://bucket/x .",
+            "skopeo copy docker://ghcr.io/a/b:1 dir:/tmp/img",
+            "skopeo inspect docker://ghcr.io/a/b:1",
+            "crane digest ghcr.io/a/b:1",
+            "docker buildx imagetools inspect ghcr.io/a/b:1",
+            "az storage blob download --container-name c --name n --file f",
+            "ko build --local ./cmd/app",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
+        }
+    }
+
+    #[test]
     fn dry_runs_and_lookalikes_do_not_publish() {
         for script in [
             "npm publish --dry-run",
@@ -928,6 +1415,10 @@ mod tests {
             "pnpm publish --dry-run",
             "cargo publish --dry-run",
             "cargo publish -n",
+            "twine upload --repository testpypi dist/*",
+            "twine upload -r testpypi dist/*",
+            "uv publish --publish-url https://test.pypi.org/legacy/",
+            "uv publish --index=testpypi",
             "uv publish --dry-run",
             "poetry publish --dry-run",
             "uvx twine check dist/*",

@@ -179,23 +179,136 @@ fn quoted_end(text: &str, start: usize) -> Option<usize> {
     }
 }
 
+/// Most times [`load`] rejoins an under-indented flow line and parses again.
+const MAX_REFLOWS: usize = 64;
+/// Most bytes all those parses may read together, so that a large hostile
+/// file cannot make the loader parse it 64 times.
+const MAX_REFLOW_BYTES: usize = 32 * 1024 * 1024;
+
 /// Loads the first document of `src`. Later documents are parsed (so that
 /// their syntax errors are found) and reported as a warning.
+///
+/// GitHub (and PyYAML, and most YAML loaders) accept a flow collection
+/// whose continuation lines, often the closing `]`, sit at or left of the
+/// enclosing block's indentation; the YAML 1.2 parser we use refuses them
+/// with "invalid indentation". A line break inside a flow collection is only
+/// white space, so when the parser stops there we join that line to the one
+/// before (the break and any comment on the line before become spaces: the
+/// same number of characters, so every position stays right) and parse again.
 pub fn load(src: &SourceFile) -> Result<Document, YamlError> {
+    let mut text = std::borrow::Cow::Borrowed(src.text.as_str());
+    let mut reflows = 0;
+    loop {
+        match load_text(src, &text) {
+            Err(Failure::Scan {
+                char_index,
+                message,
+                in_flow,
+            }) => {
+                let offset = src.byte_of_char(char_index);
+                if in_flow
+                    && message.starts_with("invalid indentation")
+                    && reflows < MAX_REFLOWS
+                    && (reflows + 2) * text.len() <= MAX_REFLOW_BYTES
+                    && let Some(joined) = join_flow_line(&text, char_index)
+                {
+                    reflows += 1;
+                    text = std::borrow::Cow::Owned(joined);
+                    continue;
+                }
+                return Err(YamlError { offset, message });
+            }
+            Err(Failure::Build(e)) => return Err(e),
+            Ok(doc) => return Ok(doc),
+        }
+    }
+}
+
+enum Failure {
+    /// The parser refused the text at a character index.
+    Scan {
+        char_index: usize,
+        message: String,
+        /// Whether a flow collection (`[`/`{`) was open there.
+        in_flow: bool,
+    },
+    Build(YamlError),
+}
+
+fn load_text(src: &SourceFile, text: &str) -> Result<Document, Failure> {
     let mut builder = Builder::new(src);
-    let parser = Parser::new_from_str(&src.text);
+    // Whether each open collection is a flow one, to know where an error is.
+    let mut flow: Vec<bool> = Vec::new();
+    let parser = Parser::new_from_str(text);
     for event in parser {
-        let (event, span) = event.map_err(|e| YamlError {
-            offset: src.byte_of_char(e.marker().index()),
+        let (event, span) = event.map_err(|e| Failure::Scan {
+            char_index: e.marker().index(),
             message: e.info().to_owned(),
+            in_flow: flow.last().copied().unwrap_or(false),
         })?;
         let range = ByteRange {
             start: src.byte_of_char(span.start.index()),
             end: src.byte_of_char(span.end.index()),
         };
-        builder.on_event(event, range)?;
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                let opener = src.text.get(range.start..).and_then(|t| t.chars().next());
+                flow.push(matches!(opener, Some('[' | '{')));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                flow.pop();
+            }
+            _ => {}
+        }
+        builder.on_event(event, range).map_err(Failure::Build)?;
     }
-    builder.finish()
+    builder.finish().map_err(Failure::Build)
+}
+
+/// `text` with the line holding character `char_index` joined to the line
+/// before it, when only white space precedes that character on its line.
+/// Replaces characters one for one, so character indices do not move.
+fn join_flow_line(text: &str, char_index: usize) -> Option<String> {
+    let mut chars: Vec<char> = text.chars().collect();
+    let before = chars.get(..char_index)?;
+    let line_start = before.iter().rposition(|c| *c == '\n')? + 1;
+    if !before[line_start..].iter().all(|c| *c == ' ' || *c == '\t') {
+        return None;
+    }
+    let break_at = line_start - 1;
+    let prev_start = chars[..break_at]
+        .iter()
+        .rposition(|c| *c == '\n')
+        .map_or(0, |p| p + 1);
+    if let Some(hash) = comment_start(&chars[prev_start..break_at]) {
+        for c in &mut chars[prev_start + hash..break_at] {
+            *c = ' ';
+        }
+    }
+    for c in &mut chars[break_at..char_index] {
+        *c = ' ';
+    }
+    if break_at > 0 && chars[break_at - 1] == '\r' {
+        chars[break_at - 1] = ' ';
+    }
+    Some(chars.into_iter().collect())
+}
+
+/// Where a `#` comment starts on a line (outside quotes, after white space).
+fn comment_start(line: &[char]) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, &c) in line.iter().enumerate() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t') => {
+                return Some(i);
+            }
+            None => {}
+        }
+    }
+    None
 }
 
 enum Frame {
@@ -457,6 +570,48 @@ mod tests {
 
     fn parse(text: &str) -> Result<Document, YamlError> {
         load(&SourceFile::new("t.yml", text))
+    }
+
+    #[test]
+    fn flow_collections_left_of_the_block_indentation_are_accepted() {
+        // Closing `]` at the key's column, further left, items at the key's
+        // column, a flow mapping, comments and non-ASCII on joined lines.
+        for text in [
+            "m:\n  python: [\n    \"3.9\",\n    \"3.10\",\n  ]\nnext: 1\n",
+            "a:\n  b:\n    python: [\n      \"3.9\", # é\n      \"3.10\",\n  ]\nnext: 1\n",
+            "a:\n  python: [\n  \"3.9\",\n  \"3.10\"\n  ]\nnext: 1\n",
+            "a:\n  include: [\n    {os: a,\n     x: 1}, # ü [\n]\nnext: 1\n",
+            "a:\r\n  python: [\r\n    x,\r\n  ]\r\nnext: 1\r\n",
+        ] {
+            let src = SourceFile::new("t.yml", text);
+            let doc = load(&src).unwrap_or_else(|e| panic!("{text:?}: {}", e.message));
+            let next = doc.root.get("next").unwrap();
+            assert_eq!(src.slice(next.range), "1", "{text:?}");
+            assert_eq!(src.position_of_byte(next.range.start).column, 7, "{text:?}");
+        }
+        let src = SourceFile::new("t.yml", "m:\n  p: [\n    x,\n  ]\n");
+        let doc = load(&src).unwrap();
+        let x = &doc
+            .root
+            .get("m")
+            .unwrap()
+            .get("p")
+            .unwrap()
+            .as_seq()
+            .unwrap()[0];
+        assert_eq!(src.position_of_byte(x.range.start).line, 3);
+        // Still refused: a block mapping under-indented, and a flow
+        // collection that never closes.
+        assert!(parse("a:\n    b: 1\n  c: 2\n").is_err());
+        assert!(parse("a: [\n  x,\n").is_err());
+        // Bounded: more under-indented lines than the loader rejoins.
+        let many = format!("a:\n  b: [\n{}  ]\n", "x,\n".repeat(MAX_REFLOWS + 1));
+        let Err(e) = parse(&many) else {
+            panic!("refused after the last rejoin")
+        };
+        assert!(e.message.contains("indentation"), "{}", e.message);
+        let fewer = format!("a:\n  b: [\n{}  ]\n", "x,\n".repeat(MAX_REFLOWS - 2));
+        assert!(parse(&fewer).is_ok());
     }
 
     #[test]

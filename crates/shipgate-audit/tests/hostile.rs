@@ -197,3 +197,32 @@ fn hundreds_of_publishing_jobs_each_needing_all_earlier_ones_are_audited() {
         .count();
     assert_eq!(ungated, 300);
 }
+
+#[test]
+fn adversarial_scripts_conditions_and_groups_are_read_without_panic() {
+    // Unterminated and deeply nested shell constructs, a condition with
+    // thousands of terms and parentheses, a huge concurrency group, an
+    // unterminated here-document sent to GITHUB_ENV, and many flow lines
+    // left of their block's indentation.
+    let nested_case = "case $a in x) ".repeat(2000);
+    let heredocs = "cat <<EOF >> $GITHUB_ENV\n".repeat(2000);
+    let condition = format!(
+        "{}github.event_name == 'push'{}",
+        "(".repeat(3000),
+        " || github.actor == 'dependabot[bot]')".repeat(3000)
+    );
+    let group = "${{ github.event.push.ref }}-".repeat(5000);
+    let flow = "        x,\n".repeat(20);
+    let text = format!(
+        "on:\n  push:\n    tags: ['v*']\n  pull_request_target:\nconcurrency:\n  group: \"{group}\"\n  cancel-in-progress: true\npermissions: {{}}\njobs:\n  a:\n    runs-on: [self-hosted]\n    if: \"{condition}\"\n    strategy:\n      matrix:\n        v: [\n{flow}    ]\n    steps:\n      - run: |\n          {}\n          {}\n          npm publish\n        if: \"{condition}\"\n      - uses: pypa/gh-action-pypi-publish@release/v1\n",
+        nested_case.trim_end(),
+        heredocs.replace('\n', "\n          ").trim_end()
+    );
+    let findings = audit(text.as_bytes());
+    // The file is either audited or refused with one clear message; never a panic.
+    let invalid: Vec<_> = findings
+        .iter()
+        .filter(|f| f.rule.id == "invalid-workflow")
+        .collect();
+    assert!(invalid.len() <= 1, "{invalid:?}");
+}

@@ -37,6 +37,8 @@ fn seed001_before_raises_what_the_split_removed() {
             "cancel-in-progress-on-release",
             // actions referenced by tag (`@v4`, `@release/v1`).
             "unpinned-action",
+            // the publishing job's checkout keeps the token in `.git/config`.
+            "artipacked",
         ])
     );
 }
@@ -60,6 +62,8 @@ fn seed003_before_raises_what_the_split_removed() {
             "install-scripts-with-credentials",
             // the workflow has no root `permissions: {}` (unchanged by the review).
             "missing-root-permissions",
+            // the publishing job's checkout keeps the token in `.git/config`.
+            "artipacked",
         ])
     );
 }

@@ -28,7 +28,7 @@ pub fn render(report: &Report) -> String {
         let message = format!(
             "{}\n\n{}\n\nFix: {}\nDocs: {}",
             f.message,
-            f.rule.risk,
+            f.explanation(),
             f.rule.fix,
             f.rule.help_uri()
         );

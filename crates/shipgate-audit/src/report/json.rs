@@ -44,7 +44,7 @@ struct JsonFinding<'a> {
     end_column: usize,
     yaml_path: &'a str,
     message: &'a str,
-    explanation: &'static str,
+    explanation: &'a str,
     remediation: &'static str,
     help_uri: String,
     fix: Option<JsonFix<'a>>,
@@ -120,7 +120,7 @@ pub fn render(report: &Report) -> String {
                 end_column: f.location.end.column,
                 yaml_path: &f.location.yaml_path,
                 message: &f.message,
-                explanation: f.rule.risk,
+                explanation: f.explanation(),
                 remediation: f.rule.fix,
                 help_uri: f.rule.help_uri(),
                 fix: f.fix.as_ref().map(|x| JsonFix {

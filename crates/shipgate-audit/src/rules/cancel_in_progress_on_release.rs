@@ -1,13 +1,23 @@
-//! `cancel-in-progress-on-release`: `concurrency` with
-//! `cancel-in-progress: true` at workflow level, or on a publishing job, in a
-//! workflow that runs on pushes to the default branch, tags or releases.
+//! `cancel-in-progress-on-release`: in a workflow that publishes (a job with
+//! a publish step, or an `id-token: write` grant that may publish, see
+//! `publishing::publishes`) and runs on pushes to the default branch, tags,
+//! releases or manual dispatch, `concurrency` (workflow level, or on a publishing job) that
+//! can cancel a release run:
 //!
-//! Only an unconditional `true` (or `${{ true }}`) is flagged: an expression
-//! such as the seed 001 form
-//! `${{ github.ref != format('refs/heads/{0}', github.event.repository.default_branch) }}`
-//! decides per ref and is left alone. The safe fix writes exactly that form.
+//! - `cancel-in-progress: true` (or `${{ true }}`). An expression such as
+//!   `${{ github.ref != format('refs/heads/{0}', github.event.repository.default_branch) }}`
+//!   decides per ref and is left alone; the safe fix writes exactly that form.
+//! - a `group` that is the same for every release run (it reads only
+//!   contexts that do not change between runs, or that do not exist, like
+//!   `github.event.push.ref`; see `contexts`) while `cancel-in-progress` is
+//!   set to anything but `false`: a second tag push then cancels the first
+//!   one's publish.
+//!
+//! CI-only workflows (lint, test, fuzz, benchmarks) are never reported, and
+//! the confidence is that of the surest sign that the workflow publishes.
 
 use crate::analysis::{publishes, release_trigger};
+use crate::contexts::constant_on;
 use crate::finding::{Confidence, Draft, FixPlan, FixSafety, Severity, SymbolicEdit};
 use crate::model::Workflow;
 use crate::route::{Loc, Route};
@@ -42,22 +52,40 @@ impl Rule for CancelInProgressOnRelease {
         let Some(trigger) = release_trigger(wf) else {
             return Vec::new();
         };
+        let publishing: Vec<_> = wf
+            .jobs
+            .iter()
+            .filter(|j| j.uses.is_none())
+            .filter_map(|j| Some((j, publishes(wf, j)?.confidence)))
+            .collect();
+        // As sure as the surest sign that the workflow publishes.
+        let Some(workflow_confidence) = publishing.iter().map(|(_, c)| *c).max() else {
+            return Vec::new();
+        };
+        let events: Vec<&str> = ["push", "release", "workflow_dispatch"]
+            .into_iter()
+            .filter(|e| wf.trigger(e).is_some())
+            .collect();
         let mut out = Vec::new();
         if let Some(c) = wf.concurrency {
-            out.extend(check(
-                c,
-                Route::root().key("concurrency"),
-                "workflow-level",
-                &trigger,
-            ));
+            let route = Route::root().key("concurrency");
+            out.extend(
+                check(c, route.clone(), "workflow-level", &trigger)
+                    .map(|d| d.confidence(workflow_confidence)),
+            );
+            out.extend(
+                check_group(c, route, "workflow-level", &trigger, &events)
+                    .map(|d| d.confidence(workflow_confidence)),
+            );
         }
-        for job in &wf.jobs {
+        for (job, confidence) in publishing {
             let Some(c) = job.concurrency else { continue };
-            if publishes(wf, job).is_none() {
-                continue;
-            }
             let scope = format!("publishing job `{}`", job.id);
-            out.extend(check(c, job.route.key("concurrency"), &scope, &trigger));
+            let route = job.route.key("concurrency");
+            out.extend(check(c, route.clone(), &scope, &trigger).map(|d| d.confidence(confidence)));
+            out.extend(
+                check_group(c, route, &scope, &trigger, &events).map(|d| d.confidence(confidence)),
+            );
         }
         out
     }
@@ -89,5 +117,47 @@ fn check(concurrency: &Node, route: Route, scope: &str, trigger: &Route) -> Opti
                 text: NOT_ON_DEFAULT_BRANCH.to_owned(),
             }],
         }),
+    )
+}
+
+/// A group that is the same for every release run, with cancelling on.
+fn check_group(
+    concurrency: &Node,
+    route: Route,
+    scope: &str,
+    trigger: &Route,
+    events: &[&str],
+) -> Option<Draft> {
+    let cancel = concurrency.get("cancel-in-progress")?;
+    let never = cancel.as_str().is_some_and(|s| {
+        let s: String = s.split_whitespace().collect();
+        s == "false" || s == "${{false}}"
+    });
+    if never {
+        return None;
+    }
+    // `concurrency: name` is a group without cancelling: not this finding.
+    let group = concurrency.get("group")?.as_str()?;
+    let (event, why) = events
+        .iter()
+        .find_map(|e| constant_on(group, e).map(|why| (*e, why)))?;
+    let reason = if why.is_empty() {
+        "it has no expression".to_owned()
+    } else if crate::contexts::exists(&why, event) {
+        format!("`{why}` is the same for every run")
+    } else {
+        format!("`{why}` does not exist on `{event}` events, so it is always empty")
+    };
+    Some(
+        Draft::new(
+            &META,
+            format!(
+                "{scope} `concurrency` group `{group}` is the same for every `{event}` run ({reason}): \
+                 a second release run cancels the first one's publish"
+            ),
+            Loc::value(route.key("group")),
+            "one group for every release run",
+        )
+        .related(Loc::key(trigger.clone()), "release trigger"),
     )
 }

@@ -22,7 +22,7 @@ pub static META: RuleMeta = RuleMeta {
            process mint an OIDC token (and publish through trusted publishing), and secrets sit in \
            the environment or on disk. A poisoned dependency install script, build script or test \
            running in the same job can steal them and publish malware under your name.",
-    fix: "Split the job (the seed 001 topology): build in a job with no secrets and no \
+    fix: "Split the job into a build job and a publish job: build in a job with no secrets and no \
           `id-token`, hand the result over with `actions/upload-artifact` / \
           `actions/download-artifact`, and publish in a job that holds the credential but runs no \
           checkout, no toolchain and no install: only the download and the upload command.",

@@ -13,7 +13,7 @@
 //! `analysis::toolchain_steps`). When the head is checked out into a
 //! sub-directory (`path: pr`), only steps that work in that directory
 //! (`working-directory`, `cd pr`, `pr/...` paths, `./pr` actions) count — the
-//! seed 000 pattern of reading the head as data while running the base
+//! pattern of reading the head as data while running the base
 //! commit's scripts is not flagged.
 //! Credentials: secrets other than `GITHUB_TOKEN`, `id-token: write`, any
 //! write grant, or no `permissions` at all (the default token may be
@@ -117,7 +117,7 @@ impl Rule for ForkCodeReachesSecrets {
 
 /// The first step that checks out the PR head: (step index, directory,
 /// location, whether the head comes indirectly through a step output).
-fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc, bool)> {
+pub(crate) fn head_checkout(job: &Job<'_>) -> Option<(usize, Option<String>, Loc, bool)> {
     for step in &job.steps {
         if is_checkout(step) {
             for input in ["ref", "repository"] {

@@ -4,6 +4,9 @@
 //! `npm_config_ignore_scripts: true` (any case) for npm/pnpm/yarn classic,
 //! `YARN_ENABLE_SCRIPTS: false` for yarn berry. `.npmrc` files are not read
 //! (they are not in the workflow), which the explanation says.
+//!
+//! Upgrading npm itself (`npm i -g npm@10`) runs npm's own scripts only, not
+//! the project's dependency tree: it is reported at low confidence.
 
 use crate::analysis::jobs_with_credential;
 use crate::finding::{Confidence, Draft, FixPlan, FixSafety, Severity, SymbolicEdit};
@@ -68,6 +71,9 @@ impl Rule for InstallScriptsWithCredentials {
                         "install scripts run here",
                     )
                     .related(cred.loc.clone(), "credential");
+                    if upgrades_npm_itself(&cmd) {
+                        draft = draft.confidence(Confidence::Low);
+                    }
                     if let Some(offset) = cmd
                         .word_ends
                         .get(install.insert_after_word)
@@ -90,6 +96,24 @@ impl Rule for InstallScriptsWithCredentials {
         }
         out
     }
+}
+
+/// `npm install -g npm@X` (or `npm i --global npm`): only npm itself.
+fn upgrades_npm_itself(cmd: &shell::Command<'_>) -> bool {
+    let global =
+        cmd.has_flag("-g") || cmd.has_flag("--global") || cmd.has_flag("--location=global");
+    let packages: Vec<&String> = cmd
+        .words
+        .iter()
+        .skip(2)
+        .filter(|w| !w.starts_with('-'))
+        .collect();
+    cmd.program() == "npm"
+        && global
+        && !packages.is_empty()
+        && packages
+            .iter()
+            .all(|p| *p == "npm" || p.starts_with("npm@"))
 }
 
 fn scripts_disabled_by_env(manager: &str, envs: &[Option<&Node>]) -> bool {

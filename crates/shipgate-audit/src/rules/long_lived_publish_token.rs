@@ -11,11 +11,24 @@
 //! and a secret on the command line of a publish command or of a
 //! registry-login command (`npm config set //...:_authToken`,
 //! `poetry config pypi-token.pypi`, `.npmrc` writes).
+//!
+//! A secret put in `env:` under any other name (`CRATES_TOKEN`,
+//! `MATURIN_PYPI_TOKEN`, ...) at workflow, job or step level is followed into
+//! the scripts that can see it: passed to a publish command
+//! (`cargo publish --token "$CRATES_TOKEN"`) or written into a registry
+//! login (`.npmrc`, also from a here-document), it is a publish token too.
+//!
+//! Container registries that accept short-lived credentials (GHCR with the
+//! job's `GITHUB_TOKEN`; ECR, Artifact Registry/GCR and ACR through their
+//! cloud's OIDC login) are reported when `docker/login-action` gets a
+//! long-lived password from `secrets`.
 
-use crate::analysis::{credentials, publish_steps, secret_refs};
+use std::collections::HashSet;
+
+use crate::analysis::{SecretRef, credentials, publish_steps, secret_refs};
 use crate::expr::{expressions, secrets_read};
 use crate::finding::{Confidence, Draft, Severity};
-use crate::model::Workflow;
+use crate::model::{Job, Step, Workflow};
 use crate::route::{Loc, Route};
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::shell::{self, Registry};
@@ -35,31 +48,7 @@ pub static META: RuleMeta = RuleMeta {
           from the workflow and delete the secret (and revoke the token on the registry).",
 };
 
-/// Environment variables that carry a registry credential, and their registry.
-const TOKEN_VARIABLES: &[(&str, Registry)] = &[
-    ("NODE_AUTH_TOKEN", Registry::Npm),
-    ("NPM_TOKEN", Registry::Npm),
-    ("NPM_AUTH_TOKEN", Registry::Npm),
-    ("NPM_CONFIG__AUTH_TOKEN", Registry::Npm),
-    ("NPM_CONFIG_TOKEN", Registry::Npm),
-    ("TWINE_PASSWORD", Registry::PyPI),
-    ("PYPI_TOKEN", Registry::PyPI),
-    ("PYPI_API_TOKEN", Registry::PyPI),
-    ("PYPI_PASSWORD", Registry::PyPI),
-    ("POETRY_PYPI_TOKEN_PYPI", Registry::PyPI),
-    ("POETRY_HTTP_BASIC_PYPI_PASSWORD", Registry::PyPI),
-    ("UV_PUBLISH_TOKEN", Registry::PyPI),
-    ("UV_PUBLISH_PASSWORD", Registry::PyPI),
-    ("HATCH_INDEX_AUTH", Registry::PyPI),
-    ("PDM_PUBLISH_PASSWORD", Registry::PyPI),
-    ("FLIT_PASSWORD", Registry::PyPI),
-    ("CARGO_REGISTRY_TOKEN", Registry::CratesIo),
-    ("CARGO_REGISTRIES_CRATES_IO_TOKEN", Registry::CratesIo),
-    ("GEM_HOST_API_KEY", Registry::RubyGems),
-    ("RUBYGEMS_API_KEY", Registry::RubyGems),
-    ("NUGET_API_KEY", Registry::NuGet),
-    ("NUGET_AUTH_TOKEN", Registry::NuGet),
-];
+use crate::publishing::REGISTRY_TOKEN_VARIABLES as TOKEN_VARIABLES;
 
 /// Action inputs that carry a registry credential.
 const TOKEN_INPUTS: &[(&str, &str, Registry)] = &[
@@ -76,6 +65,37 @@ const LOGIN_MARKERS: &[(&str, Registry)] = &[
     (".gem/credentials", Registry::RubyGems),
 ];
 
+/// Container registries that accept a short-lived credential instead of a
+/// stored password, matched on the `registry:` input of `docker/login-action`.
+const SHORT_LIVED_REGISTRIES: &[(&str, &str)] = &[
+    (
+        "ghcr.io",
+        "the job's `GITHUB_TOKEN` (with `packages: write`)",
+    ),
+    (
+        ".amazonaws.com",
+        "`aws-actions/configure-aws-credentials` with an OIDC role",
+    ),
+    (
+        ".pkg.dev",
+        "`google-github-actions/auth` with workload identity federation",
+    ),
+    (
+        "gcr.io",
+        "`google-github-actions/auth` with workload identity federation",
+    ),
+    (".azurecr.io", "`azure/login` with OIDC"),
+];
+
+/// One long-lived token found in a job.
+struct Found {
+    loc: Loc,
+    what: String,
+    registry: Registry,
+    /// What replaces it, when the registry is not one with trusted publishing.
+    instead: Option<&'static str>,
+}
+
 pub struct LongLivedPublishToken;
 
 impl Rule for LongLivedPublishToken {
@@ -85,19 +105,18 @@ impl Rule for LongLivedPublishToken {
 
     fn check_workflow(&self, wf: &Workflow<'_>, _cx: &Context<'_>) -> Vec<Draft> {
         let mut out = Vec::new();
-        let mut workflow_env_reported = false;
+        // Workflow-level `env` entries are reported once, not per job.
+        let mut reported: HashSet<String> = HashSet::new();
         for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
-            let publishes: Vec<_> = publish_steps(job)
-                .into_iter()
+            let steps = publish_steps(wf, job);
+            let publishes: Vec<_> = steps
+                .iter()
                 .filter(|p| p.registry.has_trusted_publishing())
                 .collect();
             let has_id_token = credentials(wf, job).iter().any(|c| c.is_id_token);
-            let mut found: Vec<(Loc, String, Registry)> = Vec::new();
-            // env blocks: workflow (once), job, steps.
-            if !workflow_env_reported && let Some(env) = wf.env {
-                let before = found.len();
+            let mut found: Vec<Found> = Vec::new();
+            if let Some(env) = wf.env {
                 env_tokens(env, Route::root().key("env"), &mut found);
-                workflow_env_reported = found.len() > before;
             }
             if let Some(env) = job.node.get("env") {
                 env_tokens(env, job.route.key("env"), &mut found);
@@ -106,68 +125,44 @@ impl Rule for LongLivedPublishToken {
                 if let Some(env) = step.env {
                     env_tokens(env, step.route.key("env"), &mut found);
                 }
-                if let (Some(uses), Some(with)) = (&step.uses, step.with) {
-                    for (action, input, registry) in TOKEN_INPUTS {
-                        let Some(slug) = uses.slug() else { continue };
-                        if slug != *action {
-                            continue;
-                        }
-                        if let Some(node) = with.get(input) {
-                            for (loc, name) in secret_refs(node, step.route.key("with").key(input))
-                            {
-                                found.push((
-                                    loc,
-                                    format!("`secrets.{name}` (`{input}:` input)"),
-                                    *registry,
-                                ));
-                            }
-                        }
-                    }
-                }
+                action_tokens(step, &mut found);
                 if let Some(run) = step.run {
-                    for cmd in shell::commands(run) {
-                        let registry = shell::publish_command(&cmd)
-                            .filter(|r| r.has_trusted_publishing())
-                            .or_else(|| {
-                                LOGIN_MARKERS
-                                    .iter()
-                                    .find(|(m, _)| cmd.raw.contains(m))
-                                    .map(|(_, r)| *r)
-                            });
-                        let Some(registry) = registry else { continue };
-                        for e in expressions(cmd.raw) {
-                            for name in secrets_read(e.inner) {
-                                if name != "GITHUB_TOKEN" {
-                                    found.push((
-                                        Loc::value(step.route.key("run")).with_needle(e.raw),
-                                        format!("`secrets.{name}` (on the command line)"),
-                                        registry,
-                                    ));
-                                }
-                            }
-                        }
-                    }
+                    command_line_tokens(step, run, &mut found);
+                    followed_tokens(wf, job, step, run, &mut found);
                 }
             }
-            for (loc, what, registry) in found {
-                let registry = publishes
-                    .first()
+            for f in found {
+                if !reported.insert(format!("{:?}", f.loc)) {
+                    continue;
+                }
+                let publish = match f.registry {
+                    Registry::Container => steps.iter().find(|p| p.registry == Registry::Container),
+                    _ => publishes.first().copied(),
+                };
+                let registry = publish
                     .map(|p| p.registry)
-                    .filter(|_| registry == Registry::Other)
-                    .unwrap_or(registry);
-                let mut message = format!(
-                    "{what} is a long-lived {} token used to publish; {} supports trusted publishing",
-                    registry.name(),
-                    registry.name()
-                );
-                if has_id_token {
+                    .filter(|_| f.registry == Registry::Other)
+                    .unwrap_or(f.registry);
+                let mut message = match f.instead {
+                    Some(instead) => format!(
+                        "{} is a long-lived registry password; this registry accepts {instead} instead",
+                        f.what
+                    ),
+                    None => format!(
+                        "{} is a long-lived {} token used to publish; {} supports trusted publishing",
+                        f.what,
+                        registry.name(),
+                        registry.name()
+                    ),
+                };
+                if has_id_token && f.instead.is_none() {
                     message.push_str(&format!(
                         " and job `{}` already has `id-token: write`",
                         job.id
                     ));
                 }
-                let mut draft = Draft::new(&META, message, loc, "long-lived registry token");
-                draft = match publishes.first() {
+                let mut draft = Draft::new(&META, message, f.loc, "long-lived registry token");
+                draft = match publish {
                     Some(p) => draft.related(p.loc.clone(), "publishes here"),
                     None => draft.confidence(Confidence::Medium),
                 };
@@ -178,7 +173,184 @@ impl Rule for LongLivedPublishToken {
     }
 }
 
-fn env_tokens(env: &Node, route: Route, found: &mut Vec<(Loc, String, Registry)>) {
+/// Token inputs of publish actions, and `docker/login-action` passwords for
+/// registries that take short-lived credentials.
+fn action_tokens(step: &Step<'_>, found: &mut Vec<Found>) {
+    let (Some(uses), Some(with)) = (&step.uses, step.with) else {
+        return;
+    };
+    let Some(slug) = uses.slug() else { return };
+    for (action, input, registry) in TOKEN_INPUTS {
+        if slug != *action {
+            continue;
+        }
+        if let Some(node) = with.get(input) {
+            for secret in secret_refs(node, step.route.key("with").key(input)) {
+                found.push(Found {
+                    what: format!("{} (`{input}:` input)", secret.phrase()),
+                    loc: secret.loc,
+                    registry: *registry,
+                    instead: None,
+                });
+            }
+        }
+    }
+    if uses.is("docker/login-action") {
+        let registry = step
+            .input("registry")
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let Some((_, instead)) = SHORT_LIVED_REGISTRIES
+            .iter()
+            .find(|(host, _)| registry_matches(&registry, host))
+        else {
+            return;
+        };
+        if let Some(node) = with.get("password") {
+            for secret in secret_refs(node, step.route.key("with").key("password")) {
+                found.push(Found {
+                    what: format!(
+                        "{} (`password:` of `docker/login-action` for `{registry}`)",
+                        secret.phrase()
+                    ),
+                    loc: secret.loc,
+                    registry: Registry::Container,
+                    instead: Some(instead),
+                });
+            }
+        }
+    }
+}
+
+/// `ghcr.io` matches `ghcr.io` (and `ghcr.io/owner`); `.pkg.dev` matches any
+/// `*.pkg.dev`; `gcr.io` matches `gcr.io` and `eu.gcr.io`.
+fn registry_matches(registry: &str, host: &str) -> bool {
+    let registry = registry.split('/').next().unwrap_or("");
+    if host.starts_with('.') {
+        return registry.ends_with(host);
+    }
+    registry == host || registry.ends_with(&format!(".{host}"))
+}
+
+/// Secrets written on the command line of a publish or registry-login command.
+fn command_line_tokens(step: &Step<'_>, run: &str, found: &mut Vec<Found>) {
+    for cmd in shell::commands(run) {
+        let registry = shell::publish_command(&cmd)
+            .filter(|r| r.has_trusted_publishing())
+            .or_else(|| login_registry(cmd.raw));
+        let Some(registry) = registry else { continue };
+        for e in expressions(cmd.raw) {
+            let names: Vec<String> = secrets_read(e.inner)
+                .into_iter()
+                .filter(|n| n != "GITHUB_TOKEN")
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let secret = SecretRef {
+                loc: Loc::value(step.route.key("run")).with_needle(e.raw),
+                names,
+            };
+            found.push(Found {
+                what: format!("{} (on the command line)", secret.phrase()),
+                loc: secret.loc,
+                registry,
+                instead: None,
+            });
+        }
+    }
+}
+
+fn login_registry(text: &str) -> Option<Registry> {
+    LOGIN_MARKERS
+        .iter()
+        .find(|(m, _)| text.contains(m))
+        .map(|(_, r)| *r)
+}
+
+/// Whether a script text reads shell variable `name` (`$NAME`, `${NAME}`,
+/// `${NAME:-x}`).
+fn reads_variable(text: &str, name: &str) -> bool {
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        let candidate = after.strip_prefix('{').unwrap_or(after);
+        if let Some(tail) = candidate.strip_prefix(name)
+            && !tail.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+/// Secrets in `env:` under names not in [`TOKEN_VARIABLES`], followed into
+/// the publish commands and registry logins of a step that can see them.
+fn followed_tokens(
+    wf: &Workflow<'_>,
+    job: &Job<'_>,
+    step: &Step<'_>,
+    run: &str,
+    found: &mut Vec<Found>,
+) {
+    let scopes = [
+        (wf.env, Route::root().key("env")),
+        (job.node.get("env"), job.route.key("env")),
+        (step.env, step.route.key("env")),
+    ];
+    // Later scopes override earlier ones: keep the innermost definition.
+    let mut visible: Vec<(String, SecretRef)> = Vec::new();
+    for (env, route) in scopes {
+        for entry in env.and_then(Node::as_map).unwrap_or_default() {
+            let Some(key) = entry.key.as_str() else {
+                continue;
+            };
+            if TOKEN_VARIABLES
+                .iter()
+                .any(|(v, _)| v.eq_ignore_ascii_case(key))
+            {
+                continue;
+            }
+            visible.retain(|(k, _)| k != key);
+            if let Some(secret) = secret_refs(&entry.value, route.key(key)).into_iter().next() {
+                visible.push((key.to_owned(), secret));
+            }
+        }
+    }
+    if visible.is_empty() {
+        return;
+    }
+    let commands = shell::commands(run);
+    for (name, secret) in visible {
+        let used = commands.iter().find_map(|cmd| {
+            let registry = shell::publish_command(cmd).filter(|r| r.has_trusted_publishing())?;
+            cmd.words
+                .iter()
+                .any(|w| reads_variable(w, &name))
+                .then(|| (registry, cmd.raw.to_owned()))
+        });
+        // Registry logins, also inside here-documents (`.npmrc` bodies).
+        let used = used.or_else(|| {
+            run.lines().find_map(|line| {
+                let registry = login_registry(line)?;
+                reads_variable(line, &name).then(|| (registry, line.trim().to_owned()))
+            })
+        });
+        let Some((registry, line)) = used else {
+            continue;
+        };
+        found.push(Found {
+            what: format!("`{name}: {}` (passed to `{line}`)", secret.bare()),
+            loc: secret.loc,
+            registry,
+            instead: None,
+        });
+    }
+}
+
+fn env_tokens(env: &Node, route: Route, found: &mut Vec<Found>) {
     for entry in env.as_map().unwrap_or_default() {
         let Some(key) = entry.key.as_str() else {
             continue;
@@ -189,8 +361,13 @@ fn env_tokens(env: &Node, route: Route, found: &mut Vec<(Loc, String, Registry)>
         else {
             continue;
         };
-        for (loc, name) in secret_refs(&entry.value, route.key(key)) {
-            found.push((loc, format!("`{key}: secrets.{name}`"), *registry));
+        for secret in secret_refs(&entry.value, route.key(key)) {
+            found.push(Found {
+                what: format!("`{key}: {}`", secret.bare()),
+                loc: secret.loc,
+                registry: *registry,
+                instead: None,
+            });
         }
     }
 }

@@ -110,7 +110,7 @@ pub(crate) fn root_permissions_fix(wf: &Workflow<'_>) -> Option<FixPlan> {
     let mut granted = Vec::new();
     for job in wf.jobs.iter().filter(|j| j.permissions.is_none()) {
         let first_key = job.node.as_map()?.first()?.key.as_str()?;
-        let grants = needed_grants(job, wf.permissions.as_ref());
+        let grants = needed_grants(wf, job, wf.permissions.as_ref());
         let lines = if grants.is_empty() {
             "permissions: {}\n".to_owned()
         } else {
@@ -192,7 +192,11 @@ const CONTENTS_WRITE_ACTIONS: &[&str] = &[
 ///   use `gh pr`, `gh issue`, `docker push`/ghcr.io or attestations, and it
 ///   had write before (the default token counts as write).
 /// - Any other scope the root granted is kept as it was.
-pub(crate) fn needed_grants(job: &Job<'_>, old: Option<&Permissions>) -> Vec<(String, String)> {
+pub(crate) fn needed_grants(
+    wf: &Workflow<'_>,
+    job: &Job<'_>,
+    old: Option<&Permissions>,
+) -> Vec<(String, String)> {
     let had = |scope: &str| -> Option<&str> {
         match old {
             // Default token: assume the permissive default (write), except id-token.
@@ -270,7 +274,7 @@ pub(crate) fn needed_grants(job: &Job<'_>, old: Option<&Permissions>) -> Vec<(St
         grant("contents", "read");
     }
     let uses_oidc = uses_any(OIDC_ACTIONS)
-        || publish_steps(job)
+        || publish_steps(wf, job)
             .iter()
             .any(|p| p.registry.has_trusted_publishing())
         || job

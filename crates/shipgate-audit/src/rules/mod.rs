@@ -7,23 +7,32 @@ use crate::model::{Action, Workflow};
 use crate::source::SourceFile;
 use crate::yaml::Node;
 
+mod artipacked;
+mod bot_conditions;
+mod cache_poisoning;
 mod cancel_in_progress_on_release;
 mod credential_with_toolchain;
-mod fork_code_reaches_secrets;
+mod dangerous_triggers;
+pub(crate) mod fork_code_reaches_secrets;
+mod github_env;
 mod install_scripts_with_credentials;
 pub(crate) mod invalid_workflow;
 mod long_lived_publish_token;
 mod missing_root_permissions;
-mod pin_without_version_comment;
+pub(crate) mod pin_without_version_comment;
 mod publish_without_environment;
+mod ref_version_mismatch;
+mod secrets_inherit;
+mod self_hosted_release;
 mod tag_publish_without_approval;
-mod template_injection;
+pub(crate) mod template_injection;
 mod unpinned_action;
+mod unpinned_images;
 mod unverified_artifact_handoff;
 mod workflow_level_id_token;
 
 /// Where the documentation of every rule lives (one anchor per rule id).
-pub const DOCS_URL: &str = "https://github.com/shipgate/shipgate/blob/main/README.md";
+pub const DOCS_URL: &str = "https://github.com/shipgate/shipgate/blob/main/docs/audit.md";
 
 /// A rule's fixed description: identity, defaults and documentation.
 #[derive(Debug)]
@@ -52,6 +61,8 @@ impl RuleMeta {
 pub struct Context<'a> {
     pub source: &'a SourceFile,
     pub root: &'a Node,
+    /// Local clones of actions (`--actions-dir`), when given.
+    pub actions_dir: Option<&'a std::path::Path>,
 }
 
 pub trait Rule: Sync {
@@ -82,6 +93,15 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &fork_code_reaches_secrets::ForkCodeReachesSecrets,
     &template_injection::TemplateInjection,
     &tag_publish_without_approval::TagPublishWithoutApproval,
+    &cache_poisoning::CachePoisoning,
+    &artipacked::Artipacked,
+    &dangerous_triggers::DangerousTriggers,
+    &github_env::GithubEnv,
+    &unpinned_images::UnpinnedImages,
+    &secrets_inherit::SecretsInherit,
+    &self_hosted_release::SelfHostedRelease,
+    &bot_conditions::BotConditions,
+    &ref_version_mismatch::RefVersionMismatch,
 ];
 
 /// Every rule's metadata, in registry order.
@@ -114,6 +134,6 @@ mod tests {
                 m.id
             );
         }
-        assert_eq!(seen.len(), 14);
+        assert_eq!(seen.len(), 23);
     }
 }

@@ -3,7 +3,7 @@
 //! `analysis::publish_steps`) — without a deployment `environment:`.
 //! Reusable-workflow calls are skipped (they cannot set `environment`).
 
-use crate::analysis::{publish_confidence, publishes};
+use crate::analysis::publishes;
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -36,10 +36,10 @@ impl Rule for PublishWithoutEnvironment {
             if job.environment.is_some_and(|e| !e.is_null()) {
                 continue;
             }
-            let Some((loc, why)) = publishes(wf, job) else {
+            let Some(p) = publishes(wf, job) else {
                 continue;
             };
-            let confidence = publish_confidence(job);
+            let (loc, why, confidence) = (p.loc, p.why, p.confidence);
             out.push(
                 Draft::new(
                     &META,

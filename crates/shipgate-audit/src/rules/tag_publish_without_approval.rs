@@ -3,9 +3,7 @@
 //! neither its own nor on a job it `needs` (whose required reviewers would
 //! gate it). Anyone who can push a tag can then publish.
 
-use crate::analysis::{
-    environment_gated_jobs, publish_confidence, publishes, tag_or_release_trigger,
-};
+use crate::analysis::{environment_gated_jobs, publishes, tag_or_release_trigger};
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -21,8 +19,8 @@ pub static META: RuleMeta = RuleMeta {
            an out-of-band approval like `shipgate`'s release gate), a stolen token or a \
            compromised bot can publish a release by pushing a tag.",
     fix: "Give the publish job (or a job it needs) an `environment:` with required reviewers \
-          and a tag rule, or stage the release and approve it out of band (see `shipgate` \
-          pillar 4, the release gate).",
+          and a tag rule, or stage the release and approve it out of band (for \
+          example with `shipgate serve`, the release gate).",
 };
 
 pub struct TagPublishWithoutApproval;
@@ -50,10 +48,10 @@ impl Rule for TagPublishWithoutApproval {
             {
                 continue;
             }
-            let Some((loc, why)) = publishes(wf, job) else {
+            let Some(p) = publishes(wf, job) else {
                 continue;
             };
-            let confidence = publish_confidence(job);
+            let (loc, why, confidence) = (p.loc, p.why, p.confidence);
             out.push(
                 Draft::new(
                     &META,

@@ -141,7 +141,7 @@ fn taint(env: Option<&Node>, tainted: &mut Tainted) {
 
 /// The attacker-controllable context an expression reads, and whether it is
 /// a whole object that merely contains such text (`toJSON(github.event)`).
-fn dangerous_path(inner: &str) -> Option<(String, bool)> {
+pub(crate) fn dangerous_path(inner: &str) -> Option<(String, bool)> {
     let path = context_paths(inner).into_iter().find(|p| {
         DANGEROUS
             .iter()

@@ -14,8 +14,8 @@ pub static META: RuleMeta = RuleMeta {
     confidence: Confidence::High,
     summary: "An action or reusable workflow is referenced by a tag or branch, not a full commit SHA.",
     risk: "Tags and branches move. Whoever controls the action's repository (or steals its \
-           maintainer's token) can point `@v4` at new code, which then runs in your jobs with \
-           your credentials. Only a full commit SHA is immutable.",
+           maintainer's token) can point the tag or branch you reference at new code, which \
+           then runs in your jobs with your credentials. Only a full commit SHA is immutable.",
     fix: "Pin to the full 40-character commit SHA of the release and keep the version in a \
           trailing comment: `uses: actions/checkout@<sha> # v4.2.2`. Tools like Dependabot and \
           Renovate keep such pins up to date.",
@@ -81,6 +81,24 @@ fn check(uses: &Uses, route: Route) -> Option<Draft> {
             None => "has no ref at all".to_owned(),
         },
     };
+    let why = match uses {
+        Uses::Docker { image, .. } => format!(
+            "Image tags move. Whoever can push to the registry (or steals its credentials) can \
+             point `{image}` at a new image, which then runs in your jobs with your credentials. \
+             Only a digest (`@sha256:...`) is immutable."
+        ),
+        _ => match uses.git_ref() {
+            Some(r) => format!(
+                "Tags and branches move. Whoever controls `{name}` (or steals its maintainer's \
+                 token) can point `@{r}` at new code, which then runs in your jobs with your \
+                 credentials. Only a full commit SHA is immutable."
+            ),
+            None => format!(
+                "Without a ref, `{name}` runs whatever its default branch holds at the time of \
+                 the run, which whoever controls it can change. Only a full commit SHA is immutable."
+            ),
+        },
+    };
     Some(
         Draft::new(
             &META,
@@ -88,6 +106,27 @@ fn check(uses: &Uses, route: Route) -> Option<Draft> {
             Loc::value(route),
             "not pinned to a commit SHA",
         )
-        .severity(severity),
+        .severity(severity)
+        .why(why),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_explanation_names_the_actual_reference() {
+        for (text, names) in [
+            ("actions/setup-node@v3.8.1", "`@v3.8.1`"),
+            ("org/deploy@main", "`@main`"),
+            ("org/deploy", "Without a ref, `org/deploy`"),
+            ("docker://alpine:3.20", "`alpine:3.20`"),
+        ] {
+            let draft = check(&Uses::parse(text), Route::root().key("uses")).unwrap();
+            let why = draft.why.unwrap();
+            assert!(why.contains(names), "{text}: {why}");
+            assert!(!why.contains("@v4") || text.contains("@v4"), "{why}");
+        }
+    }
 }

@@ -41,8 +41,12 @@ enum FixArg {
   shipgate audit --format github                   # annotations inside a workflow run
   shipgate audit --fix                             # safe fixes, prints a diff
   shipgate audit --fix=all                         # also root permissions: review the diff
+  shipgate audit --actions-dir ~/src/actions       # check pins against local clones
 
-Exit codes: 0 no finding at or above --min-severity, 1 findings, 2 usage or input error.
+  shipgate audit --format sarif --exit-zero > shipgate.sarif   # then upload-sarif
+
+Exit codes: 0 no finding at or above --min-severity (or --exit-zero), 1 findings,
+2 usage or input error.
 Suppress a finding with a `# shipgate: ignore[rule-id]` comment on its line or the line
 above, or in shipgate.toml: [audit] disable = [...], [audit.severity], [audit.ignore].
 `shipgate audit --list-rules` lists every rule.")]
@@ -71,6 +75,16 @@ pub struct Args {
     /// Show everything: ignore inline comments, [audit.ignore] and [audit] disable.
     #[arg(long)]
     no_ignores: bool,
+
+    /// Exit 0 even when findings remain (for a CI step that must go on to upload the
+    /// SARIF report); usage and input errors still exit 2.
+    #[arg(long)]
+    exit_zero: bool,
+
+    /// Local clones of actions (`DIR/<owner>/<repo>`), to check that a pin's version
+    /// comment names a tag that points at the pinned commit (`ref-version-mismatch`).
+    #[arg(long, value_name = "DIR")]
+    actions_dir: Option<PathBuf>,
 
     /// List the rules with their default severity and exit.
     #[arg(long)]
@@ -106,6 +120,7 @@ pub fn run(args: Args) -> CmdResult {
             SeverityArg::High => Severity::High,
         },
         no_ignores: args.no_ignores,
+        actions_dir: args.actions_dir.clone(),
     };
     let format = match args.format {
         FormatArg::Human => Format::Human,
@@ -166,6 +181,9 @@ pub fn run(args: Args) -> CmdResult {
             CliError::usage("no input could be read: every file failed to open")
                 .hint("check the paths and file permissions"),
         );
+    }
+    if args.exit_zero {
+        return Ok(std::process::ExitCode::SUCCESS);
     }
     if refused > 0 {
         return Err(CliError::check(format!(

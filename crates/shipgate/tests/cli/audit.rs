@@ -622,3 +622,5 @@ fn config_in_the_audited_directory_is_found() {
         "{files}"
     );
 }
+
+mod usability;

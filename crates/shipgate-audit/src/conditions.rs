@@ -1,0 +1,262 @@
+//! Which `if:` conditions cannot be true on the events a workflow runs on.
+//!
+//! A step guarded by `if: github.event_name == 'push'` in a workflow that
+//! only runs on `pull_request` never runs: it is not evidence of anything
+//! (publishing, holding a token) there. The reading is deliberately small:
+//! `&&`, `||` and parentheses over terms that compare `github.event_name`,
+//! test for a tag ref (`startsWith(github.ref, 'refs/tags/')`,
+//! `github.ref_type == 'tag'`) or are anything else (which may be true). A
+//! negation makes the whole term "may be true". When the workflow can be
+//! called by another one (`workflow_call`) the event is the caller's, so no
+//! condition on it is ever ruled out.
+
+use crate::model::{Job, Step, Trigger, Workflow};
+
+/// The events a workflow can run on, or `None` when they are not known
+/// (a reusable workflow runs on its caller's events).
+pub fn events<'a>(wf: &Workflow<'a>) -> Option<Vec<&'a str>> {
+    if wf.triggers.iter().any(|t| t.event == "workflow_call") || wf.triggers.is_empty() {
+        return None;
+    }
+    Some(wf.triggers.iter().map(|t| t.event).collect())
+}
+
+/// Events whose runs can have a tag as `github.ref` (`push` only when its
+/// filters let tags through, see [`tags_possible`]).
+const TAG_EVENTS: &[&str] = &["release", "create", "workflow_dispatch", "delete"];
+
+/// Whether a run of one trigger can be on a tag. A `push` trigger with
+/// only `branches`/`branches-ignore` filters never runs for tags.
+fn trigger_can_be_tag(t: &Trigger<'_>) -> bool {
+    if TAG_EVENTS.contains(&t.event) {
+        return true;
+    }
+    if t.event != "push" {
+        return false;
+    }
+    let Some(config) = t.config else { return true };
+    let has = |k: &str| config.get(k).is_some();
+    has("tags") || has("tags-ignore") || !(has("branches") || has("branches-ignore"))
+}
+
+/// One event a run can have, and whether that run can be on a tag.
+struct Event<'e> {
+    name: &'e str,
+    tags: bool,
+}
+
+/// The `if:` text of a node (job or step), if any.
+fn condition(node: &crate::yaml::Node) -> Option<&str> {
+    node.get("if").and_then(|c| c.as_str())
+}
+
+/// Whether all `conditions` can be true together on one run of the
+/// workflow: each of its events is tried on its own, so a job limited to
+/// `pull_request` and a step limited to `push` never run together.
+fn all_possible(wf: &Workflow<'_>, conditions: &[&str]) -> bool {
+    if conditions.is_empty() || events(wf).is_none() {
+        return true;
+    }
+    wf.triggers.iter().any(|t| {
+        let event = Event {
+            name: t.event,
+            tags: trigger_can_be_tag(t),
+        };
+        conditions.iter().all(|c| holds(c, &event))
+    })
+}
+
+/// Whether a job's own `if:` can be true on the workflow's events.
+pub fn job_can_run(wf: &Workflow<'_>, job: &Job<'_>) -> bool {
+    let conditions: Vec<&str> = condition(job.node).into_iter().collect();
+    all_possible(wf, &conditions)
+}
+
+/// Whether a step can run: its job's `if:` and its own can be true
+/// together on one of the workflow's events.
+pub fn step_can_run(wf: &Workflow<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
+    let conditions: Vec<&str> = condition(job.node)
+        .into_iter()
+        .chain(condition(step.node))
+        .collect();
+    all_possible(wf, &conditions)
+}
+
+/// Whether `condition` may be true on a run of one of `events` (a `push`
+/// counts as possibly on a tag).
+pub fn possible(condition: &str, events: &[&str]) -> bool {
+    events.iter().any(|name| {
+        let event = Event {
+            name,
+            tags: *name == "push" || TAG_EVENTS.contains(name),
+        };
+        holds(condition, &event)
+    })
+}
+
+/// Whether `condition` may be true on a run of `event`.
+fn holds(condition: &str, event: &Event<'_>) -> bool {
+    let text = condition.trim();
+    let text = text
+        .strip_prefix("${{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .unwrap_or(text);
+    may_be_true(text.trim(), event, 0)
+}
+
+/// Deepest nesting of parentheses read; deeper conditions may be true.
+const MAX_NESTING: usize = 16;
+
+fn may_be_true(text: &str, events: &Event<'_>, depth: usize) -> bool {
+    if depth > MAX_NESTING {
+        return true;
+    }
+    let disjuncts = split_top(text, "||");
+    if disjuncts.len() > 1 {
+        return disjuncts.iter().any(|d| may_be_true(d, events, depth + 1));
+    }
+    let conjuncts = split_top(text, "&&");
+    if conjuncts.len() > 1 {
+        return conjuncts.iter().all(|c| may_be_true(c, events, depth + 1));
+    }
+    let term = text.trim();
+    if let Some(inner) = wrapped(term) {
+        return may_be_true(inner, events, depth + 1);
+    }
+    term_may_be_true(term, events)
+}
+
+/// `(x)` → `x` when the parentheses wrap the whole term.
+fn wrapped(term: &str) -> Option<&str> {
+    let inner = term.strip_prefix('(')?.strip_suffix(')')?;
+    let mut depth = 0i32;
+    for c in inner.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    (depth == 0).then_some(inner)
+}
+
+/// Splits at `op` outside parentheses and quotes.
+fn split_top<'t>(text: &'t str, op: &str) -> Vec<&'t str> {
+    let bytes = text.as_bytes();
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth -= 1,
+            _ if !quoted && depth == 0 && text[i..].starts_with(op) => {
+                parts.push(&text[start..i]);
+                i += op.len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
+    if term.starts_with('!') && !term.starts_with("!=") {
+        return true;
+    }
+    let compact: String = term
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '"')
+        .collect::<String>()
+        .replace('\'', "");
+    let lower = compact.to_ascii_lowercase();
+    let can_be_tag = || event.tags;
+    // `contains(fromJSON('["pull_request", "merge_group"]'), github.event_name)`
+    if let Some(list) = lower
+        .strip_prefix("contains(fromjson([")
+        .and_then(|rest| rest.strip_suffix("]),github.event_name)"))
+    {
+        return list
+            .split(',')
+            .any(|name| name.eq_ignore_ascii_case(event.name));
+    }
+    if lower.starts_with("startswith(github.ref,refs/tags")
+        || lower.starts_with("contains(github.ref,refs/tags")
+    {
+        return can_be_tag();
+    }
+    for (op, equal) in [("!=", false), ("==", true)] {
+        let Some((left, right)) = lower.split_once(op) else {
+            continue;
+        };
+        let (context, value) = if left.starts_with("github.") {
+            (left, right)
+        } else {
+            (right, left)
+        };
+        // `event_name` values are compared case-insensitively by GitHub.
+        return match (context, equal) {
+            ("github.event_name", true) => event.name.eq_ignore_ascii_case(value),
+            ("github.event_name", false) => !event.name.eq_ignore_ascii_case(value),
+            ("github.ref_type", true) if value == "tag" => can_be_tag(),
+            _ => true,
+        };
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::possible;
+
+    #[test]
+    fn conditions_ruled_out_by_the_events() {
+        let pr = ["pull_request"];
+        for never in [
+            "github.event_name == 'push'",
+            "${{ github.event_name == 'release' }}",
+            "'push' == github.event_name",
+            "github.event_name == 'push' && github.ref == 'refs/heads/main'",
+            "(github.event_name == 'push' || github.event_name == 'release') && success()",
+            "startsWith(github.ref, 'refs/tags/')",
+            "github.ref_type == 'tag'",
+            "github.event_name != 'pull_request'",
+        ] {
+            assert!(!possible(never, &pr), "{never}");
+        }
+        for maybe in [
+            "",
+            "always()",
+            "github.event_name == 'pull_request'",
+            "github.event_name == 'PULL_REQUEST'",
+            "github.event_name == 'push' || always()",
+            "!(github.event_name == 'push')",
+            "github.repository == 'a/b'",
+            "contains(github.event.pull_request.labels.*.name, 'release')",
+        ] {
+            assert!(possible(maybe, &pr), "{maybe}");
+        }
+        assert!(possible(
+            "startsWith(github.ref, 'refs/tags/')",
+            &["push", "pull_request"]
+        ));
+        assert!(!possible("github.ref_type == 'tag'", &["schedule"]));
+        // Hostile nesting is answered (and may be true).
+        let deep = format!(
+            "{}github.event_name == 'push'{}",
+            "(".repeat(500),
+            ")".repeat(500)
+        );
+        assert!(possible(&deep, &pr));
+    }
+}

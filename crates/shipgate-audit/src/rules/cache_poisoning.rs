@@ -1,0 +1,141 @@
+//! `cache-poisoning`: a job that publishes (see `publishing::publishes`)
+//! restores a dependency or build cache.
+//!
+//! Restores: `actions/cache` and `actions/cache/restore`; `*/setup-*`
+//! actions with caching on (`cache:` set and not `false`, `enable-cache:
+//! true`; `actions/setup-go` v4 and later caches unless `cache: false`,
+//! medium confidence); `Swatinem/rust-cache`; `gradle/actions/setup-gradle`;
+//! `docker/build-push-action` with `cache-from: type=gha`.
+
+use crate::analysis::publishes;
+use crate::finding::{Confidence, Draft, Severity};
+use crate::model::{Step, Uses, Workflow};
+use crate::route::Loc;
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub static META: RuleMeta = RuleMeta {
+    id: "cache-poisoning",
+    severity: Severity::High,
+    confidence: Confidence::High,
+    summary: "A publishing job restores a cache that other workflow runs can write.",
+    risk: "GitHub Actions caches are shared by every workflow run on the default branch and \
+           read by runs on tags and other branches. Any job that can save a cache there (a \
+           `pull_request_target` or `issue_comment` workflow, a compromised test dependency in \
+           CI, a template injection) can plant a poisoned `node_modules`, `~/.cargo` or \
+           toolchain that the release job restores and then builds or publishes.",
+    fix: "Do not restore caches in jobs that publish or hold publishing credentials: build in \
+          a cached job without credentials, hand the result over as an artifact, and turn \
+          caching off in the publish job (`cache: false`, no `actions/cache`).",
+};
+
+pub struct CachePoisoning;
+
+impl Rule for CachePoisoning {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_workflow(&self, wf: &Workflow<'_>, _cx: &Context<'_>) -> Vec<Draft> {
+        let mut out = Vec::new();
+        for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
+            let Some(p) = publishes(wf, job) else {
+                continue;
+            };
+            for step in &job.steps {
+                let Some((what, confidence, loc)) = restores_cache(step) else {
+                    continue;
+                };
+                out.push(
+                    Draft::new(
+                        &META,
+                        format!("job `{}` {} and {what}", job.id, p.why),
+                        loc,
+                        "cache restored here",
+                    )
+                    .confidence(confidence.min(p.confidence))
+                    .related(p.loc.clone(), "publishes here"),
+                );
+            }
+        }
+        out
+    }
+}
+
+fn enabled(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        let v = v.trim();
+        !v.is_empty() && v != "false"
+    })
+}
+
+/// Whether a step restores a cache: what it does, how sure, and where.
+fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc)> {
+    let uses = step.uses.as_ref()?;
+    let slug = uses.slug()?;
+    let at = Loc::value(step.route.key("uses"));
+    let input_at = |name: &str| Loc::value(step.route.key("with").key(name));
+    if uses.is("actions/cache") && !slug.ends_with("/save") {
+        return Some((
+            format!("restores a cache with `{slug}`"),
+            Confidence::High,
+            at,
+        ));
+    }
+    if uses.is("swatinem/rust-cache") {
+        return Some((
+            "restores the Rust build cache".to_owned(),
+            Confidence::High,
+            at,
+        ));
+    }
+    if slug == "gradle/actions/setup-gradle" && step.input("cache-disabled") != Some("true") {
+        return Some(("restores the Gradle cache".to_owned(), Confidence::High, at));
+    }
+    if uses.is("docker/build-push-action")
+        && step
+            .input("cache-from")
+            .is_some_and(|c| c.contains("type=gha"))
+    {
+        return Some((
+            "builds from the GitHub Actions cache (`cache-from: type=gha`)".to_owned(),
+            Confidence::High,
+            input_at("cache-from"),
+        ));
+    }
+    let Uses::Repository { repo, .. } = uses else {
+        return None;
+    };
+    if !repo.to_ascii_lowercase().starts_with("setup-") {
+        return None;
+    }
+    if enabled(step.input("cache")) {
+        return Some((
+            format!("restores a dependency cache with `{slug}` (`cache:`)"),
+            Confidence::High,
+            input_at("cache"),
+        ));
+    }
+    if step
+        .input("enable-cache")
+        .is_some_and(|v| v.trim() == "true")
+    {
+        return Some((
+            format!("restores a dependency cache with `{slug}` (`enable-cache:`)"),
+            Confidence::High,
+            input_at("enable-cache"),
+        ));
+    }
+    // setup-go caches by default from v4 on.
+    if uses.is("actions/setup-go")
+        && step.input("cache").is_none()
+        && uses.major_version().is_none_or(|v| v >= 4)
+    {
+        return Some((
+            "restores the Go module cache (`actions/setup-go` caches unless `cache: false`)"
+                .to_owned(),
+            Confidence::Medium,
+            at,
+        ));
+    }
+    None
+}
