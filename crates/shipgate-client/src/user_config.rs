@@ -193,10 +193,9 @@ pub fn remember_gate(dir: &Path, gate: KnownGate) -> Result<PathBuf, UserConfigE
         path: path.clone(),
         message: e.to_string(),
     })?;
-    // Write-then-rename so a crash never leaves a half-written file.
-    let temp = path.with_extension("toml.tmp");
-    std::fs::write(&temp, text).map_err(io_err)?;
-    std::fs::rename(&temp, &path).map_err(io_err)?;
+    // Atomic and durable: a crash never leaves a half-written file, and a
+    // link planted at the file or a temporary name is never written through.
+    shipgate_fs::write_atomic(&path, text.as_bytes()).map_err(io_err)?;
     Ok(path)
 }
 
