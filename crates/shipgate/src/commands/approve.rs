@@ -9,7 +9,7 @@ use shipgate_client::user_config;
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseView;
 
-use super::gate_ui::{client_error, format_size, print_json, printable};
+use super::gate_ui::{client_error, connect, format_size, print_json, printable};
 use super::release::parse_id;
 use crate::exit::{CliError, CmdResult};
 
@@ -45,7 +45,7 @@ pub fn decide(
 ) -> CmdResult {
     let id = parse_id(id)?;
     let code = code.map(checked_code).transpose()?;
-    let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
+    let client = connect(gate)?;
     let token = maintainer_token(gate)?;
     // Say what is being decided before a code is spent on it, so the human
     // at the prompt (or the log of a script) sees the package, version and

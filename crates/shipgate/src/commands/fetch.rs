@@ -9,7 +9,7 @@ use shipgate_client::client::Client;
 use shipgate_client::fetch::{self, FetchError, FetchOptions, KeySource};
 use shipgate_client::user_config;
 
-use super::gate_ui::{Bar, client_error, format_size, print_json, printable};
+use super::gate_ui::{Bar, client_error, connect, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +36,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let client = connect(&args.gate)?;
     // Needed for a key trusted on first use; with a pinned key only to
     // remember the log checkpoint (skipped when there is no such directory).
     let config_dir = match &args.gate_key {

@@ -12,7 +12,7 @@ use shipgate_client::user_config::{self, UserConfigError};
 use shipgate_log::{CheckpointError, NoteError};
 use shipgate_protocol::leaf::LogEvent;
 
-use super::gate_ui::{Bar, client_error, format_time, print_json, printable};
+use super::gate_ui::{Bar, client_error, connect, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Subcommand)]
@@ -91,7 +91,7 @@ impl Store {
 
 fn verify(args: VerifyArgs) -> CmdResult {
     let gate = args.gate.as_str();
-    let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
+    let client = connect(gate)?;
     // A pinned key and a checkpoint file need no config directory.
     let config_dir = match (&args.gate_key, &args.checkpoint) {
         (Some(_), Some(_)) => user_config::config_dir().ok(),
@@ -227,7 +227,7 @@ fn key_description(trusted: TrustedKey) -> Result<String, CliError> {
 
 fn show(args: ShowArgs) -> CmdResult {
     let gate = args.gate.as_str();
-    let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
+    let client = connect(gate)?;
     let note = client.log_checkpoint().map_err(|e| client_error(e, gate))?;
     let size = audit::unverified_size(&note).map_err(|e| log_error(e, gate))?;
     let events = audit::list_entries(&client, args.from, args.limit, size)

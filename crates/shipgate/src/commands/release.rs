@@ -6,7 +6,7 @@ use shipgate_client::client::Client;
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseView;
 
-use super::gate_ui::{client_error, format_size, format_time, print_json, printable};
+use super::gate_ui::{client_error, connect, format_size, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Subcommand)]
@@ -45,7 +45,7 @@ pub fn parse_id(text: &str) -> Result<i64, CliError> {
 pub fn run(command: Command) -> CmdResult {
     let Command::Show(args) = command;
     let id = parse_id(&args.id)?;
-    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let client = connect(&args.gate)?;
     let view = client.show(id).map_err(|e| client_error(e, &args.gate))?;
     if args.json {
         print_json(&view)?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use shipgate_client::client::Client;
 use shipgate_protocol::release::ReleaseState;
 
-use super::gate_ui::{client_error, format_time, print_json, printable};
+use super::gate_ui::{client_error, connect, format_time, print_json, printable};
 use crate::exit::CmdResult;
 
 #[derive(Debug, clap::Args)]
@@ -25,7 +25,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let client = connect(&args.gate)?;
     let state = args.state.as_deref().and_then(ReleaseState::parse);
     let list = client
         .list(state)
