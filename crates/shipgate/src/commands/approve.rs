@@ -4,7 +4,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use shipgate_client::client::Client;
 use shipgate_client::user_config;
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseView;
@@ -51,7 +50,7 @@ pub fn decide(
     // at the prompt (or the log of a script) sees the package, version and
     // provenance the decision applies to.
     let view = client.show(id).map_err(|e| client_error(e, gate))?;
-    eprintln!(
+    errln!(
         "{}",
         decision_summary(
             &view,
@@ -75,17 +74,17 @@ pub fn decide(
         return Ok(ExitCode::SUCCESS);
     }
     match answer.state {
-        ReleaseState::Staged => println!(
+        ReleaseState::Staged => outln!(
             "approved release {id}: {} of {} approvals; it is released when the quorum is met",
             answer.approvals, answer.quorum
         ),
         ReleaseState::Released => {
-            println!("approved release {id}: quorum met, the gate signed and released it");
+            outln!("approved release {id}: quorum met, the gate signed and released it");
             if let Some(digest) = &answer.manifest_sha256 {
-                println!("manifest sha256 {digest}");
+                outln!("manifest sha256 {digest}");
             }
         }
-        ReleaseState::Rejected => println!("rejected release {id}"),
+        ReleaseState::Rejected => outln!("rejected release {id}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -114,7 +113,7 @@ fn maintainer_token(gate: &str) -> Result<String, CliError> {
 fn prompt_code() -> Result<String, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("TOTP code: ");
+        err!("TOTP code: ");
         let _ = std::io::stderr().flush();
     }
     let mut line = String::new();

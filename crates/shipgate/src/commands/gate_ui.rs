@@ -167,7 +167,7 @@ pub fn format_size(bytes: u64) -> String {
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(CliError::usage)?;
-    println!("{text}");
+    jsonln!("{text}");
     Ok(())
 }
 

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use shipgate_client::client::Client;
 use shipgate_client::fetch::{FetchError, KeySource, TrustedKey, trusted_key};
 use shipgate_client::tlog::audit::{self, AuditReport, LogCheckError};
 use shipgate_client::tlog::saved;
@@ -107,8 +106,8 @@ fn verify(args: VerifyArgs) -> CmdResult {
         }
     };
     let on_first_use = |fp: &str| {
-        eprintln!("warning: first contact with {gate}: trusting its key on first use");
-        eprintln!("         key fingerprint (SHA-256) {fp}");
+        errln!("warning: first contact with {gate}: trusting its key on first use");
+        errln!("         key fingerprint (SHA-256) {fp}");
     };
     let trusted = trusted_key(
         &client,
@@ -166,33 +165,33 @@ fn verify(args: VerifyArgs) -> CmdResult {
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "checkpoint  {} at size {}, root {} (signature verified: {key})",
         printable(&checkpoint.origin),
         checkpoint.size,
         checkpoint.root.to_hex()
     );
     match &previous {
-        Some(old) if old.size == checkpoint.size => println!(
+        Some(old) if old.size == checkpoint.size => outln!(
             "consistent  same size and root as the saved checkpoint ({} leaves): nothing new",
             old.size
         ),
-        Some(old) => println!(
+        Some(old) => outln!(
             "consistent  extends the saved checkpoint of size {} (consistency proof verified): the log only grew",
             old.size
         ),
-        None => println!(
+        None => outln!(
             "first look  no saved checkpoint yet: later runs check that the log only grows from here"
         ),
     }
     if let Some(report) = &audited {
-        println!(
+        outln!(
             "entries     all {} leaves re-hashed from their data; the root matches ({})",
             report.entries,
             kinds(report)
         );
     }
-    println!("saved       {}", store.describe());
+    outln!("saved       {}", store.describe());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -241,15 +240,15 @@ fn show(args: ShowArgs) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     if events.is_empty() {
-        println!("no events from index {} (the log holds {size})", args.from);
+        outln!("no events from index {} (the log holds {size})", args.from);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>6}  {:<23}  {:<19}  {:<16} {:<12} {:<16} DETAIL",
         "INDEX", "TIME", "KIND", "PACKAGE", "VERSION", "ACTOR"
     );
     for (index, event) in &events {
-        println!(
+        outln!(
             "{:>6}  {:<23}  {:<19}  {:<16} {:<12} {:<16} {}",
             index,
             format_time(event.time),
@@ -261,7 +260,7 @@ fn show(args: ShowArgs) -> CmdResult {
         );
     }
     let last = events.last().map_or(args.from, |(i, _)| *i);
-    println!(
+    outln!(
         "\nevents {}..={last} of {size}; `shipgate log verify --gate {gate} --entries` checks them against the signed checkpoint",
         args.from
     );

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use shipgate_client::client::Client;
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseView;
 
@@ -57,46 +56,46 @@ pub fn run(command: Command) -> CmdResult {
 
 fn print_view(view: &ReleaseView, gate: &str) {
     let s = &view.summary;
-    println!(
+    outln!(
         "release {}: {} {} ({})",
         s.id,
         printable(&s.package),
         printable(&s.version),
         s.state.as_str()
     );
-    println!("staged      {}", format_time(s.created_at));
+    outln!("staged      {}", format_time(s.created_at));
     if let Some(at) = s.decided_at {
-        println!("{:<11} {}", s.state.as_str(), format_time(at));
+        outln!("{:<11} {}", s.state.as_str(), format_time(at));
     }
     if let Some(reason) = &view.reject_reason {
-        println!("reason      {}", printable(reason));
+        outln!("reason      {}", printable(reason));
     }
     let p = &view.provenance;
-    println!("built by");
-    println!("  issuer      {}", printable(&p.issuer));
-    println!("  subject     {}", printable(&p.subject));
+    outln!("built by");
+    outln!("  issuer      {}", printable(&p.issuer));
+    outln!("  subject     {}", printable(&p.subject));
     match &p.repository_owner_id {
-        Some(owner) => println!(
+        Some(owner) => outln!(
             "  repository  {} (owner id {})",
             printable(&p.repository),
             printable(owner)
         ),
-        None => println!("  repository  {}", printable(&p.repository)),
+        None => outln!("  repository  {}", printable(&p.repository)),
     }
-    println!("  workflow    {}", printable(&p.workflow));
-    println!("  ref         {}", printable(&p.git_ref));
-    println!("  commit      {}", printable(&p.commit_sha));
-    println!("  run         {}", printable(&p.run_id));
+    outln!("  workflow    {}", printable(&p.workflow));
+    outln!("  ref         {}", printable(&p.git_ref));
+    outln!("  commit      {}", printable(&p.commit_sha));
+    outln!("  run         {}", printable(&p.run_id));
     if let Some(env) = &p.environment {
-        println!("  environment {}", printable(env));
+        outln!("  environment {}", printable(env));
     }
     if let Some(event) = &p.event_name {
-        println!("  event       {}", printable(event));
+        outln!("  event       {}", printable(event));
     }
     let total: u64 = view.files.iter().map(|f| f.size).sum();
-    println!("files ({}, {})", view.files.len(), format_size(total));
+    outln!("files ({}, {})", view.files.len(), format_size(total));
     for f in &view.files {
-        println!(
+        outln!(
             "  {}  {:>10}  {}",
             printable(&f.sha256),
             format_size(f.size),
@@ -105,17 +104,17 @@ fn print_view(view: &ReleaseView, gate: &str) {
     }
     let d = &view.diff;
     match &d.previous_version {
-        None => println!("changes: first release of {}", printable(&s.package)),
+        None => outln!("changes: first release of {}", printable(&s.package)),
         Some(prev) => {
-            println!("changes since {}", printable(prev));
+            outln!("changes since {}", printable(prev));
             for f in &d.added {
-                println!("  + {}  ({})", printable(&f.path), format_size(f.size));
+                outln!("  + {}  ({})", printable(&f.path), format_size(f.size));
             }
             for f in &d.removed {
-                println!("  - {}  ({})", printable(&f.path), format_size(f.size));
+                outln!("  - {}  ({})", printable(&f.path), format_size(f.size));
             }
             for c in &d.changed {
-                println!(
+                outln!(
                     "  ~ {}  {} -> {} ({:+} bytes)",
                     printable(&c.path),
                     format_size(c.old_size),
@@ -123,7 +122,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
                     c.size_delta
                 );
             }
-            println!("  {} unchanged", d.unchanged);
+            outln!("  {} unchanged", d.unchanged);
         }
     }
     let names: Vec<String> = view
@@ -137,7 +136,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
             )
         })
         .collect();
-    println!(
+    outln!(
         "approvals {} of {}{}{}",
         view.approvals.len(),
         view.quorum,
@@ -145,7 +144,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
         names.join(", ")
     );
     if s.state == ReleaseState::Staged {
-        println!(
+        outln!(
             "next: `shipgate approve {id} --gate {gate}` or `shipgate reject {id} --gate {gate} --reason TEXT`",
             id = s.id
         );

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use shipgate_client::client::Client;
 use shipgate_protocol::release::ReleaseState;
 
 use super::gate_ui::{client_error, connect, format_time, print_json, printable};
@@ -35,7 +34,7 @@ pub fn run(args: Args) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     if list.releases.is_empty() {
-        println!(
+        outln!(
             "no releases{}",
             args.state
                 .map(|s| format!(" in state {s}"))
@@ -43,12 +42,12 @@ pub fn run(args: Args) -> CmdResult {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>6}  {:<9} {:<24} {:<16} STAGED",
         "ID", "STATE", "PACKAGE", "VERSION"
     );
     for r in &list.releases {
-        println!(
+        outln!(
             "{:>6}  {:<9} {:<24} {:<16} {}",
             r.id,
             r.state.as_str(),
@@ -62,7 +61,7 @@ pub fn run(args: Args) -> CmdResult {
         .iter()
         .any(|r| r.state == ReleaseState::Staged)
     {
-        println!(
+        outln!(
             "\nreview one with `shipgate release show ID --gate {}`",
             args.gate
         );

@@ -150,7 +150,7 @@ impl Signer {
                 Some(key) => format!("signed with key {key}"),
                 None => "manifest written, not signed".to_string(),
             };
-            println!(
+            outln!(
                 "✓ {}: {} {}, {files} files, {bytes} bytes, {what}{note}{why}",
                 dir.display(),
                 manifest.name(),
@@ -221,7 +221,7 @@ pub fn run(args: Args) -> CmdResult {
         Some(git_ref) => changed_since(&mut signer, &args, git_ref, &options)?,
     }
     if args.json {
-        println!("{}", json!({ "modules": signer.results }));
+        jsonln!("{}", json!({ "modules": signer.results }));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -245,7 +245,7 @@ fn changed_since(
     }
     let modules = modules_changed_since(root, git_ref).map_err(CliError::usage)?;
     if modules.is_empty() && !args.json {
-        println!(
+        outln!(
             "no modules under {} (a module is a directory holding shipgate.manifest)",
             root.display()
         );
@@ -258,7 +258,7 @@ fn changed_since(
         };
         if change.changed.is_empty() {
             if !args.json {
-                println!("- {}: skipped, no change since {git_ref}", dir.display());
+                outln!("- {}: skipped, no change since {git_ref}", dir.display());
             }
             signer.results.push(json!({
                 "dir": dir.display().to_string(),

@@ -5,6 +5,10 @@
 mod util;
 
 mod audit;
+mod client_limits;
+mod fake_gate;
+mod fetch_safety;
+mod terminal;
 mod execution;
 mod gate;
 mod gate_bruteforce;

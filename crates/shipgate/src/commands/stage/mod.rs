@@ -163,9 +163,9 @@ fn print_staged(staged: &StageResponse, gate: &str, to_stderr: bool) {
     ));
     for line in lines {
         if to_stderr {
-            eprintln!("{line}");
+            errln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     }
 }
@@ -197,7 +197,7 @@ fn wait_and_get_token(
         .iter()
         .map(|a| printable(&a.maintainer))
         .collect();
-    eprintln!("{what} released (approved by {})", approvers.join(", "));
+    errln!("{what} released (approved by {})", approvers.join(", "));
     let audience = ci_token::pinned_audience(args.audience.as_deref(), &args.gate)?;
     let ci_token = ci_token::obtain(fresh, client, &args.gate, &audience)?;
     let issued = client
@@ -214,13 +214,13 @@ fn wait_and_get_token(
     let left = issued
         .expires_at
         .saturating_sub(u64::try_from(shipgate_gate::unix_now()).unwrap_or(0));
-    eprintln!(
+    errln!(
         "execution token for {what}: audience {}, digest {}, expires in {}",
         printable(&issued.audience),
         printable(&issued.digest),
         format_remaining(std::time::Duration::from_secs(left))
     );
-    eprintln!(
+    errln!(
         "check it with `shipgate oidc verify --issuer {} --audience {} --expect digest={}`",
         printable(&issued.issuer),
         printable(&issued.audience),
@@ -229,7 +229,7 @@ fn wait_and_get_token(
     if args.json {
         print_json(&WaitJson::released(staged, &view, &issued))?;
     } else {
-        println!("{}", issued.token);
+        rawln!("{}", issued.token);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -239,8 +239,8 @@ fn rejected(args: &Args, what: &str, view: &ReleaseView) -> CmdResult {
     if args.json {
         print_json(&WaitJson::ended(view.summary.id, "rejected", Some(reason)))?;
     }
-    eprintln!("error: {what} was rejected: {}", printable(reason));
-    eprintln!(
+    errln!("error: {what} was rejected: {}", printable(reason));
+    errln!(
         "hint: fix what the reason says and stage a new version (a rejected version may also be staged again)"
     );
     Ok(check_failed())
@@ -259,11 +259,11 @@ fn timed_out(
     let approvals = last.map_or_else(String::new, |v| {
         format!(" ({} of {} approval(s))", v.approvals.len(), v.quorum)
     });
-    eprintln!(
+    errln!(
         "error: no decision on {what} within {}{approvals}; it stays staged",
         format_remaining(timeout)
     );
-    eprintln!(
+    errln!(
         "hint: a maintainer can still approve it (`shipgate approve {} --gate {}`); the execution token goes only to the run that staged it, so re-run this job or stage a new version",
         staged.id, args.gate
     );
