@@ -300,7 +300,10 @@ impl Client {
 
     /// `GET /v1/releases/{id}`.
     pub fn show(&self, id: i64) -> Result<ReleaseView, ClientError> {
-        self.get_capped_json(&self.url(&format!("/v1/releases/{id}")), MAX_RELEASES_ANSWER)
+        self.get_capped_json(
+            &self.url(&format!("/v1/releases/{id}")),
+            MAX_RELEASES_ANSWER,
+        )
     }
 
     /// `GET /v1/releases/{id}`, giving up after `timeout` (used while
@@ -429,7 +432,21 @@ impl Client {
     ) -> Result<(u64, String), ClientError> {
         let url = self.url(path);
         let result = self.call(&url, self.timeouts.transfer, async {
-            let response = send(&url, self.http.get(&url)).await?;
+            // A gate that accepted the connection and then closed it without
+            // an answer (a stored file it cannot read to the end) did not
+            // deliver the file: that is reported as a transfer that ended
+            // after 0 bytes, not as an unreachable gate.
+            let response = self.http.get(&url).send().await.map_err(|e| {
+                if e.is_connect() || e.is_timeout() || e.is_builder() {
+                    unreachable(&url, &e)
+                } else {
+                    ClientError::BodyEnded {
+                        url: url.clone(),
+                        received: 0,
+                        message: error_chain(&e),
+                    }
+                }
+            })?;
             let response = check(&url, response).await?;
             if response.content_length().is_some_and(|n| n > max_size) {
                 return Err(ClientError::TooLarge {
@@ -509,7 +526,11 @@ fn error_chain(err: &reqwest::Error) -> String {
 
 /// Reads a body of at most `limit` bytes: refused as soon as the announced
 /// length or the bytes received pass it, so an endless body costs nothing.
-async fn read_capped(url: &str, mut response: Response, limit: usize) -> Result<Vec<u8>, ClientError> {
+async fn read_capped(
+    url: &str,
+    mut response: Response,
+    limit: usize,
+) -> Result<Vec<u8>, ClientError> {
     let too_large = || ClientError::TooLarge {
         url: url.to_owned(),
         limit: limit as u64,

@@ -278,23 +278,27 @@ fn download_verified(
             path: name.to_owned(),
             message,
         };
-        let (got_size, got_sha) =
-            match client.download(&format!("{base}/files/{name}"), &temp, *size, progress) {
-                Ok(got) => got,
-                Err(ClientError::BodyEnded {
-                    received, message, ..
-                }) => {
-                    return Err(mismatch(format!(
-                        "{received} bytes received, then the transfer ended ({message}); the signed manifest says {size}"
-                    )));
-                }
-                Err(ClientError::TooLarge { .. }) => {
-                    return Err(mismatch(format!(
-                        "the gate sent more than the {size} bytes the signed manifest says"
-                    )));
-                }
-                Err(other) => return Err(other.into()),
-            };
+        let (got_size, got_sha) = match client.download(
+            &format!("{base}/files/{name}"),
+            &temp,
+            *size,
+            progress,
+        ) {
+            Ok(got) => got,
+            Err(ClientError::BodyEnded {
+                received, message, ..
+            }) => {
+                return Err(mismatch(format!(
+                    "{received} bytes received, then the transfer ended ({message}); the signed manifest says {size}"
+                )));
+            }
+            Err(ClientError::TooLarge { .. }) => {
+                return Err(mismatch(format!(
+                    "the gate sent more than the {size} bytes the signed manifest says"
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
         if got_size != *size {
             return Err(mismatch(format!(
                 "{got_size} bytes received, the signed manifest says {size}"
@@ -345,8 +349,7 @@ fn move_into_place(
     if std::fs::symlink_metadata(out).is_err() {
         let from = staging.path();
         // The directory was private while unverified files were in it.
-        std::fs::set_permissions(from, std::fs::Permissions::from_mode(0o755))
-            .map_err(io(from))?;
+        std::fs::set_permissions(from, std::fs::Permissions::from_mode(0o755)).map_err(io(from))?;
         let from = staging.keep();
         return match std::fs::rename(&from, out) {
             Ok(()) => shipgate_fs::sync_dir(shipgate_fs::parent(out)).map_err(io(out)),

@@ -81,7 +81,8 @@ pub fn write_atomic_with(
         (Mode::KeepOr(_), Some(mode)) => mode,
         (Mode::KeepOr(mode), None) => mode,
     };
-    temp.as_file().set_permissions(Permissions::from_mode(mode))?;
+    temp.as_file()
+        .set_permissions(Permissions::from_mode(mode))?;
     temp.as_file().sync_all()?;
     // Checked again right before the rename: a link planted meanwhile is
     // refused too (the rename itself would replace it, not follow it).
@@ -157,7 +158,12 @@ mod tests {
         let err = write_atomic(&link, b"evil").unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         // A dangling link (to a file an attacker wants created) too.
         let dangling = dir.path().join("cp.txt");
         let elsewhere = dir.path().join("created-elsewhere");

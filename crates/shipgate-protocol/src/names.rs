@@ -166,10 +166,7 @@ pub fn file(name: &str) -> Result<(), InvalidName> {
     if name.chars().all(|c| c == '.') {
         return refuse("it names a directory".into());
     }
-    if let Some(reserved) = RESERVED_FILES
-        .iter()
-        .find(|r| r.eq_ignore_ascii_case(name))
-    {
+    if let Some(reserved) = RESERVED_FILES.iter().find(|r| r.eq_ignore_ascii_case(name)) {
         return refuse(format!(
             "`shipgate fetch` writes its own {reserved} next to the release's files; rename the file"
         ));

@@ -8,11 +8,11 @@
 //! prints what a gate answered, so an older or hostile gate cannot drive the
 //! maintainer's terminal either.
 
+use icu_properties::props::BinaryProperty as _;
 use icu_properties::props::{
     BidiControl, DefaultIgnorableCodePoint, EnumeratedProperty as _, GeneralCategory,
     GeneralCategoryGroup,
 };
-use icu_properties::props::BinaryProperty as _;
 
 /// `true` for a character that must not reach a terminal as is. Decided
 /// from the Unicode Character Database (through ICU4X's `icu_properties`,
@@ -99,7 +99,10 @@ mod tests {
         ("CSI sequence", "\u{1b}[31mred\u{1b}[0m"),
         ("cursor up and erase", "ok\u{1b}[1A\u{1b}[2K"),
         ("OSC title", "\u{1b}]0;PWNED\u{7}"),
-        ("OSC 8 hyperlink", "\u{1b}]8;;https://evil.example\u{1b}\\x\u{1b}]8;;\u{1b}\\"),
+        (
+            "OSC 8 hyperlink",
+            "\u{1b}]8;;https://evil.example\u{1b}\\x\u{1b}]8;;\u{1b}\\",
+        ),
         ("right-to-left override", "x.txt\u{202e}gpj.exe"),
         ("left-to-right embedding", "a\u{202a}b\u{202c}"),
         ("isolates", "a\u{2066}b\u{2069}"),

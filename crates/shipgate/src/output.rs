@@ -141,7 +141,10 @@ mod tests {
         let value = serde_json::json!({"name": "x\u{202e}y\u{e0041}\u{1b}[31m", "n": 1});
         let text = serde_json::to_string_pretty(&value).unwrap();
         let safe = json(&text);
-        assert!(safe.chars().all(|c| c == '\n' || !is_deceptive(c)), "{safe}");
+        assert!(
+            safe.chars().all(|c| c == '\n' || !is_deceptive(c)),
+            "{safe}"
+        );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, value);
     }

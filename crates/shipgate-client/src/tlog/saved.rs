@@ -256,7 +256,10 @@ mod tests {
         for gate in ["http://a", "http://b"] {
             assert_eq!(remembered(dir.path(), gate).unwrap(), Some(note(largest)));
         }
-        assert_eq!(remembered(dir.path(), "http://other").unwrap(), Some(note(1)));
+        assert_eq!(
+            remembered(dir.path(), "http://other").unwrap(),
+            Some(note(1))
+        );
     }
 
     #[test]

@@ -237,7 +237,8 @@ fn print_status(statuses: &[MaintainerStatus], config: &Path) {
     );
     outln!(
         "        at most {} guesses a year with a stolen token, odds of success at most {:.2e}",
-        policy.max_guesses_per_year, policy.odds_per_year
+        policy.max_guesses_per_year,
+        policy.odds_per_year
     );
     if statuses.is_empty() {
         outln!("no maintainers enrolled");
@@ -252,7 +253,10 @@ fn print_status(statuses: &[MaintainerStatus], config: &Path) {
         .max(4);
     outln!(
         "{:<name_width$}  {:<24}  {:>14}  {:>14}  PACKAGES",
-        "USER", "STATE", "WRONG (15 MIN)", "WRONG (365 D)"
+        "USER",
+        "STATE",
+        "WRONG (15 MIN)",
+        "WRONG (365 D)"
     );
     for status in statuses {
         let state = match status.lock_reason {

@@ -76,7 +76,8 @@ pub fn decide(
     match answer.state {
         ReleaseState::Staged => outln!(
             "approved release {id}: {} of {} approvals; it is released when the quorum is met",
-            answer.approvals, answer.quorum
+            answer.approvals,
+            answer.quorum
         ),
         ReleaseState::Released => {
             outln!("approved release {id}: quorum met, the gate signed and released it");

@@ -137,8 +137,10 @@ pub fn pillar1(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     let pair = generate_key_pair(None).map_err(CliError::usage)?;
     let key_path = workdir.join("shipgate.key");
     let pub_path = workdir.join("shipgate.pub");
-    std::fs::write(&key_path, &pair.secret_key_file).map_err(io("write key"))?;
-    std::fs::write(&pub_path, &pair.public_key_file).map_err(io("write key"))?;
+    shipgate_fs::write_private(&key_path, pair.secret_key_file.as_bytes())
+        .map_err(io("write key"))?;
+    shipgate_fs::write_atomic(&pub_path, pair.public_key_file.as_bytes())
+        .map_err(io("write key"))?;
     let key = SecretKeyFile::from_file(&key_path)
         .and_then(|f| f.unlock(None))
         .map_err(CliError::usage)?;

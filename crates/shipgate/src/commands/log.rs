@@ -245,7 +245,12 @@ fn show(args: ShowArgs) -> CmdResult {
     }
     outln!(
         "{:>6}  {:<23}  {:<19}  {:<16} {:<12} {:<16} DETAIL",
-        "INDEX", "TIME", "KIND", "PACKAGE", "VERSION", "ACTOR"
+        "INDEX",
+        "TIME",
+        "KIND",
+        "PACKAGE",
+        "VERSION",
+        "ACTOR"
     );
     for (index, event) in &events {
         outln!(

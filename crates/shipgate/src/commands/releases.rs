@@ -44,7 +44,10 @@ pub fn run(args: Args) -> CmdResult {
     }
     outln!(
         "{:>6}  {:<9} {:<24} {:<16} STAGED",
-        "ID", "STATE", "PACKAGE", "VERSION"
+        "ID",
+        "STATE",
+        "PACKAGE",
+        "VERSION"
     );
     for r in &list.releases {
         outln!(

@@ -53,7 +53,11 @@ fn an_endless_answer_is_cut_off_at_its_cap() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = run(dir.path(), &[], &args);
         assert_exit(&out, 1);
-        assert!(stderr(&out).contains("larger than"), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("larger than"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -75,7 +79,11 @@ fn a_gate_that_never_answers_meets_the_deadline() {
         &["releases", "--gate", &gate.url],
     );
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("SHIPGATE_HTTP_TIMEOUT"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SHIPGATE_HTTP_TIMEOUT"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A GitHub Actions-like job: the token endpoint is `/token` of `gate`.

@@ -6,10 +6,9 @@ mod util;
 
 mod audit;
 mod client_limits;
+mod execution;
 mod fake_gate;
 mod fetch_safety;
-mod terminal;
-mod execution;
 mod gate;
 mod gate_bruteforce;
 mod gate_crash;
@@ -23,3 +22,4 @@ mod gate_util;
 mod help;
 mod oidc;
 mod signing;
+mod terminal;

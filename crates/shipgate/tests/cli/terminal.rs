@@ -39,7 +39,10 @@ const HOSTILE: &[(&str, &str)] = &[
 #[track_caller]
 fn assert_clean(what: &str, text: &str) {
     if let Some(c) = text.chars().find(|&c| c != '\n' && is_deceptive(c)) {
-        panic!("{what}: U+{:04X} reached the terminal in {text:?}", u32::from(c));
+        panic!(
+            "{what}: U+{:04X} reached the terminal in {text:?}",
+            u32::from(c)
+        );
     }
 }
 
@@ -103,7 +106,10 @@ fn oidc_verify_escapes_claims_in_both_outputs() {
         assert_exit(&out, 0);
         assert_output_clean(&format!("oidc verify --json, {kind}"), &out);
         let claims: Value = serde_json::from_str(&stdout(&out)).unwrap();
-        assert_eq!(claims["note"], *text, "{kind}: the JSON still means the same");
+        assert_eq!(
+            claims["note"], *text,
+            "{kind}: the JSON still means the same"
+        );
         let out = crate::oidc::verify(dir.path(), &server.url, &token, &[]);
         assert_exit(&out, 0);
         assert_output_clean(&format!("oidc verify, {kind}"), &out);
@@ -119,7 +125,10 @@ fn real_answers() -> (Value, Value) {
     let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
     assert_exit(&gate.stage(&token, "hello", "1.0.0", &["hello.txt"]), 0);
     let list = json(&gate.cli(&[], &["releases", "--gate", &gate.url, "--json"]));
-    let view = json(&gate.cli(&[], &["release", "show", "1", "--gate", &gate.url, "--json"]));
+    let view = json(&gate.cli(
+        &[],
+        &["release", "show", "1", "--gate", &gate.url, "--json"],
+    ));
     (list, view)
 }
 
@@ -197,21 +206,60 @@ fn a_closed_stdout_ends_every_command_quietly() {
     let cache = cache.to_str().unwrap();
     for (env, args) in [
         (
-            vec![("SHIPGATE_OIDC_TOKEN", token.as_str()), ("SHIPGATE_CACHE_DIR", cache)],
-            vec!["oidc", "verify", "--issuer", &server.url, "--audience", "deploy", "--json"],
+            vec![
+                ("SHIPGATE_OIDC_TOKEN", token.as_str()),
+                ("SHIPGATE_CACHE_DIR", cache),
+            ],
+            vec![
+                "oidc",
+                "verify",
+                "--issuer",
+                &server.url,
+                "--audience",
+                "deploy",
+                "--json",
+            ],
         ),
         (
-            vec![("SHIPGATE_OIDC_TOKEN", token.as_str()), ("SHIPGATE_CACHE_DIR", cache)],
-            vec!["oidc", "verify", "--issuer", &server.url, "--audience", "deploy"],
+            vec![
+                ("SHIPGATE_OIDC_TOKEN", token.as_str()),
+                ("SHIPGATE_CACHE_DIR", cache),
+            ],
+            vec![
+                "oidc",
+                "verify",
+                "--issuer",
+                &server.url,
+                "--audience",
+                "deploy",
+            ],
         ),
-        (vec![], vec!["oidc", "issue", "--keys", "keys", "--issuer", &server.url, "--audience", "a", "--subject", "s"]),
+        (
+            vec![],
+            vec![
+                "oidc",
+                "issue",
+                "--keys",
+                "keys",
+                "--issuer",
+                &server.url,
+                "--audience",
+                "a",
+                "--subject",
+                "s",
+            ],
+        ),
         (vec![], vec!["sign", "--checksum-only", "m"]),
         (vec![], vec!["verify", "m", "--context", "local"]),
         (vec![], vec!["audit", "--list-rules"]),
         (vec![], vec!["policy", "explain", "--context", "local"]),
     ] {
         let out = with_closed_stdout(dir.path(), &env, &args);
-        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
         assert_ne!(out.status.code(), Some(101), "{args:?}: {}", stderr(&out));
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     }

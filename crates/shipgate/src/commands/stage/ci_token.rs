@@ -85,11 +85,11 @@ pub fn fresh(command: Option<&str>) -> Result<TokenSource, CliError> {
 /// [`shipgate_protocol::audience`]).
 pub fn pinned_audience(flag: Option<&str>, gate: &str) -> Result<String, CliError> {
     match flag {
-        Some(audience) if audience.trim().is_empty() || audience.trim() != audience => Err(
-            CliError::usage(format!(
+        Some(audience) if audience.trim().is_empty() || audience.trim() != audience => {
+            Err(CliError::usage(format!(
                 "--audience {audience:?}: must be non-empty, without surrounding spaces"
-            )),
-        ),
+            )))
+        }
         Some(audience) => Ok(audience.to_owned()),
         None => Ok(shipgate_protocol::audience::default_for(gate)),
     }

@@ -265,7 +265,8 @@ fn timed_out(
     );
     errln!(
         "hint: a maintainer can still approve it (`shipgate approve {} --gate {}`); the execution token goes only to the run that staged it, so re-run this job or stage a new version",
-        staged.id, args.gate
+        staged.id,
+        args.gate
     );
     Ok(check_failed())
 }
