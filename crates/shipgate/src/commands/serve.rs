@@ -112,8 +112,15 @@ fn print_dev_banner(setup: &DevSetup) {
             outln!("  export ACTIONS_ID_TOKEN_REQUEST_URL='{request_url}'");
             outln!("  export ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
             outln!("  echo hello again > hello.txt");
+            // A dev directory from an older version keeps its own audience.
+            let audience = if setup.config.audience == shipgate_protocol::audience::default_for(url)
+            {
+                String::new()
+            } else {
+                format!(" --audience {}", setup.config.audience)
+            };
             outln!(
-                "  TOKEN=$(shipgate stage --wait --timeout 10m --gate {url} --package {DEV_PACKAGE} --version 1.1.0 hello.txt)"
+                "  TOKEN=$(shipgate stage --wait --timeout 10m --gate {url}{audience} --package {DEV_PACKAGE} --version 1.1.0 hello.txt)"
             );
             outln!(
                 "  # (approve it from another terminal; then check the execution token like a deploy step:)"

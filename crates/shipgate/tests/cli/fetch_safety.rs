@@ -148,3 +148,24 @@ fn no_release_can_hold_a_file_named_like_what_fetch_writes() {
         assert!(answer.contains("shipgate fetch"), "{answer}");
     }
 }
+
+#[test]
+fn a_symlink_planted_at_a_remembered_file_is_not_written_through() {
+    let (_ci, gate) = released();
+    let config = gate.path().join("user-config");
+    std::fs::create_dir_all(&config).unwrap();
+    // Somewhere the user never named, e.g. a file another tool trusts.
+    let victim = gate.path().join("victim.toml");
+    std::fs::write(&victim, "").unwrap();
+    std::os::unix::fs::symlink(&victim, config.join("log_checkpoints.toml")).unwrap();
+    let out = fetch(&gate, "fetched");
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "");
+    assert!(
+        std::fs::symlink_metadata(config.join("log_checkpoints.toml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
