@@ -94,15 +94,31 @@ struct GateCredentials {
     maintainer_token: String,
 }
 
+/// Largest user file read (one entry per gate; a few KiB each).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
 fn read_optional(path: &Path) -> Result<Option<String>, UserConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(UserConfigError::Io {
+    use std::io::Read as _;
+    let io_err = |source| UserConfigError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(io_err(err)),
+    };
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io_err)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(UserConfigError::Invalid {
             path: path.to_owned(),
-            source,
-        }),
+            message: format!("larger than {MAX_FILE_BYTES} bytes"),
+        });
     }
+    Ok(Some(text))
 }
 
 /// The maintainer token stored for `gate_url` in `dir/credentials.toml`.
