@@ -57,6 +57,7 @@ fn serve(
     if reader.read_line(&mut first).is_err() {
         return;
     }
+    let (mut length, mut chunked) = (0usize, false);
     loop {
         let mut line = String::new();
         match reader.read_line(&mut line) {
@@ -64,6 +65,18 @@ fn serve(
             Ok(_) if line == "\r\n" => break,
             Ok(_) => {}
         }
+        let lower = line.to_ascii_lowercase();
+        if let Some(value) = lower.strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+            chunked = true;
+        }
+    }
+    // Read the whole body before answering, as a real server does, so the
+    // client never finds the connection closed while it is still sending.
+    if !drain_body(&mut reader, length, chunked) {
+        return;
     }
     let request = first
         .split_whitespace()
@@ -92,6 +105,33 @@ fn serve(
             // Hold the connection until the client closes it.
             let mut sink = Vec::new();
             let _ = std::io::Read::read_to_end(&mut reader, &mut sink);
+        }
+    }
+}
+
+/// Reads a request body of `length` bytes, or a chunked one; false when
+/// the connection broke.
+fn drain_body(reader: &mut BufReader<TcpStream>, length: usize, chunked: bool) -> bool {
+    use std::io::Read as _;
+    if !chunked {
+        let mut body = vec![0u8; length];
+        return reader.read_exact(&mut body).is_ok();
+    }
+    loop {
+        let mut size = String::new();
+        if reader.read_line(&mut size).is_err() {
+            return false;
+        }
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            return false;
+        };
+        // The chunk and its CRLF (after the last, empty chunk: the final CRLF).
+        let mut chunk = vec![0u8; size + 2];
+        if reader.read_exact(&mut chunk).is_err() {
+            return false;
+        }
+        if size == 0 {
+            return true;
         }
     }
 }
