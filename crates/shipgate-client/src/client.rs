@@ -2,9 +2,16 @@
 //! `approve`, `reject`, `fetch`). Uploads and downloads stream: a file is
 //! read and sent (or received and written) in 64 KiB chunks, never held
 //! whole in memory.
+//!
+//! A gate (or whatever answers at its URL) is not trusted to be well
+//! behaved: every answer the client reads into memory has a size cap (a
+//! JSON body, an error body, a checkpoint, a proof, a CI token), and every
+//! call has an overall deadline (see [`Timeouts`]), so a server that never
+//! answers or sends an endless body cannot hang or exhaust a CI job.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::multipart::{Form, Part};
@@ -69,6 +76,33 @@ pub enum ClientError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The call did not complete within its deadline (see [`Timeouts`]).
+    #[error("no complete answer from {url} within {}s", after.as_secs())]
+    TimedOut {
+        /// The URL requested.
+        url: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The answer is larger than the client accepts for this call.
+    #[error("the answer from {url} is larger than {limit} bytes; refusing to read it")]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The cap.
+        limit: u64,
+    },
+    /// A download ended (the connection closed or broke) before all the
+    /// bytes the caller expected had arrived.
+    #[error("the transfer from {url} ended after {received} bytes: {message}")]
+    BodyEnded {
+        /// The URL requested.
+        url: String,
+        /// Bytes received before it ended.
+        received: u64,
+        /// What ended it.
+        message: String,
+    },
     /// Two files to stage have the same name.
     #[error("two files to stage are both named {0:?}; files are staged by base name")]
     DuplicateName(String),
@@ -104,19 +138,65 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
+/// Deadlines of the client's calls. Separate from `stage --wait`'s
+/// timeout, which bounds the whole wait for a decision (each poll of which
+/// is one call with these deadlines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a connection (TCP and TLS).
+    pub connect: Duration,
+    /// A whole call that reads or sends a bounded body: from sending the
+    /// request to the last byte of the answer.
+    pub request: Duration,
+    /// A whole upload or download of release files (`stage`, `fetch`),
+    /// which may be large.
+    pub transfer: Duration,
+    /// The longest silence within any call: no byte for this long ends it.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(15),
+            request: Duration::from_secs(120),
+            transfer: Duration::from_secs(3600),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
 /// A client for one gate.
 #[derive(Debug)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
+    timeouts: Timeouts,
 }
+
+/// Largest JSON answer to a small call (`/v1/info`, a decision, a stage,
+/// an execution token, a release's log entry, a proof).
+const MAX_SMALL_ANSWER: usize = 1 << 20;
+/// Largest answer describing releases (a list, or one release with up to
+/// its files and its difference from the last release).
+const MAX_RELEASES_ANSWER: usize = 32 << 20;
+/// Largest error body read (its message is shown; the rest is noise).
+const MAX_ERROR_BODY: usize = 64 << 10;
+/// Largest answer of a CI provider's token endpoint (a JWT in JSON).
+const MAX_TOKEN_ANSWER: usize = 64 << 10;
 
 const CHUNK: usize = 64 * 1024;
 
 impl Client {
-    /// A client for the gate at `url` (e.g. `https://gate.example.com`).
+    /// A client for the gate at `url` (e.g. `https://gate.example.com`)
+    /// with the default [`Timeouts`].
     pub fn new(url: &str) -> Result<Self, ClientError> {
+        Self::with_timeouts(url, Timeouts::default())
+    }
+
+    /// A client for the gate at `url` with the given deadlines.
+    pub fn with_timeouts(url: &str, timeouts: Timeouts) -> Result<Self, ClientError> {
         let base = url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://"))
             || reqwest::Url::parse(&base).is_err()
@@ -139,7 +219,8 @@ impl Client {
             // The gate never redirects; following one could carry a
             // credential-bearing request somewhere the rule above refuses.
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(std::time::Duration::from_secs(15))
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.idle)
             .build()
             .map_err(|e| ClientError::Unreachable {
                 url: base.clone(),
@@ -153,6 +234,7 @@ impl Client {
             base,
             http,
             runtime,
+            timeouts,
         })
     }
 
@@ -165,13 +247,45 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
+    /// The deadlines this client uses.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// Runs one bounded call: it ends with [`ClientError::TimedOut`] when
+    /// it has not completed within `limit`, whatever the server does.
+    fn call<T>(
+        &self,
+        url: &str,
+        limit: Duration,
+        work: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        self.runtime.block_on(async {
+            match tokio::time::timeout(limit, work).await {
+                Ok(result) => result,
+                Err(_) => Err(ClientError::TimedOut {
+                    url: url.to_owned(),
+                    after: limit,
+                }),
+            }
+        })
+    }
+
+    /// A GET of a JSON body of at most `cap` bytes, within the request deadline.
+    fn get_capped_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        cap: usize,
+    ) -> Result<T, ClientError> {
+        self.call(url, self.timeouts.request, async {
+            let response = send(url, self.http.get(url)).await?;
+            json(url, response, cap).await
+        })
+    }
+
     /// `GET /v1/info`.
     pub fn info(&self) -> Result<GateInfo, ClientError> {
-        let url = self.url("/v1/info");
-        self.runtime.block_on(async {
-            let response = send(&url, self.http.get(&url)).await?;
-            json(&url, response).await
-        })
+        self.get_capped_json(&self.url("/v1/info"), MAX_SMALL_ANSWER)
     }
 
     /// `GET /v1/releases[?state=&package=&before=&limit=]`: one page.
@@ -194,19 +308,15 @@ impl Client {
         } else {
             self.url(&format!("/v1/releases?{}", params.join("&")))
         };
-        self.runtime.block_on(async {
-            let response = send(&url, self.http.get(&url)).await?;
-            json(&url, response).await
-        })
+        self.get_capped_json(&url, MAX_RELEASES_ANSWER)
     }
 
     /// `GET /v1/releases/{id}`.
     pub fn show(&self, id: i64) -> Result<ReleaseView, ClientError> {
-        let url = self.url(&format!("/v1/releases/{id}"));
-        self.runtime.block_on(async {
-            let response = send(&url, self.http.get(&url)).await?;
-            json(&url, response).await
-        })
+        self.get_capped_json(
+            &self.url(&format!("/v1/releases/{id}")),
+            MAX_RELEASES_ANSWER,
+        )
     }
 
     /// `GET /v1/releases/{id}`, giving up after `timeout` (used while
@@ -217,9 +327,9 @@ impl Client {
         timeout: std::time::Duration,
     ) -> Result<ReleaseView, ClientError> {
         let url = self.url(&format!("/v1/releases/{id}"));
-        self.runtime.block_on(async {
-            let response = send(&url, self.http.get(&url).timeout(timeout)).await?;
-            json(&url, response).await
+        self.call(&url, timeout.min(self.timeouts.request), async {
+            let response = send(&url, self.http.get(&url)).await?;
+            json(&url, response, MAX_RELEASES_ANSWER).await
         })
     }
 
@@ -241,14 +351,14 @@ impl Client {
             code: code.to_owned(),
             reason: reason.map(str::to_owned),
         };
-        self.runtime.block_on(async {
+        self.call(&url, self.timeouts.request, async {
             let request = self
                 .http
                 .post(&url)
                 .bearer_auth(maintainer_token)
                 .json(&body);
             let response = send(&url, request).await?;
-            json(&url, response).await
+            json(&url, response, MAX_SMALL_ANSWER).await
         })
     }
 
@@ -259,10 +369,10 @@ impl Client {
         ci_token: &str,
     ) -> Result<ExecutionTokenResponse, ClientError> {
         let url = self.url(&format!("/v1/releases/{id}/execution-token"));
-        self.runtime.block_on(async {
+        self.call(&url, self.timeouts.request, async {
             let request = self.http.post(&url).bearer_auth(ci_token);
             let response = send(&url, request).await?;
-            json(&url, response).await
+            json(&url, response, MAX_SMALL_ANSWER).await
         })
     }
 
@@ -277,7 +387,7 @@ impl Client {
         progress: Arc<dyn Progress>,
     ) -> Result<StageResponse, ClientError> {
         let url = self.url(&format!("/v1/packages/{package}/versions/{version}"));
-        self.runtime.block_on(async {
+        self.call(&url, self.timeouts.transfer, async {
             let mut announced = Vec::with_capacity(files.len());
             for path in files {
                 let name = base_name(path)?;
@@ -319,7 +429,7 @@ impl Client {
             let request = self.http.post(&url).bearer_auth(ci_token).multipart(form);
             let result = send(&url, request).await;
             progress.finish();
-            json(&url, result?).await
+            json(&url, result?, MAX_SMALL_ANSWER).await
         })
     }
 
@@ -334,36 +444,47 @@ impl Client {
         progress: &dyn Progress,
     ) -> Result<(u64, String), ClientError> {
         let url = self.url(path);
-        self.runtime.block_on(async {
-            let response = send(&url, self.http.get(&url)).await?;
+        let result = self.call(&url, self.timeouts.transfer, async {
+            // A gate that accepted the connection and then closed it without
+            // an answer (a stored file it cannot read to the end) did not
+            // deliver the file: that is reported as a transfer that ended
+            // after 0 bytes, not as an unreachable gate.
+            let response = self.http.get(&url).send().await.map_err(|e| {
+                if e.is_connect() || e.is_timeout() || e.is_builder() {
+                    unreachable(&url, &e)
+                } else {
+                    ClientError::BodyEnded {
+                        url: url.clone(),
+                        received: 0,
+                        message: error_chain(&e),
+                    }
+                }
+            })?;
             let response = check(&url, response).await?;
+            if response.content_length().is_some_and(|n| n > max_size) {
+                return Err(ClientError::TooLarge {
+                    url: url.clone(),
+                    limit: max_size,
+                });
+            }
             progress.start("downloading", response.content_length().unwrap_or(0));
             let result = write_stream(&url, response, dest, max_size, progress).await;
             progress.finish();
-            if result.is_err() {
-                let _ = std::fs::remove_file(dest);
-            }
             result
-        })
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        result
     }
 
     /// GETs a small body (manifest, signature) into memory, up to `limit` bytes.
     pub fn get_bytes(&self, path: &str, limit: usize) -> Result<Vec<u8>, ClientError> {
         let url = self.url(path);
-        self.runtime.block_on(async {
+        self.call(&url, self.timeouts.request, async {
             let response = send(&url, self.http.get(&url)).await?;
-            let mut response = check(&url, response).await?;
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&url, &e))? {
-                if body.len() + chunk.len() > limit {
-                    return Err(ClientError::Decode {
-                        url,
-                        message: format!("the answer is larger than {limit} bytes"),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(body)
+            let response = check(&url, response).await?;
+            read_capped(&url, response, limit).await
         })
     }
 
@@ -388,26 +509,56 @@ impl Client {
         struct TokenAnswer {
             value: String,
         }
-        self.runtime.block_on(async {
+        self.call(&shown, self.timeouts.request, async {
             let request = self.http.get(url).bearer_auth(request_token);
             let response = send(&shown, request).await?;
-            let answer: TokenAnswer = json(&shown, response).await?;
+            let answer: TokenAnswer = json(&shown, response, MAX_TOKEN_ANSWER).await?;
             Ok(answer.value)
         })
     }
 }
 
 fn unreachable(url: &str, err: &reqwest::Error) -> ClientError {
+    let message = error_chain(err);
+    ClientError::Unreachable {
+        url: url.to_owned(),
+        message,
+    }
+}
+
+/// An error and its causes, `a: b: c`.
+fn error_chain(err: &reqwest::Error) -> String {
     let mut message = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(inner) = source {
         message = format!("{message}: {inner}");
         source = inner.source();
     }
-    ClientError::Unreachable {
+    message
+}
+
+/// Reads a body of at most `limit` bytes: refused as soon as the announced
+/// length or the bytes received pass it, so an endless body costs nothing.
+async fn read_capped(
+    url: &str,
+    mut response: Response,
+    limit: usize,
+) -> Result<Vec<u8>, ClientError> {
+    let too_large = || ClientError::TooLarge {
         url: url.to_owned(),
-        message,
+        limit: limit as u64,
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
     }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(url, &e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 async fn send(url: &str, request: reqwest::RequestBuilder) -> Result<Response, ClientError> {
@@ -420,7 +571,10 @@ async fn check(url: &str, response: Response) -> Result<Response, ClientError> {
     if status.is_success() {
         return Ok(response);
     }
-    let bytes = response.bytes().await.map_err(|e| unreachable(url, &e))?;
+    // An unreadable or oversized error body still reports the status.
+    let bytes = read_capped(url, response, MAX_ERROR_BODY)
+        .await
+        .unwrap_or_default();
     Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
         // Escaped here because every caller ends up printing it.
         Ok(body) => ClientError::Api {
@@ -449,9 +603,10 @@ fn status_code_name(status: StatusCode) -> String {
 async fn json<T: serde::de::DeserializeOwned>(
     url: &str,
     response: Response,
+    limit: usize,
 ) -> Result<T, ClientError> {
     let response = check(url, response).await?;
-    let bytes = response.bytes().await.map_err(|e| unreachable(url, &e))?;
+    let bytes = read_capped(url, response, limit).await?;
     serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
         url: url.to_owned(),
         message: e.to_string(),
@@ -525,7 +680,13 @@ async fn write_stream(
     let mut size = 0u64;
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| unreachable(url, &e))?;
+        // The answer started: an error now means the body ended early
+        // (closed, cut or stalled), which the caller reports as a short file.
+        let chunk = chunk.map_err(|e| ClientError::BodyEnded {
+            url: url.to_owned(),
+            received: size,
+            message: error_chain(&e),
+        })?;
         size += chunk.len() as u64;
         if size > max_size {
             return Err(ClientError::Decode {
@@ -551,8 +712,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 const MAX_CHECKPOINT: usize = shipgate_log::note::MAX_NOTE_BYTES;
 /// Largest JSON answer for a page of log entries (1000 leaves).
 const MAX_ENTRIES_ANSWER: usize = 64 << 20;
-/// Largest JSON answer for a proof or a small object.
-const MAX_SMALL_ANSWER: usize = 1 << 20;
 
 /// The transparency-log routes.
 impl Client {

@@ -4,10 +4,15 @@
 //! Order: decide which key to trust (pinned file, remembered key, or the
 //! gate's announced key on first use), download the manifest and its
 //! signature, verify the signature AND that its trusted comment binds this
-//! package, version and manifest digest, then stream each listed file to a
-//! temp file in the output directory while hashing it, and rename it into
-//! place only when size and SHA-256 match. A first-use key is remembered
-//! only after everything verified.
+//! package, version and manifest digest, then stream each listed file into
+//! a private temporary directory (created beside the output directory, mode
+//! 0700) while hashing it. Only when every file's size and SHA-256 match are
+//! the files, the manifest and its signature moved into the output
+//! directory, none replacing anything already there. Nothing unverified ever
+//! appears under a final name, and no name in a release can collide with a
+//! temporary one (the gate also refuses to stage files named like the
+//! manifest or its signature). A first-use key is remembered only after
+//! everything verified.
 //!
 //! Before any file is downloaded, the release must also be in the gate's
 //! transparency log: the gate's checkpoint must verify with the same key,
@@ -205,66 +210,21 @@ pub fn fetch(
         options.config_dir,
     )?;
 
-    // 4. Files.
+    // 4. Files, into a private directory first.
     let out = options.out;
-    std::fs::create_dir_all(out).map_err(|source| FetchError::Io {
-        path: out.to_owned(),
-        source,
-    })?;
-    let mut files = Vec::new();
-    for entry in manifest.entries() {
-        let name = entry.path.as_str();
-        let EntryKind::File { size, sha256 } = &entry.kind else {
-            return Err(FetchError::Verify(format!(
-                "the manifest lists {name:?} as a symlink; a release holds files only"
-            )));
-        };
-        names::file(name).map_err(|e| FetchError::Verify(e.to_string()))?;
-        let dest = out.join(name);
-        if dest.exists() {
-            return Err(FetchError::Exists(dest));
-        }
-        let temp = out.join(format!(".{name}.part"));
-        let _ = std::fs::remove_file(&temp);
-        let (got_size, got_sha) =
-            client.download(&format!("{base}/files/{name}"), &temp, *size, progress)?;
-        let mismatch = if got_size != *size {
-            Some(format!(
-                "{got_size} bytes received, the signed manifest says {size}"
-            ))
-        } else if got_sha != sha256.to_hex() {
-            Some(format!(
-                "SHA-256 {got_sha} does not match the signed manifest's {sha256}"
-            ))
-        } else {
-            None
-        };
-        if let Some(message) = mismatch {
-            let _ = std::fs::remove_file(&temp);
-            return Err(FetchError::FileMismatch {
-                path: name.to_owned(),
-                message,
-            });
-        }
-        std::fs::rename(&temp, &dest).map_err(|source| FetchError::Io {
-            path: dest.clone(),
-            source,
-        })?;
-        files.push(FetchedFile {
-            path: name.to_owned(),
-            size: *size,
-            sha256: got_sha,
-        });
-    }
+    let (staging, files) = download_verified(client, &base, &manifest, out, progress)?;
     // Keep the signed manifest next to the files, so `minisign -Vm` and
     // `shipgate verify` can check them again later.
     for (file, bytes) in [
         (MANIFEST_FILE, &manifest_bytes),
         (SIGNATURE_FILE, &signature_bytes),
     ] {
-        let path = out.join(file);
+        let path = staging.path().join(file);
         std::fs::write(&path, bytes).map_err(|source| FetchError::Io { path, source })?;
     }
+    let mut names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    names.extend([MANIFEST_FILE, SIGNATURE_FILE]);
+    move_into_place(staging, out, &names)?;
 
     let mut log = log;
     if let Some(dir) = options.config_dir {
@@ -281,6 +241,141 @@ pub fn fetch(
         log,
         files,
     })
+}
+
+/// Downloads every file the manifest lists into a new private directory
+/// beside `out` and checks each against the manifest. Returns the directory
+/// (removed when dropped) and the verified files.
+fn download_verified(
+    client: &Client,
+    base: &str,
+    manifest: &Manifest,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<(tempfile::TempDir, Vec<FetchedFile>), FetchError> {
+    let parent = shipgate_fs::parent(out);
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| FetchError::Io { path, source }
+    };
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".shipgate-fetch-")
+        .tempdir_in(parent)
+        .map_err(io(parent))?;
+    let mut files = Vec::new();
+    for entry in manifest.entries() {
+        let name = entry.path.as_str();
+        let EntryKind::File { size, sha256 } = &entry.kind else {
+            return Err(FetchError::Verify(format!(
+                "the manifest lists {name:?} as a symlink; a release holds files only"
+            )));
+        };
+        names::file(name).map_err(|e| FetchError::Verify(e.to_string()))?;
+        refuse_existing(&out.join(name))?;
+        let temp = staging.path().join(name);
+        let mismatch = |message: String| FetchError::FileMismatch {
+            path: name.to_owned(),
+            message,
+        };
+        let (got_size, got_sha) = match client.download(
+            &format!("{base}/files/{name}"),
+            &temp,
+            *size,
+            progress,
+        ) {
+            Ok(got) => got,
+            Err(ClientError::BodyEnded {
+                received, message, ..
+            }) => {
+                return Err(mismatch(format!(
+                    "{received} bytes received, then the transfer ended ({message}); the signed manifest says {size}"
+                )));
+            }
+            Err(ClientError::TooLarge { .. }) => {
+                return Err(mismatch(format!(
+                    "the gate sent more than the {size} bytes the signed manifest says"
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        if got_size != *size {
+            return Err(mismatch(format!(
+                "{got_size} bytes received, the signed manifest says {size}"
+            )));
+        }
+        if got_sha != sha256.to_hex() {
+            return Err(mismatch(format!(
+                "SHA-256 {got_sha} does not match the signed manifest's {sha256}"
+            )));
+        }
+        files.push(FetchedFile {
+            path: name.to_owned(),
+            size: *size,
+            sha256: got_sha,
+        });
+    }
+    Ok((staging, files))
+}
+
+/// Refuses a final name that is already taken (by anything, a link too).
+fn refuse_existing(dest: &Path) -> Result<(), FetchError> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(_) => Err(FetchError::Exists(dest.to_owned())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(FetchError::Io {
+            path: dest.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Moves the verified `names` from `staging` into `out`: the whole directory
+/// in one rename when `out` does not exist yet, else file by file, each with
+/// a hard link that fails rather than replace an existing name.
+fn move_into_place(
+    staging: tempfile::TempDir,
+    out: &Path,
+    names: &[&str],
+) -> Result<(), FetchError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| FetchError::Io { path, source }
+    };
+    for name in names {
+        refuse_existing(&out.join(name))?;
+    }
+    if std::fs::symlink_metadata(out).is_err() {
+        let from = staging.path();
+        // The directory was private while unverified files were in it.
+        std::fs::set_permissions(from, std::fs::Permissions::from_mode(0o755)).map_err(io(from))?;
+        let from = staging.keep();
+        return match std::fs::rename(&from, out) {
+            Ok(()) => shipgate_fs::sync_dir(shipgate_fs::parent(out)).map_err(io(out)),
+            Err(source) => {
+                let _ = std::fs::remove_dir_all(&from);
+                Err(FetchError::Io {
+                    path: out.to_owned(),
+                    source,
+                })
+            }
+        };
+    }
+    for name in names {
+        let dest = out.join(name);
+        std::fs::hard_link(staging.path().join(name), &dest).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                FetchError::Exists(dest.clone())
+            } else {
+                FetchError::Io {
+                    path: dest.clone(),
+                    source,
+                }
+            }
+        })?;
+    }
+    shipgate_fs::sync_dir(out).map_err(io(out))
 }
 
 /// The key a client trusts for a gate, and whether to remember it.

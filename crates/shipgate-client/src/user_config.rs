@@ -94,15 +94,31 @@ struct GateCredentials {
     maintainer_token: String,
 }
 
+/// Largest user file read (one entry per gate; a few KiB each).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
 fn read_optional(path: &Path) -> Result<Option<String>, UserConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(UserConfigError::Io {
+    use std::io::Read as _;
+    let io_err = |source| UserConfigError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(io_err(err)),
+    };
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io_err)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(UserConfigError::Invalid {
             path: path.to_owned(),
-            source,
-        }),
+            message: format!("larger than {MAX_FILE_BYTES} bytes"),
+        });
     }
+    Ok(Some(text))
 }
 
 /// The maintainer token stored for `gate_url` in `dir/credentials.toml`.
@@ -193,10 +209,9 @@ pub fn remember_gate(dir: &Path, gate: KnownGate) -> Result<PathBuf, UserConfigE
         path: path.clone(),
         message: e.to_string(),
     })?;
-    // Write-then-rename so a crash never leaves a half-written file.
-    let temp = path.with_extension("toml.tmp");
-    std::fs::write(&temp, text).map_err(io_err)?;
-    std::fs::rename(&temp, &path).map_err(io_err)?;
+    // Atomic and durable: a crash never leaves a half-written file, and a
+    // link planted at the file or a temporary name is never written through.
+    shipgate_fs::write_atomic(&path, text.as_bytes()).map_err(io_err)?;
     Ok(path)
 }
 

@@ -48,7 +48,7 @@ pub fn next_interval(previous: Duration) -> Duration {
 /// True for errors worth retrying: the gate unreachable or failing (5xx).
 pub fn is_transient(error: &ClientError) -> bool {
     match error {
-        ClientError::Unreachable { .. } => true,
+        ClientError::Unreachable { .. } | ClientError::TimedOut { .. } => true,
         ClientError::Api { status, .. } => *status >= 500,
         _ => false,
     }

@@ -23,8 +23,11 @@ pub const DEV_MAINTAINER: &str = "dev";
 pub const DEV_REPOSITORY: &str = "dev/hello";
 /// Its owner id.
 pub const DEV_OWNER_ID: &str = "1";
-/// The audience of a dev gate.
-pub const DEV_AUDIENCE: &str = "shipgate-dev";
+/// The audience of a dev gate at `public_url`: the convention every
+/// client uses by default (`shipgate:` + the gate's URL).
+pub fn dev_audience(public_url: &str) -> String {
+    shipgate_protocol::audience::default_for(public_url)
+}
 
 /// Why the dev directory could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -80,17 +83,7 @@ fn file_err(path: &Path, err: impl std::fmt::Display) -> DevError {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), DevError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| file_err(path, e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| file_err(path, e))
+    shipgate_fs::write_private(path, text.as_bytes()).map_err(|e| file_err(path, e))
 }
 
 /// Creates (first run) or loads the dev directory `dir`.
@@ -121,7 +114,7 @@ pub async fn prepare(dir: &Path) -> Result<DevSetup, DevError> {
 
     let pair = generate_key_pair(None).map_err(|e| file_err(&dir.join("gate.key"), e))?;
     write_private(&dir.join("gate.key"), &pair.secret_key_file)?;
-    std::fs::write(dir.join("gate.pub"), &pair.public_key_file)
+    shipgate_fs::write_atomic(&dir.join("gate.pub"), pair.public_key_file.as_bytes())
         .map_err(|e| file_err(&dir.join("gate.pub"), e))?;
     KeyDir::new(dir.join("ci-keys"))
         .generate(Algorithm::RS256)
@@ -133,6 +126,7 @@ pub async fn prepare(dir: &Path) -> Result<DevSetup, DevError> {
     getrandom::fill(&mut random).map_err(|e| file_err(dir, format!("no randomness: {e}")))?;
     let request_token = hex::encode(random);
 
+    let audience = dev_audience(&public_url);
     let config_text = format!(
         r#"# A development gate created by `shipgate serve --dev`. Not for production:
 # its CI issuer is a local key directory served by the gate itself.
@@ -140,7 +134,7 @@ listen = "127.0.0.1:{port}"
 public_url = "{public_url}"
 data_dir = "data"
 gate_key = "gate.key"
-audience = "{DEV_AUDIENCE}"
+audience = "{audience}"
 dev_issuer_keys = "ci-keys"
 dev_issuer_request_token = "{request_token}"
 
@@ -215,7 +209,7 @@ pub fn mint_args(setup: &DevSetup, version: &str) -> Vec<String> {
         "--issuer",
         &dev_issuer_url(&setup.config.public_url),
         "--audience",
-        DEV_AUDIENCE,
+        &setup.config.audience,
         "--subject",
         &format!("repo:{DEV_REPOSITORY}:ref:{tag}"),
     ]

@@ -155,32 +155,18 @@ pub fn write_atomically_with_mode(
     bytes: &[u8],
     mode: Option<u32>,
 ) -> Result<(), ModuleError> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let fail = |source| ModuleError::Write {
-        path: path.to_path_buf(),
-        source,
+    // Manifests and signatures are meant to be read by everyone (an
+    // existing file keeps its mode); keys ask for their own.
+    let mode = match mode {
+        Some(mode) => shipgate_fs::Mode::Exact(mode),
+        None => shipgate_fs::Mode::KeepOr(shipgate_fs::PUBLIC_MODE),
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".shipgate-tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    // Temporary files are created 0600; manifests and signatures are meant
-    // to be read by everyone (an existing file keeps its mode).
-    let permissions = match mode {
-        Some(mode) => std::fs::Permissions::from_mode(mode),
-        None => std::fs::metadata(path)
-            .map(|m| m.permissions())
-            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644)),
-    };
-    tmp.as_file().set_permissions(permissions).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    shipgate_fs::write_atomic_with(path, mode, |file| file.write_all(bytes)).map_err(|source| {
+        ModuleError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// Name and version to record; `None` keeps the existing manifest's value

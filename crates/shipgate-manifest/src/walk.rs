@@ -36,12 +36,27 @@ pub enum DiskKind {
 
 /// A module tree that cannot be walked: the path and what is wrong.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {kind}", path.display())]
+#[error("{}: {kind}", shown(path))]
 pub struct WalkError {
     /// The offending path on disk.
     pub path: PathBuf,
     /// What is wrong.
     pub kind: WalkErrorKind,
+}
+
+/// A path from disk as an error shows it: control characters (a newline
+/// that would forge a line, `ESC` that would drive the terminal) written as
+/// escapes. The file names come from whoever wrote the directory.
+fn shown(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.display().to_string().chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What is wrong with a path in the tree.

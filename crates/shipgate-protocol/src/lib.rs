@@ -7,6 +7,7 @@
 //! crate and on nothing of each other, so a user who only fetches never
 //! links the server, and the two sides cannot drift apart.
 
+pub mod audience;
 pub mod leaf;
 pub mod manifest;
 pub mod names;

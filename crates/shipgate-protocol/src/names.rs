@@ -128,8 +128,18 @@ pub fn maintainer(name: &str) -> Result<(), InvalidName> {
 /// `\`, `:`, `*`, `?`, `%`, `#`, quotes), or a space.
 pub const FILE_PUNCTUATION: &str = "._-+~@=,()[]";
 
+/// Names a release's files may not have: `shipgate fetch` writes the signed
+/// manifest and its signature beside the files under these names, so such a
+/// file would be replaced by (or replace) them. Compared ignoring ASCII
+/// case, because macOS and Windows file systems do.
+pub const RESERVED_FILES: [&str; 2] = [
+    shipgate_manifest::MANIFEST_FILE,
+    shipgate_manifest::SIGNATURE_FILE,
+];
+
 /// Checks a staged file name: exactly one path segment, made only of ASCII
-/// letters, digits and [`FILE_PUNCTUATION`].
+/// letters, digits and [`FILE_PUNCTUATION`], and not one of
+/// [`RESERVED_FILES`].
 ///
 /// An allowlist of printable ASCII, because a reviewer approves what the file
 /// names look like: outside it lie right-to-left overrides (`x.txt` U+202E
@@ -155,6 +165,11 @@ pub fn file(name: &str) -> Result<(), InvalidName> {
     // `...` would become the directory too.
     if name.chars().all(|c| c == '.') {
         return refuse("it names a directory".into());
+    }
+    if let Some(reserved) = RESERVED_FILES.iter().find(|r| r.eq_ignore_ascii_case(name)) {
+        return refuse(format!(
+            "`shipgate fetch` writes its own {reserved} next to the release's files; rename the file"
+        ));
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || FILE_PUNCTUATION.contains(c);
     if let Some(bad) = name.chars().find(|&c| !allowed(c)) {
@@ -271,6 +286,22 @@ mod tests {
         let err = file("a b.txt").unwrap_err();
         assert!(err.reason.contains("a space"), "{err}");
         assert!(err.reason.contains("( ) [ ]"), "{err}");
+    }
+
+    #[test]
+    fn refuses_the_names_fetch_writes_itself() {
+        for name in [
+            "shipgate.manifest",
+            "shipgate.manifest.minisig",
+            "SHIPGATE.MANIFEST",
+            "Shipgate.Manifest.Minisig",
+        ] {
+            let err = file(name).unwrap_err();
+            assert!(err.reason.contains("shipgate fetch"), "{name}: {err}");
+        }
+        for name in ["shipgate.manifest.txt", "my-shipgate.manifest", ".x.part"] {
+            assert_eq!(file(name), Ok(()), "{name}");
+        }
     }
 
     #[test]

@@ -8,33 +8,35 @@
 //! prints what a gate answered, so an older or hostile gate cannot drive the
 //! maintainer's terminal either.
 
-/// `true` for a character that must not reach a terminal as is: a control
-/// character or an invisible Unicode format/separator character.
-pub fn is_deceptive(c: char) -> bool {
-    c.is_control() || is_invisible_format(c)
-}
+use icu_properties::props::BinaryProperty as _;
+use icu_properties::props::{
+    BidiControl, DefaultIgnorableCodePoint, EnumeratedProperty as _, GeneralCategory,
+    GeneralCategoryGroup,
+};
 
-/// Invisible characters that change how the text around them is displayed:
-/// soft hyphen, zero-width spaces and joiners, bidirectional marks,
-/// embeddings, overrides and isolates, invisible operators, the byte-order
-/// mark, the line and paragraph separators, and the Hangul fillers (which
-/// render as nothing in most fonts).
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-    )
+/// `true` for a character that must not reach a terminal as is. Decided
+/// from the Unicode Character Database (through ICU4X's `icu_properties`,
+/// the Unicode Consortium's own library, so the set follows new Unicode
+/// versions instead of a hand-kept list):
+///
+/// - general categories Cc (controls: C0, DEL, C1), Cf (format: bidi
+///   marks, embeddings, overrides and isolates, zero-width characters,
+///   U+061C, U+180E, the interlinear annotation characters U+FFF9-FFFB, the
+///   Tags block), Co (private use), Cs (surrogates), Zl and Zp (line and
+///   paragraph separators);
+/// - Bidi_Control (characters that reorder the text around them);
+/// - Default_Ignorable_Code_Point (characters that render as nothing, such
+///   as the Hangul fillers, variation selectors and unassigned ignorables).
+pub fn is_deceptive(c: char) -> bool {
+    let hidden_categories = GeneralCategoryGroup::Control
+        .union(GeneralCategoryGroup::Format)
+        .union(GeneralCategoryGroup::PrivateUse)
+        .union(GeneralCategoryGroup::Surrogate)
+        .union(GeneralCategoryGroup::LineSeparator)
+        .union(GeneralCategoryGroup::ParagraphSeparator);
+    hidden_categories.contains(GeneralCategory::for_char(c))
+        || BidiControl::for_char(c)
+        || DefaultIgnorableCodePoint::for_char(c)
 }
 
 /// The first deceptive character of `text`, if any.
@@ -75,11 +77,70 @@ mod tests {
         ] {
             assert!(is_deceptive(c), "{}", code_point(c));
         }
-        for c in ['a', ' ', '/', 'é', 'ü', '\u{2014}', '\u{2215}', '漢'] {
+        for c in [
+            'a', ' ', '/', 'é', 'ü', '\u{2014}', '\u{2215}', '漢', 'ا', '😀', '\u{301}',
+        ] {
             assert!(!is_deceptive(c), "{}", code_point(c));
         }
         assert_eq!(first_deceptive("prod\u{1b}]0;pwned\u{7}"), Some('\u{1b}'));
         assert_eq!(first_deceptive("refs/tags/v1.0.0"), None);
+    }
+
+    /// One row per kind of character that can make printed text lie; every
+    /// one must be escaped, and the escaped text must hold none of them.
+    pub(crate) const HOSTILE: &[(&str, &str)] = &[
+        ("C0 control", "a\u{1}b"),
+        ("NUL", "a\0b"),
+        ("newline", "a\nforged line"),
+        ("carriage return", "a\roverwritten"),
+        ("DEL", "a\u{7f}"),
+        ("C1 control (CSI)", "a\u{9b}31m"),
+        ("C1 next line", "a\u{85}b"),
+        ("CSI sequence", "\u{1b}[31mred\u{1b}[0m"),
+        ("cursor up and erase", "ok\u{1b}[1A\u{1b}[2K"),
+        ("OSC title", "\u{1b}]0;PWNED\u{7}"),
+        (
+            "OSC 8 hyperlink",
+            "\u{1b}]8;;https://evil.example\u{1b}\\x\u{1b}]8;;\u{1b}\\",
+        ),
+        ("right-to-left override", "x.txt\u{202e}gpj.exe"),
+        ("left-to-right embedding", "a\u{202a}b\u{202c}"),
+        ("isolates", "a\u{2066}b\u{2069}"),
+        ("right-to-left mark", "a\u{200f}"),
+        ("Arabic letter mark U+061C", "a\u{61c}b"),
+        ("Mongolian vowel separator U+180E", "a\u{180e}b"),
+        ("interlinear annotation U+FFF9", "a\u{fff9}b"),
+        ("interlinear annotation U+FFFA", "a\u{fffa}b"),
+        ("interlinear annotation U+FFFB", "a\u{fffb}b"),
+        ("tag U+E0000", "a\u{e0000}"),
+        ("language tag U+E0001", "a\u{e0001}"),
+        ("tag letter U+E0041", "a\u{e0041}"),
+        ("cancel tag U+E007F", "a\u{e007f}"),
+        ("zero-width space", "a\u{200b}b"),
+        ("zero-width joiner", "a\u{200d}b"),
+        ("zero-width no-break space", "\u{feff}a"),
+        ("word joiner", "a\u{2060}b"),
+        ("soft hyphen", "a\u{ad}b"),
+        ("Hangul filler", "\u{3164}"),
+        ("line separator", "a\u{2028}b"),
+        ("paragraph separator", "a\u{2029}b"),
+        ("private use", "a\u{e000}b"),
+        ("variation selector", "a\u{fe0f}"),
+    ];
+
+    #[test]
+    fn every_hostile_kind_is_escaped() {
+        for (kind, text) in HOSTILE {
+            let hostile = text.chars().find(|&c| is_deceptive(c));
+            assert!(hostile.is_some(), "{kind}: nothing found in {text:?}");
+            let escaped = escape_for_terminal(text);
+            assert_eq!(first_deceptive(&escaped), None, "{kind}: {escaped:?}");
+            assert!(
+                escaped.chars().all(|c| c == ' ' || !c.is_whitespace()),
+                "{kind}: {escaped:?}"
+            );
+            assert!(!escaped.contains('\u{1b}'), "{kind}");
+        }
     }
 
     #[test]

@@ -43,9 +43,9 @@ impl CliError {
     }
 
     pub fn report(&self) -> ExitCode {
-        eprintln!("error: {}", self.message);
+        errln!("error: {}", self.message);
         for hint in &self.hints {
-            eprintln!("hint: {hint}");
+            errln!("hint: {hint}");
         }
         ExitCode::from(self.code)
     }

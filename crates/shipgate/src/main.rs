@@ -3,6 +3,8 @@
 //! turns them into messages and picks the exit code (0 ok, 1 a check failed,
 //! 2 usage, configuration or input error).
 
+#[macro_use]
+mod output;
 mod commands;
 mod exit;
 mod logging;

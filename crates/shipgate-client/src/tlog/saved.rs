@@ -15,8 +15,10 @@
 //! """
 //! ```
 //!
-//! Files are replaced by write-then-rename, so a crash never leaves half a
-//! checkpoint. A saved checkpoint is verified again with the gate key every
+//! Files are replaced atomically and durably (`shipgate_fs`), so a crash
+//! never leaves half a checkpoint, and never with an older one: updates take
+//! an exclusive lock on the directory, re-read the file under it and keep
+//! the larger checkpoint, so two concurrent fetches cannot move it back. A saved checkpoint is verified again with the gate key every
 //! time it is read: editing the file cannot make a client accept a fork.
 
 use std::io::Read as _;
@@ -79,16 +81,42 @@ fn read_optional(path: &Path) -> Result<Option<String>, UserConfigError> {
         })
 }
 
-/// Writes `text` to `path` through a temp file and a rename.
+/// Replaces `path` with `text` atomically and durably (see `shipgate_fs`).
 fn replace(path: &Path, text: &str) -> Result<(), UserConfigError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_error(path))?;
     }
-    let mut temp = path.as_os_str().to_owned();
-    temp.push(".tmp");
-    let temp = PathBuf::from(temp);
-    std::fs::write(&temp, text).map_err(io_error(path))?;
-    std::fs::rename(&temp, path).map_err(io_error(path))
+    shipgate_fs::write_atomic(path, text.as_bytes()).map_err(io_error(path))
+}
+
+/// An exclusive lock on the directory holding `path`, held until dropped.
+/// Two clients updating the same checkpoint take turns: each re-reads the
+/// file under the lock, so neither replaces a newer checkpoint with the
+/// older one it fetched first. The directory, not the file, is locked,
+/// because the file is replaced by a rename (a new inode) on every write.
+fn lock_dir_of(path: &Path) -> Result<std::fs::File, UserConfigError> {
+    let dir = shipgate_fs::parent(path);
+    std::fs::create_dir_all(dir).map_err(io_error(path))?;
+    let handle = std::fs::File::open(dir).map_err(io_error(dir))?;
+    handle.lock().map_err(io_error(dir))?;
+    Ok(handle)
+}
+
+/// The tree size a checkpoint note states (its second line), if readable.
+/// Only used to order two notes; both are verified with the gate key
+/// whenever they are relied on.
+fn note_size(note: &str) -> Option<u64> {
+    note.lines().nth(1)?.parse().ok()
+}
+
+/// True when `new` may replace `old`: it states a larger tree, or `old` is
+/// unreadable. A same-size or smaller note never replaces a saved one.
+fn moves_forward(old: Option<&str>, new: &str) -> bool {
+    match (old.map(note_size), note_size(new)) {
+        (None, _) | (Some(None), _) => true,
+        (Some(Some(old)), Some(new)) => new > old,
+        (Some(Some(_)), None) => false,
+    }
 }
 
 fn read_saved(path: &Path) -> Result<SavedFile, UserConfigError> {
@@ -111,11 +139,19 @@ pub fn remembered(dir: &Path, gate_url: &str) -> Result<Option<String>, UserConf
         .map(|g| g.checkpoint))
 }
 
-/// Remembers `note` as the latest checkpoint of `gate_url`; returns the file.
+/// Remembers `note` as the latest checkpoint of `gate_url`; returns the
+/// file. A checkpoint is never moved backwards: when the file already holds
+/// one of the same or a larger size (another client fetched a newer one
+/// meanwhile), that one is kept.
 pub fn remember(dir: &Path, gate_url: &str, note: &str) -> Result<PathBuf, UserConfigError> {
     let path = dir.join(SAVED_CHECKPOINTS_FILE);
     let url = normalize_url(gate_url);
+    let _lock = lock_dir_of(&path)?;
     let mut file = read_saved(&path)?;
+    let old = file.gate.iter().find(|g| normalize_url(&g.url) == url);
+    if !moves_forward(old.map(|g| g.checkpoint.as_str()), note) {
+        return Ok(path);
+    }
     file.gate.retain(|g| normalize_url(&g.url) != url);
     file.gate.push(SavedGate {
         url,
@@ -135,9 +171,14 @@ pub fn read_note_file(path: &Path) -> Result<Option<String>, UserConfigError> {
     read_optional(path)
 }
 
-/// Saves a checkpoint note to its own file.
+/// Saves a checkpoint note to its own file, unless the file already holds
+/// one of the same or a larger size (never moved backwards, as above).
 pub fn write_note_file(path: &Path, note: &str) -> Result<(), UserConfigError> {
-    replace(path, note)
+    let _lock = lock_dir_of(path)?;
+    if moves_forward(read_optional(path)?.as_deref(), note) {
+        replace(path, note)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,20 +187,26 @@ mod tests {
 
     const NOTE: &str = "gate.example.com\n3\nAAAA\n\n\u{2014} gate.example.com abcd\n";
 
+    fn note(size: u64) -> String {
+        format!("gate.example.com\n{size}\nAAAA\n\n\u{2014} gate.example.com abcd\n")
+    }
+
     #[test]
     fn remembers_one_checkpoint_per_gate() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(remembered(dir.path(), "http://a").unwrap(), None);
         remember(dir.path(), "http://a/", NOTE).unwrap();
         remember(dir.path(), "http://b", "other\n").unwrap();
+        // Unreadable notes are replaced by readable ones.
+        remember(dir.path(), "http://b", "other\n").unwrap();
         assert_eq!(
             remembered(dir.path(), "http://a").unwrap().as_deref(),
             Some(NOTE)
         );
-        remember(dir.path(), "http://a", "newer\n").unwrap();
+        remember(dir.path(), "http://a", &note(4)).unwrap();
         assert_eq!(
             remembered(dir.path(), "http://a").unwrap().as_deref(),
-            Some("newer\n")
+            Some(note(4).as_str())
         );
         assert_eq!(
             remembered(dir.path(), "http://b").unwrap().as_deref(),
@@ -170,6 +217,49 @@ mod tests {
             remembered(dir.path(), "http://a"),
             Err(UserConfigError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn a_remembered_checkpoint_never_moves_backwards() {
+        let dir = tempfile::tempdir().unwrap();
+        remember(dir.path(), "http://a", &note(10)).unwrap();
+        remember(dir.path(), "http://a", &note(7)).unwrap();
+        assert_eq!(
+            remembered(dir.path(), "http://a").unwrap(),
+            Some(note(10)),
+            "an older checkpoint must not replace a newer one"
+        );
+        let file = dir.path().join("cp.txt");
+        write_note_file(&file, &note(10)).unwrap();
+        write_note_file(&file, &note(9)).unwrap();
+        assert_eq!(read_note_file(&file).unwrap(), Some(note(10)));
+        write_note_file(&file, &note(11)).unwrap();
+        assert_eq!(read_note_file(&file).unwrap(), Some(note(11)));
+    }
+
+    /// Many clients remember checkpoints of one gate at once, each with its
+    /// own size, in whatever order the threads run: the largest survives,
+    /// and every other gate's entry too.
+    #[test]
+    fn concurrent_updates_keep_the_largest_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        remember(dir.path(), "http://other", &note(1)).unwrap();
+        let sizes: Vec<u64> = (1..=24).map(|i| (i * 7919) % 101).collect();
+        let largest = *sizes.iter().max().unwrap();
+        std::thread::scope(|scope| {
+            for &size in &sizes {
+                let dir = dir.path();
+                scope.spawn(move || remember(dir, "http://a", &note(size)).unwrap());
+                scope.spawn(move || remember(dir, "http://b/", &note(size)).unwrap());
+            }
+        });
+        for gate in ["http://a", "http://b"] {
+            assert_eq!(remembered(dir.path(), gate).unwrap(), Some(note(largest)));
+        }
+        assert_eq!(
+            remembered(dir.path(), "http://other").unwrap(),
+            Some(note(1))
+        );
     }
 
     #[test]

@@ -134,25 +134,25 @@ pub fn run(command: Command) -> CmdResult {
                 }))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("enrolled {user} for {}", packages.join(", "));
-            println!();
-            println!("maintainer token (shown once; the gate stores only its hash):");
-            println!("  {}", creds.token);
-            println!();
-            println!(
+            outln!("enrolled {user} for {}", packages.join(", "));
+            outln!();
+            outln!("maintainer token (shown once; the gate stores only its hash):");
+            outln!("  {}", creds.token);
+            outln!();
+            outln!(
                 "TOTP secret (RFC 6238, SHA-1, {} digits, 30 s; the URI tells the app):",
                 shipgate_gate::credentials::TOTP_DIGITS
             );
-            println!("  {}", creds.totp_secret);
-            println!("  {}", creds.otpauth_uri);
+            outln!("  {}", creds.totp_secret);
+            outln!("  {}", creds.otpauth_uri);
             if let Some(qr) = admin::terminal_qr(&creds.otpauth_uri) {
-                println!();
-                println!("{qr}");
+                outln!();
+                outln!("{qr}");
             }
-            println!(
+            outln!(
                 "the maintainer stores the token in SHIPGATE_MAINTAINER_TOKEN or ~/.config/shipgate/credentials.toml (mode 0600),"
             );
-            println!(
+            outln!(
                 "adds the secret to an authenticator app, and approves with `shipgate approve ID --gate {}`",
                 gate.public_url
             );
@@ -171,8 +171,8 @@ pub fn run(command: Command) -> CmdResult {
                 }))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("unlocked {user}");
-            println!(
+            outln!("unlocked {user}");
+            outln!(
                 "{} of the yearly budget of {} wrong TOTP codes used in the last 365 days; at {} only re-enrolment unlocks",
                 counts.year,
                 lockout::YEARLY_BUDGET,
@@ -192,10 +192,10 @@ pub fn run(command: Command) -> CmdResult {
                 }))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("revoked {user}");
+            outln!("revoked {user}");
             if !withdrawn.is_empty() {
                 let ids: Vec<String> = withdrawn.iter().map(i64::to_string).collect();
-                println!(
+                outln!(
                     "withdrew their approvals of staged release(s) {}",
                     ids.join(", ")
                 );
@@ -228,31 +228,35 @@ fn reenrol_hint(user: &str, config: &Path) -> String {
 
 fn print_status(statuses: &[MaintainerStatus], config: &Path) {
     let policy = lockout::policy();
-    println!(
+    outln!(
         "policy: {}-digit codes; {} wrong within {} minutes lock until `admin unlock`; {} within 365 days lock until re-enrolment",
         policy.digits,
         policy.short_limit,
         policy.short_window_seconds / 60,
         policy.yearly_budget
     );
-    println!(
+    outln!(
         "        at most {} guesses a year with a stolen token, odds of success at most {:.2e}",
-        policy.max_guesses_per_year, policy.odds_per_year
+        policy.max_guesses_per_year,
+        policy.odds_per_year
     );
     if statuses.is_empty() {
-        println!("no maintainers enrolled");
+        outln!("no maintainers enrolled");
         return;
     }
-    println!();
+    outln!();
     let name_width = statuses
         .iter()
         .map(|s| s.name.len())
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
+    outln!(
         "{:<name_width$}  {:<24}  {:>14}  {:>14}  PACKAGES",
-        "USER", "STATE", "WRONG (15 MIN)", "WRONG (365 D)"
+        "USER",
+        "STATE",
+        "WRONG (15 MIN)",
+        "WRONG (365 D)"
     );
     for status in statuses {
         let state = match status.lock_reason {
@@ -261,7 +265,7 @@ fn print_status(statuses: &[MaintainerStatus], config: &Path) {
             Some(LockReason::Budget) => "locked: re-enrol".to_owned(),
             None => "active".to_owned(),
         };
-        println!(
+        outln!(
             "{:<name_width$}  {:<24}  {:>14}  {:>14}  {}",
             status.name,
             state,
@@ -274,8 +278,8 @@ fn print_status(statuses: &[MaintainerStatus], config: &Path) {
         let (Some(reason), Some(at)) = (status.lock_reason, status.locked_at) else {
             continue;
         };
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{} is locked since {}: {}",
             status.name,
             format_time(at),
@@ -290,6 +294,6 @@ fn print_status(statuses: &[MaintainerStatus], config: &Path) {
             ),
             LockReason::Budget => reenrol_hint(&status.name, config),
         };
-        println!("hint: {next}");
+        outln!("hint: {next}");
     }
 }

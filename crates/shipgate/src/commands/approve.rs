@@ -4,12 +4,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use shipgate_client::client::Client;
 use shipgate_client::user_config;
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseView;
 
-use super::gate_ui::{client_error, format_size, print_json, printable};
+use super::gate_ui::{client_error, connect, format_size, print_json, printable};
 use super::release::parse_id;
 use crate::exit::{CliError, CmdResult};
 
@@ -45,13 +44,13 @@ pub fn decide(
 ) -> CmdResult {
     let id = parse_id(id)?;
     let code = code.map(checked_code).transpose()?;
-    let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
+    let client = connect(gate)?;
     let token = maintainer_token(gate)?;
     // Say what is being decided before a code is spent on it, so the human
     // at the prompt (or the log of a script) sees the package, version and
     // provenance the decision applies to.
     let view = client.show(id).map_err(|e| client_error(e, gate))?;
-    eprintln!(
+    errln!(
         "{}",
         decision_summary(
             &view,
@@ -75,17 +74,18 @@ pub fn decide(
         return Ok(ExitCode::SUCCESS);
     }
     match answer.state {
-        ReleaseState::Staged => println!(
+        ReleaseState::Staged => outln!(
             "approved release {id}: {} of {} approvals; it is released when the quorum is met",
-            answer.approvals, answer.quorum
+            answer.approvals,
+            answer.quorum
         ),
         ReleaseState::Released => {
-            println!("approved release {id}: quorum met, the gate signed and released it");
+            outln!("approved release {id}: quorum met, the gate signed and released it");
             if let Some(digest) = &answer.manifest_sha256 {
-                println!("manifest sha256 {digest}");
+                outln!("manifest sha256 {digest}");
             }
         }
-        ReleaseState::Rejected => println!("rejected release {id}"),
+        ReleaseState::Rejected => outln!("rejected release {id}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -114,7 +114,7 @@ fn maintainer_token(gate: &str) -> Result<String, CliError> {
 fn prompt_code() -> Result<String, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("TOTP code: ");
+        err!("TOTP code: ");
         let _ = std::io::stderr().flush();
     }
     let mut line = String::new();

@@ -94,7 +94,7 @@ pub struct Args {
 pub fn run(args: Args) -> CmdResult {
     if args.list_rules {
         for meta in shipgate_audit::rules::all() {
-            println!(
+            rawln!(
                 "{:<34} {:<7} {}",
                 meta.id,
                 meta.severity.as_str(),
@@ -155,9 +155,9 @@ pub fn run(args: Args) -> CmdResult {
         ));
         // Diffs go to stdout for people, to stderr when stdout is a machine format.
         if format == Format::Human {
-            print!("{notes}");
+            crate::output::raw(crate::output::Stream::Out, &notes);
         } else {
-            eprint!("{notes}");
+            crate::output::raw(crate::output::Stream::Err, &notes);
         }
         // Report what is left after the fixes.
         report = shipgate_audit::audit(&files, &config, &options);
@@ -174,7 +174,7 @@ pub fn run(args: Args) -> CmdResult {
         }
         Format::Github => report::github(&report),
     };
-    print!("{output}");
+    crate::output::raw(crate::output::Stream::Out, &output);
 
     if report.nothing_read() {
         return Err(

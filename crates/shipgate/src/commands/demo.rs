@@ -35,18 +35,18 @@ pub struct Demo {
 impl Demo {
     /// Prints a section heading.
     pub fn section(&self, title: &str) {
-        println!("\n== {title}");
+        outln!("\n== {title}");
     }
 
     /// Records a step: `ok` is whether it behaved as `expected` says.
     pub fn step(&mut self, title: &str, expected: &str, ok: bool, detail: &str) {
         self.steps += 1;
         let mark = if ok { "✓" } else { "✗" };
-        println!("{mark} {title}");
-        println!("    expected: {expected}");
+        outln!("{mark} {title}");
+        outln!("    expected: {expected}");
         if !detail.is_empty() {
             for line in detail.lines() {
-                println!("    {line}");
+                outln!("    {line}");
             }
         }
         if !ok {
@@ -61,14 +61,14 @@ impl Demo {
 
     /// Exit 0 when every step behaved as expected, else a check failure.
     pub fn finish(&self) -> CmdResult {
-        println!();
+        outln!();
         if !self.all_as_expected() {
             return Err(CliError::check(format!(
                 "demo: {} of {} steps did NOT behave as expected",
                 self.unexpected, self.steps
             )));
         }
-        println!("demo: all {} steps behaved as expected", self.steps);
+        outln!("demo: all {} steps behaved as expected", self.steps);
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -131,14 +131,16 @@ pub fn pillar1(demo: &mut Demo, workdir: &Path) -> Result<(), CliError> {
     write(&hello.join("src/hello.py"), "print('hello, world')\n")?;
     write(&hello.join("data/greeting.txt"), "hello\n")?;
     write(&other.join("src/other.py"), "print('other')\n")?;
-    println!("sample modules in {}", workdir.join("modules").display());
+    outln!("sample modules in {}", workdir.join("modules").display());
 
     demo.section("keys");
     let pair = generate_key_pair(None).map_err(CliError::usage)?;
     let key_path = workdir.join("shipgate.key");
     let pub_path = workdir.join("shipgate.pub");
-    std::fs::write(&key_path, &pair.secret_key_file).map_err(io("write key"))?;
-    std::fs::write(&pub_path, &pair.public_key_file).map_err(io("write key"))?;
+    shipgate_fs::write_private(&key_path, pair.secret_key_file.as_bytes())
+        .map_err(io("write key"))?;
+    shipgate_fs::write_atomic(&pub_path, pair.public_key_file.as_bytes())
+        .map_err(io("write key"))?;
     let key = SecretKeyFile::from_file(&key_path)
         .and_then(|f| f.unlock(None))
         .map_err(CliError::usage)?;
@@ -253,7 +255,7 @@ pub fn run(args: Args) -> CmdResult {
         .prefix("shipgate-demo-")
         .tempdir()
         .map_err(io("create a temporary directory"))?;
-    println!(
+    outln!(
         "shipgate demo: module manifests, signatures and the trust policy, then the release gate"
     );
     let mut demo = Demo::default();
@@ -261,7 +263,7 @@ pub fn run(args: Args) -> CmdResult {
         .and_then(|()| super::gate_demo::gate_flow(&mut demo, dir.path()));
     if args.keep {
         let kept = dir.keep();
-        println!("\nkept {}", kept.display());
+        outln!("\nkept {}", kept.display());
     }
     result?;
     demo.finish()

@@ -5,11 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use shipgate_client::client::Client;
 use shipgate_client::fetch::{self, FetchError, FetchOptions, KeySource};
 use shipgate_client::user_config;
 
-use super::gate_ui::{Bar, client_error, format_size, print_json, printable};
+use super::gate_ui::{Bar, client_error, connect, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +35,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let client = connect(&args.gate)?;
     // Needed for a key trusted on first use; with a pinned key only to
     // remember the log checkpoint (skipped when there is no such directory).
     let config_dir = match &args.gate_key {
@@ -52,9 +51,9 @@ pub fn run(args: Args) -> CmdResult {
     };
     let gate = args.gate.clone();
     let on_first_use = move |fp: &str| {
-        eprintln!("warning: first contact with {gate}: trusting its key on first use");
-        eprintln!("         key fingerprint (SHA-256) {fp}");
-        eprintln!(
+        errln!("warning: first contact with {gate}: trusting its key on first use");
+        errln!("         key fingerprint (SHA-256) {fp}");
+        errln!(
             "         compare it with the one the gate operator published; pin it with --gate-key next time"
         );
     };
@@ -65,7 +64,7 @@ pub fn run(args: Args) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     let total: u64 = report.files.iter().map(|f| f.size).sum();
-    println!(
+    outln!(
         "fetched {} {}: {} file(s), {}, every file verified against the gate-signed manifest",
         printable(&report.package),
         printable(&report.version),
@@ -73,13 +72,13 @@ pub fn run(args: Args) -> CmdResult {
         format_size(total)
     );
     for f in &report.files {
-        println!(
+        outln!(
             "  {}  {}",
             printable(&f.sha256),
             printable(&report.out.join(&f.path).display().to_string())
         );
     }
-    println!("manifest sha256  {}", report.manifest_sha256);
+    outln!("manifest sha256  {}", report.manifest_sha256);
     let source = match &report.key_source {
         KeySource::Pinned { path } => format!("pinned from {}", path.display()),
         KeySource::Remembered => "remembered from an earlier fetch".to_owned(),
@@ -90,13 +89,13 @@ pub fn run(args: Args) -> CmdResult {
             )
         }
     };
-    println!("gate key         {} ({source})", report.key_fingerprint);
+    outln!("gate key         {} ({source})", report.key_fingerprint);
     let log = &report.log;
     let previous = match log.previous_checkpoint_size {
         Some(size) => format!(", consistent with the checkpoint of size {size} seen before"),
         None => String::new(),
     };
-    println!(
+    outln!(
         "log              released event #{} included in {}'s signed checkpoint of size {}{previous}",
         log.index,
         printable(&log.origin),

@@ -170,6 +170,7 @@ fn stage_and_wait(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Wai
     let mut cmd = Command::new(exe()?);
     cmd.current_dir(dir)
         .env_remove("SHIPGATE_OIDC_TOKEN")
+        .env_remove("SHIPGATE_AUDIENCE")
         .env("SHIPGATE_CONFIG_DIR", dir.join("user-config"));
     for (k, v) in env {
         cmd.env(k, v);

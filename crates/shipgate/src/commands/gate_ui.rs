@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use shipgate_client::client::{ClientError, Progress};
+use shipgate_client::client::{Client, ClientError, Progress, Timeouts};
 
 use crate::exit::CliError;
 use shipgate_oidc::civil_from_days;
@@ -66,6 +66,49 @@ impl Progress for Bar {
 /// escapes (`\u{1b}`, `\n`, `\u{202e}`). JSON output needs none of it.
 pub use shipgate_protocol::untrusted::escape_for_terminal as printable;
 
+/// The variables that set the client's deadlines, and what each sets.
+const TIMEOUT_VARIABLES: [&str; 4] = [
+    "SHIPGATE_CONNECT_TIMEOUT",
+    "SHIPGATE_HTTP_TIMEOUT",
+    "SHIPGATE_TRANSFER_TIMEOUT",
+    "SHIPGATE_IDLE_TIMEOUT",
+];
+
+/// The client's deadlines: the defaults, each replaced by its variable
+/// when set (`SHIPGATE_CONNECT_TIMEOUT`, `SHIPGATE_HTTP_TIMEOUT` for a whole
+/// ordinary call, `SHIPGATE_TRANSFER_TIMEOUT` for a whole upload or
+/// download, `SHIPGATE_IDLE_TIMEOUT` for silence within any call).
+fn timeouts_from_env() -> Result<Timeouts, CliError> {
+    let mut timeouts = Timeouts::default();
+    let slots = [
+        &mut timeouts.connect,
+        &mut timeouts.request,
+        &mut timeouts.transfer,
+        &mut timeouts.idle,
+    ];
+    for (name, slot) in TIMEOUT_VARIABLES.into_iter().zip(slots) {
+        let Ok(value) = std::env::var(name) else {
+            continue;
+        };
+        *slot = shipgate_oidc::parse_duration(value.trim())
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                CliError::usage(format!(
+                    "{name}={}: expected a duration such as 30s, 5m or 1h",
+                    printable(&value)
+                ))
+            })?;
+    }
+    Ok(timeouts)
+}
+
+/// A client for `gate` with the deadlines the environment sets.
+pub fn connect(gate: &str) -> Result<Client, CliError> {
+    let timeouts = timeouts_from_env()?;
+    Client::with_timeouts(gate, timeouts).map_err(|e| client_error(e, gate))
+}
+
 /// Maps a client error to an exit code and a hint.
 pub fn client_error(err: ClientError, gate: &str) -> CliError {
     match &err {
@@ -82,7 +125,13 @@ pub fn client_error(err: ClientError, gate: &str) -> CliError {
         ClientError::Api { status: 400 | 413, .. } => CliError::usage(&err),
         ClientError::Api { status: 404, .. } => CliError::check(&err)
             .hint(format!("list what the gate has with `shipgate releases --gate {gate}`")),
-        ClientError::Api { .. } | ClientError::Decode { .. } => CliError::check(&err),
+        ClientError::TimedOut { .. } => CliError::usage(&err).hint(format!(
+            "check --gate {gate}; a slow but working gate needs a longer deadline: {}",
+            TIMEOUT_VARIABLES.join(", ")
+        )),
+        ClientError::Api { .. } | ClientError::Decode { .. } | ClientError::TooLarge { .. } => {
+            CliError::check(&err)
+        }
         _ => CliError::usage(&err),
     }
 }
@@ -118,7 +167,7 @@ pub fn format_size(bytes: u64) -> String {
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(CliError::usage)?;
-    println!("{text}");
+    jsonln!("{text}");
     Ok(())
 }
 

@@ -88,16 +88,16 @@ pub fn run(args: Args) -> CmdResult {
     } else {
         "unencrypted"
     };
-    println!(
+    outln!(
         "✓ secret key {} ({encryption}, mode 0600)",
         args.secret_key.display()
     );
-    println!(
+    outln!(
         "✓ public key {} (key ID {})",
         args.public_key.display(),
         pair.key_id
     );
-    println!(
+    outln!(
         "Keep the secret key out of the repository; in CI store its contents in the {SECRET_KEY_ENV} secret."
     );
     Ok(ExitCode::SUCCESS)

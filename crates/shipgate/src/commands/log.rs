@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use shipgate_client::client::Client;
 use shipgate_client::fetch::{FetchError, KeySource, TrustedKey, trusted_key};
 use shipgate_client::tlog::audit::{self, AuditReport, LogCheckError};
 use shipgate_client::tlog::saved;
@@ -12,7 +11,7 @@ use shipgate_client::user_config::{self, UserConfigError};
 use shipgate_log::{CheckpointError, NoteError};
 use shipgate_protocol::leaf::LogEvent;
 
-use super::gate_ui::{Bar, client_error, format_time, print_json, printable};
+use super::gate_ui::{Bar, client_error, connect, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Subcommand)]
@@ -91,7 +90,7 @@ impl Store {
 
 fn verify(args: VerifyArgs) -> CmdResult {
     let gate = args.gate.as_str();
-    let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
+    let client = connect(gate)?;
     // A pinned key and a checkpoint file need no config directory.
     let config_dir = match (&args.gate_key, &args.checkpoint) {
         (Some(_), Some(_)) => user_config::config_dir().ok(),
@@ -107,8 +106,8 @@ fn verify(args: VerifyArgs) -> CmdResult {
         }
     };
     let on_first_use = |fp: &str| {
-        eprintln!("warning: first contact with {gate}: trusting its key on first use");
-        eprintln!("         key fingerprint (SHA-256) {fp}");
+        errln!("warning: first contact with {gate}: trusting its key on first use");
+        errln!("         key fingerprint (SHA-256) {fp}");
     };
     let trusted = trusted_key(
         &client,
@@ -171,32 +170,32 @@ fn verify(args: VerifyArgs) -> CmdResult {
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "checkpoint  {} at size {}, root {} (signature verified: {key})",
         printable(&checkpoint.origin),
         checkpoint.size,
         checkpoint.root.to_hex()
     );
     match &previous {
-        Some(old) if old.size == checkpoint.size => println!(
+        Some(old) if old.size == checkpoint.size => outln!(
             "consistent  same size and root as the saved checkpoint ({} leaves): nothing new",
             old.size
         ),
-        Some(old) => println!(
+        Some(old) => outln!(
             "consistent  extends the saved checkpoint of size {} (consistency proof verified): the log only grew",
             old.size
         ),
-        None => println!(
+        None => outln!(
             "first look  no saved checkpoint yet: later runs check that the log only grows from here"
         ),
     }
     if let Some(report) = &audited {
-        println!(
+        outln!(
             "entries     all {} leaves re-hashed from their data; the root matches ({})",
             report.entries,
             kinds(report)
         );
-        println!(
+        outln!(
             "meaning     every event replayed: each release has its quorum of approvals by maintainers enrolled, listed and not revoked; nothing decided twice or about a release never staged"
         );
         // A log from before policies were logged can have many: the first
@@ -204,7 +203,7 @@ fn verify(args: VerifyArgs) -> CmdResult {
         const SHOWN: usize = 10;
         let unchecked = &report.meaning.unchecked;
         for note in unchecked.iter().take(SHOWN) {
-            println!(
+            outln!(
                 "unchecked   leaf {}: {}",
                 note.index,
                 printable(&note.message)
@@ -212,10 +211,10 @@ fn verify(args: VerifyArgs) -> CmdResult {
         }
         let more = (unchecked.len().saturating_sub(SHOWN) as u64) + report.meaning.more_unchecked;
         if more > 0 {
-            println!("unchecked   ... and {more} more releases (see --json)");
+            outln!("unchecked   ... and {more} more releases (see --json)");
         }
     }
-    println!("saved       {}", store.describe());
+    outln!("saved       {}", store.describe());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -242,14 +241,14 @@ fn broken_rules(
     let meaning = &report.meaning;
     let count = meaning.violations.len() as u64 + meaning.more_violations;
     for violation in &meaning.violations {
-        eprintln!(
+        errln!(
             "error: log leaf {} {}",
             violation.index,
             printable(&violation.message)
         );
     }
     if meaning.more_violations > 0 {
-        eprintln!(
+        errln!(
             "error: ... and {} more leaves that break the rules",
             meaning.more_violations
         );
@@ -291,7 +290,7 @@ fn key_description(trusted: TrustedKey) -> Result<String, CliError> {
 
 fn show(args: ShowArgs) -> CmdResult {
     let gate = args.gate.as_str();
-    let client = Client::new(gate).map_err(|e| client_error(e, gate))?;
+    let client = connect(gate)?;
     let note = client.log_checkpoint().map_err(|e| client_error(e, gate))?;
     let size = audit::unverified_size(&note).map_err(|e| log_error(e, gate))?;
     let events = audit::list_entries(&client, args.from, args.limit, size)
@@ -305,15 +304,20 @@ fn show(args: ShowArgs) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     if events.is_empty() {
-        println!("no events from index {} (the log holds {size})", args.from);
+        outln!("no events from index {} (the log holds {size})", args.from);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>6}  {:<23}  {:<19}  {:<16} {:<12} {:<16} DETAIL",
-        "INDEX", "TIME", "KIND", "PACKAGE", "VERSION", "ACTOR"
+        "INDEX",
+        "TIME",
+        "KIND",
+        "PACKAGE",
+        "VERSION",
+        "ACTOR"
     );
     for (index, event) in &events {
-        println!(
+        outln!(
             "{:>6}  {:<23}  {:<19}  {:<16} {:<12} {:<16} {}",
             index,
             format_time(event.time),
@@ -325,7 +329,7 @@ fn show(args: ShowArgs) -> CmdResult {
         );
     }
     let last = events.last().map_or(args.from, |(i, _)| *i);
-    println!(
+    outln!(
         "\nevents {}..={last} of {size}; `shipgate log verify --gate {gate} --entries` checks them against the signed checkpoint",
         args.from
     );

@@ -70,7 +70,7 @@ pub fn resolve_policy(args: &PolicyArgs) -> Result<(PolicyConfig, Resolution), C
         CliError::usage(e).hint(hint)
     })?;
     for warning in &resolution.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     Ok((config, resolution))
 }
@@ -161,21 +161,21 @@ pub fn run(command: Command) -> CmdResult {
     let Command::Explain(args) = command;
     let (config, resolution) = resolve_policy(&args)?;
     if args.json {
-        println!("{}", resolution_json(&config, &resolution));
+        jsonln!("{}", resolution_json(&config, &resolution));
         return Ok(ExitCode::SUCCESS);
     }
     let policy = match config.source() {
         PolicySource::BuiltIn => "built-in default".to_string(),
         PolicySource::File(path) => display(path),
     };
-    println!("context: {}", context_text(&resolution));
-    println!("  from:  {}", describe_source(&resolution.context_source));
-    println!(
+    outln!("context: {}", context_text(&resolution));
+    outln!("  from:  {}", describe_source(&resolution.context_source));
+    outln!(
         "policy:  {policy} (protected branches: {})",
         config.protected_branches().join(", ")
     );
-    println!("rule:    {}", resolution.rule);
-    println!("mode:    {}", describe_mode(&resolution));
+    outln!("rule:    {}", resolution.rule);
+    outln!("mode:    {}", describe_mode(&resolution));
     Ok(ExitCode::SUCCESS)
 }
 

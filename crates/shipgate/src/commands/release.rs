@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-use shipgate_client::client::Client;
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseView;
 
-use super::gate_ui::{client_error, format_size, format_time, print_json, printable};
+use super::gate_ui::{client_error, connect, format_size, format_time, print_json, printable};
 use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Subcommand)]
@@ -45,7 +44,7 @@ pub fn parse_id(text: &str) -> Result<i64, CliError> {
 pub fn run(command: Command) -> CmdResult {
     let Command::Show(args) = command;
     let id = parse_id(&args.id)?;
-    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let client = connect(&args.gate)?;
     let view = client.show(id).map_err(|e| client_error(e, &args.gate))?;
     if args.json {
         print_json(&view)?;
@@ -57,46 +56,46 @@ pub fn run(command: Command) -> CmdResult {
 
 fn print_view(view: &ReleaseView, gate: &str) {
     let s = &view.summary;
-    println!(
+    outln!(
         "release {}: {} {} ({})",
         s.id,
         printable(&s.package),
         printable(&s.version),
         s.state.as_str()
     );
-    println!("staged      {}", format_time(s.created_at));
+    outln!("staged      {}", format_time(s.created_at));
     if let Some(at) = s.decided_at {
-        println!("{:<11} {}", s.state.as_str(), format_time(at));
+        outln!("{:<11} {}", s.state.as_str(), format_time(at));
     }
     if let Some(reason) = &view.reject_reason {
-        println!("reason      {}", printable(reason));
+        outln!("reason      {}", printable(reason));
     }
     let p = &view.provenance;
-    println!("built by");
-    println!("  issuer      {}", printable(&p.issuer));
-    println!("  subject     {}", printable(&p.subject));
+    outln!("built by");
+    outln!("  issuer      {}", printable(&p.issuer));
+    outln!("  subject     {}", printable(&p.subject));
     match &p.repository_owner_id {
-        Some(owner) => println!(
+        Some(owner) => outln!(
             "  repository  {} (owner id {})",
             printable(&p.repository),
             printable(owner)
         ),
-        None => println!("  repository  {}", printable(&p.repository)),
+        None => outln!("  repository  {}", printable(&p.repository)),
     }
-    println!("  workflow    {}", printable(&p.workflow));
-    println!("  ref         {}", printable(&p.git_ref));
-    println!("  commit      {}", printable(&p.commit_sha));
-    println!("  run         {}", printable(&p.run_id));
+    outln!("  workflow    {}", printable(&p.workflow));
+    outln!("  ref         {}", printable(&p.git_ref));
+    outln!("  commit      {}", printable(&p.commit_sha));
+    outln!("  run         {}", printable(&p.run_id));
     if let Some(env) = &p.environment {
-        println!("  environment {}", printable(env));
+        outln!("  environment {}", printable(env));
     }
     if let Some(event) = &p.event_name {
-        println!("  event       {}", printable(event));
+        outln!("  event       {}", printable(event));
     }
     let total: u64 = view.files.iter().map(|f| f.size).sum();
-    println!("files ({}, {})", view.files.len(), format_size(total));
+    outln!("files ({}, {})", view.files.len(), format_size(total));
     for f in &view.files {
-        println!(
+        outln!(
             "  {}  {:>10}  {}",
             printable(&f.sha256),
             format_size(f.size),
@@ -105,17 +104,17 @@ fn print_view(view: &ReleaseView, gate: &str) {
     }
     let d = &view.diff;
     match &d.previous_version {
-        None => println!("changes: first release of {}", printable(&s.package)),
+        None => outln!("changes: first release of {}", printable(&s.package)),
         Some(prev) => {
-            println!("changes since {}", printable(prev));
+            outln!("changes since {}", printable(prev));
             for f in &d.added {
-                println!("  + {}  ({})", printable(&f.path), format_size(f.size));
+                outln!("  + {}  ({})", printable(&f.path), format_size(f.size));
             }
             for f in &d.removed {
-                println!("  - {}  ({})", printable(&f.path), format_size(f.size));
+                outln!("  - {}  ({})", printable(&f.path), format_size(f.size));
             }
             for c in &d.changed {
-                println!(
+                outln!(
                     "  ~ {}  {} -> {} ({:+} bytes)",
                     printable(&c.path),
                     format_size(c.old_size),
@@ -123,7 +122,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
                     c.size_delta
                 );
             }
-            println!("  {} unchanged", d.unchanged);
+            outln!("  {} unchanged", d.unchanged);
         }
     }
     let names: Vec<String> = view
@@ -137,7 +136,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
             )
         })
         .collect();
-    println!(
+    outln!(
         "approvals {} of {}{}{}",
         view.approvals.len(),
         view.quorum,
@@ -145,7 +144,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
         names.join(", ")
     );
     if s.state == ReleaseState::Staged {
-        println!(
+        outln!(
             "next: `shipgate approve {id} --gate {gate}` or `shipgate reject {id} --gate {gate} --reason TEXT`",
             id = s.id
         );

@@ -3,11 +3,10 @@
 
 use std::process::ExitCode;
 
-use shipgate_client::client::Client;
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseQuery;
 
-use super::gate_ui::{client_error, format_time, print_json, printable};
+use super::gate_ui::{client_error, connect, format_time, print_json, printable};
 use crate::exit::CmdResult;
 
 #[derive(Debug, clap::Args)]
@@ -37,7 +36,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let client = connect(&args.gate)?;
     let state = args.state.as_deref().and_then(ReleaseState::parse);
     let list = client
         .list(&ReleaseQuery {
@@ -52,7 +51,7 @@ pub fn run(args: Args) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     if list.releases.is_empty() {
-        println!(
+        outln!(
             "no releases{}",
             args.state
                 .map(|s| format!(" in state {s}"))
@@ -60,12 +59,15 @@ pub fn run(args: Args) -> CmdResult {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>6}  {:<9} {:<24} {:<16} STAGED",
-        "ID", "STATE", "PACKAGE", "VERSION"
+        "ID",
+        "STATE",
+        "PACKAGE",
+        "VERSION"
     );
     for r in &list.releases {
-        println!(
+        outln!(
             "{:>6}  {:<9} {:<24} {:<16} {}",
             r.id,
             r.state.as_str(),
@@ -75,7 +77,7 @@ pub fn run(args: Args) -> CmdResult {
         );
     }
     if let Some(next) = list.next_before {
-        println!(
+        outln!(
             "\nmore releases follow: `shipgate releases --gate {} --before {next}`",
             args.gate
         );
@@ -85,7 +87,7 @@ pub fn run(args: Args) -> CmdResult {
         .iter()
         .any(|r| r.state == ReleaseState::Staged)
     {
-        println!(
+        outln!(
             "\nreview one with `shipgate release show ID --gate {}`",
             args.gate
         );

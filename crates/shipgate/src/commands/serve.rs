@@ -51,7 +51,7 @@ fn serve(
     after_bound: impl FnOnce(std::net::SocketAddr),
 ) -> CmdResult {
     shipgate_gate::server::serve_blocking(config, |addr| {
-        println!("listening on http://{addr}");
+        outln!("listening on http://{addr}");
         after_bound(addr);
         let _ = std::io::stdout().flush();
     })
@@ -67,64 +67,71 @@ fn print_dev_banner(setup: &DevSetup) {
     let dir = setup.dir.display();
     let m = &setup.maintainer;
     if setup.created {
-        println!(
+        outln!(
             "created ./{dir}: gate key, a stand-in CI issuer (served at {url}/dev-issuer), package `{DEV_PACKAGE}`, maintainer `{DEV_MAINTAINER}`"
         );
     } else {
-        println!("using ./{dir} (remove it to start over)");
+        outln!("using ./{dir} (remove it to start over)");
     }
-    println!();
-    println!("maintainer `{DEV_MAINTAINER}` (package {DEV_PACKAGE}, quorum 1):");
-    println!("  maintainer token  {}", m.token);
-    println!("  TOTP secret       {}", m.totp_secret);
-    println!("  {}", m.otpauth_uri);
+    outln!();
+    outln!("maintainer `{DEV_MAINTAINER}` (package {DEV_PACKAGE}, quorum 1):");
+    outln!("  maintainer token  {}", m.token);
+    outln!("  TOTP secret       {}", m.totp_secret);
+    outln!("  {}", m.otpauth_uri);
     if setup.created
         && let Some(qr) = shipgate_gate::admin::terminal_qr(&m.otpauth_uri)
     {
-        println!("{qr}");
+        outln!("{qr}");
     }
     let mint: Vec<String> = dev::mint_args(setup, "1.0.0");
-    println!();
-    println!("try the whole flow (in another terminal, in this directory):");
-    println!("  # 1. mint a CI token (the dev issuer stands in for GitHub Actions)");
-    println!("  shipgate {} > token.jwt", mint.join(" "));
-    println!("  # 2. stage a file, as CI would");
-    println!("  echo hello > hello.txt");
-    println!(
+    outln!();
+    outln!("try the whole flow (in another terminal, in this directory):");
+    outln!("  # 1. mint a CI token (the dev issuer stands in for GitHub Actions)");
+    outln!("  shipgate {} > token.jwt", mint.join(" "));
+    outln!("  # 2. stage a file, as CI would");
+    outln!("  echo hello > hello.txt");
+    outln!(
         "  SHIPGATE_OIDC_TOKEN=$(cat token.jwt) shipgate stage --gate {url} --package {DEV_PACKAGE} --version 1.0.0 hello.txt"
     );
-    println!("  # 3. review and approve with the code from your authenticator app");
-    println!("  shipgate release show 1 --gate {url}");
-    println!(
+    outln!("  # 3. review and approve with the code from your authenticator app");
+    outln!("  shipgate release show 1 --gate {url}");
+    outln!(
         "  SHIPGATE_MAINTAINER_TOKEN={} shipgate approve 1 --gate {url}",
         m.token
     );
-    println!("  # 4. fetch and verify against the gate key");
-    println!(
+    outln!("  # 4. fetch and verify against the gate key");
+    outln!(
         "  shipgate fetch --gate {url} {DEV_PACKAGE} 1.0.0 --out fetched --gate-key {dir}/gate.pub"
     );
     match dev::actions_env(setup, "1.1.0") {
         Some((request_url, request_token)) => {
-            println!();
-            println!(
+            outln!();
+            outln!(
                 "or as a GitHub Actions publish job would (this gate stands in for the runner's token endpoint):"
             );
-            println!("  export ACTIONS_ID_TOKEN_REQUEST_URL='{request_url}'");
-            println!("  export ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
-            println!("  echo hello again > hello.txt");
-            println!(
-                "  TOKEN=$(shipgate stage --wait --timeout 10m --gate {url} --package {DEV_PACKAGE} --version 1.1.0 hello.txt)"
+            outln!("  export ACTIONS_ID_TOKEN_REQUEST_URL='{request_url}'");
+            outln!("  export ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
+            outln!("  echo hello again > hello.txt");
+            // A dev directory from an older version keeps its own audience.
+            let audience = if setup.config.audience == shipgate_protocol::audience::default_for(url)
+            {
+                String::new()
+            } else {
+                format!(" --audience {}", setup.config.audience)
+            };
+            outln!(
+                "  TOKEN=$(shipgate stage --wait --timeout 10m --gate {url}{audience} --package {DEV_PACKAGE} --version 1.1.0 hello.txt)"
             );
-            println!(
+            outln!(
                 "  # (approve it from another terminal; then check the execution token like a deploy step:)"
             );
-            println!(
+            outln!(
                 "  shipgate oidc verify --issuer {url} --audience deploy:{DEV_PACKAGE} --token \"$TOKEN\" --expect version=1.1.0 --expect commit_sha=0000000000000000000000000000000000000000"
             );
         }
-        None => println!(
+        None => outln!(
             "(this dev directory predates the stand-in GitHub token endpoint; remove ./{dir} to get it)"
         ),
     }
-    println!("dev gate ready");
+    outln!("dev gate ready");
 }

@@ -150,7 +150,7 @@ impl Signer {
                 Some(key) => format!("signed with key {key}"),
                 None => "manifest written, not signed".to_string(),
             };
-            println!(
+            outln!(
                 "✓ {}: {} {}, {files} files, {bytes} bytes, {what}{note}{why}",
                 dir.display(),
                 manifest.name(),
@@ -160,7 +160,7 @@ impl Signer {
         if files == 0 {
             // Almost always a wrong path or a module whose files are all
             // excluded: a manifest of nothing verifies anything.
-            eprintln!(
+            errln!(
                 "warning: {}: the module has no files; its manifest covers nothing (check the directory)",
                 dir.display()
             );
@@ -230,7 +230,7 @@ pub fn run(args: Args) -> CmdResult {
         Some(git_ref) => changed_since(&mut signer, &args, git_ref, &options)?,
     }
     if args.json {
-        println!("{}", json!({ "modules": signer.results }));
+        jsonln!("{}", json!({ "modules": signer.results }));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -254,7 +254,7 @@ fn changed_since(
     }
     let modules = modules_changed_since(root, git_ref).map_err(CliError::usage)?;
     if modules.is_empty() && !args.json {
-        println!(
+        outln!(
             "no modules under {} (a module is a directory holding shipgate.manifest)",
             root.display()
         );
@@ -267,7 +267,7 @@ fn changed_since(
         };
         if change.changed.is_empty() {
             if !args.json {
-                println!("- {}: skipped, no change since {git_ref}", dir.display());
+                outln!("- {}: skipped, no change since {git_ref}", dir.display());
             }
             signer.results.push(json!({
                 "dir": dir.display().to_string(),

@@ -102,9 +102,9 @@ pub fn run(args: Args) -> CmdResult {
             "policy": resolution_json(&config, &resolution),
             "modules": modules,
         });
-        println!("{out}");
+        jsonln!("{out}");
     } else {
-        println!("{}", summary_line(&resolution));
+        outln!("{}", summary_line(&resolution));
         for report in &reports {
             print_report(report);
         }
@@ -161,9 +161,9 @@ fn print_report(report: &ModuleReport) {
     let dir = report.dir.display();
     if report.outcome() == Outcome::Error {
         for failure in report.failures() {
-            eprintln!("error: {failure}");
+            errln!("error: {failure}");
         }
-        println!("✗ {dir}: could not be checked");
+        outln!("✗ {dir}: could not be checked");
         return;
     }
     let label = report
@@ -180,19 +180,19 @@ fn print_report(report: &ModuleReport) {
         })
         .unwrap_or_default();
     match report.outcome() {
-        Outcome::Pass => println!("✓ {dir}: {label}"),
-        _ => println!("✗ {dir}: {label}"),
+        Outcome::Pass => outln!("✓ {dir}: {label}"),
+        _ => outln!("✗ {dir}: {label}"),
     }
     if let Some(Ok(diff)) = &report.tree {
         let base = report.dir.clone();
         for path in &diff.added {
-            println!("    added    {}", base.join(path.as_str()).display());
+            outln!("    added    {}", base.join(path.as_str()).display());
         }
         for path in &diff.missing {
-            println!("    missing  {}", base.join(path.as_str()).display());
+            outln!("    missing  {}", base.join(path.as_str()).display());
         }
         for (path, change) in &diff.changed {
-            println!(
+            outln!(
                 "    changed  {}: {change}",
                 base.join(path.as_str()).display()
             );
@@ -200,11 +200,11 @@ fn print_report(report: &ModuleReport) {
     }
     for failure in report.failures() {
         if !failure.ends_with("differ from the manifest") {
-            println!("    {failure}");
+            outln!("    {failure}");
         }
     }
     for warning in report.warnings() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
 }
 
@@ -214,17 +214,17 @@ fn print_summary(reports: &[ModuleReport], code: u8) {
         .filter(|r| r.outcome() != Outcome::Pass)
         .count();
     if code == 0 {
-        println!("all {} module(s) verified", reports.len());
+        outln!("all {} module(s) verified", reports.len());
         return;
     }
     if code == 2 {
-        eprintln!(
+        errln!(
             "error: {failed} of {} module(s) failed or could not be checked",
             reports.len()
         );
         return;
     }
-    eprintln!(
+    errln!(
         "error: {failed} of {} module(s) failed verification",
         reports.len()
     );
@@ -232,28 +232,28 @@ fn print_summary(reports: &[ModuleReport], code: u8) {
         .iter()
         .any(|r| matches!(r.signature, SignatureCheck::Absent) && r.outcome() == Outcome::Fail);
     if reports.iter().any(|r| r.manifest_missing) {
-        eprintln!(
+        errln!(
             "hint: write a manifest with `shipgate sign --checksum-only DIR` (or sign it with `shipgate sign DIR -s KEY`)"
         );
     } else if unsigned {
-        eprintln!(
+        errln!(
             "hint: this context requires a signature: sign with `shipgate sign DIR -s KEY` (CI signs on approval); `shipgate policy explain` shows why"
         );
     } else if reports.iter().any(|r| {
         matches!(&r.signature, SignatureCheck::Invalid(e) if matches!(e.kind, SignatureErrorKind::NoPublicKey))
     }) {
-        eprintln!(
+        errln!(
             "hint: the module is signed: pass the signer's public key, e.g. `shipgate verify DIR -p shipgate.pub` (a present signature is always checked)"
         );
     } else if reports
         .iter()
         .any(|r| matches!(r.signature, SignatureCheck::Invalid(_)))
     {
-        eprintln!(
+        errln!(
             "hint: pass the signer's public key with -p; if the module changed on purpose, re-sign it with `shipgate sign`"
         );
     } else {
-        eprintln!(
+        errln!(
             "hint: if the changes are intended, refresh the manifest with `shipgate sign --checksum-only DIR` (or re-sign it)"
         );
     }

@@ -5,7 +5,10 @@
 mod util;
 
 mod audit;
+mod client_limits;
 mod execution;
+mod fake_gate;
+mod fetch_safety;
 mod gate;
 mod gate_at_rest;
 mod gate_bruteforce;
@@ -24,3 +27,4 @@ mod help;
 mod home;
 mod oidc;
 mod signing;
+mod terminal;

@@ -71,7 +71,7 @@ pub fn run(args: Args) -> CmdResult {
         jti = token.jti.as_str(),
         "token issued"
     );
-    println!("{}", token.token);
+    rawln!("{}", token.token);
     Ok(ExitCode::SUCCESS)
 }
 

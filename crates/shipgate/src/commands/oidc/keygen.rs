@@ -45,9 +45,9 @@ pub fn run(args: Args) -> CmdResult {
             "alg": key.algorithm().as_str(),
             "path": key.path(),
         });
-        println!("{out}");
+        jsonln!("{out}");
     } else {
-        println!(
+        outln!(
             "created {} key {} in {}",
             key.algorithm(),
             key.kid(),

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> CmdResult {
     let written = shipgate_oidc::documents::publish(&args.issuer, &ring, &args.out)
         .map_err(|err| CliError::usage(format!("cannot write to {}: {err}", args.out.display())))?;
     for path in written {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -51,7 +51,7 @@ async fn serve(args: Args) -> CmdResult {
             args.keys.display()
         ))
     })?;
-    println!("listening on http://{bound}");
+    outln!("listening on http://{bound}");
     tracing::info!("issuer {issuer}");
     server::serve(listener, Arc::new(documents))
         .await

@@ -95,9 +95,9 @@ pub fn run(args: Args) -> CmdResult {
             if args.json {
                 let text = serde_json::to_string_pretty(&verified.claims.to_json())
                     .map_err(|err| CliError::usage(format!("cannot print the claims: {err}")))?;
-                println!("{text}");
+                jsonln!("{text}");
             } else {
-                println!(
+                outln!(
                     "token verified: sub={} (key {})",
                     verified.claims.subject().unwrap_or("(none)"),
                     verified.kid

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use shipgate_client::client::Client;
 
-use crate::commands::gate_ui::client_error;
+use crate::commands::gate_ui::{client_error, printable};
 use crate::exit::CliError;
 
 /// Where a token comes from.
@@ -80,17 +80,49 @@ pub fn fresh(command: Option<&str>) -> Result<TokenSource, CliError> {
     })
 }
 
-/// Gets a token from `source`; `audience` is asked for lazily (GitHub
-/// Actions needs the gate's audience from `/v1/info`).
-pub fn obtain(source: &TokenSource, client: &Client, gate: &str) -> Result<String, CliError> {
+/// The audience this client mints CI tokens for: `--audience` /
+/// `SHIPGATE_AUDIENCE`, else `shipgate:` + the gate URL (see
+/// [`shipgate_protocol::audience`]).
+pub fn pinned_audience(flag: Option<&str>, gate: &str) -> Result<String, CliError> {
+    match flag {
+        Some(audience) if audience.trim().is_empty() || audience.trim() != audience => {
+            Err(CliError::usage(format!(
+                "--audience {audience:?}: must be non-empty, without surrounding spaces"
+            )))
+        }
+        Some(audience) => Ok(audience.to_owned()),
+        None => Ok(shipgate_protocol::audience::default_for(gate)),
+    }
+}
+
+/// Gets a token from `source`. A token minted here (GitHub Actions) is for
+/// `audience` only: when the gate announces another one, nothing is minted,
+/// so a wrong or hostile `--gate` cannot obtain a token meant for another
+/// service.
+pub fn obtain(
+    source: &TokenSource,
+    client: &Client,
+    gate: &str,
+    audience: &str,
+) -> Result<String, CliError> {
     match source {
         TokenSource::Given(token) | TokenSource::Env(token) => Ok(token.clone()),
         TokenSource::Command(command) => run_command(command),
         TokenSource::GitHubActions { url, request_token } => {
             let info = client.info().map_err(|e| client_error(e, gate))?;
-            tracing::debug!(audience = %info.audience, "requesting a GitHub Actions OIDC token");
+            if info.audience != audience {
+                return Err(CliError::usage(format!(
+                    "the gate at {gate} asks for CI tokens with audience {}, but this client mints them only for {audience}; no token was requested",
+                    printable(&info.audience)
+                ))
+                .hint(format!(
+                    "if {gate} is the gate you meant and its operator confirms that audience, pass --audience (or set SHIPGATE_AUDIENCE) to it; a gate should use `audience = \"{}\"` in gate.toml",
+                    shipgate_protocol::audience::default_for(gate)
+                )));
+            }
+            tracing::debug!(audience, "requesting a GitHub Actions OIDC token");
             client
-                .github_actions_token(url, request_token, &info.audience)
+                .github_actions_token(url, request_token, audience)
                 .map(|t| t.trim().to_owned())
                 .map_err(|e| {
                     CliError::usage(format!("cannot get a GitHub Actions OIDC token: {e}"))

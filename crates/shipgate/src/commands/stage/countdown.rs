@@ -67,7 +67,7 @@ impl WaitObserver for Countdown {
             .last_line
             .is_none_or(|at| at.elapsed() >= LINE_EVERY || remaining.is_zero())
         {
-            eprintln!("{message}");
+            errln!("{message}");
             self.last_line = Some(Instant::now());
         }
     }
@@ -79,7 +79,7 @@ impl WaitObserver for Countdown {
         );
         match &self.spinner {
             Some(spinner) => spinner.println(line),
-            None => eprintln!("{line}"),
+            None => errln!("{line}"),
         }
     }
 }

@@ -15,7 +15,7 @@ use shipgate_client::client::Client;
 use shipgate_client::wait::{WaitOutcome, wait_for_decision};
 use shipgate_protocol::wire::{ExecutionTokenResponse, ReleaseView, StageResponse};
 
-use super::gate_ui::{Bar, client_error, format_size, print_json, printable};
+use super::gate_ui::{Bar, client_error, connect, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult, check_failed};
 use countdown::{Countdown, format_remaining};
 
@@ -29,8 +29,9 @@ use countdown::{Countdown, format_remaining};
   shipgate stage --wait --token-command ./print-ci-token.sh --gate http://127.0.0.1:8080 --package hello --version 1.2.0 hello.tar.gz
 
 The CI token comes from --token, else SHIPGATE_OIDC_TOKEN, else --token-command, else
-(inside GitHub Actions) ACTIONS_ID_TOKEN_REQUEST_URL + ACTIONS_ID_TOKEN_REQUEST_TOKEN with
-the audience the gate announces in /v1/info. --wait needs a second, fresh token after the
+(inside GitHub Actions) ACTIONS_ID_TOKEN_REQUEST_URL + ACTIONS_ID_TOKEN_REQUEST_TOKEN for
+the audience shipgate:<the --gate URL> (or --audience / SHIPGATE_AUDIENCE); when the gate
+announces another audience in /v1/info nothing is minted (exit 2). --wait needs a second, fresh token after the
 approval (staging uses the first one up): from --token-command, else from GitHub Actions.
 
 With --wait, stdout carries only the execution token (or, with --json, one JSON object);
@@ -50,6 +51,9 @@ pub struct Args {
     /// The files to stage (staged under their base names).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// The audience of CI tokens minted here (GitHub Actions); refused when the gate announces another [default: shipgate:<the --gate URL>].
+    #[arg(long, env = "SHIPGATE_AUDIENCE", value_name = "AUD")]
+    audience: Option<String>,
     /// The CI OIDC token (prefer SHIPGATE_OIDC_TOKEN: arguments are visible to other processes).
     #[arg(long)]
     token: Option<String>,
@@ -108,7 +112,7 @@ pub fn run(args: Args) -> CmdResult {
                 args.timeout
             ))
         })?;
-    let client = Client::new(&args.gate).map_err(|e| client_error(e, &args.gate))?;
+    let client = connect(&args.gate)?;
     let first = ci_token::first(args.token.clone(), args.token_command.as_deref())?;
     // Known before staging: a wait that could never end in a token must not start.
     let fresh = if args.wait {
@@ -116,7 +120,8 @@ pub fn run(args: Args) -> CmdResult {
     } else {
         None
     };
-    let token = ci_token::obtain(&first, &client, &args.gate)?;
+    let audience = ci_token::pinned_audience(args.audience.as_deref(), &args.gate)?;
+    let token = ci_token::obtain(&first, &client, &args.gate, &audience)?;
     let progress = Arc::new(Bar::new());
     let staged = client
         .stage(&args.package, &args.version, &args.files, &token, progress)
@@ -158,9 +163,9 @@ fn print_staged(staged: &StageResponse, gate: &str, to_stderr: bool) {
     ));
     for line in lines {
         if to_stderr {
-            eprintln!("{line}");
+            errln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     }
 }
@@ -192,8 +197,9 @@ fn wait_and_get_token(
         .iter()
         .map(|a| printable(&a.maintainer))
         .collect();
-    eprintln!("{what} released (approved by {})", approvers.join(", "));
-    let ci_token = ci_token::obtain(fresh, client, &args.gate)?;
+    errln!("{what} released (approved by {})", approvers.join(", "));
+    let audience = ci_token::pinned_audience(args.audience.as_deref(), &args.gate)?;
+    let ci_token = ci_token::obtain(fresh, client, &args.gate, &audience)?;
     let issued = client
         .execution_token(staged.id, &ci_token)
         .map_err(|e| {
@@ -208,13 +214,13 @@ fn wait_and_get_token(
     let left = issued
         .expires_at
         .saturating_sub(u64::try_from(shipgate_gate::unix_now()).unwrap_or(0));
-    eprintln!(
+    errln!(
         "execution token for {what}: audience {}, digest {}, expires in {}",
         printable(&issued.audience),
         printable(&issued.digest),
         format_remaining(std::time::Duration::from_secs(left))
     );
-    eprintln!(
+    errln!(
         "check it with `shipgate oidc verify --issuer {} --audience {} --expect digest={}`",
         printable(&issued.issuer),
         printable(&issued.audience),
@@ -223,7 +229,7 @@ fn wait_and_get_token(
     if args.json {
         print_json(&WaitJson::released(staged, &view, &issued))?;
     } else {
-        println!("{}", issued.token);
+        rawln!("{}", issued.token);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -233,8 +239,8 @@ fn rejected(args: &Args, what: &str, view: &ReleaseView) -> CmdResult {
     if args.json {
         print_json(&WaitJson::ended(view.summary.id, "rejected", Some(reason)))?;
     }
-    eprintln!("error: {what} was rejected: {}", printable(reason));
-    eprintln!(
+    errln!("error: {what} was rejected: {}", printable(reason));
+    errln!(
         "hint: fix what the reason says and stage a new version (a rejected version may also be staged again)"
     );
     Ok(check_failed())
@@ -253,13 +259,14 @@ fn timed_out(
     let approvals = last.map_or_else(String::new, |v| {
         format!(" ({} of {} approval(s))", v.approvals.len(), v.quorum)
     });
-    eprintln!(
+    errln!(
         "error: no decision on {what} within {}{approvals}; it stays staged",
         format_remaining(timeout)
     );
-    eprintln!(
+    errln!(
         "hint: a maintainer can still approve it (`shipgate approve {} --gate {}`); the execution token goes only to the run that staged it, so re-run this job or stage a new version",
-        staged.id, args.gate
+        staged.id,
+        args.gate
     );
     Ok(check_failed())
 }

@@ -24,7 +24,7 @@ use clients::{AUDIENCE, Maintainer, PACKAGES, Shared};
 use shipgate_gate::config::GateConfig;
 
 use crate::gate_util::{CiIssuer, Gate, Minter, write_gate_key};
-use crate::util::{assert_exit, peer, run_in};
+use crate::util::{assert_exit, peer};
 
 /// Kills while clients are at work.
 const KILLS: usize = 50;
@@ -267,8 +267,10 @@ fn crash_drill_sigkill_at_random_moments_loses_and_halves_nothing() {
         view["package"].as_str().unwrap(),
         view["version"].as_str().unwrap(),
     );
-    let out = run_in(
-        gate.path(),
+    // `gate.cli` keeps the remembered checkpoint in the gate's directory,
+    // not in the user's own config.
+    let out = gate.cli(
+        &[],
         &[
             "fetch",
             "--gate",
