@@ -936,6 +936,9 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
             Registry::Npm
         }
         "semantic-release" => Registry::Npm,
+        // Staging through a shipgate release gate: the gate publishes once
+        // maintainers approve, so the job is on the release path.
+        "shipgate" if sub == "stage" => Registry::Other,
         "twine" if sub == "upload" => Registry::PyPI,
         "python" | "python3"
             if cmd

@@ -74,7 +74,16 @@ pub fn write_atomic_with(
         // Owner-only until the final mode is set below, so a secret is
         // never readable by others, not even for a moment.
         .permissions(Permissions::from_mode(PRIVATE_MODE))
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        // tempfile's error names its random temporary file, which means
+        // nothing to the user: say what is wrong with the directory.
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("the directory {} does not exist", dir.display()),
+            ),
+            kind => io::Error::new(kind, format!("cannot create a file in {}: {kind}", dir.display())),
+        })?;
     fill(temp.as_file_mut())?;
     let mode = match (mode, existing) {
         (Mode::Exact(mode), _) => mode,

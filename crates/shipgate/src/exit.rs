@@ -49,6 +49,21 @@ impl CliError {
         }
         ExitCode::from(self.code)
     }
+
+    /// [`report`](Self::report), and for a `--json` run also one JSON
+    /// object on stdout, so a script reading stdout sees the failure too:
+    /// `{"error": {"message", "hints", "exit_code"}}`.
+    pub fn report_json(&self) -> ExitCode {
+        let object = serde_json::json!({
+            "error": {
+                "message": self.message,
+                "hints": self.hints,
+                "exit_code": self.code,
+            }
+        });
+        jsonln!("{object}");
+        self.report()
+    }
 }
 
 /// Result of a command: the exit code to use when it ran to the end.

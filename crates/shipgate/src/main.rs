@@ -44,8 +44,12 @@ fn main() -> ExitCode {
         }
     };
     logging::init(cli.verbose);
+    // Every command that has `--json` takes it as a plain flag, so its
+    // presence on the command line is what the command saw.
+    let json = std::env::args_os().skip(1).any(|arg| arg == "--json");
     match commands::run(cli.command) {
         Ok(code) => code,
+        Err(err) if json => err.report_json(),
         Err(err) => err.report(),
     }
 }

@@ -109,10 +109,24 @@ pub fn connect(gate: &str) -> Result<Client, CliError> {
     Client::with_timeouts(gate, timeouts).map_err(|e| client_error(e, gate))
 }
 
+/// [`client_error`] for a request authenticated with a CI token (staging):
+/// a refusal gets the hint that fits CI tokens, not the maintainer lockout.
+pub fn ci_client_error(err: ClientError, gate: &str) -> CliError {
+    if matches!(err, ClientError::Api { status: 401, .. }) {
+        return CliError::check(&err).hint(
+            "the gate never says why a CI token is refused: it checks the token's signature and issuer, its audience (`shipgate:` + the gate URL unless --audience), its expiry, the package's trusted-publisher binding (repository, owner id, workflow, environment, ref, event) and that the token was not used before; a refused token is spent, so mint a fresh one, and ask the gate operator for the logged reason",
+        );
+    }
+    client_error(err, gate)
+}
+
 /// Maps a client error to an exit code and a hint.
 pub fn client_error(err: ClientError, gate: &str) -> CliError {
     match &err {
         ClientError::BadUrl(_) => CliError::usage(&err).hint("pass the gate's base URL, e.g. --gate https://gate.example.com"),
+        ClientError::Insecure { .. } if gate.contains("://localhost") => CliError::usage(&err).hint(
+            "write the loopback address itself, e.g. http://127.0.0.1:PORT (a name such as localhost could resolve elsewhere, so only 127.0.0.0/8 and [::1] count as loopback)",
+        ),
         ClientError::Insecure { .. } => CliError::usage(&err).hint(
             "use the gate's https:// URL (put `shipgate serve` behind a TLS proxy); plain http only to 127.0.0.1 or [::1]",
         ),

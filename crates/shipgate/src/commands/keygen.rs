@@ -11,7 +11,7 @@ use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  shipgate keygen -s shipgate.key -p shipgate.pub\n  SHIPGATE_KEY_PASSWORD=... shipgate keygen -s shipgate.key -p shipgate.pub --password\n\nThe secret key is unencrypted by default so that CI can hold it in a secret\n(SHIPGATE_SECRET_KEY); the public key works with `minisign -V -p shipgate.pub`."
+    after_help = "Example:\n  shipgate keygen -s shipgate.key -p shipgate.pub\n  SHIPGATE_KEY_PASSWORD=... shipgate keygen -s shipgate.key -p shipgate.pub --password\n  shipgate keygen -s ci.key -p ci.pub --json\n\nThe secret key is unencrypted by default so that CI can hold it in a secret\n(SHIPGATE_SECRET_KEY); the public key works with `minisign -V -p shipgate.pub`."
 )]
 pub struct Args {
     /// Secret key file to write (created with mode 0600).
@@ -26,6 +26,9 @@ pub struct Args {
     /// Overwrite existing key files.
     #[arg(long)]
     force: bool,
+    /// Print `{secret_key, public_key, key_id, encrypted}` as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Reads a new password: `$SHIPGATE_KEY_PASSWORD`, or asked twice on the terminal.
@@ -83,6 +86,18 @@ pub fn run(args: Args) -> CmdResult {
     let pair = generate_key_pair(password.as_deref()).map_err(CliError::usage)?;
     write_key(&args.secret_key, &pair.secret_key_file, 0o600)?;
     write_key(&args.public_key, &pair.public_key_file, 0o644)?;
+    if args.json {
+        jsonln!(
+            "{}",
+            serde_json::json!({
+                "secret_key": args.secret_key.display().to_string(),
+                "public_key": args.public_key.display().to_string(),
+                "key_id": pair.key_id.to_string(),
+                "encrypted": password.is_some(),
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let encryption = if password.is_some() {
         "encrypted with your password"
     } else {

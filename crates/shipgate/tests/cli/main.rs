@@ -25,6 +25,7 @@ mod gate_quota;
 mod gate_util;
 mod help;
 mod home;
+mod json_and_messages;
 mod oidc;
 mod signing;
 mod terminal;

@@ -44,6 +44,10 @@ pub struct Args {
     /// An extra string claim; repeat for more.
     #[arg(long = "claim", value_name = "KEY=VALUE")]
     claims: Vec<String>,
+
+    /// Print `{token, jti, kid, expires_at}` as JSON instead of the bare token.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -71,7 +75,19 @@ pub fn run(args: Args) -> CmdResult {
         jti = token.jti.as_str(),
         "token issued"
     );
-    rawln!("{}", token.token);
+    if args.json {
+        jsonln!(
+            "{}",
+            serde_json::json!({
+                "token": token.token,
+                "jti": token.jti,
+                "kid": issuer.key().kid(),
+                "expires_at": token.expires_at,
+            })
+        );
+    } else {
+        rawln!("{}", token.token);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -27,6 +27,10 @@ pub struct Args {
     /// Output directory (the site root).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+
+    /// Print `{written: [paths]}` as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -34,6 +38,11 @@ pub fn run(args: Args) -> CmdResult {
     let ring = load_keys(&args.keys)?;
     let written = shipgate_oidc::documents::publish(&args.issuer, &ring, &args.out)
         .map_err(|err| CliError::usage(format!("cannot write to {}: {err}", args.out.display())))?;
+    if args.json {
+        let paths: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        jsonln!("{}", serde_json::json!({ "written": paths }));
+        return Ok(ExitCode::SUCCESS);
+    }
     for path in written {
         outln!("wrote {}", path.display());
     }

@@ -157,6 +157,12 @@ fn read_token(args: &Args) -> Result<String, CliError> {
         std::env::var("SHIPGATE_OIDC_TOKEN").unwrap_or_default()
     };
     let token = token.trim().to_owned();
+    if token.is_empty()
+        && let Some(path) = &args.token_file
+    {
+        return Err(CliError::usage(format!("--token-file {}: the file is empty", path.display()))
+            .hint("write the token into it first (e.g. the output of the step that fetched it)"));
+    }
     if token.is_empty() {
         return Err(CliError::usage("no token given")
             .hint("pass --token-file FILE, --token TOKEN, or set SHIPGATE_OIDC_TOKEN"));

@@ -15,7 +15,7 @@ use shipgate_client::client::Client;
 use shipgate_client::wait::{WaitOutcome, wait_for_decision};
 use shipgate_protocol::wire::{ExecutionTokenResponse, ReleaseView, StageResponse};
 
-use super::gate_ui::{Bar, client_error, connect, format_size, print_json, printable};
+use super::gate_ui::{Bar, ci_client_error, client_error, connect, format_size, print_json, printable};
 use crate::exit::{CliError, CmdResult, check_failed};
 use countdown::{Countdown, format_remaining};
 
@@ -125,7 +125,7 @@ pub fn run(args: Args) -> CmdResult {
     let progress = Arc::new(Bar::new());
     let staged = client
         .stage(&args.package, &args.version, &args.files, &token, progress)
-        .map_err(|e| client_error(e, &args.gate))?;
+        .map_err(|e| ci_client_error(e, &args.gate))?;
     let Some(fresh) = fresh else {
         if args.json {
             print_json(&staged)?;
@@ -221,7 +221,7 @@ fn wait_and_get_token(
         format_remaining(std::time::Duration::from_secs(left))
     );
     errln!(
-        "check it with `shipgate oidc verify --issuer {} --audience {} --expect digest={}`",
+        "check it with `shipgate oidc verify --issuer {} --audience {} --expect digest={} --token \"$TOKEN\"` (TOKEN holds what this command printed on stdout)",
         printable(&issued.issuer),
         printable(&issued.audience),
         printable(&issued.digest)
