@@ -32,6 +32,7 @@ mod execution_tokens;
 mod log;
 mod maintainers;
 pub mod model;
+mod ops;
 mod quota;
 mod releases;
 
@@ -53,6 +54,7 @@ use crate::private_files;
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
+pub use ops::{OpsFigures, migration_versions};
 pub use quota::{PackageUsage, Sweepable};
 
 /// Database file name inside the data directory.
