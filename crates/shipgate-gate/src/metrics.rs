@@ -135,9 +135,14 @@ pub fn token_refused(reason: &str) {
 pub fn refusal_class(reason: &str) -> &'static str {
     let reason = reason.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| reason.contains(w));
-    if has(&["no authorization", "empty or too long", "not `bearer", "not bearer"]) {
+    if has(&[
+        "no authorization",
+        "empty or too long",
+        "not `bearer",
+        "not bearer",
+    ]) {
         "missing"
-    } else if has(&["totp", "code"]) {
+    } else if has(&["totp"]) {
         "totp"
     } else if has(&["locked"]) {
         "locked"

@@ -22,20 +22,23 @@ impl Db {
     /// and rolls it back (nothing is kept).
     pub async fn probe_write(&self) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO used_jtis (jti, exp) VALUES ('healthz-probe', 0) ON CONFLICT DO NOTHING")
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO used_jtis (jti, exp) VALUES ('healthz-probe', 0) ON CONFLICT DO NOTHING",
+        )
+        .execute(&mut *tx.tx)
+        .await?;
         tx.tx.rollback().await?;
         Ok(())
     }
 
     /// Releases by state, events by kind and locked maintainers.
     pub async fn ops_figures(&self) -> Result<OpsFigures, StorageError> {
-        let pairs = |rows: Vec<sqlx::sqlite::SqliteRow>| -> Result<Vec<(String, i64)>, StorageError> {
-            rows.iter()
-                .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
-                .collect()
-        };
+        let pairs =
+            |rows: Vec<sqlx::sqlite::SqliteRow>| -> Result<Vec<(String, i64)>, StorageError> {
+                rows.iter()
+                    .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
+                    .collect()
+            };
         let releases = sqlx::query("SELECT state, COUNT(*) FROM releases GROUP BY state")
             .fetch_all(&self.pool)
             .await?;
