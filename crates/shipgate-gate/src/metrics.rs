@@ -273,7 +273,7 @@ pub async fn serve(State(state): State<AppState>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::refusal_class;
+    use super::{metrics, publish_outcome, refusal_class};
 
     #[test]
     fn refusal_reasons_fall_into_a_few_classes() {
@@ -282,5 +282,23 @@ mod tests {
         assert_eq!(refusal_class("wrong TOTP code"), "totp");
         assert_eq!(refusal_class("jti already used"), "replayed");
         assert_eq!(refusal_class("something new"), "other");
+    }
+
+    #[test]
+    fn publish_outcomes_are_counted_by_registry_and_outcome() {
+        publish_outcome("npm", "published");
+        publish_outcome("npm", "published");
+        publish_outcome("pypi", "failed");
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics().registry).unwrap();
+        assert!(text.contains("# TYPE shipgate_publish counter"), "{text}");
+        assert!(
+            text.contains(r#"shipgate_publish_total{registry="npm",outcome="published"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"shipgate_publish_total{registry="pypi",outcome="failed"} 1"#),
+            "{text}"
+        );
     }
 }
