@@ -203,11 +203,11 @@ pub async fn track(request: Request, next: Next) -> Response {
         _ => None,
     };
     if let Some(decision) = decision {
+        // A locked maintainer is refused like any wrong credential (401).
         let outcome = match status.as_u16() {
             200..=299 => "accepted",
             401 | 403 => "refused",
             409 => "conflict",
-            429 => "locked",
             400..=499 => "invalid",
             _ => "error",
         };
