@@ -16,6 +16,7 @@
 //!   restore rolled back.
 
 use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -111,6 +112,7 @@ impl ServeLock {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&lock)
             .map_err(io)?;
         match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
@@ -379,7 +381,7 @@ pub async fn restore(config: &GateConfig, backup: &Path) -> Result<RestoreReport
     copy_private(backup, &incoming)?;
     let mut kept_aside = None;
     if replaced.is_some() {
-        let aside = data.join(format!("{DB_FILE}.before-restore-{stamp}"));
+        let aside = free_aside_name(&data, stamp);
         for suffix in ["", "-wal", "-shm"] {
             let from = data.join(format!("{DB_FILE}{suffix}"));
             if from.exists() {
@@ -396,6 +398,19 @@ pub async fn restore(config: &GateConfig, backup: &Path) -> Result<RestoreReport
     })?;
     private_files::sync_dir(&data);
     Ok(compare(kept_aside, restored, replaced))
+}
+
+/// `gate.db.before-restore-TIME`, or with `.2`, `.3`, ... when a restore in
+/// the same second already used it: a kept database is never overwritten.
+fn free_aside_name(data: &Path, stamp: i64) -> PathBuf {
+    let base = format!("{DB_FILE}.before-restore-{stamp}");
+    let mut candidate = data.join(&base);
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = data.join(format!("{base}.{n}"));
+        n += 1;
+    }
+    candidate
 }
 
 fn copy_private(from: &Path, to: &Path) -> Result<(), BackupError> {

@@ -110,6 +110,20 @@ fn backup_under_load_then_restore_into_the_stopped_gate() {
         stderr(&out)
     );
 
+    // Nor does a second gate start on the same data directory.
+    let out = crate::util::run_in(gate.path(), &["serve", "--config", "gate.toml"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("a gate is running"),
+        "{}",
+        stderr(&out)
+    );
+    let lock = gate.path().join("data/serve.lock");
+    assert_eq!(
+        std::fs::metadata(lock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
     let (status, dir) = gate.terminate();
     assert!(status.success());
     let admin = |args: &[&str]| {
@@ -180,6 +194,19 @@ fn backup_under_load_then_restore_into_the_stopped_gate() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
+
+    // --json: the comparison for scripts (backup-2 is newer than backup-1).
+    let out = admin(&["restore", "backup-2.db", "--json"]);
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["events_rolled_back"], 0, "{report}");
+    assert!(report["restored"]["newest_event_seq"].as_i64().unwrap() >= backed_up_events);
+    assert!(
+        report["kept_aside"]
+            .as_str()
+            .unwrap()
+            .contains("gate.db.before-restore-")
+    );
 
     // The restored gate serves, and its whole log verifies.
     let gate = Gate::start_in(dir);
