@@ -24,9 +24,22 @@ use crate::api::AppState;
 /// How long the database write probe may wait for its turn.
 const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Adds `GET /healthz` to the gate's public router.
+/// Adds `GET /healthz` to the gate's public router: the same checks, but
+/// only their names and verdicts (free disk space is the operator's
+/// business; the metrics listener's `/healthz` shows it).
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
-    router.route("/healthz", get(serve))
+    router.route("/healthz", get(serve_public))
+}
+
+/// `GET /healthz` on the public listener.
+pub async fn serve_public(state: State<AppState>) -> Response {
+    let (status, mut body) = check(state).await;
+    if let Some(checks) = body["checks"].as_object_mut() {
+        for check in checks.values_mut() {
+            *check = json!({ "ok": check["ok"] });
+        }
+    }
+    (status, Json(body)).into_response()
 }
 
 /// Free bytes for unprivileged users on the file system holding `dir`.
@@ -35,8 +48,13 @@ pub fn free_disk_bytes(dir: &Path) -> std::io::Result<u64> {
     Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
 }
 
-/// `GET /healthz`.
-pub async fn serve(State(state): State<AppState>) -> Response {
+/// `GET /healthz` on the metrics listener, with figures and reasons.
+pub async fn serve(state: State<AppState>) -> Response {
+    let (status, body) = check(state).await;
+    (status, Json(body)).into_response()
+}
+
+async fn check(State(state): State<AppState>) -> (StatusCode, Value) {
     let database = match tokio::time::timeout(DB_PROBE_TIMEOUT, state.db().probe_write()).await {
         Ok(Ok(())) => json!({ "ok": true }),
         Ok(Err(err)) => {
@@ -73,5 +91,5 @@ pub async fn serve(State(state): State<AppState>) -> Response {
         "status": if healthy { "ok" } else { "failing" },
         "checks": checks,
     });
-    (status, Json(body)).into_response()
+    (status, body)
 }
