@@ -82,7 +82,10 @@ pub fn write_atomic_with(
                 io::ErrorKind::NotFound,
                 format!("the directory {} does not exist", dir.display()),
             ),
-            kind => io::Error::new(kind, format!("cannot create a file in {}: {kind}", dir.display())),
+            kind => io::Error::new(
+                kind,
+                format!("cannot create a file in {}: {kind}", dir.display()),
+            ),
         })?;
     fill(temp.as_file_mut())?;
     let mode = match (mode, existing) {

@@ -119,6 +119,21 @@ pub struct GateConfig {
     /// Default limits on what a package may keep staged (see [`crate::limits`]).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// PEM certificate chain for serving HTTPS itself (with `tls_key`);
+    /// re-read on SIGHUP. Absent: plain HTTP (behind a TLS proxy).
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`; must be mode 0600.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// A second address serving `/metrics` and `/healthz` only (for a
+    /// scraper). Absent: `/metrics` is not served at all.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// `/healthz` fails when the data directory's file system has less
+    /// free space than this (default 1 GiB).
+    #[serde(default = "default_min_free_disk")]
+    pub min_free_disk_bytes: u64,
     /// The packages this gate releases.
     #[serde(default, rename = "package")]
     pub packages: Vec<PackageConfig>,
@@ -141,6 +156,10 @@ fn default_max_upload() -> u64 {
 
 fn default_idle_timeout() -> u64 {
     DEFAULT_IDLE_TIMEOUT_SECONDS
+}
+
+fn default_min_free_disk() -> u64 {
+    1 << 30
 }
 
 fn default_max_connections() -> usize {
@@ -550,6 +569,12 @@ impl GateConfig {
                 "must start with http:// or https://".into(),
             ));
         }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(invalid(
+                "tls_cert".into(),
+                "tls_cert and tls_key must be given together".into(),
+            ));
+        }
         if self.audience.trim().is_empty() {
             return Err(invalid("audience".into(), "must not be empty".into()));
         }
@@ -689,6 +714,14 @@ impl GateConfig {
     /// Loads (creating on first use) the key that seals TOTP secrets.
     pub fn secrets_key(&self) -> Result<crate::secrets::SecretsKey, crate::secrets::SecretsError> {
         crate::secrets::SecretsKey::load_or_create(&self.secrets_key_path())
+    }
+
+    /// The TLS certificate and key paths, resolved like the other paths.
+    pub fn tls_paths(&self) -> Option<(PathBuf, PathBuf)> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some((self.base_dir.join(cert), self.base_dir.join(key))),
+            _ => None,
+        }
     }
 
     /// The dev issuer key directory, if any, resolved like the other paths.

@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod api;
 pub mod approvals;
+pub mod backup;
 pub mod blobs;
 pub mod config;
 pub mod credentials;
@@ -20,9 +21,11 @@ pub mod dev;
 mod dev_token;
 mod diff;
 pub mod execution;
+pub mod health;
 pub mod limits;
 pub mod lockout;
 pub mod maintenance;
+pub mod metrics;
 pub mod private_files;
 pub mod provenance;
 pub mod publishers;
@@ -31,6 +34,7 @@ pub mod server;
 pub mod signing;
 pub mod storage;
 pub mod tlog;
+pub mod tls;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> i64 {

@@ -54,6 +54,12 @@ pub enum ServeError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The data directory is in use by another gate (or could not be locked).
+    #[error(transparent)]
+    Lock(#[from] crate::backup::BackupError),
     /// The runtime or the server failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
@@ -138,6 +144,21 @@ pub async fn run(
         idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
         max_connections: config.max_connections,
     };
+    // Held until this function returns: restores refuse to run meanwhile.
+    let _serving = crate::backup::ServeLock::acquire(&config.data_dir())?;
+    let certs = match config.tls_paths() {
+        Some((cert, key)) => Some(crate::tls::CertStore::load(&cert, &key)?),
+        None => None,
+    };
+    let acceptor = certs.as_ref().map(|c| c.acceptor()).transpose()?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
     let (state, _) = open_state(config).await?;
     let db = state.db_handle();
     let interval = Duration::from_secs(state.config().maintenance_interval_seconds.max(1));
@@ -145,11 +166,72 @@ pub async fn run(
         state.clone(),
         interval,
     ));
+    let reloader = tokio::spawn(reload_on_hangup(certs));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let when_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let metrics_server = metrics_listener.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "serving /metrics and /healthz");
+        }
+        tokio::spawn(listen::serve(
+            listener,
+            crate::metrics::router(state.clone()),
+            limits,
+            when_stopped(stopped.clone()),
+        ))
+    });
     on_bound(bound);
-    listen::serve(listener, api::router(state), limits, shutdown).await;
+    listen::serve_maybe_tls(
+        listener,
+        api::router(state),
+        limits,
+        acceptor,
+        when_stopped(stopped),
+    )
+    .await;
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
+    reloader.abort();
     housekeeping.abort();
     db.close().await;
     Ok(())
+}
+
+/// Re-reads the TLS certificate and key on every SIGHUP (a bad pair is
+/// logged and the one in service kept). Without TLS, SIGHUP is logged and
+/// ignored rather than ending the process (`systemctl reload` sends it).
+async fn reload_on_hangup(certs: Option<std::sync::Arc<crate::tls::CertStore>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: TLS reload disabled");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match &certs {
+                Some(certs) => match certs.reload() {
+                    Ok(()) => tracing::info!("SIGHUP: reloaded the TLS certificate and key"),
+                    Err(err) => tracing::error!(
+                        %err,
+                        "SIGHUP: kept the TLS certificate in service; the new one is unusable"
+                    ),
+                },
+                None => tracing::info!("SIGHUP: nothing to reload (no tls_cert configured)"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = certs;
+    }
 }
 
 /// Runs the server on its own runtime until SIGTERM or ctrl-c.

@@ -56,6 +56,19 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    serve_maybe_tls(listener, router, limits, None, shutdown).await;
+}
+
+/// Like [`serve`], over TLS when `tls` is given: the handshake must finish
+/// within the idle timeout and holds a connection slot while it runs, so
+/// the same limits hold for TLS clients as for plain ones.
+pub async fn serve_maybe_tls(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -90,8 +103,33 @@ pub async fn serve(
             tracing::debug!(%err, "cannot set TCP_NODELAY on a connection");
         }
         let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let Some(acceptor) = tls.clone() else {
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(%peer, %err, "connection ended with an error");
+                }
+                drop(permit);
+            });
+            continue;
+        };
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        let handshake_timeout = limits.idle_timeout;
         tokio::spawn(async move {
+            let stream =
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(err)) => {
+                        tracing::debug!(%peer, %err, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            let connection = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
             if let Err(err) = connection.await {
                 tracing::debug!(%peer, %err, "connection ended with an error");
             }

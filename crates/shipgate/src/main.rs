@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     let json = std::env::args_os().skip(1).any(|arg| arg == "--json");
     match commands::run(cli.command) {
         Ok(code) => code,
-        Err(err) if json => err.report_json(),
+        Err(err) if json && !output::wrote_stdout() => err.report_json(),
         Err(err) => err.report(),
     }
 }

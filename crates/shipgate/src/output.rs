@@ -55,9 +55,19 @@ pub fn json(text: &str) -> String {
 
 /// Writes `text` as is. On stdout a closed pipe ends the process quietly;
 /// a failing stderr is ignored (there is nowhere left to report it).
+/// Whether anything was written to stdout yet (a `--json` command that
+/// already printed its report must not get a second JSON object).
+static WROTE_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once anything went to stdout.
+pub fn wrote_stdout() -> bool {
+    WROTE_STDOUT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn raw(stream: Stream, text: &str) {
     let result = match stream {
         Stream::Out => {
+            WROTE_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes()).and_then(|()| out.flush())
         }

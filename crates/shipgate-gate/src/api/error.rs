@@ -40,6 +40,7 @@ impl ApiError {
     pub fn refused(reason: impl std::fmt::Display) -> Self {
         let reason = reason.to_string();
         tracing::warn!(reason = %shipgate_protocol::untrusted::escape_for_terminal(&reason), "credentials refused");
+        crate::metrics::token_refused(&reason);
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", REFUSED_MESSAGE)
     }
 

@@ -187,6 +187,8 @@ pub fn router(state: AppState) -> Router {
     }
     router = crate::publishers::dev_issuer_routes(router, &state);
     router = crate::execution::routes(router);
+    router = crate::health::routes(router);
+    router = crate::metrics::instrument(router);
     router
         .fallback(|| async { ApiError::not_found("no such route (see /v1/openapi.json)") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

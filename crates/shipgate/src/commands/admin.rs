@@ -71,6 +71,12 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Write a consistent copy of the database while the gate runs, and list
+    /// what else to back up.
+    Backup(super::admin_backup::BackupArgs),
+    /// Replace the database of a stopped gate with a backup, and say what
+    /// that rolled back.
+    Restore(super::admin_backup::RestoreArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +119,8 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, CliErr
 pub fn run(command: Command) -> CmdResult {
     let now = shipgate_gate::unix_now();
     match command {
+        Command::Backup(args) => super::admin_backup::backup(args),
+        Command::Restore(args) => super::admin_backup::restore(args),
         Command::Enroll {
             user,
             packages,

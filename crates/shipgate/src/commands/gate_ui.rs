@@ -125,7 +125,7 @@ pub fn client_error(err: ClientError, gate: &str) -> CliError {
     match &err {
         ClientError::BadUrl(_) => CliError::usage(&err).hint("pass the gate's base URL, e.g. --gate https://gate.example.com"),
         ClientError::Insecure { .. } if gate.contains("://localhost") => CliError::usage(&err).hint(
-            "write the loopback address itself, e.g. http://127.0.0.1:PORT (a name such as localhost could resolve elsewhere, so only 127.0.0.0/8 and [::1] count as loopback)",
+            "write the loopback address itself, e.g. http://127.0.0.1:PORT (a name such as localhost could resolve elsewhere, so only 127.0.0.0/8 and [::1] count as loopback), or use the gate's https:// URL",
         ),
         ClientError::Insecure { .. } => CliError::usage(&err).hint(
             "use the gate's https:// URL (put `shipgate serve` behind a TLS proxy); plain http only to 127.0.0.1 or [::1]",

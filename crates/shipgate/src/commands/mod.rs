@@ -2,6 +2,7 @@
 //! `run(args) -> CmdResult`.
 
 mod admin;
+mod admin_backup;
 mod approve;
 mod audit;
 mod demo;

@@ -42,6 +42,14 @@ pub fn run(args: Args) -> CmdResult {
         let config = setup.config.clone();
         return serve(config, move |_| print_dev_banner(&setup));
     }
+    if !args.config.exists() {
+        return Err(CliError::usage(format!(
+            "no gate config at {}",
+            args.config.display()
+        ))
+        .hint("to try the gate out, run `shipgate serve --dev` (a local gate with a test maintainer, nothing to configure)")
+        .hint("for a real gate, write a gate.toml (see docs/gate.md) and pass it with --config FILE"));
+    }
     let config = load_config(&args.config)?;
     serve(config, |_| {})
 }
@@ -50,8 +58,13 @@ fn serve(
     config: shipgate_gate::config::GateConfig,
     after_bound: impl FnOnce(std::net::SocketAddr),
 ) -> CmdResult {
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     shipgate_gate::server::serve_blocking(config, |addr| {
-        outln!("listening on http://{addr}");
+        outln!("listening on {scheme}://{addr}");
         after_bound(addr);
         let _ = std::io::stdout().flush();
     })

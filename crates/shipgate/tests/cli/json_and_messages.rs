@@ -23,8 +23,17 @@ fn keygen_and_oidc_issue_and_publish_speak_json() {
     let out = run_in(
         d,
         &[
-            "oidc", "issue", "--keys", "keys", "--issuer", "https://ci.example.com",
-            "--audience", "deploy", "--subject", "job", "--json",
+            "oidc",
+            "issue",
+            "--keys",
+            "keys",
+            "--issuer",
+            "https://ci.example.com",
+            "--audience",
+            "deploy",
+            "--subject",
+            "job",
+            "--json",
         ],
     );
     assert_exit(&out, 0);
@@ -36,8 +45,15 @@ fn keygen_and_oidc_issue_and_publish_speak_json() {
     let out = run_in(
         d,
         &[
-            "oidc", "publish", "--keys", "keys", "--issuer", "https://ci.example.com",
-            "--out", "site", "--json",
+            "oidc",
+            "publish",
+            "--keys",
+            "keys",
+            "--issuer",
+            "https://ci.example.com",
+            "--out",
+            "site",
+            "--json",
         ],
     );
     assert_exit(&out, 0);
@@ -85,14 +101,28 @@ fn messages_name_the_problem_not_internals() {
     let out = run_in(
         d,
         &[
-            "oidc", "verify", "--issuer", "https://ci.example.com", "--audience", "x",
-            "--token-file", "empty.jwt",
+            "oidc",
+            "verify",
+            "--issuer",
+            "https://ci.example.com",
+            "--audience",
+            "x",
+            "--token-file",
+            "empty.jwt",
         ],
     );
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("empty.jwt: the file is empty"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("empty.jwt: the file is empty"),
+        "{}",
+        stderr(&out)
+    );
     // localhost is not a literal loopback address: the hint says what to write.
     let out = run_in(d, &["releases", "--gate", "http://localhost:8080"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("http://127.0.0.1:PORT"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("http://127.0.0.1:PORT"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -160,8 +160,11 @@ fn read_token(args: &Args) -> Result<String, CliError> {
     if token.is_empty()
         && let Some(path) = &args.token_file
     {
-        return Err(CliError::usage(format!("--token-file {}: the file is empty", path.display()))
-            .hint("write the token into it first (e.g. the output of the step that fetched it)"));
+        return Err(CliError::usage(format!(
+            "--token-file {}: the file is empty",
+            path.display()
+        ))
+        .hint("write the token into it first (e.g. the output of the step that fetched it)"));
     }
     if token.is_empty() {
         return Err(CliError::usage("no token given")

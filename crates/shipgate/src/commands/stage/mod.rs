@@ -15,7 +15,9 @@ use shipgate_client::client::Client;
 use shipgate_client::wait::{WaitOutcome, wait_for_decision};
 use shipgate_protocol::wire::{ExecutionTokenResponse, ReleaseView, StageResponse};
 
-use super::gate_ui::{Bar, ci_client_error, client_error, connect, format_size, print_json, printable};
+use super::gate_ui::{
+    Bar, ci_client_error, client_error, connect, format_size, print_json, printable,
+};
 use crate::exit::{CliError, CmdResult, check_failed};
 use countdown::{Countdown, format_remaining};
 
