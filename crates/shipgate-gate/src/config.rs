@@ -113,6 +113,9 @@ pub struct GateConfig {
     /// Default limits on what a package may keep staged (see [`crate::limits`]).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// How the gate retries publishing to registries (`[publishing]`).
+    #[serde(default)]
+    pub publishing: crate::targets::PublishingConfig,
     /// The packages this gate releases.
     #[serde(default, rename = "package")]
     pub packages: Vec<PackageConfig>,
@@ -163,6 +166,9 @@ pub struct PackageConfig {
     /// Overrides of the gate's `[limits]` for this package.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Registries the gate publishes approved releases to (`[[package.target]]`).
+    #[serde(default, rename = "target")]
+    pub targets: Vec<crate::targets::TargetConfig>,
 }
 
 fn one() -> u32 {
@@ -649,6 +655,11 @@ impl GateConfig {
                         package.maintainers.len()
                     ),
                 ));
+            }
+            for (j, target) in package.targets.iter().enumerate() {
+                target.validate().map_err(|(field, message)| {
+                    invalid(format!("package[{i}].target[{j}].{field}"), message)
+                })?;
             }
             for (j, publisher) in package.publishers.iter().enumerate() {
                 publisher

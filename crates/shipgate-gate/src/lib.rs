@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod api;
 pub mod approvals;
+pub mod artifacts;
 pub mod blobs;
 pub mod config;
 pub mod credentials;
@@ -25,11 +26,13 @@ pub mod lockout;
 pub mod maintenance;
 pub mod private_files;
 pub mod provenance;
+pub mod publish_worker;
 pub mod publishers;
 pub mod secrets;
 pub mod server;
 pub mod signing;
 pub mod storage;
+pub mod targets;
 pub mod tlog;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).

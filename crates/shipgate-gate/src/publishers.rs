@@ -380,7 +380,7 @@ workflow = ".github/workflows/release.yml"
 "#,
             issuer.url
         );
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::private_files::private_tempdir();
         let config = GateConfig::parse(&text, "gate.toml".as_ref(), dir.path()).unwrap();
         let auth = PublisherAuth::from_config(&config).unwrap();
         let db = Db::open(dir.path()).await.unwrap();

@@ -60,6 +60,8 @@ pub struct Parts {
     pub execution: ExecutionIssuer,
     /// The transparency-log service.
     pub log: LogService,
+    /// Registry credentials and the publish worker's bell.
+    pub publishing: crate::publish_worker::Publishing,
 }
 
 type Inner = Parts;
@@ -95,6 +97,11 @@ impl AppState {
     /// The blob store.
     pub fn blobs(&self) -> &BlobStore {
         &self.inner.blobs
+    }
+
+    /// Registry credentials and the publish worker's bell.
+    pub fn publishing(&self) -> &crate::publish_worker::Publishing {
+        &self.inner.publishing
     }
 
     fn key(&self) -> &GateKey {

@@ -200,6 +200,7 @@ async fn receive_and_commit(
             sha256: f.sha256.clone(),
         })
         .collect();
+    let artifacts = check_artifacts(state, &new).await?;
     let now = crate::unix_now();
     let mut tx = state.db().begin_write().await?;
     if let Some(limits) = limits {
@@ -217,8 +218,27 @@ async fn receive_and_commit(
         }
         Err(err) => return Err(err.into()),
     };
+    if let Some(json) = &artifacts {
+        tx.set_artifacts(id, json).await?;
+    }
     tx.commit().await?;
     Ok((id, new))
+}
+
+/// For a package with registry targets: the staged archives must be what
+/// the targets publish, stating the staged name and version.
+async fn check_artifacts(state: &AppState, new: &NewRelease) -> Result<Option<String>, ApiError> {
+    let Some(package) = state.config().package(&new.package) else {
+        return Ok(None);
+    };
+    crate::artifacts::check_staged(state.blobs(), package, &new.version, &new.files)
+        .await
+        .map_err(|reason| {
+            ApiError::unprocessable(format!(
+                "staging {} {} refused: {reason}",
+                new.package, new.version
+            ))
+        })
 }
 
 fn taken(package: &str, version: &str) -> ApiError {

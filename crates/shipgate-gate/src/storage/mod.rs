@@ -32,6 +32,7 @@ mod execution_tokens;
 mod log;
 mod maintainers;
 pub mod model;
+mod outbox;
 mod quota;
 mod releases;
 
@@ -53,6 +54,7 @@ use crate::private_files;
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
+pub use outbox::{JobOutcome, PublishJob};
 pub use quota::{PackageUsage, Sweepable};
 
 /// Database file name inside the data directory.
@@ -138,6 +140,11 @@ fn migrations() -> Vec<Migration> {
             4,
             "limits",
             include_str!("../../migrations/0004_limits.sql"),
+        ),
+        migration(
+            5,
+            "publish",
+            include_str!("../../migrations/0005_publish.sql"),
         ),
     ]
 }

@@ -126,6 +126,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
             println!("  {} unchanged", d.unchanged);
         }
     }
+    super::release_publishing::print(view);
     let names: Vec<String> = view
         .approvals
         .iter()

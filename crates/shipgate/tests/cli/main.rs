@@ -20,4 +20,6 @@ mod gate_quota;
 mod gate_util;
 mod help;
 mod oidc;
+mod publish_npm;
+mod publish_util;
 mod signing;
