@@ -54,6 +54,21 @@ fn log_entries(gate: &Gate) -> String {
     entries
 }
 
+/// The kind of every transparency-log entry, in order.
+fn event_kinds(gate: &Gate) -> Vec<String> {
+    let entries: serde_json::Value = serde_json::from_str(&log_entries(gate)).unwrap();
+    entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let leaf: serde_json::Value =
+                serde_json::from_str(e["data"].as_str().unwrap()).unwrap();
+            leaf["kind"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
 fn outputs_text(outs: &[std::process::Output]) -> Vec<u8> {
     let mut all = Vec::new();
     for out in outs {
@@ -362,4 +377,106 @@ fn a_wrong_token_or_a_registry_that_is_down_ends_failed_and_the_release_stays_re
         .output()
         .unwrap();
     assert!(!absent.status.success());
+}
+
+/// The crash drill for the outbox: the gate is killed (SIGKILL) while its
+/// job is pending (the registry is not up yet), the registry comes up, the
+/// gate restarts and publishes the approved bytes exactly once.
+#[test]
+fn a_gate_killed_with_a_pending_job_publishes_it_once_after_restart() {
+    let ci = CiIssuer::start();
+    let work = tempfile::tempdir().unwrap();
+    let port = crate::publish_util::unused_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gate.toml"),
+        npm_gate_config(&ci, &url, 1000),
+    )
+    .unwrap();
+    write_gate_key(dir.path());
+    // The registry's token is only known once it runs: a placeholder first.
+    write_token(dir.path(), "placeholder", 0o600);
+    let gate = Gate::start_in(dir);
+    let secrets = vec![
+        enroll(&gate, "alice", "hello"),
+        enroll(&gate, "bob", "hello"),
+    ];
+    let tgz = npm_pack(work.path(), gate.path(), &package("4.0.0", "crash"));
+    let ci_token = ci.github_token("shipgate-test", "acme/hello", "42", "4.0.0", &[]);
+    assert_exit(&gate.stage(&ci_token, "hello", "4.0.0", &[&tgz]), 0);
+    approve_both(&gate, "1", &secrets);
+    // Wait until the worker has tried (and failed) at least once.
+    let start = std::time::Instant::now();
+    loop {
+        let out = gate.cli(
+            &[],
+            &["release", "show", "1", "--gate", &gate.url, "--json"],
+        );
+        let view = json(&out);
+        assert_eq!(view["targets"][0]["state"], "pending", "{view}");
+        if view["targets"][0]["attempts"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let dir = gate.kill();
+
+    let registry = crate::publish_util::verdaccio_on(work.path(), port);
+    write_token(dir.path(), &registry.token, 0o600);
+    let gate = Gate::start_in(dir);
+    let view = wait_for_targets(&gate, "1");
+    assert_eq!(view["targets"][0]["state"], "published", "{view}");
+    let versions = npm(work.path())
+        .args([
+            "view",
+            "hello",
+            "versions",
+            "--json",
+            "--registry",
+            &registry.url,
+        ])
+        .output()
+        .unwrap();
+    let versions: serde_json::Value = serde_json::from_slice(&versions.stdout).unwrap();
+    assert_eq!(
+        versions,
+        serde_json::json!(["4.0.0"]),
+        "held once: {versions}"
+    );
+    // The registry holds the approved bytes: the sha512 of the approved
+    // blob, as the gate computed it.
+    let integrity = view["targets"][0]["integrity"][0]["integrity"]
+        .as_str()
+        .unwrap();
+    let viewed = npm(work.path())
+        .args([
+            "view",
+            "hello@4.0.0",
+            "dist.integrity",
+            "--registry",
+            &registry.url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&viewed.stdout).trim(), integrity);
+    let expected = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let bytes = std::fs::read(gate.path().join(&tgz)).unwrap();
+        format!(
+            "sha512-{}",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(&bytes))
+        )
+    };
+    assert_eq!(integrity, expected);
+    // Exactly one `published` event for the release.
+    assert_eq!(
+        event_kinds(&gate)
+            .iter()
+            .filter(|k| *k == "published")
+            .count(),
+        1
+    );
 }

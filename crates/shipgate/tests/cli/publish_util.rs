@@ -34,6 +34,16 @@ fn free_port() -> u16 {
 
 /// Starts Verdaccio in `work/verdaccio` and registers user `gate`.
 pub fn verdaccio(work: &Path) -> Verdaccio {
+    verdaccio_on(work, free_port())
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn unused_port() -> u16 {
+    free_port()
+}
+
+/// [`verdaccio`] on a given port.
+pub fn verdaccio_on(work: &Path, port: u16) -> Verdaccio {
     let bin = std::env::var_os("SHIPGATE_VERDACCIO").map(PathBuf::from).unwrap_or_else(|| {
         panic!("SHIPGATE_VERDACCIO is not set: source .ci/setup-registries.sh (it installs Verdaccio 6.8.0)")
     });
@@ -54,7 +64,6 @@ pub fn verdaccio(work: &Path) -> Verdaccio {
         ),
     )
     .unwrap();
-    let port = free_port();
     let child = Command::new(&bin)
         .arg("--config")
         .arg(&config)
