@@ -10,6 +10,7 @@ mod log;
 pub mod openapi;
 mod read;
 mod stage;
+mod staged_files;
 
 use std::sync::Arc;
 
@@ -147,6 +148,11 @@ pub fn routes(max_upload: u64) -> Vec<(&'static str, &'static str, MethodRouter<
         ("get", "/v1/releases", get(read::list)),
         ("get", "/v1/releases/{id}", get(read::show)),
         ("post", "/v1/releases/{id}/approve", post(decide::approve)),
+        (
+            "get",
+            "/v1/releases/{id}/files/{file}",
+            get(staged_files::download),
+        ),
         ("post", "/v1/releases/{id}/reject", post(decide::reject)),
         (
             "post",

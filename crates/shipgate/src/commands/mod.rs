@@ -14,6 +14,7 @@ mod oidc;
 mod policy;
 mod reject;
 mod release;
+mod release_download;
 mod release_publishing;
 mod releases;
 mod serve;
