@@ -480,3 +480,90 @@ fn a_gate_killed_with_a_pending_job_publishes_it_once_after_restart() {
         1
     );
 }
+
+/// The shell command that mints a fresh acme/hello CI token for v`version`.
+fn mint_command(ci: &CiIssuer, version: &str) -> String {
+    let keys = ci.dir.path().join("keys").display().to_string();
+    let args = ci.issue_args(&keys, "shipgate-test", "acme/hello", "42", version, &[]);
+    std::iter::once(env!("CARGO_BIN_EXE_shipgate").to_owned())
+        .chain(args)
+        .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `stage --wait --until published` ends when the gate has published (exit
+/// 0, the target's URL on stderr), and with exit 1 naming the target and its
+/// error when publishing fails.
+#[test]
+fn stage_wait_until_published_follows_the_targets() {
+    let ci = CiIssuer::start();
+    let work = tempfile::tempdir().unwrap();
+    let registry = verdaccio(work.path());
+    let dead = format!("http://127.0.0.1:{}/", crate::publish_util::unused_port());
+    for (url, expected_exit) in [(registry.url.as_str(), 0), (dead.as_str(), 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("gate.toml"), npm_gate_config(&ci, url, 2)).unwrap();
+        write_gate_key(dir.path());
+        write_token(dir.path(), &registry.token, 0o600);
+        let gate = Gate::start_in(dir);
+        let secrets = vec![
+            enroll(&gate, "alice", "hello"),
+            enroll(&gate, "bob", "hello"),
+        ];
+        let tgz = npm_pack(work.path(), gate.path(), &package("5.0.0", "waited"));
+        let child = crate::util::shipgate()
+            .current_dir(gate.path())
+            .env("SHIPGATE_CONFIG_DIR", gate.path().join("user-config"))
+            .env("SHIPGATE_CACHE_DIR", gate.path().join("jwks-cache"))
+            .env_remove("SHIPGATE_OIDC_TOKEN")
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+            .args([
+                "stage",
+                "--wait",
+                "--until",
+                "published",
+                "--timeout",
+                "2m",
+                "--gate",
+                &gate.url,
+                "--package",
+                "hello",
+                "--version",
+                "5.0.0",
+                "--token-command",
+                &mint_command(&ci, "5.0.0"),
+                &tgz,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Approve once the release is staged.
+        let start = std::time::Instant::now();
+        while gate.get("/v1/releases/1").0 != 200 {
+            assert!(start.elapsed() < std::time::Duration::from_secs(60));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        approve_both(&gate, "1", &secrets);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(expected_exit), "{}", stderr(&out));
+        let err = stderr(&out);
+        if expected_exit == 0 {
+            assert!(err.contains("target npm"), "{err}");
+            assert!(err.contains(": published at "), "{err}");
+            assert!(
+                stdout(&out).trim().starts_with("eyJ"),
+                "the execution token follows"
+            );
+        } else {
+            assert!(
+                err.contains(&format!("the npm target {dead} is failed")),
+                "{err}"
+            );
+            assert!(stdout(&out).trim().is_empty());
+        }
+        assert!(!contains(&out.stderr, registry.token.as_bytes()));
+    }
+}
