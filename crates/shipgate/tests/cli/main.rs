@@ -22,5 +22,6 @@ mod help;
 mod oidc;
 mod publish_download;
 mod publish_npm;
+mod publish_pypi;
 mod publish_util;
 mod signing;

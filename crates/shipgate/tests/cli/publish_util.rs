@@ -228,3 +228,127 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// The Python with pypiserver, passlib and build (`SHIPGATE_PYTHON`, from
+/// `.ci/setup-registries.sh`).
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("SHIPGATE_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
+        panic!("SHIPGATE_PYTHON is not set: source .ci/setup-registries.sh (it installs pypiserver, passlib and build)")
+    });
+    let ok = Command::new(&python)
+        .args(["-c", "import pypiserver, passlib, build"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} lacks pypiserver, passlib or build",
+        python.display()
+    );
+    python
+}
+
+/// A pypiserver whose uploads need user `gate` (password `gate-password-1`).
+pub struct Pypiserver {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Pypiserver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn pypiserver(work: &Path) -> Pypiserver {
+    let python = python();
+    let root = work.join("pypiserver");
+    std::fs::create_dir_all(root.join("packages")).unwrap();
+    let htpasswd = root.join("htpasswd");
+    let made = Command::new(&python)
+        .args([
+            "-c",
+            "import sys\nfrom passlib.apache import HtpasswdFile\nh = HtpasswdFile(sys.argv[1], new=True)\nh.set_password('gate', 'gate-password-1')\nh.save()",
+        ])
+        .arg(&htpasswd)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let port = free_port();
+    let child = Command::new(&python)
+        .args([
+            "-m",
+            "pypiserver",
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .args(["-a", "update", "--hash-algo", "sha256", "-P"])
+        .arg(&htpasswd)
+        .arg(root.join("packages"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Pypiserver {
+        child,
+        url: format!("http://127.0.0.1:{port}/"),
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "pypiserver did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
+}
+
+/// `python -m build` (wheel and sdist) of project `name` `version` into
+/// `dest`; returns (wheel, sdist) file names.
+pub fn python_build(work: &Path, dest: &Path, name: &str, version: &str) -> (String, String) {
+    let source = work.join(format!("py-{name}-{version}"));
+    let out = work.join(format!("py-out-{name}-{version}"));
+    std::fs::create_dir_all(source.join(name)).unwrap();
+    std::fs::write(
+        source.join("pyproject.toml"),
+        format!(
+            "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"{name}\"\nversion = \"{version}\"\n\n[project.scripts]\n{name}-cli = \"{name}:main\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        source.join(name).join("__init__.py"),
+        format!("VERSION = \"{version}\"\n\ndef main():\n    print(VERSION)\n"),
+    )
+    .unwrap();
+    let built = Command::new(python())
+        .args(["-m", "build", "--no-isolation", "--outdir"])
+        .arg(&out)
+        .arg(&source)
+        .env("HOME", work)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let mut wheel = String::new();
+    let mut sdist = String::new();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::copy(&path, dest.join(&file)).unwrap();
+        if file.ends_with(".whl") {
+            wheel = file;
+        } else if file.ends_with(".tar.gz") {
+            sdist = file;
+        }
+    }
+    (wheel, sdist)
+}
