@@ -20,6 +20,7 @@ mod gate_quota;
 mod gate_util;
 mod help;
 mod oidc;
+mod publish_bench;
 mod publish_download;
 mod publish_npm;
 mod publish_pypi;
