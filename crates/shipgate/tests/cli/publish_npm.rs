@@ -567,3 +567,68 @@ fn stage_wait_until_published_follows_the_targets() {
         assert!(!contains(&out.stderr, registry.token.as_bytes()));
     }
 }
+
+/// npm scoped names: the gate's package `acme-hello` publishes `@acme/hello`
+/// (the target's `name`); staging checks the tarball against that name.
+#[test]
+fn a_scoped_npm_name_is_published_through_the_target_name() {
+    let ci = CiIssuer::start();
+    let work = tempfile::tempdir().unwrap();
+    let registry = verdaccio(work.path());
+    let dir = tempfile::tempdir().unwrap();
+    let config = npm_gate_config(&ci, &registry.url, 3)
+        .replace("name = \"hello\"", "name = \"acme-hello\"")
+        .replace(
+            "tag = \"latest\"",
+            "tag = \"latest\"\nname = \"@acme/hello\"",
+        );
+    std::fs::write(dir.path().join("gate.toml"), config).unwrap();
+    write_gate_key(dir.path());
+    write_token(dir.path(), &registry.token, 0o600);
+    let gate = Gate::start_in(dir);
+    let secrets = vec![
+        enroll(&gate, "alice", "acme-hello"),
+        enroll(&gate, "bob", "acme-hello"),
+    ];
+    // A tarball named after the gate's package, not the registry's: refused.
+    let wrong = npm_pack(
+        work.path(),
+        gate.path(),
+        &serde_json::json!({ "name": "acme-hello", "version": "1.0.0" }),
+    );
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
+    let refused = gate.stage(&token, "acme-hello", "1.0.0", &[&wrong]);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        stderr(&refused).contains("expected \"@acme/hello\""),
+        "{}",
+        stderr(&refused)
+    );
+
+    let tgz = npm_pack(
+        work.path(),
+        gate.path(),
+        &serde_json::json!({ "name": "@acme/hello", "version": "1.0.0" }),
+    );
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
+    assert_exit(&gate.stage(&token, "acme-hello", "1.0.0", &[&tgz]), 0);
+    approve_both(&gate, "1", &secrets);
+    let view = wait_for_targets(&gate, "1");
+    assert_eq!(view["targets"][0]["state"], "published", "{view}");
+    let viewed = npm(work.path())
+        .args([
+            "view",
+            "@acme/hello@1.0.0",
+            "dist.integrity",
+            "--registry",
+            &registry.url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&viewed.stdout).trim(),
+        view["targets"][0]["integrity"][0]["integrity"]
+            .as_str()
+            .unwrap()
+    );
+}
