@@ -21,6 +21,7 @@ mod gate_util;
 mod help;
 mod oidc;
 mod publish_bench;
+mod publish_cargo;
 mod publish_download;
 mod publish_npm;
 mod publish_pypi;
