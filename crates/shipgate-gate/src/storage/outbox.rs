@@ -280,3 +280,106 @@ impl Db {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{event_kinds, temp_db};
+    use super::*;
+
+    fn targets() -> Vec<TargetConfig> {
+        ["npm", "pypi"]
+            .iter()
+            .map(|kind| {
+                toml::from_str(&format!(
+                    "kind = \"{kind}\"\nregistry = \"http://127.0.0.1:9/\"\ntoken_env = \"T\""
+                ))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn jobs_commit_with_their_transaction_and_end_once() {
+        let (_dir, db) = temp_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        let new = crate::storage::releases::tests::new_release("hello", "1.0.0");
+        let id = tx.insert_staged(&new, 1).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // A transaction that does not commit leaves no job.
+        let mut tx = db.begin_write().await.unwrap();
+        tx.enqueue_publish_jobs(id, &targets(), 2).await.unwrap();
+        drop(tx);
+        assert!(db.due_publish_jobs(i64::MAX).await.unwrap().is_empty());
+
+        let mut tx = db.begin_write().await.unwrap();
+        tx.enqueue_publish_jobs(id, &targets(), 2).await.unwrap();
+        tx.commit().await.unwrap();
+        let jobs = db.due_publish_jobs(0).await.unwrap();
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(db.next_publish_due().await.unwrap(), Some(0));
+
+        // A retry keeps the job pending, later, with its error; no event.
+        let retry = JobOutcome::Retry {
+            error: "registry answered 503".into(),
+            next_attempt_ms: 5_000,
+        };
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            tx.finish_publish_attempt(&jobs[0], &retry, 3)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        let status = db.publish_status(id).await.unwrap();
+        assert_eq!(status[0].state, "pending");
+        assert_eq!(status[0].attempts, 1);
+        assert_eq!(
+            status[0].last_error.as_deref(),
+            Some("registry answered 503")
+        );
+        assert_eq!(db.due_publish_jobs(4_999).await.unwrap().len(), 1);
+
+        // The same attempt cannot be recorded twice (a second worker).
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            !tx.finish_publish_attempt(&jobs[0], &retry, 3)
+                .await
+                .unwrap()
+        );
+        drop(tx);
+
+        let published = JobOutcome::Published {
+            url: "http://127.0.0.1:9/hello".into(),
+            integrity: vec![PublishedIntegrity {
+                file_name: "b.tar.gz".into(),
+                integrity: "sha256:bb".into(),
+            }],
+            already_present: false,
+        };
+        let due = db.due_publish_jobs(i64::MAX).await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            tx.finish_publish_attempt(&due[0], &published, 4)
+                .await
+                .unwrap()
+        );
+        let failed = JobOutcome::Failed {
+            error: "credentials refused (401)".into(),
+        };
+        assert!(
+            tx.finish_publish_attempt(&due[1], &failed, 4)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        let status = db.publish_status(id).await.unwrap();
+        assert_eq!(status[0].state, "published");
+        assert_eq!(status[0].integrity[0].integrity, "sha256:bb");
+        assert_eq!(status[1].state, "failed");
+        assert!(db.due_publish_jobs(i64::MAX).await.unwrap().is_empty());
+        assert_eq!(db.next_publish_due().await.unwrap(), None);
+        let kinds = event_kinds(&db).await;
+        assert_eq!(&kinds[kinds.len() - 2..], ["published", "publish_failed"]);
+    }
+}
