@@ -478,6 +478,30 @@ impl Client {
         result
     }
 
+    /// [`Client::download`] with a maintainer token (staged files are for
+    /// the package's maintainers only).
+    pub fn download_as_maintainer(
+        &self,
+        path: &str,
+        maintainer_token: &str,
+        dest: &Path,
+        max_size: u64,
+        progress: &dyn Progress,
+    ) -> Result<(u64, String), ClientError> {
+        let url = self.url(path);
+        self.runtime.block_on(async {
+            let request = self.http.get(&url).bearer_auth(maintainer_token);
+            let response = check(&url, send(&url, request).await?).await?;
+            progress.start("downloading", response.content_length().unwrap_or(0));
+            let result = write_stream(&url, response, dest, max_size, progress).await;
+            progress.finish();
+            if result.is_err() {
+                let _ = std::fs::remove_file(dest);
+            }
+            result
+        })
+    }
+
     /// GETs a small body (manifest, signature) into memory, up to `limit` bytes.
     pub fn get_bytes(&self, path: &str, limit: usize) -> Result<Vec<u8>, ClientError> {
         let url = self.url(path);

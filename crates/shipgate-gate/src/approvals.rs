@@ -304,6 +304,9 @@ async fn apply(
             }
             let (signed, manifest_sha256) = sign(&release).map_err(DecisionError::Signing)?;
             tx.mark_released(id, &signed, &manifest_sha256, now).await?;
+            // The outbox: publishing jobs commit with `released` or not at all.
+            tx.enqueue_publish_jobs(id, &package_config.targets, now)
+                .await?;
             Ok(Outcome::Released {
                 approvals,
                 manifest_sha256,

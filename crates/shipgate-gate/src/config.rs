@@ -134,6 +134,9 @@ pub struct GateConfig {
     /// free space than this (default 1 GiB).
     #[serde(default = "default_min_free_disk")]
     pub min_free_disk_bytes: u64,
+    /// How the gate retries publishing to registries (`[publishing]`).
+    #[serde(default)]
+    pub publishing: crate::targets::PublishingConfig,
     /// The packages this gate releases.
     #[serde(default, rename = "package")]
     pub packages: Vec<PackageConfig>,
@@ -188,6 +191,9 @@ pub struct PackageConfig {
     /// Overrides of the gate's `[limits]` for this package.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Registries the gate publishes approved releases to (`[[package.target]]`).
+    #[serde(default, rename = "target")]
+    pub targets: Vec<crate::targets::TargetConfig>,
 }
 
 fn one() -> u32 {
@@ -678,6 +684,11 @@ impl GateConfig {
                         package.maintainers.len()
                     ),
                 ));
+            }
+            for (j, target) in package.targets.iter().enumerate() {
+                target.validate().map_err(|(field, message)| {
+                    invalid(format!("package[{i}].target[{j}].{field}"), message)
+                })?;
             }
             for (j, publisher) in package.publishers.iter().enumerate() {
                 publisher

@@ -184,10 +184,29 @@ pub fn subject(release: &ReleaseDetail) -> String {
     )
 }
 
+/// Most files named in a token's `files` claim: each costs about 130 bytes
+/// of token, and verifiers refuse tokens over 16 KiB. A release with more
+/// files is checked against its signed manifest (the `digest` claim).
+pub const MAX_FILES_CLAIM: usize = 64;
+
+/// The `files` claim: each released file's name and SHA-256, so a deploy
+/// step checks the bytes it received, not only the manifest's digest.
+fn files_claim(release: &ReleaseDetail) -> Option<Value> {
+    (release.files.len() <= MAX_FILES_CLAIM).then(|| {
+        Value::Array(
+            release
+                .files
+                .iter()
+                .map(|f| json!({ "name": f.path, "sha256": f.sha256 }))
+                .collect(),
+        )
+    })
+}
+
 /// The claims that bind a token to one release and the run that built it.
 pub fn release_claims(release: &ReleaseDetail, digest: &str) -> Map<String, Value> {
     let p = &release.provenance;
-    let claims = json!({
+    let mut claims = json!({
         "release_id": release.summary.id,
         "package": release.summary.package,
         "version": release.summary.version,
@@ -199,6 +218,9 @@ pub fn release_claims(release: &ReleaseDetail, digest: &str) -> Map<String, Valu
         "run_id": p.run_id,
         "approved_by": release.approvals.iter().map(|a| a.maintainer.as_str()).collect::<Vec<_>>(),
     });
+    if let (Some(files), Some(map)) = (files_claim(release), claims.as_object_mut()) {
+        map.insert("files".to_owned(), files);
+    }
     match claims {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -314,7 +336,11 @@ mod tests {
                 run_id: "99".into(),
                 ..Provenance::default()
             },
-            files: vec![],
+            files: vec![crate::storage::ReleaseFile {
+                path: "hello.tgz".into(),
+                size: 3,
+                sha256: "ef".repeat(32),
+            }],
             approvals: vec![Approval {
                 maintainer: "alice".into(),
                 approved_at: 2,
@@ -366,6 +392,10 @@ mod tests {
         assert_eq!(claims["commit_sha"], "ab".repeat(20));
         assert_eq!(claims["run_id"], "99");
         assert_eq!(claims["approved_by"], json!(["alice"]));
+        assert_eq!(
+            claims["files"],
+            json!([{ "name": "hello.tgz", "sha256": "ef".repeat(32) }])
+        );
         assert_eq!(
             claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
             300

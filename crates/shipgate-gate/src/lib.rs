@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod api;
 pub mod approvals;
+pub mod artifacts;
 pub mod backup;
 pub mod blobs;
 pub mod config;
@@ -28,11 +29,13 @@ pub mod maintenance;
 pub mod metrics;
 pub mod private_files;
 pub mod provenance;
+pub mod publish_worker;
 pub mod publishers;
 pub mod secrets;
 pub mod server;
 pub mod signing;
 pub mod storage;
+pub mod targets;
 pub mod tlog;
 pub mod tls;
 

@@ -43,6 +43,9 @@ pub enum ServeError {
     /// The public URL cannot name the transparency log.
     #[error("gate config: {0}")]
     LogOrigin(#[from] crate::tlog::OriginError),
+    /// A registry target's credential could not be loaded.
+    #[error(transparent)]
+    Publishing(#[from] crate::publish_worker::PublishingError),
     /// The trusted-publisher setup failed.
     #[error("trusted publishers: {0}")]
     Publishers(String),
@@ -108,6 +111,7 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
     let log = LogService::new(LogSigner::new(&config.public_url, key.signing_key())?);
     let publishers = PublisherAuth::from_config(&config).map_err(ServeError::Publishers)?;
     let execution = ExecutionIssuer::open(&config)?;
+    let publishing = crate::publish_worker::Publishing::load(&config)?;
     Ok((
         AppState::new(Parts {
             config,
@@ -118,6 +122,7 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
             publishers,
             execution,
             log,
+            publishing,
         }),
         swept,
     ))
@@ -186,6 +191,8 @@ pub async fn run(
             when_stopped(stopped.clone()),
         ))
     });
+    // Picks up jobs a killed gate left pending, then each release as it commits.
+    let publisher = tokio::spawn(crate::publish_worker::run(state.clone()));
     on_bound(bound);
     listen::serve_maybe_tls(
         listener,
@@ -200,6 +207,7 @@ pub async fn run(
     }
     reloader.abort();
     housekeeping.abort();
+    publisher.abort();
     db.close().await;
     Ok(())
 }

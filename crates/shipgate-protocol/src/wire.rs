@@ -131,6 +131,60 @@ pub struct ReleaseView {
     /// Index of the `released` event in the transparency log, once released.
     #[serde(default)]
     pub log_index: Option<u64>,
+    /// For packages with registry targets: what the staged archives state and
+    /// declare, and what changed since the previous released version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<ArtifactReview>,
+    /// For packages with registry targets: where publishing stands, per target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetStatus>,
+}
+
+/// What a release's archives declare, for the reviewer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactReview {
+    /// Each archive as read at staging: name, version and declarations
+    /// (scripts, dependencies, bins, entry points, `.pth` files, build script).
+    pub files: Vec<serde_json::Value>,
+    /// The released version compared against (`None`: the first one).
+    pub previous_version: Option<String>,
+    /// Each declaration added, removed or changed since `previous_version`.
+    pub changes: Vec<serde_json::Value>,
+    /// True when something that runs on the installer's machine was added or
+    /// changed (an install script, a `.pth` file, a build script).
+    pub loud: bool,
+}
+
+/// One registry target of a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetStatus {
+    /// `npm`, `pypi` or `cargo`.
+    pub kind: String,
+    /// The registry URL.
+    pub registry: String,
+    /// `staged` (not released yet), `pending`, `published`, `failed` or `conflict`.
+    pub state: String,
+    /// Publishing attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last error (kept when the job ends `failed` or `conflict`).
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Where the release can be fetched once published.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Each published file and the integrity the registry records for it.
+    #[serde(default)]
+    pub integrity: Vec<PublishedIntegrity>,
+}
+
+/// A published file's integrity string (`sha512-…` for npm, `sha256:…` otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedIntegrity {
+    /// The file name.
+    pub file_name: String,
+    /// The integrity string.
+    pub integrity: String,
 }
 
 /// Difference between a release and the previous released version.

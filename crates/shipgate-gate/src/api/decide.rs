@@ -130,6 +130,9 @@ async fn run(
         DecisionError::UnknownPackage(_) => ApiError::conflict(err.to_string()),
         other => ApiError::internal(other),
     })?;
+    if matches!(outcome, Outcome::Released { .. }) {
+        state.publishing().wake();
+    }
     let (state_after, manifest_sha256) = match outcome {
         Outcome::Approved { .. } => (ReleaseState::Staged, None),
         Outcome::Released {

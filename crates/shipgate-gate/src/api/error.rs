@@ -44,6 +44,16 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", REFUSED_MESSAGE)
     }
 
+    /// 422: the staged archives are not what the package's registry targets
+    /// publish, or do not state the staged name and version.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "artifact_refused",
+            message,
+        )
+    }
+
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)

@@ -10,6 +10,7 @@ mod log;
 pub mod openapi;
 mod read;
 mod stage;
+mod staged_files;
 
 use std::sync::Arc;
 
@@ -60,6 +61,8 @@ pub struct Parts {
     pub execution: ExecutionIssuer,
     /// The transparency-log service.
     pub log: LogService,
+    /// Registry credentials and the publish worker's bell.
+    pub publishing: crate::publish_worker::Publishing,
 }
 
 type Inner = Parts;
@@ -95,6 +98,11 @@ impl AppState {
     /// The blob store.
     pub fn blobs(&self) -> &BlobStore {
         &self.inner.blobs
+    }
+
+    /// Registry credentials and the publish worker's bell.
+    pub fn publishing(&self) -> &crate::publish_worker::Publishing {
+        &self.inner.publishing
     }
 
     fn key(&self) -> &GateKey {
@@ -140,6 +148,11 @@ pub fn routes(max_upload: u64) -> Vec<(&'static str, &'static str, MethodRouter<
         ("get", "/v1/releases", get(read::list)),
         ("get", "/v1/releases/{id}", get(read::show)),
         ("post", "/v1/releases/{id}/approve", post(decide::approve)),
+        (
+            "get",
+            "/v1/releases/{id}/files/{file}",
+            get(staged_files::download),
+        ),
         ("post", "/v1/releases/{id}/reject", post(decide::reject)),
         (
             "post",

@@ -164,7 +164,22 @@ pub fn document() -> Value {
                                 "size_delta": {"type": "integer"}, "old_sha256": {"type": "string"}, "new_sha256": {"type": "string"}
                             }}},
                             "unchanged": {"type": "integer"}
-                        }}
+                        }},
+                        "artifacts": {"type": "object", "description": "Packages with registry targets: what the staged archives state and declare, and what changed since the previous released version.", "properties": {
+                            "files": {"type": "array", "items": {"type": "object", "description": "kind, format, file_name, name, version, declares {scripts, dependencies, bins, entry_points, pth_files, build_script, proc_macro}"}},
+                            "previous_version": {"type": ["string", "null"]},
+                            "changes": {"type": "array", "items": {"type": "object", "properties": {
+                                "subject": {"type": "string"}, "change": {"type": "string", "enum": ["added", "changed", "removed"]},
+                                "key": {"type": "string"}, "before": {"type": "string"}, "after": {"type": "string"}, "loud": {"type": "boolean"}
+                            }}},
+                            "loud": {"type": "boolean", "description": "An install script, .pth file, build script or proc-macro was added or changed."}
+                        }},
+                        "targets": {"type": "array", "items": {"type": "object", "properties": {
+                            "kind": {"type": "string", "enum": ["npm", "pypi", "cargo"]}, "registry": {"type": "string"},
+                            "state": {"type": "string", "enum": ["staged", "pending", "published", "failed", "conflict"]},
+                            "attempts": {"type": "integer"}, "last_error": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
+                            "integrity": {"type": "array", "items": {"type": "object", "properties": {"file_name": {"type": "string"}, "integrity": {"type": "string"}}}}
+                        }}}
                     }
                 },
                 "Staged": {"type": "object", "properties": {
@@ -218,6 +233,17 @@ pub fn document() -> Value {
             }},
             "/v1/releases/{id}/approve": decision("Approve a staged release (maintainer token + TOTP code). Releases it when the quorum is met.", false),
             "/v1/releases/{id}/reject": decision("Reject a staged release with a reason.", true),
+            "/v1/releases/{id}/files/{file}": {"get": {
+                "summary": "A file of a release as staged (any state while its bytes are stored), for the maintainers of its package only: to look inside before approving. Verify it against the digest in GET /v1/releases/{id}.",
+                "security": [{"maintainer": []}],
+                "parameters": [path_param("id", "Release id."), path_param("file", "File name.")],
+                "responses": {
+                    "200": {"description": "The file's bytes.", "content": {"application/octet-stream": {}}},
+                    "400": error_response("Malformed id or file name."),
+                    "401": error_response("No maintainer token, a CI token, or not a maintainer of the package (the reason is only logged)."),
+                    "404": error_response("No such file, or its bytes were deleted.")
+                }
+            }},
             "/v1/releases/{id}/execution-token": {"post": {
                 "summary": "A short-lived execution token bound to a released release, for the CI run that staged it. Authenticate with a fresh CI OIDC token (audience from /v1/info) that matches the package's trusted-publisher binding and the staging provenance: same repository and owner id, workflow and ref, commit, run id and environment. Each CI token is usable once.",
                 "security": [{"ci": []}],

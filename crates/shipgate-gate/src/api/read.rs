@@ -153,7 +153,10 @@ pub(super) async fn show(
         .package(&detail.summary.package)
         .map_or(0, |p| p.quorum);
     let log_index = state.db().released_log_index(id).await?;
+    let (artifacts, targets) = publishing_view(&state, &detail).await?;
     Ok(Json(ReleaseView {
+        artifacts,
+        targets,
         log_index,
         diff: crate::diff::diff(previous, &detail.files),
         summary: detail.summary,
@@ -163,6 +166,51 @@ pub(super) async fn show(
         quorum,
         reject_reason: detail.reject_reason,
     }))
+}
+
+/// For packages with registry targets: what the archives declare against
+/// the previous released version, and each target's publishing state.
+async fn publishing_view(
+    state: &AppState,
+    detail: &ReleaseDetail,
+) -> Result<
+    (
+        Option<shipgate_protocol::wire::ArtifactReview>,
+        Vec<shipgate_protocol::wire::TargetStatus>,
+    ),
+    ApiError,
+> {
+    let id = detail.summary.id;
+    let review = match state.db().artifacts(id).await? {
+        Some(json) => {
+            let previous = state
+                .db()
+                .previous_released_artifacts(&detail.summary.package, id)
+                .await?;
+            crate::artifacts::review(&json, previous)
+        }
+        None => None,
+    };
+    let mut targets = state.db().publish_status(id).await?;
+    if targets.is_empty()
+        && detail.summary.state == ReleaseState::Staged
+        && let Some(package) = state.config().package(&detail.summary.package)
+    {
+        targets = package
+            .targets
+            .iter()
+            .map(|t| shipgate_protocol::wire::TargetStatus {
+                kind: t.kind.as_str().to_owned(),
+                registry: t.registry.clone(),
+                state: "staged".to_owned(),
+                attempts: 0,
+                last_error: None,
+                url: None,
+                integrity: Vec::new(),
+            })
+            .collect();
+    }
+    Ok((review, targets))
 }
 
 /// The released `{name}` `{version}` with its signed manifest, or 404.

@@ -205,6 +205,7 @@ async fn receive_and_commit(
         )));
     }
 
+    let artifacts = check_artifacts(state, &new).await?;
     let now = crate::unix_now();
     let mut tx = state.db().begin_write().await?;
     if let Some(limits) = limits {
@@ -222,6 +223,9 @@ async fn receive_and_commit(
         }
         Err(err) => return Err(err.into()),
     };
+    if let Some(json) = &artifacts {
+        tx.set_artifacts(id, json).await?;
+    }
     tx.commit().await?;
     Ok((id, new))
 }
@@ -236,6 +240,22 @@ pub(crate) fn check_leaf_size(new: &NewRelease) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+/// For a package with registry targets: the staged archives must be what
+/// the targets publish, stating the staged name and version.
+async fn check_artifacts(state: &AppState, new: &NewRelease) -> Result<Option<String>, ApiError> {
+    let Some(package) = state.config().package(&new.package) else {
+        return Ok(None);
+    };
+    crate::artifacts::check_staged(state.blobs(), package, &new.version, &new.files)
+        .await
+        .map_err(|reason| {
+            ApiError::unprocessable(format!(
+                "staging {} {} refused: {reason}",
+                new.package, new.version
+            ))
+        })
 }
 
 fn taken(package: &str, version: &str) -> ApiError {

@@ -33,6 +33,7 @@ mod log;
 mod maintainers;
 pub mod model;
 mod ops;
+mod outbox;
 mod policy;
 mod quota;
 mod releases;
@@ -56,6 +57,7 @@ pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
 pub use ops::{OpsFigures, migration_versions};
+pub use outbox::{JobOutcome, PublishJob};
 pub use policy::PackagePolicy;
 pub use quota::{PackageUsage, Sweepable};
 pub use releases::staged_leaf_len;
@@ -143,6 +145,11 @@ fn migrations() -> Vec<Migration> {
             4,
             "limits",
             include_str!("../../migrations/0004_limits.sql"),
+        ),
+        migration(
+            5,
+            "publish",
+            include_str!("../../migrations/0005_publish.sql"),
         ),
     ]
 }

@@ -443,7 +443,7 @@ impl WriteTx {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::tests::{event_kinds, temp_db};
     use super::*;
 

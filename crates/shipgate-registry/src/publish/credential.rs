@@ -30,6 +30,13 @@ impl Credential {
         }
     }
 
+    /// The same secret, sent as the password of `username` (PyPI Basic auth; a
+    /// pypiserver takes an htpasswd user instead of `__token__`).
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
     /// A token read from a file that only its owner can read (mode 0600 or stricter);
     /// surrounding whitespace is removed. The error never contains the file's content.
     pub fn from_file(path: &std::path::Path) -> Result<Self, CredentialError> {

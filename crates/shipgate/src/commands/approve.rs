@@ -90,7 +90,7 @@ pub fn decide(
     Ok(ExitCode::SUCCESS)
 }
 
-fn maintainer_token(gate: &str) -> Result<String, CliError> {
+pub(super) fn maintainer_token(gate: &str) -> Result<String, CliError> {
     if let Some(token) = std::env::var("SHIPGATE_MAINTAINER_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty())

@@ -15,6 +15,8 @@ mod oidc;
 mod policy;
 mod reject;
 mod release;
+mod release_download;
+mod release_publishing;
 mod releases;
 mod serve;
 mod sign;

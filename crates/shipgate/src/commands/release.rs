@@ -16,6 +16,12 @@ pub enum Command {
         after_help = "Example:\n  shipgate release show 42 --gate https://gate.example.com\n  shipgate release show 42 --gate https://gate.example.com --json"
     )]
     Show(ShowArgs),
+    /// Download the files of a release as staged (maintainers of its package
+    /// only), each checked against the SHA-256 announced at staging.
+    #[command(
+        after_help = "Example:\n  export SHIPGATE_MAINTAINER_TOKEN=sgm_alice_...\n  shipgate release download 42 --gate https://gate.example.com --out review/"
+    )]
+    Download(super::release_download::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +48,10 @@ pub fn parse_id(text: &str) -> Result<i64, CliError> {
 }
 
 pub fn run(command: Command) -> CmdResult {
-    let Command::Show(args) = command;
+    let args = match command {
+        Command::Show(args) => args,
+        Command::Download(args) => return super::release_download::run(args),
+    };
     let id = parse_id(&args.id)?;
     let client = connect(&args.gate)?;
     let view = client.show(id).map_err(|e| client_error(e, &args.gate))?;
@@ -125,6 +134,7 @@ fn print_view(view: &ReleaseView, gate: &str) {
             outln!("  {} unchanged", d.unchanged);
         }
     }
+    super::release_publishing::print(view);
     let names: Vec<String> = view
         .approvals
         .iter()

@@ -52,6 +52,11 @@ impl Gate {
 
     /// Starts `shipgate serve` on the config already in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Gate {
+        Self::start_in_with_env(dir, &[])
+    }
+
+    /// [`Gate::start_in`] with extra environment variables for the server.
+    pub fn start_in_with_env(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Gate {
         let stderr_path = dir.path().join("serve.stderr");
         // Appended to: a restarted gate keeps the log of the runs before.
         let stderr = std::fs::OpenOptions::new()
@@ -62,6 +67,7 @@ impl Gate {
         let mut child = shipgate()
             .current_dir(dir.path())
             .env("SHIPGATE_LOG", "info")
+            .envs(env.iter().copied())
             .args(["serve", "--config", "gate.toml"])
             .stdout(Stdio::piped())
             .stderr(stderr)

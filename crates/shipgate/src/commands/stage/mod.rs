@@ -6,6 +6,7 @@
 
 mod ci_token;
 mod countdown;
+mod until_published;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +74,10 @@ pub struct Args {
         requires = "wait"
     )]
     timeout: String,
+    /// What --wait waits for: `released` (the maintainers' decision) or
+    /// `published` (also every registry target the gate publishes to).
+    #[arg(long, value_enum, default_value = "released", requires = "wait")]
+    until: until_published::Until,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -200,6 +205,9 @@ fn wait_and_get_token(
         .map(|a| printable(&a.maintainer))
         .collect();
     errln!("{what} released (approved by {})", approvers.join(", "));
+    if args.until == until_published::Until::Published {
+        until_published::wait(client, staged.id, timeout, &args.gate)?;
+    }
     let audience = ci_token::pinned_audience(args.audience.as_deref(), &args.gate)?;
     let ci_token = ci_token::obtain(fresh, client, &args.gate, &audience)?;
     let issued = client

@@ -14,10 +14,15 @@ const MARKER: &str = "<!-- github-actions-example:";
 
 /// The YAML of the example: the first ```yaml block after the marker.
 fn example() -> String {
+    example_after(MARKER)
+}
+
+/// The first ```yaml block after `marker` in docs/github-actions.md.
+fn example_after(marker: &str) -> String {
     let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/github-actions.md");
     let text = std::fs::read_to_string(&readme).unwrap();
-    let at = text.find(MARKER).unwrap_or_else(|| {
-        panic!("docs/github-actions.md has no {MARKER:?} marker before the workflow example")
+    let at = text.find(marker).unwrap_or_else(|| {
+        panic!("docs/github-actions.md has no {marker:?} marker before the workflow example")
     });
     let rest = &text[at..];
     let start = rest
@@ -55,6 +60,36 @@ fn rules(report: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|f| f["rule"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The workflow for packages the gate publishes to registries: audited
+/// clean, no credential but the stage job's `id-token: write`, and it waits
+/// `--until published`.
+#[test]
+fn the_registry_workflow_is_audited_clean_and_holds_no_credential() {
+    let yaml = example_after("<!-- github-actions-registry-example:");
+    let (out, report) = audit(&yaml);
+    assert_exit(&out, 0);
+    assert_eq!(report["summary"]["total"], 0, "{report:#}");
+    assert!(!yaml.contains("secrets."), "{yaml}");
+    assert_eq!(yaml.matches("id-token: write").count(), 1, "{yaml}");
+    let stage = yaml.split("\n  stage:\n").nth(1).expect("a stage job");
+    assert!(
+        stage.contains("shipgate stage --wait --until published"),
+        "{stage}"
+    );
+    assert!(!stage.contains("actions/checkout"), "{stage}");
+    let help = run_in(Path::new("."), &["stage", "--help"]);
+    for flag in [
+        "--wait",
+        "--until",
+        "--timeout",
+        "--gate",
+        "--package",
+        "--version",
+    ] {
+        assert!(stdout(&help).contains(flag), "{flag}");
+    }
 }
 
 #[test]

@@ -104,6 +104,16 @@ fn a_released_release_gets_a_token_that_shipgate_and_pyjwt_verify() {
     assert_eq!(claims["run_id"], RUN);
     assert_eq!(claims["ref"], "refs/tags/v1.0.0");
     assert_eq!(claims["approved_by"], serde_json::json!(["alice"]));
+    // The token names the released files: what a deploy step receives is
+    // checked against these, not only the manifest's digest.
+    let staged = std::fs::read(setup.gate.path().join("hello-1.0.0.tar.gz")).unwrap();
+    assert_eq!(
+        claims["files"],
+        serde_json::json!([{
+            "name": "hello-1.0.0.tar.gz",
+            "sha256": crate::gate_util::sha256_hex(&staged),
+        }])
+    );
     let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
     assert_eq!(lifetime, 600, "the documented default of 10 minutes");
 
