@@ -14,6 +14,7 @@
 //! `NO_COLOR` is unset). Tabs are shown as four spaces, with underlines
 //! shifted to match.
 
+use super::visible::visible;
 use crate::engine::Report;
 use crate::finding::{Finding, Location, Severity};
 use crate::source::SourceFile;
@@ -85,7 +86,7 @@ fn snippet(
             out.push_str(&format!(
                 "{} {}\n",
                 p.gutter(&format!("{line_no:>pad$} |")),
-                line.replace('\t', TAB)
+                visible(&line.replace('\t', TAB))
             ));
         }
         previous = Some(line_no);
@@ -106,10 +107,11 @@ fn snippet(
         } else {
             p.gutter(&underline)
         };
+        let label = visible(&mark.loc.label);
         let label = if mark.primary {
-            p.level(severity, &mark.loc.label)
+            p.level(severity, &label)
         } else {
-            p.gutter(&mark.loc.label)
+            p.gutter(&label)
         };
         out.push_str(&format!("{bar} {:lead$}{underline} {label}\n", ""));
     }
@@ -122,7 +124,7 @@ fn finding(out: &mut String, f: &Finding, src: Option<&SourceFile>, p: &Paint) {
         "{}{} {}\n",
         p.level(f.severity, &format!("{level}[{}]", f.rule.id)),
         p.bold(":"),
-        p.bold(&f.message)
+        p.bold(&visible(&f.message))
     ));
     let pad = f
         .related
@@ -137,7 +139,7 @@ fn finding(out: &mut String, f: &Finding, src: Option<&SourceFile>, p: &Paint) {
         "{}{} {}:{}:{}\n",
         " ".repeat(pad),
         p.gutter("-->"),
-        f.file,
+        visible(&f.file),
         f.location.start.line,
         f.location.start.column
     ));
@@ -159,7 +161,10 @@ fn finding(out: &mut String, f: &Finding, src: Option<&SourceFile>, p: &Paint) {
         "{indent}{eq} severity: {}, confidence: {}\n",
         f.severity, f.confidence
     ));
-    out.push_str(&format!("{indent}{eq} why: {}\n", f.explanation()));
+    out.push_str(&format!(
+        "{indent}{eq} why: {}\n",
+        visible(&f.explanation())
+    ));
     out.push_str(&format!("{indent}{eq} fix: {}\n", f.rule.fix));
     if let Some(fix) = &f.fix {
         let flag = match fix.safety {
@@ -168,7 +173,7 @@ fn finding(out: &mut String, f: &Finding, src: Option<&SourceFile>, p: &Paint) {
         };
         out.push_str(&format!(
             "{indent}{eq} auto-fix ({flag}): {}\n",
-            fix.description
+            visible(&fix.description)
         ));
     }
     out.push_str(&format!("{indent}{eq} docs: {}\n\n", f.rule.help_uri()));

@@ -4,6 +4,7 @@ mod github;
 mod human;
 mod json;
 mod sarif;
+mod visible;
 
 pub use github::render as github;
 pub use human::render as human;
