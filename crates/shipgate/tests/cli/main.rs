@@ -4,6 +4,7 @@
 
 mod util;
 
+mod actions;
 mod audit;
 mod execution;
 mod gate;
