@@ -51,8 +51,10 @@ fn from_git(dir: &Path) -> Option<String> {
         watched.push(branch);
     }
     for name in watched {
-        if let Some(path) = git(dir, &["rev-parse", "--path-format=absolute", "--git-path", &name])
-            && Path::new(&path).exists()
+        if let Some(path) = git(
+            dir,
+            &["rev-parse", "--path-format=absolute", "--git-path", &name],
+        ) && Path::new(&path).exists()
         {
             println!("cargo:rerun-if-changed={path}");
         }

@@ -14,7 +14,12 @@ use clap::Parser;
 use crate::commands::Command;
 
 /// `shipgate --version`: the version and the commit it was built from (build.rs).
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SHIPGATE_COMMIT"), ")");
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SHIPGATE_COMMIT"),
+    ")"
+);
 
 /// Trustworthy releases, from the CI job that builds them to the user who installs them.
 #[derive(Debug, Parser)]

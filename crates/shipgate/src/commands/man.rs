@@ -21,9 +21,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    std::fs::create_dir_all(&args.out).map_err(|e| {
-        CliError::usage(format!("cannot create {}: {e}", args.out.display()))
-    })?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::usage(format!("cannot create {}: {e}", args.out.display())))?;
     let mut cmd = crate::Cli::command().disable_help_subcommand(true);
     // Gives every subcommand its full name (`shipgate-admin-enroll`), which
     // becomes the page's title and file name.

@@ -134,7 +134,10 @@ fn the_release_workflow_builds_the_archives_the_install_script_downloads() {
         "aarch64-apple-darwin",
     ] {
         assert!(release.contains(&format!("target: {target}")), "{target}");
-        assert!(install.contains(&format!(") target={target} ;;")), "{target}");
+        assert!(
+            install.contains(&format!(") target={target} ;;")),
+            "{target}"
+        );
     }
     assert!(release.contains(r#""dist/shipgate-$VERSION-$TARGET.tar.gz""#));
     assert!(install.contains(r#"archive="shipgate-${version}-${target}.tar.gz""#));
@@ -193,7 +196,10 @@ fn fake_release(tmp: &Path, version: &str) -> (PathBuf, String) {
 fn install(tmp: &Path, base: &Path, env: &[(&str, &str)]) -> Output {
     let _ = std::fs::remove_file(tmp.join("github-path"));
     let mut cmd = runner_command(&script("install/install-shipgate.sh"), tmp, None);
-    cmd.env("SHIPGATE_DOWNLOAD_BASE", format!("file://{}", base.display()));
+    cmd.env(
+        "SHIPGATE_DOWNLOAD_BASE",
+        format!("file://{}", base.display()),
+    );
     cmd.envs(env.iter().copied());
     cmd.output().unwrap()
 }
@@ -208,7 +214,10 @@ fn install_script_installs_only_an_archive_that_matches_sha256sums() {
     // SHA256SUMS from the release, then pinned: both install, onto GITHUB_PATH.
     for env in [
         vec![("SHIPGATE_VERSION", version)],
-        vec![("SHIPGATE_VERSION", version), ("SHIPGATE_SHA256SUMS", &sums)],
+        vec![
+            ("SHIPGATE_VERSION", version),
+            ("SHIPGATE_SHA256SUMS", &sums),
+        ],
     ] {
         let out = install(tmp.path(), &base, &env);
         assert_exit(&out, 0);
@@ -230,10 +239,17 @@ fn install_script_installs_only_an_archive_that_matches_sha256sums() {
     let out = install(
         tmp.path(),
         &base,
-        &[("SHIPGATE_VERSION", version), ("SHIPGATE_SHA256SUMS", &wrong)],
+        &[
+            ("SHIPGATE_VERSION", version),
+            ("SHIPGATE_SHA256SUMS", &wrong),
+        ],
     );
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("SHA256SUMS says 1111"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SHA256SUMS says 1111"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!tmp.path().join("github-path").exists());
     let leftovers: Vec<_> = walk(&runner_temp)
         .into_iter()
@@ -242,9 +258,9 @@ fn install_script_installs_only_an_archive_that_matches_sha256sums() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // A release whose archive was replaced after SHA256SUMS was pinned.
-    let archive = base
-        .join(format!("v{version}"))
-        .join(format!("shipgate-{version}-x86_64-unknown-linux-musl.tar.gz"));
+    let archive = base.join(format!("v{version}")).join(format!(
+        "shipgate-{version}-x86_64-unknown-linux-musl.tar.gz"
+    ));
     let mut bytes = std::fs::read(&archive).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
@@ -252,7 +268,10 @@ fn install_script_installs_only_an_archive_that_matches_sha256sums() {
     let out = install(
         tmp.path(),
         &base,
-        &[("SHIPGATE_VERSION", version), ("SHIPGATE_SHA256SUMS", &sums)],
+        &[
+            ("SHIPGATE_VERSION", version),
+            ("SHIPGATE_SHA256SUMS", &sums),
+        ],
     );
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("not installed"), "{}", stderr(&out));
@@ -260,10 +279,19 @@ fn install_script_installs_only_an_archive_that_matches_sha256sums() {
     // Hostile or unusable inputs: one clear error each, nothing installed.
     for (env, needle) in [
         (vec![("SHIPGATE_VERSION", "")], "must be a release version"),
-        (vec![("SHIPGATE_VERSION", "../../etc")], "must be a release version"),
-        (vec![("SHIPGATE_VERSION", "1.0.0; rm -rf /")], "must be a release version"),
         (
-            vec![("SHIPGATE_VERSION", version), ("SHIPGATE_SHA256SUMS", "garbage")],
+            vec![("SHIPGATE_VERSION", "../../etc")],
+            "must be a release version",
+        ),
+        (
+            vec![("SHIPGATE_VERSION", "1.0.0; rm -rf /")],
+            "must be a release version",
+        ),
+        (
+            vec![
+                ("SHIPGATE_VERSION", version),
+                ("SHIPGATE_SHA256SUMS", "garbage"),
+            ],
             "SHA256SUMS has no SHA-256 for",
         ),
         (
@@ -315,11 +343,13 @@ fn audit_script_writes_sarif_and_counts_findings_without_failing_on_them() {
     };
     let out = run(&format!("--min-severity low {}", repo.display()));
     assert_exit(&out, 0);
-    let findings: usize = output_value(tmp.path(), "findings").unwrap().parse().unwrap();
+    let findings: usize = output_value(tmp.path(), "findings")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(findings >= 2, "{}", stdout(&out));
     let sarif_path = output_value(tmp.path(), "sarif").unwrap();
-    let sarif: serde_json::Value =
-        serde_json::from_str(&read(Path::new(&sarif_path))).unwrap();
+    let sarif: serde_json::Value = serde_json::from_str(&read(Path::new(&sarif_path))).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     assert!(sarif_path.starts_with(&tmp.path().display().to_string()));
 
@@ -335,7 +365,11 @@ fn audit_script_writes_sarif_and_counts_findings_without_failing_on_them() {
     // A usage error fails the step, and no output claims a result.
     let out = run(&tmp.path().join("missing").display().to_string());
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("shipgate audit failed (exit 2)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("shipgate audit failed (exit 2)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(output_value(tmp.path(), "findings"), None);
 }
 
@@ -458,7 +492,11 @@ fn stage_script_stages_with_the_job_token_waits_and_outputs_the_execution_token(
     let gate = dev_gate(tmp.path());
     let bin = bin_dir(tmp.path());
     std::fs::create_dir_all(tmp.path().join("dist")).unwrap();
-    std::fs::write(tmp.path().join("dist/hello-1.0.0.tar.gz"), b"archive bytes\n").unwrap();
+    std::fs::write(
+        tmp.path().join("dist/hello-1.0.0.tar.gz"),
+        b"archive bytes\n",
+    )
+    .unwrap();
     std::fs::write(tmp.path().join("notes.txt"), b"notes\n").unwrap();
 
     // wait: false stages and outputs the release id only.
@@ -470,7 +508,10 @@ fn stage_script_stages_with_the_job_token_waits_and_outputs_the_execution_token(
     assert_eq!(output_value(tmp.path(), "token"), None);
     let summary = read(&tmp.path().join("step-summary"));
     assert!(summary.contains("hello 0.9.0 — staged"), "{summary}");
-    assert!(summary.contains("| `hello-1.0.0.tar.gz` | 14 |"), "{summary}");
+    assert!(
+        summary.contains("| `hello-1.0.0.tar.gz` | 14 |"),
+        "{summary}"
+    );
 
     // wait: true stages, waits for the maintainer, outputs the execution token.
     let mut running = Running::spawn(stage_command(&gate, tmp.path(), &bin, "1.0.0", "true"));
@@ -499,18 +540,32 @@ fn stage_script_stages_with_the_job_token_waits_and_outputs_the_execution_token(
     let summary = read(&tmp.path().join("step-summary"));
     assert!(summary.contains("hello 1.0.0 — released"), "{summary}");
     assert!(summary.contains("Approved by: dev."), "{summary}");
-    assert!(!summary.contains(&token), "the token must not land in the summary");
+    assert!(
+        !summary.contains(&token),
+        "the token must not land in the summary"
+    );
 
     // The token is the gate's, for this release: `oidc verify` accepts it.
     let verify = shipgate()
         .current_dir(tmp.path())
         .env("SHIPGATE_CACHE_DIR", tmp.path().join("cache"))
         .env("SHIPGATE_OIDC_TOKEN", &token)
-        .args(["oidc", "verify", "--issuer", &gate.url, "--audience", "deploy:hello"])
+        .args([
+            "oidc",
+            "verify",
+            "--issuer",
+            &gate.url,
+            "--audience",
+            "deploy:hello",
+        ])
         .output()
         .unwrap();
     assert_exit(&verify, 0);
-    assert!(stdout(&verify).contains("sub=release:hello@1.0.0"), "{}", stdout(&verify));
+    assert!(
+        stdout(&verify).contains("sub=release:hello@1.0.0"),
+        "{}",
+        stdout(&verify)
+    );
 }
 
 #[test]
@@ -527,10 +582,19 @@ fn stage_script_refuses_bad_inputs_before_anything_is_staged() {
             vec![("INPUT_FILES", "notes.txt"), ("INPUT_WAIT", "yes")],
             "wait must be true or false",
         ),
-        (vec![("INPUT_FILES", "\n \n")], "the files input names no file"),
-        (vec![("INPUT_FILES", "notes.txt"), ("INPUT_GATE", "")], "the gate input is required"),
         (
-            vec![("INPUT_FILES", "notes.txt"), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")],
+            vec![("INPUT_FILES", "\n \n")],
+            "the files input names no file",
+        ),
+        (
+            vec![("INPUT_FILES", "notes.txt"), ("INPUT_GATE", "")],
+            "the gate input is required",
+        ),
+        (
+            vec![
+                ("INPUT_FILES", "notes.txt"),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""),
+            ],
             "permissions: id-token: write",
         ),
     ];
@@ -548,7 +612,11 @@ fn stage_script_refuses_bad_inputs_before_anything_is_staged() {
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "not-the-request-token");
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("GitHub Actions OIDC token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("GitHub Actions OIDC token"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(output_value(tmp.path(), "release-id"), None);
     let (_, body) = crate::gate_util::raw_http(
         gate.url.rsplit(':').next().unwrap().parse().unwrap(),
@@ -607,9 +675,15 @@ fn man_writes_one_page_per_command_and_subcommand() {
         "shipgate-man.1",
     ] {
         let path = dir.join(page);
-        assert!(written.contains(&path.display().to_string()), "{page}: {written:?}");
+        assert!(
+            written.contains(&path.display().to_string()),
+            "{page}: {written:?}"
+        );
         let roff = read(&path);
-        assert!(roff.contains(".SH NAME") && roff.contains(".SH SYNOPSIS"), "{page}");
+        assert!(
+            roff.contains(".SH NAME") && roff.contains(".SH SYNOPSIS"),
+            "{page}"
+        );
     }
     assert!(!dir.join("shipgate-help.1").exists());
     let rendered = Command::new("man")
@@ -623,12 +697,19 @@ fn man_writes_one_page_per_command_and_subcommand() {
     assert!(rendered.status.success(), "{}", stderr(&rendered));
     let text = stdout(&rendered);
     assert!(text.contains("NAME") && text.contains("--gate"), "{text}");
-    assert!(text.contains("Example"), "the --help examples are in the page: {text}");
+    assert!(
+        text.contains("Example"),
+        "the --help examples are in the page: {text}"
+    );
 
     // An --out that cannot be a directory: one clear error.
     let file = tmp.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
-    let out = shipgate().args(["man", "--out"]).arg(&file).output().unwrap();
+    let out = shipgate()
+        .args(["man", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("cannot create"), "{}", stderr(&out));
 }
