@@ -15,13 +15,21 @@ use clap::Parser;
 
 use crate::commands::Command;
 
+/// `shipgate --version`: the version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SHIPGATE_COMMIT"),
+    ")"
+);
+
 /// Trustworthy releases, from the CI job that builds them to the user who installs them.
 #[derive(Debug, Parser)]
-#[command(name = "shipgate", version, about, long_about = None)]
+#[command(name = "shipgate", version = VERSION, about, long_about = None)]
 #[command(
     after_help = "Example:\n  shipgate keygen -s shipgate.key -p shipgate.pub\n  shipgate sign modules/hello -s shipgate.key\n  shipgate verify modules/hello -p shipgate.pub\n\nSet SHIPGATE_LOG=debug (or pass -v) to see the precise reason behind any failure on stderr."
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// Log more detail to stderr (-v: debug, -vv: trace). SHIPGATE_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,

@@ -5,12 +5,14 @@ mod admin;
 mod admin_backup;
 mod approve;
 mod audit;
+mod completions;
 mod demo;
 mod fetch;
 mod gate_demo;
 mod gate_ui;
 mod keygen;
 mod log;
+mod man;
 mod oidc;
 mod policy;
 mod reject;
@@ -81,6 +83,10 @@ pub enum Command {
         after_help = "Example:\n  shipgate log verify --gate https://gate.example.com --checkpoint gate.checkpoint\n  shipgate log show --gate https://gate.example.com --limit 20"
     )]
     Log(log::Command),
+    /// Print a shell completion script (bash, zsh, fish, PowerShell).
+    Completions(completions::Args),
+    /// Write manual pages, one per command and subcommand.
+    Man(man::Args),
 }
 
 pub fn run(command: Command) -> CmdResult {
@@ -101,5 +107,7 @@ pub fn run(command: Command) -> CmdResult {
         Command::Fetch(args) => fetch::run(args),
         Command::Admin(command) => admin::run(command),
         Command::Log(command) => log::run(command),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod actions;
 mod audit;
 mod client_limits;
 mod execution;
