@@ -15,7 +15,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, SchemaFormat};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use shipgate_protocol::openapi::{RejectReason, TotpCode};
+use shipgate_protocol::openapi::{
+    FileName, PackageName, PageLimit, RejectReason, ReleaseIdText, TotpCode, VersionName,
+};
 
 /// The document's description.
 const DESCRIPTION: &str = "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files, records every event in a transparency log (RFC 9162 Merkle tree, C2SP signed checkpoints) under /v1/log/, and issues execution tokens for released releases (OIDC discovery at /.well-known/openid-configuration, keys at /.well-known/jwks.json, outside /v1/). Every error is {\"error\": {\"code\", \"message\"}}. Besides the answers listed per route, any route answers 404 for a path it does not serve and 405 for a method it does not serve; a request the HTTP layer cannot parse gets an empty 400, 414 or 431.";
@@ -42,6 +44,8 @@ const DESCRIPTION: &str = "CI stages releases with its OIDC token; maintainers a
         super::log::inclusion,
         super::log::consistency,
     ),
+    // Schemas only parameters use (utoipa collects those of bodies itself).
+    components(schemas(ReleaseIdText, PageLimit, PackageName, VersionName, FileName)),
     modifiers(&SecuritySchemes),
 )]
 struct ApiDoc;
@@ -183,6 +187,77 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The statuses each route's error mapping can produce, read from what
+    /// the route takes: a path parameter is parsed (400 when malformed), a
+    /// credential is checked (401), a query is parsed (400), a body has a
+    /// cap (413), the database is read (500).
+    #[test]
+    fn every_status_a_route_can_send_is_documented() {
+        let doc = document();
+        let no_storage = ["/v1/info", "/v1/openapi.json", "/v1/log/key"];
+        for (method, path, _) in super::super::routes(1) {
+            let op = &doc["paths"][path][method];
+            let documented = |status: &str| op["responses"][status].is_object();
+            let has_query = op["parameters"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+            if path.contains('{') || has_query {
+                assert!(documented("400"), "{method} {path}: 400 undocumented");
+            }
+            if op["security"].is_array() {
+                assert!(documented("401"), "{method} {path}: 401 undocumented");
+            }
+            if method == "post" && op["requestBody"].is_object() {
+                assert!(documented("413"), "{method} {path}: 413 undocumented");
+            }
+            if !no_storage.contains(&path) {
+                assert!(documented("500"), "{method} {path}: 500 undocumented");
+            }
+            if op["security"][0]["ci"].is_array() {
+                assert!(
+                    documented("503"),
+                    "{method} {path}: 503 undocumented (CI keys unreachable)"
+                );
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        // The staging upload is the one route that can stall (408).
+        let stage = &doc["paths"]["/v1/packages/{name}/versions/{version}"]["post"];
+        assert!(stage["responses"]["408"].is_object());
+    }
+
+    /// Every `$ref` names a schema the document holds (a schema used only by
+    /// a parameter is not collected by itself).
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(value: &serde_json::Value, doc: &serde_json::Value, seen: &mut usize) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(target) = map.get("$ref").and_then(|r| r.as_str()) {
+                        let pointer = target.strip_prefix('#').unwrap();
+                        assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
+                        *seen += 1;
+                    }
+                    map.values().for_each(|v| walk(v, doc, seen));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, doc, seen)),
+                _ => {}
+            }
+        }
+        let doc = document();
+        let mut seen = 0;
+        walk(&doc, &doc, &mut seen);
+        assert!(seen > 50, "{seen}");
     }
 
     #[test]
