@@ -23,4 +23,5 @@ mod gate_util;
 mod help;
 mod home;
 mod oidc;
+mod openapi_contract;
 mod signing;

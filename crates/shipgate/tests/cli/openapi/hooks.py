@@ -3,7 +3,7 @@
 Read from the environment (set by the test, see openapi_contract.rs):
 SHIPGATE_GATE_URL, SHIPGATE_DEV_REQUEST_TOKEN (the dev issuer's token
 endpoint), SHIPGATE_MAINTAINER_TOKEN, SHIPGATE_RELEASE_IDS (comma-separated
-real ids), SHIPGATE_RELEASED (name/version of a released version).
+real ids), SHIPGATE_RELEASED (name/version/file of a released file).
 """
 
 import itertools
@@ -18,7 +18,7 @@ GATE = os.environ["SHIPGATE_GATE_URL"]
 REQUEST_TOKEN = os.environ["SHIPGATE_DEV_REQUEST_TOKEN"]
 MAINTAINER = os.environ["SHIPGATE_MAINTAINER_TOKEN"]
 IDS = os.environ["SHIPGATE_RELEASE_IDS"].split(",")
-NAME, VERSION = os.environ["SHIPGATE_RELEASED"].split("/")
+NAME, VERSION, FILE = os.environ["SHIPGATE_RELEASED"].split("/")
 AUDIENCE = json.load(urllib.request.urlopen(GATE + "/v1/info"))["audience"]
 
 # Every other request of an operation uses real data; the rest keep what
@@ -70,4 +70,6 @@ def map_path_parameters(context, path_parameters):
         path_parameters["name"] = NAME
     if "version" in path_parameters:
         path_parameters["version"] = VERSION
+    if "file" in path_parameters:
+        path_parameters["file"] = FILE
     return path_parameters
