@@ -385,7 +385,8 @@ mod tests {
             format!("{}b", ".".repeat(254)),
         ])
         .collect();
-        let checks: [(&str, fn(&str) -> bool); 3] = [
+        type Check = fn(&str) -> bool;
+        let checks: [(&str, Check); 3] = [
             (PACKAGE_PATTERN, |s| package(s).is_ok()),
             (VERSION_PATTERN, |s| version(s).is_ok()),
             (FILE_PATTERN, |s| file(s).is_ok()),
