@@ -14,11 +14,11 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-/// The inside of [`ErrorBody`].
+/// The inside of an error answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
-    /// Machine-readable code, one of [`ERROR_CODES`].
+    /// Machine-readable code (one of `ERROR_CODES`).
     #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::ErrorCode))]
     pub code: String,
     /// One human-readable line.
@@ -79,8 +79,7 @@ pub struct StageAnnouncement {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncedFile {
-    /// File name: ASCII letters, digits and `._-+~@=,()[]` only (see
-    /// [`crate::names::file`]).
+    /// File name: ASCII letters, digits and `._-+~@=,()[]` only.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::FileName))]
     pub name: String,
     /// Exact size in bytes.
@@ -274,9 +273,9 @@ pub struct ReleasedVersion {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntries {
-    /// Consecutive leaves from `start` (at most [`MAX_LOG_ENTRIES`] and
-    /// [`MAX_LOG_PAGE_BYTES`]; fewer than asked means: ask again from the
-    /// next index; never empty).
+    /// Consecutive leaves from `start` (at most 1000 and about 4 MiB, see
+    /// `MAX_LOG_ENTRIES` and `MAX_LOG_PAGE_BYTES`; fewer than asked means:
+    /// ask again from the next index; never empty).
     pub entries: Vec<LogEntryView>,
 }
 

@@ -75,9 +75,7 @@ pub(super) struct EntriesQuery {
         (status = 400, description = "A missing, malformed or unknown parameter, or a range outside the log.", body = ErrorBody),
         (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
     ))]
-/// A page of leaves: at most [`shipgate_protocol::wire::MAX_LOG_ENTRIES`]
-/// and [`shipgate_protocol::wire::MAX_LOG_PAGE_BYTES`], encoded while the
-/// service's page permit is held (see `tlog::service`).
+/// The page is encoded while the log service's page permit is held.
 pub(super) async fn entries(
     State(state): State<AppState>,
     q: Result<Query<EntriesQuery>, QueryRejection>,

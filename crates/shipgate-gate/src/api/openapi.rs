@@ -260,6 +260,14 @@ mod tests {
         assert!(seen > 50, "{seen}");
     }
 
+    /// The descriptions come from doc comments: none may show a rustdoc
+    /// link (`[`crate::...`]`) to API users.
+    #[test]
+    fn descriptions_hold_no_rustdoc_links() {
+        let text = document().to_string();
+        assert!(!text.contains("[`"), "a rustdoc link in openapi.json");
+    }
+
     #[test]
     #[ignore = "prints the document"]
     fn print_document() {
