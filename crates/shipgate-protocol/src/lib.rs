@@ -11,6 +11,8 @@ pub mod audience;
 pub mod leaf;
 pub mod manifest;
 pub mod names;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod origin;
 pub mod release;
 pub mod untrusted;

@@ -57,6 +57,69 @@ impl std::error::Error for InvalidName {}
 const MAX_SHORT: usize = 64;
 /// Most file systems limit one path segment to 255 bytes.
 const MAX_FILE: usize = 255;
+/// Longest staged file name, in bytes.
+pub const MAX_FILE_NAME: usize = MAX_FILE;
+
+// The same rules as regular expressions, for the OpenAPI document (ECMA-262
+// syntax that Rust's `regex` reads the same way; a test below checks each
+// against the function it describes).
+
+/// [`package`] as a pattern.
+pub const PACKAGE_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
+/// [`version`] as a pattern.
+pub const VERSION_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$";
+/// [`file`] as a pattern (with a length of 1 to [`MAX_FILE_NAME`] bytes):
+/// allowed characters, at least one of them not a dot.
+pub const FILE_PATTERN: &str = r"^\.*[A-Za-z0-9_+~@=,()\[\]-][A-Za-z0-9._+~@=,()\[\]-]*$";
+/// A release id as the API reads it: a positive integer in plain digits.
+pub const RELEASE_ID_PATTERN: &str = "^[1-9][0-9]{0,17}$";
+/// A lowercase hex SHA-256.
+pub const SHA256_HEX_PATTERN: &str = "^[0-9a-f]{64}$";
+/// A TOTP code as the gate accepts it.
+pub const TOTP_CODE_PATTERN: &str = "^[0-9]{8}$";
+/// Longest rejection reason, in bytes (after trimming white space).
+pub const MAX_REJECT_REASON: usize = 2000;
+/// A rejection reason: no control or invisible formatting character but
+/// line breaks (see [`crate::untrusted::is_deceptive`]), and something
+/// besides white space. Stricter than [`reject_reason`] only at the ends,
+/// where the gate trims white-space control characters (`\t`, `\r`).
+pub const REJECT_REASON_PATTERN: &str = concat!(
+    r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F\u00AD\u115F\u1160\u200B-\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0]*",
+    r"[^\s\x00-\x1F\x7F-\x9F\u00AD\u115F\u1160\u200B-\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0]",
+    r"[^\x00-\x09\x0B-\x1F\x7F-\x9F\u00AD\u115F\u1160\u200B-\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0]*$",
+);
+
+/// Checks a rejection reason as the gate does: trimmed, not empty, at most
+/// [`MAX_REJECT_REASON`] bytes, and no control or invisible formatting
+/// character but line breaks (the first one found is returned).
+pub fn reject_reason(reason: &str) -> Result<&str, RejectReasonError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(RejectReasonError::Empty);
+    }
+    if reason.len() > MAX_REJECT_REASON {
+        return Err(RejectReasonError::TooLong);
+    }
+    match reason
+        .chars()
+        .find(|&c| c != '\n' && crate::untrusted::is_deceptive(c))
+    {
+        Some(c) => Err(RejectReasonError::Deceptive(c)),
+        None => Ok(reason),
+    }
+}
+
+/// Why a rejection reason was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectReasonError {
+    /// Empty or only white space.
+    Empty,
+    /// Longer than [`MAX_REJECT_REASON`] bytes.
+    TooLong,
+    /// Holds this control or invisible formatting character.
+    Deceptive(char),
+}
 
 fn check_simple(
     kind: NameKind,
@@ -286,6 +349,103 @@ mod tests {
         let err = file("a b.txt").unwrap_err();
         assert!(err.reason.contains("a space"), "{err}");
         assert!(err.reason.contains("( ) [ ]"), "{err}");
+    }
+
+    /// Each pattern the OpenAPI document carries accepts exactly what its
+    /// check accepts, on ordinary, edge and hostile samples.
+    #[test]
+    fn patterns_agree_with_the_checks() {
+        let samples: Vec<String> = [
+            "",
+            "a",
+            "A9",
+            "hello",
+            "my-pkg",
+            "a.b_c",
+            "1.0.0-rc.1+build.5",
+            "-x",
+            ".x",
+            "_x",
+            "+x",
+            "x+",
+            "a b",
+            "a/b",
+            "a\\b",
+            "..",
+            ".",
+            "...",
+            ".hidden",
+            "..a",
+            "a..",
+            "a\nb",
+            "a\u{202E}b",
+            "caf\u{E9}",
+            "name=value,v(1)[2].zip",
+            "lib@2.0.jar",
+            "pkg~rc1.deb",
+            "x%2f",
+            "x#",
+            "x?",
+            "x:y",
+            "\u{FF11}",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([
+            "a".repeat(63),
+            "a".repeat(64),
+            "a".repeat(65),
+            "a".repeat(255),
+            "a".repeat(256),
+            format!("{}b", ".".repeat(254)),
+        ])
+        .collect();
+        type Check = fn(&str) -> bool;
+        let checks: [(&str, Check); 3] = [
+            (PACKAGE_PATTERN, |s| package(s).is_ok()),
+            (VERSION_PATTERN, |s| version(s).is_ok()),
+            (FILE_PATTERN, |s| file(s).is_ok()),
+        ];
+        for (pattern, check) in checks {
+            let re = regex::Regex::new(pattern).unwrap();
+            for s in &samples {
+                let by_pattern =
+                    re.is_match(s) && (pattern != FILE_PATTERN || s.len() <= MAX_FILE_NAME);
+                assert_eq!(by_pattern, check(s), "{pattern} on {s:?}");
+            }
+        }
+        let reason = regex::Regex::new(REJECT_REASON_PATTERN).unwrap();
+        for s in [
+            "",
+            " ",
+            "\n",
+            " \n\t",
+            "bad",
+            " bad ",
+            "line\nbreak",
+            "tab\there",
+            "\u{202E}x",
+            "x\u{200B}",
+            "x\u{7}",
+            "x\u{85}y",
+            "caf\u{E9}",
+            "\u{3000}x",
+        ] {
+            let by_pattern = reason.is_match(s) && s.trim().len() <= MAX_REJECT_REASON;
+            assert_eq!(by_pattern, reject_reason(s).is_ok(), "reason {s:?}");
+        }
+        let id = regex::Regex::new(RELEASE_ID_PATTERN).unwrap();
+        for (s, ok) in [
+            ("1", true),
+            ("42", true),
+            ("0", false),
+            ("01", false),
+            ("+1", false),
+            ("-1", false),
+            ("1e3", false),
+        ] {
+            assert_eq!(id.is_match(s), ok, "{s}");
+        }
     }
 
     #[test]

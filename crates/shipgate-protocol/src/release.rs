@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Where a release is in its life. It only moves forward:
 /// `staged → released` or `staged → rejected`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ReleaseState {
     /// Uploaded by CI, waiting for maintainers.
@@ -40,6 +41,7 @@ impl ReleaseState {
 /// Who built a release: taken from the verified CI token, never from the
 /// request body.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Provenance {
     /// Token issuer.
     pub issuer: String,
@@ -66,12 +68,15 @@ pub struct Provenance {
 
 /// One file of a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseFile {
     /// File name (one path segment).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::FileName))]
     pub path: String,
     /// Size in bytes.
     pub size: u64,
     /// Lowercase hex SHA-256.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Sha256Hex))]
     pub sha256: String,
 }
 
@@ -90,12 +95,15 @@ pub struct NewRelease {
 
 /// A release as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseSummary {
     /// Release id.
     pub id: i64,
     /// Package name.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::PackageName))]
     pub package: String,
     /// Version.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::VersionName))]
     pub version: String,
     /// Current state.
     pub state: ReleaseState,
@@ -107,6 +115,7 @@ pub struct ReleaseSummary {
 
 /// One approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     /// Maintainer name.
     pub maintainer: String,

@@ -1,5 +1,6 @@
 //! The JSON bodies of the HTTP API, shared by the server and the client so
-//! the two cannot drift apart. `openapi.rs` describes the same shapes.
+//! the two cannot drift apart. With the `openapi` feature each also describes
+//! itself as an OpenAPI schema, from which the gate generates its document.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,23 +8,42 @@ use crate::release::{Approval, Provenance, ReleaseFile, ReleaseState, ReleaseSum
 
 /// Every error: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
-/// The inside of [`ErrorBody`].
+/// The inside of an error answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
-    /// Machine-readable code: `bad_request`, `unauthorized`, `not_found`,
-    /// `conflict`, `payload_too_large`, `method_not_allowed`, `internal`.
+    /// Machine-readable code (one of `ERROR_CODES`).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::ErrorCode))]
     pub code: String,
     /// One human-readable line.
     pub message: String,
 }
 
+/// Every `code` an error may carry.
+pub const ERROR_CODES: &[&str] = &[
+    "bad_request",
+    "unauthorized",
+    "not_found",
+    "method_not_allowed",
+    "request_timeout",
+    "conflict",
+    "limit_exceeded",
+    "payload_too_large",
+    "artifact_refused",
+    "internal",
+    "not_implemented",
+    "unavailable",
+];
+
 /// `GET /v1/info`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateInfo {
     /// Always `shipgate`.
     pub service: String,
@@ -48,6 +68,7 @@ pub struct GateInfo {
 
 /// The first part of a staging upload: every file that follows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StageAnnouncement {
     /// The files, in any order; part `file.N` carries the bytes of `files[N]`.
@@ -56,19 +77,22 @@ pub struct StageAnnouncement {
 
 /// One announced file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncedFile {
-    /// File name: ASCII letters, digits and `._-+~@=,()[]` only (see
-    /// [`crate::names::file`]).
+    /// File name: ASCII letters, digits and `._-+~@=,()[]` only.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::FileName))]
     pub name: String,
     /// Exact size in bytes.
     pub size: u64,
     /// Lowercase hex SHA-256 the bytes must have.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Sha256Hex))]
     pub sha256: String,
 }
 
 /// Answer to a successful staging.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageResponse {
     /// The new release id.
     pub id: i64,
@@ -84,6 +108,7 @@ pub struct StageResponse {
 
 /// `GET /v1/releases`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseList {
     /// Newest first, at most the page's `limit`.
     pub releases: Vec<ReleaseSummary>,
@@ -112,6 +137,7 @@ pub struct ReleaseQuery<'a> {
 
 /// `GET /v1/releases/{id}`: everything a reviewer needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseView {
     /// Id, package, version, state and times.
     #[serde(flatten)]
@@ -142,13 +168,16 @@ pub struct ReleaseView {
 
 /// What a release's archives declare, for the reviewer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArtifactReview {
     /// Each archive as read at staging: name, version and declarations
     /// (scripts, dependencies, bins, entry points, `.pth` files, build script).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub files: Vec<serde_json::Value>,
     /// The released version compared against (`None`: the first one).
     pub previous_version: Option<String>,
     /// Each declaration added, removed or changed since `previous_version`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub changes: Vec<serde_json::Value>,
     /// True when something that runs on the installer's machine was added or
     /// changed (an install script, a `.pth` file, a build script).
@@ -157,6 +186,7 @@ pub struct ArtifactReview {
 
 /// One registry target of a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetStatus {
     /// `npm`, `pypi` or `cargo`.
     pub kind: String,
@@ -180,6 +210,7 @@ pub struct TargetStatus {
 
 /// A published file's integrity string (`sha512-…` for npm, `sha256:…` otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishedIntegrity {
     /// The file name.
     pub file_name: String,
@@ -189,6 +220,7 @@ pub struct PublishedIntegrity {
 
 /// Difference between a release and the previous released version.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Diff {
     /// The version compared against (`None`: first release of the package).
     pub previous_version: Option<String>,
@@ -204,6 +236,7 @@ pub struct Diff {
 
 /// A file present in both versions with different content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangedFile {
     /// File name.
     pub path: String,
@@ -214,24 +247,30 @@ pub struct ChangedFile {
     /// `new_size - old_size`.
     pub size_delta: i64,
     /// Digest before.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Sha256Hex))]
     pub old_sha256: String,
     /// Digest now.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Sha256Hex))]
     pub new_sha256: String,
 }
 
 /// Body of `POST /v1/releases/{id}/approve` and `/reject`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     /// The current TOTP code.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::TotpCode))]
     pub code: String,
     /// Why (required to reject, refused when approving).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::RejectReason>))]
     pub reason: Option<String>,
 }
 
 /// Answer to an approval or rejection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionResponse {
     /// Release id.
     pub id: i64,
@@ -243,11 +282,13 @@ pub struct DecisionResponse {
     pub quorum: u32,
     /// SHA-256 of the signed manifest, once released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Sha256Hex>))]
     pub manifest_sha256: Option<String>,
 }
 
 /// Answer to `POST /v1/releases/{id}/execution-token`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionTokenResponse {
     /// The signed execution token (a compact JWT).
     pub token: String,
@@ -266,12 +307,14 @@ pub struct ExecutionTokenResponse {
     /// Version.
     pub version: String,
     /// SHA-256 (hex) of the signed release manifest (the `digest` claim).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Sha256Hex))]
     pub digest: String,
 }
 
 /// `GET /v1/packages/{name}/versions/{version}/release`: where a released
 /// version's `released` event is in the transparency log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleasedVersion {
     /// Release id.
     pub release_id: i64,
@@ -280,6 +323,7 @@ pub struct ReleasedVersion {
     /// Version.
     pub version: String,
     /// SHA-256 (hex) of the signed release manifest.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Sha256Hex))]
     pub manifest_sha256: String,
     /// Index of the `released` leaf.
     pub log_index: u64,
@@ -287,10 +331,11 @@ pub struct ReleasedVersion {
 
 /// `GET /v1/log/entries?start=&end=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntries {
-    /// Consecutive leaves from `start` (at most [`MAX_LOG_ENTRIES`] and
-    /// [`MAX_LOG_PAGE_BYTES`]; fewer than asked means: ask again from the
-    /// next index; never empty).
+    /// Consecutive leaves from `start` (at most 1000 and about 4 MiB, see
+    /// `MAX_LOG_ENTRIES` and `MAX_LOG_PAGE_BYTES`; fewer than asked means:
+    /// ask again from the next index; never empty).
     pub entries: Vec<LogEntryView>,
 }
 
@@ -315,33 +360,39 @@ pub const MAX_RELEASE_FILES: usize = 1000;
 
 /// One leaf.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntryView {
     /// 0-based leaf index.
     pub index: u64,
     /// The leaf bytes: canonical JSON text of the event, exactly as hashed.
     pub data: String,
     /// `SHA-256(0x00 || data)`, hex (a convenience: clients recompute it).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Sha256Hex))]
     pub leaf_hash: shipgate_log::Hash,
 }
 
 /// `GET /v1/log/proof/inclusion?index=&size=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InclusionProofView {
     /// Leaf index.
     pub index: u64,
     /// Tree size.
     pub size: u64,
     /// The RFC 9162 inclusion proof, hex hashes, leaf's sibling first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::Sha256Hex>))]
     pub proof: Vec<shipgate_log::Hash>,
 }
 
 /// `GET /v1/log/proof/consistency?from=&to=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsistencyProofView {
     /// Older size.
     pub from: u64,
     /// Newer size.
     pub to: u64,
     /// The RFC 9162 consistency proof, hex hashes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::Sha256Hex>))]
     pub proof: Vec<shipgate_log::Hash>,
 }

@@ -161,10 +161,7 @@ fn finding(out: &mut String, f: &Finding, src: Option<&SourceFile>, p: &Paint) {
         "{indent}{eq} severity: {}, confidence: {}\n",
         f.severity, f.confidence
     ));
-    out.push_str(&format!(
-        "{indent}{eq} why: {}\n",
-        visible(&f.explanation())
-    ));
+    out.push_str(&format!("{indent}{eq} why: {}\n", visible(f.explanation())));
     out.push_str(&format!("{indent}{eq} fix: {}\n", f.rule.fix));
     if let Some(fix) = &f.fix {
         let flag = match fix.safety {

@@ -7,15 +7,29 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 
+use super::openapi::{ApproveBody, RejectBody};
 use super::read::release_id;
 use super::{ApiError, AppState, bearer, looks_like_jwt};
 use crate::approvals::{Decision, DecisionError, Outcome, Verdict, decide};
 use crate::storage::ReleaseState;
-use shipgate_protocol::wire::{DecisionRequest, DecisionResponse};
+use shipgate_protocol::names::{self, RejectReasonError};
+use shipgate_protocol::openapi::ReleaseIdText;
+use shipgate_protocol::wire::{DecisionRequest, DecisionResponse, ErrorBody};
 
-/// Longest rejection reason accepted.
-const MAX_REASON: usize = 2000;
-
+/// Approve a staged release (maintainer token and TOTP code); releases it once the quorum is met.
+#[utoipa::path(post, path = "/v1/releases/{id}/approve",
+    params(("id" = ReleaseIdText, Path, description = "Release id."),),
+    request_body(content = ApproveBody, content_type = "application/json"),
+    security(("maintainer" = [])),
+    responses(
+        (status = 200, description = "Decision recorded.", body = DecisionResponse),
+        (status = 400, description = "Malformed id or body (a `reason` is refused), or a code that is not 8 digits (not counted as a wrong code).", body = ErrorBody),
+        (status = 401, description = "Credentials refused: missing, unknown or locked-out maintainer token, a CI token, a wrong or replayed code, or a maintainer not allowed for the package (the reason is only logged).", body = ErrorBody),
+        (status = 404, description = "No such release.", body = ErrorBody),
+        (status = 409, description = "The release is not staged, this maintainer already approved it, or its package is no longer configured.", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn approve(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -32,6 +46,20 @@ pub(super) async fn approve(
     run(&state, id, &headers, request.code, Verdict::Approve).await
 }
 
+/// Reject a staged release with a reason.
+#[utoipa::path(post, path = "/v1/releases/{id}/reject",
+    params(("id" = ReleaseIdText, Path, description = "Release id."),),
+    request_body(content = RejectBody, content_type = "application/json"),
+    security(("maintainer" = [])),
+    responses(
+        (status = 200, description = "Decision recorded.", body = DecisionResponse),
+        (status = 400, description = "Malformed id or body (a missing, blank or too long `reason`, or one with control or invisible formatting characters), or a code that is not 8 digits (not counted as a wrong code).", body = ErrorBody),
+        (status = 401, description = "Credentials refused: missing, unknown or locked-out maintainer token, a CI token, a wrong or replayed code, or a maintainer not allowed for the package (the reason is only logged).", body = ErrorBody),
+        (status = 404, description = "No such release.", body = ErrorBody),
+        (status = 409, description = "The release is not staged, this maintainer already approved it, or its package is no longer configured.", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn reject(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -41,26 +69,19 @@ pub(super) async fn reject(
     let id = release_id(path)?;
     let request = parse(body)?;
     let reason = request.reason.unwrap_or_default();
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(ApiError::bad_request(
-            "a rejection needs a non-empty `reason`",
-        ));
-    }
-    if reason.len() > MAX_REASON {
-        return Err(ApiError::bad_request("`reason` must be at most 2000 bytes"));
-    }
-    // Shown to maintainers and CI logs: line breaks are fine, anything that
-    // drives a terminal or hides/reorders text is not.
-    if let Some(c) = reason
-        .chars()
-        .find(|&c| c != '\n' && shipgate_protocol::untrusted::is_deceptive(c))
-    {
-        return Err(ApiError::bad_request(format!(
-            "`reason` contains {}; control and invisible formatting characters are refused (line breaks are fine)",
-            shipgate_protocol::untrusted::code_point(c)
-        )));
-    }
+    let reason = names::reject_reason(&reason).map_err(|err| {
+        ApiError::bad_request(match err {
+            RejectReasonError::Empty => "a rejection needs a non-empty `reason`".to_owned(),
+            RejectReasonError::TooLong => "`reason` must be at most 2000 bytes".to_owned(),
+            // Shown to maintainers and CI logs: line breaks are fine, anything
+            // that drives a terminal or hides/reorders text is not.
+            RejectReasonError::Deceptive(c) => format!(
+                "`reason` contains {}; control and invisible formatting characters are refused (line breaks are fine)",
+                shipgate_protocol::untrusted::code_point(c)
+            ),
+            _ => "`reason` is refused".to_owned(),
+        })
+    })?;
     let verdict = Verdict::Reject {
         reason: reason.to_owned(),
     };

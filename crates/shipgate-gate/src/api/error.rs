@@ -64,7 +64,6 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
-    /// 413.
     /// 409: the package's limits do not admit this staging now.
     pub fn limit(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "limit_exceeded", message)
@@ -80,6 +79,7 @@ impl ApiError {
         }
     }
 
+    /// 413: the body or the release is larger than allowed.
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
     }
@@ -154,5 +154,35 @@ impl From<crate::storage::StorageError> for ApiError {
 impl From<shipgate_protocol::names::InvalidName> for ApiError {
     fn from(err: shipgate_protocol::names::InvalidName) -> Self {
         Self::bad_request(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code an error can carry is one the document lists.
+    #[test]
+    fn every_code_is_documented() {
+        let errors = [
+            ApiError::bad_request("x"),
+            ApiError::refused("x"),
+            ApiError::not_found("x"),
+            ApiError::conflict("x"),
+            ApiError::limit("x"),
+            ApiError::too_large("x"),
+            ApiError::timeout("x"),
+            ApiError::method_not_allowed(),
+            ApiError::unavailable("x"),
+            ApiError::not_implemented("x"),
+            ApiError::internal("x"),
+        ];
+        for error in errors {
+            assert!(
+                shipgate_protocol::wire::ERROR_CODES.contains(&error.code),
+                "{} is not in ERROR_CODES",
+                error.code
+            );
+        }
     }
 }

@@ -21,8 +21,25 @@ use super::{ApiError, AppState, bearer};
 use crate::execution::{IssueFailure, same_run};
 use crate::publishers::AuthError;
 use crate::storage::{IssuedExecutionToken, ReleaseState};
-use shipgate_protocol::wire::ExecutionTokenResponse;
+use shipgate_protocol::openapi::ReleaseIdText;
+use shipgate_protocol::wire::{ErrorBody, ExecutionTokenResponse};
 
+/// A short-lived execution token bound to a released release, for the CI run that staged it.
+///
+/// Authenticate with a fresh CI OIDC token (audience from `/v1/info`) that matches the package's trusted-publisher binding and the staging provenance: same repository and owner id, workflow and ref, commit, run id and environment. Each CI token is usable once; a request refused before the token is checked (404, 409, 501) does not use it up.
+#[utoipa::path(post, path = "/v1/releases/{id}/execution-token",
+    params(("id" = ReleaseIdText, Path, description = "Release id."),),
+    security(("ci" = [])),
+    responses(
+        (status = 200, description = "The execution token.", body = ExecutionTokenResponse),
+        (status = 400, description = "Malformed id.", body = ErrorBody),
+        (status = 401, description = "CI token missing or refused, replayed, or not from the run that staged the release (the reason is only logged).", body = ErrorBody),
+        (status = 404, description = "No such release.", body = ErrorBody),
+        (status = 409, description = "The release is staged or rejected, not released, or its package is no longer configured.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+        (status = 501, description = "This gate cannot issue execution tokens (its public_url is not https).", body = ErrorBody),
+        (status = 503, description = "The CI provider's keys are unreachable.", body = ErrorBody),
+    ))]
 pub(super) async fn issue(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,

@@ -12,7 +12,10 @@ use serde::Deserialize;
 use super::read::released;
 use super::{ApiError, AppState};
 use crate::tlog::service::LogServiceError;
-use shipgate_protocol::wire::{ConsistencyProofView, InclusionProofView, ReleasedVersion};
+use shipgate_protocol::openapi::{PackageName, VersionName};
+use shipgate_protocol::wire::{
+    ConsistencyProofView, ErrorBody, InclusionProofView, LogEntries, ReleasedVersion,
+};
 
 impl From<LogServiceError> for ApiError {
     fn from(err: LogServiceError) -> Self {
@@ -33,6 +36,11 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
+/// The latest checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root hash) in a C2SP signed note, signed with the gate key under the origin's name.
+#[utoipa::path(get, path = "/v1/log/checkpoint", responses(
+    (status = 200, description = "The signed note.", content_type = "text/plain", body = String),
+    (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+))]
 pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
     let stored = state
         .log()
@@ -41,6 +49,10 @@ pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response
     Ok(text(stored.note))
 }
 
+/// The checkpoint verifier key, `<origin>+<key id>+<base64 key>`, one line.
+#[utoipa::path(get, path = "/v1/log/key", responses(
+    (status = 200, description = "The verifier key.", content_type = "text/plain", body = String),
+))]
 pub(super) async fn key(State(state): State<AppState>) -> Response {
     text(format!("{}\n", state.log().signer().verifier_key()))
 }
@@ -52,9 +64,18 @@ pub(super) struct EntriesQuery {
     end: u64,
 }
 
-/// A page of leaves: at most [`shipgate_protocol::wire::MAX_LOG_ENTRIES`]
-/// and [`shipgate_protocol::wire::MAX_LOG_PAGE_BYTES`], encoded while the
-/// service's page permit is held (see `tlog::service`).
+/// Leaves `start..end` (end exclusive; at most 1000 and about 4 MiB per answer, never none: ask again from the next index).
+#[utoipa::path(get, path = "/v1/log/entries",
+    params(
+        ("start" = u64, Query, description = "First leaf index."),
+        ("end" = u64, Query, description = "One past the last leaf index, at most the tree size."),
+    ),
+    responses(
+        (status = 200, description = "Leaves.", body = LogEntries),
+        (status = 400, description = "A missing, malformed or unknown parameter, or a range outside the log.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
+/// The page is encoded while the log service's page permit is held.
 pub(super) async fn entries(
     State(state): State<AppState>,
     q: Result<Query<EntriesQuery>, QueryRejection>,
@@ -71,6 +92,17 @@ pub(super) struct InclusionQuery {
     size: u64,
 }
 
+/// Inclusion proof of leaf `index` in the tree of `size` leaves.
+#[utoipa::path(get, path = "/v1/log/proof/inclusion",
+    params(
+        ("index" = u64, Query, description = "Leaf index."),
+        ("size" = u64, Query, description = "Tree size (from a checkpoint), at most the current size."),
+    ),
+    responses(
+        (status = 200, description = "The proof.", body = InclusionProofView),
+        (status = 400, description = "A missing, malformed or unknown parameter, index not below size, or size beyond the log.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn inclusion(
     State(state): State<AppState>,
     q: Result<Query<InclusionQuery>, QueryRejection>,
@@ -87,6 +119,17 @@ pub(super) struct ConsistencyQuery {
     to: u64,
 }
 
+/// Consistency proof from the tree of `from` leaves to the tree of `to` leaves.
+#[utoipa::path(get, path = "/v1/log/proof/consistency",
+    params(
+        ("from" = u64, Query, description = "Older tree size."),
+        ("to" = u64, Query, description = "Newer tree size, at most the current size."),
+    ),
+    responses(
+        (status = 200, description = "The proof.", body = ConsistencyProofView),
+        (status = 400, description = "A missing, malformed or unknown parameter, from > to, or to beyond the log.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn consistency(
     State(state): State<AppState>,
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
@@ -96,6 +139,16 @@ pub(super) async fn consistency(
     Ok(Json(ConsistencyProofView { from, to, proof }))
 }
 
+/// Where a released version's `released` event is in the transparency log (fetch then asks for its inclusion proof).
+#[utoipa::path(get, path = "/v1/packages/{name}/versions/{version}/release",
+    params(("name" = PackageName, Path, description = "Package name."),
+        ("version" = VersionName, Path, description = "Version."),),
+    responses(
+        (status = 200, description = "The released version.", body = ReleasedVersion),
+        (status = 400, description = "Malformed name or version.", body = ErrorBody),
+        (status = 404, description = "Not released.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn released_version(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,

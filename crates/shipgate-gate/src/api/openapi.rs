@@ -1,325 +1,159 @@
-//! The OpenAPI 3.1 document served at `/v1/openapi.json`, written by hand
-//! (the API is small; a test keeps it in step with the router).
+//! The OpenAPI 3.1 document served at `/v1/openapi.json`, generated from the
+//! handlers' `#[utoipa::path]` annotations and the API bodies' schemas
+//! (`shipgate-protocol` with its `openapi` feature), so it cannot drift from
+//! the code. A new route is one annotation on its handler plus its name in
+//! [`ApiDoc`]'s `paths` (a test fails until both are there); a new field of
+//! a body appears by itself.
 
-use axum::Json;
-use serde_json::{Value, json};
+use std::sync::OnceLock;
 
-pub(super) async fn serve() -> Json<Value> {
-    Json(document())
-}
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, SchemaFormat};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-fn error_response(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    })
-}
+use shipgate_protocol::openapi::{
+    FileName, PackageName, PageLimit, RejectReason, ReleaseIdText, TotpCode, VersionName,
+};
 
-fn json_response(description: &str, schema: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
-    })
-}
+/// The document's description.
+const DESCRIPTION: &str = "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files, records every event in a transparency log (RFC 9162 Merkle tree, C2SP signed checkpoints) under /v1/log/, and issues execution tokens for released releases (OIDC discovery at /.well-known/openid-configuration, keys at /.well-known/jwks.json, outside /v1/). Every error is {\"error\": {\"code\", \"message\"}}. Besides the answers listed per route, any route answers 404 for a path it does not serve and 405 for a method it does not serve; a request the HTTP layer cannot parse gets an empty 400, 414 or 431.";
 
-fn path_param(name: &str, description: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
-}
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "shipgate release gate", description = DESCRIPTION),
+    paths(
+        super::read::info,
+        serve,
+        super::read::list,
+        super::read::show,
+        super::decide::approve,
+        super::decide::reject,
+        super::execution::issue,
+        super::stage::stage,
+        super::read::manifest,
+        super::read::signature,
+        super::read::file,
+        super::staged_files::download,
+        super::log::released_version,
+        super::log::checkpoint,
+        super::log::key,
+        super::log::entries,
+        super::log::inclusion,
+        super::log::consistency,
+    ),
+    // Schemas only parameters use (utoipa collects those of bodies itself).
+    components(schemas(ReleaseIdText, PageLimit, PackageName, VersionName, FileName)),
+    modifiers(&SecuritySchemes),
+)]
+struct ApiDoc;
 
-fn query_param(name: &str, description: &str) -> Value {
-    json!({"name": name, "in": "query", "required": true, "description": description, "schema": {"type": "integer", "minimum": 0}})
-}
+/// The two kinds of bearer credentials.
+struct SecuritySchemes;
 
-fn decision(summary: &str, reject: bool) -> Value {
-    let mut body = json!({
-        "type": "object",
-        "required": ["code"],
-        "additionalProperties": false,
-        "properties": {"code": {"type": "string", "description": "Current TOTP code (8 digits)."}}
-    });
-    if reject {
-        body["required"] = json!(["code", "reason"]);
-        body["properties"]["reason"] = json!({"type": "string", "maxLength": 2000});
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "ci",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The CI provider's OIDC token, minted for the audience in /v1/info.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "maintainer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A maintainer token (sgm_...) from `shipgate admin enroll`.",
+                    ))
+                    .build(),
+            ),
+        );
     }
-    json!({
-        "post": {
-            "summary": summary,
-            "security": [{"maintainer": []}],
-            "parameters": [path_param("id", "Release id.")],
-            "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
-            "responses": {
-                "200": json_response("Decision recorded.", "Decision"),
-                "400": error_response("Malformed id or body."),
-                "401": error_response("Credentials refused (the reason is only logged)."),
-                "404": error_response("No such release."),
-                "409": error_response("Release not staged, or already approved by this maintainer.")
-            }
-        }
-    })
 }
 
-/// The whole document.
-pub fn document() -> Value {
-    let file = json!({
-        "type": "object",
-        "required": ["path", "size", "sha256"],
-        "properties": {
-            "path": {"type": "string"},
-            "size": {"type": "integer", "minimum": 0},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-        }
-    });
-    let summary_props = json!({
-        "id": {"type": "integer"},
-        "package": {"type": "string"},
-        "version": {"type": "string"},
-        "state": {"type": "string", "enum": ["staged", "released", "rejected"]},
-        "created_at": {"type": "integer", "description": "Unix seconds."},
-        "decided_at": {"type": ["integer", "null"]}
-    });
-    let pv = [
-        path_param("name", "Package name."),
-        path_param("version", "Version."),
-    ];
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "shipgate release gate",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "CI stages releases with its OIDC token; maintainers approve with a maintainer token and a TOTP code; the gate signs and serves released files, records every event in a transparency log (RFC 9162 Merkle tree, C2SP signed checkpoints) under /v1/log/, and issues execution tokens for released releases (OIDC discovery at /.well-known/openid-configuration, keys at /.well-known/jwks.json, outside /v1/). Every error is {\"error\": {\"code\", \"message\"}}."
-        },
-        "components": {
-            "securitySchemes": {
-                "ci": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The CI provider's OIDC token, minted for the audience in /v1/info."},
-                "maintainer": {"type": "http", "scheme": "bearer", "description": "A maintainer token (sgm_...) from `shipgate admin enroll`."}
-            },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string", "enum": ["bad_request", "unauthorized", "not_found", "conflict", "payload_too_large", "method_not_allowed", "internal", "unavailable", "not_implemented"]},
-                        "message": {"type": "string"}
-                    }}}
-                },
-                "Info": {
-                    "type": "object",
-                    "required": ["service", "version", "public_url", "audience", "public_key", "key_fingerprint"],
-                    "properties": {
-                        "service": {"type": "string"},
-                        "version": {"type": "string"},
-                        "public_url": {"type": "string"},
-                        "audience": {"type": "string"},
-                        "public_key": {"type": "string", "description": "minisign public key file."},
-                        "key_fingerprint": {"type": "string", "description": "SHA-256 of the raw public key."},
-                        "log_origin": {"type": "string", "description": "The transparency log's origin: public_url without scheme and trailing slash."},
-                        "log_key": {"type": "string", "description": "Checkpoint verifier key <origin>+<key id>+<base64(0x01 || Ed25519 key)> (the gate key)."}
-                    }
-                },
-                "LogEntries": {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array", "maxItems": 1000, "items": {
-                    "type": "object", "required": ["index", "data", "leaf_hash"], "properties": {
-                        "index": {"type": "integer", "minimum": 0},
-                        "data": {"type": "string", "description": "The leaf: canonical JSON text of the event (format shipgate.event.v1), exactly the bytes hashed."},
-                        "leaf_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256(0x00 || data)."}
-                    }}}}},
-                "InclusionProof": {"type": "object", "required": ["index", "size", "proof"], "properties": {
-                    "index": {"type": "integer"}, "size": {"type": "integer"},
-                    "proof": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "description": "RFC 9162 section 2.1.3 inclusion proof."}
-                }},
-                "ConsistencyProof": {"type": "object", "required": ["from", "to", "proof"], "properties": {
-                    "from": {"type": "integer"}, "to": {"type": "integer"},
-                    "proof": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "description": "RFC 9162 section 2.1.4 consistency proof."}
-                }},
-                "ReleasedVersion": {"type": "object", "required": ["release_id", "package", "version", "manifest_sha256", "log_index"], "properties": {
-                    "release_id": {"type": "integer"}, "package": {"type": "string"}, "version": {"type": "string"},
-                    "manifest_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                    "log_index": {"type": "integer", "description": "Index of the `released` leaf in the transparency log."}
-                }},
-                "File": file,
-                "ReleaseSummary": {"type": "object", "properties": summary_props},
-                "ReleaseList": {"type": "object", "properties": {"releases": {"type": "array", "items": {"$ref": "#/components/schemas/ReleaseSummary"}}, "next_before": {"type": "integer", "description": "Present when more releases follow: pass it as before."}}},
-                "Release": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"}, "package": {"type": "string"}, "version": {"type": "string"},
-                        "state": {"type": "string", "enum": ["staged", "released", "rejected"]},
-                        "created_at": {"type": "integer"}, "decided_at": {"type": ["integer", "null"]},
-                        "provenance": {"type": "object", "properties": {
-                            "issuer": {"type": "string"}, "subject": {"type": "string"}, "repository": {"type": "string"},
-                            "repository_owner_id": {"type": ["string", "null"]}, "workflow": {"type": "string"},
-                            "ref": {"type": "string"}, "commit_sha": {"type": "string"}, "run_id": {"type": "string"},
-                            "environment": {"type": ["string", "null"]}, "event_name": {"type": ["string", "null"]}
-                        }},
-                        "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-                        "approvals": {"type": "array", "items": {"type": "object", "properties": {"maintainer": {"type": "string"}, "approved_at": {"type": "integer"}}}},
-                        "quorum": {"type": "integer"},
-                        "reject_reason": {"type": ["string", "null"]},
-                        "log_index": {"type": ["integer", "null"], "description": "Index of the `released` leaf in the transparency log, once released."},
-                        "diff": {"type": "object", "properties": {
-                            "previous_version": {"type": ["string", "null"]},
-                            "added": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-                            "removed": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-                            "changed": {"type": "array", "items": {"type": "object", "properties": {
-                                "path": {"type": "string"}, "old_size": {"type": "integer"}, "new_size": {"type": "integer"},
-                                "size_delta": {"type": "integer"}, "old_sha256": {"type": "string"}, "new_sha256": {"type": "string"}
-                            }}},
-                            "unchanged": {"type": "integer"}
-                        }},
-                        "artifacts": {"type": "object", "description": "Packages with registry targets: what the staged archives state and declare, and what changed since the previous released version.", "properties": {
-                            "files": {"type": "array", "items": {"type": "object", "description": "kind, format, file_name, name, version, declares {scripts, dependencies, bins, entry_points, pth_files, build_script, proc_macro}"}},
-                            "previous_version": {"type": ["string", "null"]},
-                            "changes": {"type": "array", "items": {"type": "object", "properties": {
-                                "subject": {"type": "string"}, "change": {"type": "string", "enum": ["added", "changed", "removed"]},
-                                "key": {"type": "string"}, "before": {"type": "string"}, "after": {"type": "string"}, "loud": {"type": "boolean"}
-                            }}},
-                            "loud": {"type": "boolean", "description": "An install script, .pth file, build script or proc-macro was added or changed."}
-                        }},
-                        "targets": {"type": "array", "items": {"type": "object", "properties": {
-                            "kind": {"type": "string", "enum": ["npm", "pypi", "cargo"]}, "registry": {"type": "string"},
-                            "state": {"type": "string", "enum": ["staged", "pending", "published", "failed", "conflict"]},
-                            "attempts": {"type": "integer"}, "last_error": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
-                            "integrity": {"type": "array", "items": {"type": "object", "properties": {"file_name": {"type": "string"}, "integrity": {"type": "string"}}}}
-                        }}}
-                    }
-                },
-                "Staged": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "package": {"type": "string"}, "version": {"type": "string"},
-                    "state": {"type": "string"}, "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}}
-                }},
-                "ExecutionToken": {
-                    "type": "object",
-                    "required": ["token", "issuer", "audience", "expires_at", "jti", "release_id", "package", "version", "digest"],
-                    "properties": {
-                        "token": {"type": "string", "description": "Compact JWT signed by the gate (keys at /.well-known/jwks.json). Claims: iss, sub (release:PACKAGE@VERSION), aud, iat, nbf, exp, jti, release_id, package, version, digest, commit_sha, repository, workflow, ref, run_id, approved_by."},
-                        "issuer": {"type": "string", "description": "The `iss`: the gate's public URL; its OIDC discovery document is at {issuer}/.well-known/openid-configuration."},
-                        "audience": {"type": "string", "description": "The `aud`: the package's execution_audience (default deploy:PACKAGE)."},
-                        "expires_at": {"type": "integer", "description": "The `exp` (Unix seconds)."},
-                        "jti": {"type": "string"},
-                        "release_id": {"type": "integer"},
-                        "package": {"type": "string"},
-                        "version": {"type": "string"},
-                        "digest": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the signed release manifest."}
-                    }
-                },
-                "Decision": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "state": {"type": "string"}, "approvals": {"type": "integer"},
-                    "quorum": {"type": "integer"}, "manifest_sha256": {"type": "string"}
-                }}
-            }
-        },
-        "paths": {
-            "/v1/info": {"get": {
-                "summary": "The gate's public key, fingerprint and the audience CI tokens must carry.",
-                "responses": {"200": json_response("Gate information.", "Info")}
-            }},
-            "/v1/openapi.json": {"get": {
-                "summary": "This document.",
-                "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/json": {}}}}
-            }},
-            "/v1/releases": {"get": {
-                "summary": "List releases, newest first.",
-                "parameters": [
-                    {"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["staged", "released", "rejected"]}},
-                    {"name": "package", "in": "query", "required": false, "schema": {"type": "string"}},
-                    {"name": "before", "in": "query", "required": false, "description": "Only releases with a smaller id: the previous page's next_before.", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}},
-                    {"name": "limit", "in": "query", "required": false, "description": "Releases per page, 1 to 500 (default 100).", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,2}$"}}
-                ],
-                "responses": {"200": json_response("One page of releases.", "ReleaseList"), "400": error_response("Unknown state, malformed package, before or limit, or an unknown parameter.")}
-            }},
-            "/v1/releases/{id}": {"get": {
-                "summary": "One release: files, provenance, approvals and the diff against the previous released version.",
-                "parameters": [path_param("id", "Release id.")],
-                "responses": {"200": json_response("The release.", "Release"), "400": error_response("Malformed id."), "404": error_response("No such release.")}
-            }},
-            "/v1/releases/{id}/approve": decision("Approve a staged release (maintainer token + TOTP code). Releases it when the quorum is met.", false),
-            "/v1/releases/{id}/reject": decision("Reject a staged release with a reason.", true),
-            "/v1/releases/{id}/files/{file}": {"get": {
-                "summary": "A file of a release as staged (any state while its bytes are stored), for the maintainers of its package only: to look inside before approving. Verify it against the digest in GET /v1/releases/{id}.",
-                "security": [{"maintainer": []}],
-                "parameters": [path_param("id", "Release id."), path_param("file", "File name.")],
-                "responses": {
-                    "200": {"description": "The file's bytes.", "content": {"application/octet-stream": {}}},
-                    "400": error_response("Malformed id or file name."),
-                    "401": error_response("No maintainer token, a CI token, or not a maintainer of the package (the reason is only logged)."),
-                    "404": error_response("No such file, or its bytes were deleted.")
-                }
-            }},
-            "/v1/releases/{id}/execution-token": {"post": {
-                "summary": "A short-lived execution token bound to a released release, for the CI run that staged it. Authenticate with a fresh CI OIDC token (audience from /v1/info) that matches the package's trusted-publisher binding and the staging provenance: same repository and owner id, workflow and ref, commit, run id and environment. Each CI token is usable once.",
-                "security": [{"ci": []}],
-                "parameters": [path_param("id", "Release id.")],
-                "responses": {
-                    "200": json_response("The execution token.", "ExecutionToken"),
-                    "400": error_response("Malformed id."),
-                    "401": error_response("CI token missing or refused, replayed, or not from the run that staged the release (the reason is only logged)."),
-                    "404": error_response("No such release."),
-                    "409": error_response("The release is staged or rejected, not released."),
-                    "501": error_response("This gate cannot issue execution tokens (its public_url is not https)."),
-                    "503": error_response("The CI provider's keys are unreachable.")
-                }
-            }},
-            "/v1/packages/{name}/versions/{version}": {"post": {
-                "summary": "Stage a release (CI token). multipart/form-data: part `announce` (JSON {\"files\": [{name, size, sha256}]}) then parts `file.N` with the bytes of files[N]. File names: ASCII letters, digits and ._-+~@=,()[] only, at most 255 bytes.",
-                "security": [{"ci": []}],
-                "parameters": pv,
-                "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
-                    "announce": {"type": "string", "contentMediaType": "application/json"}
-                }, "patternProperties": {"^file\\.[0-9]+$": {"type": "string", "contentMediaType": "application/octet-stream"}}}}}},
-                "responses": {
-                    "201": json_response("Staged.", "Staged"),
-                    "400": error_response("Malformed body, hostile name, size or digest mismatch."),
-                    "401": error_response("CI token missing or refused (the reason is only logged)."),
-                    "404": error_response("Package not configured."),
-                    "409": error_response("Version already staged or released, or the package's limits (max_pending_releases, max_staged_bytes) refuse it: code limit_exceeded."),
-                    "413": error_response("Body over the gate's cap, or the release over the package's max_release_bytes."),
-                    "503": error_response("The CI provider's keys are unreachable.")
-                }
-            }},
-            "/v1/packages/{name}/versions/{version}/manifest": {"get": {
-                "summary": "The signed release manifest (released versions only).",
-                "parameters": pv,
-                "responses": {"200": {"description": "Manifest bytes.", "content": {"application/octet-stream": {}}}, "404": error_response("Not released.")}
-            }},
-            "/v1/packages/{name}/versions/{version}/manifest.minisig": {"get": {
-                "summary": "The manifest's minisign signature (verify with the key in /v1/info).",
-                "parameters": pv,
-                "responses": {"200": {"description": "minisign signature file.", "content": {"text/plain": {}}}, "404": error_response("Not released.")}
-            }},
-            "/v1/packages/{name}/versions/{version}/files/{file}": {"get": {
-                "summary": "One released file, streamed.",
-                "parameters": [pv[0].clone(), pv[1].clone(), path_param("file", "File name.")],
-                "responses": {"200": {"description": "File bytes.", "content": {"application/octet-stream": {}}}, "404": error_response("Not released or no such file.")}
-            }},
-            "/v1/packages/{name}/versions/{version}/release": {"get": {
-                "summary": "Where a released version's `released` event is in the transparency log (fetch then asks for its inclusion proof).",
-                "parameters": pv,
-                "responses": {"200": json_response("The released version.", "ReleasedVersion"), "400": error_response("Malformed name or version."), "404": error_response("Not released.")}
-            }},
-            "/v1/log/checkpoint": {"get": {
-                "summary": "The latest checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root hash) in a C2SP signed note, signed with the gate key under the origin's name.",
-                "responses": {"200": {"description": "Signed note.", "content": {"text/plain": {}}}}
-            }},
-            "/v1/log/key": {"get": {
-                "summary": "The checkpoint verifier key, <origin>+<key id>+<base64 key>, one line.",
-                "responses": {"200": {"description": "Verifier key.", "content": {"text/plain": {}}}}
-            }},
-            "/v1/log/entries": {"get": {
-                "summary": "Leaves start..end (end exclusive, at most 1000 and about 4 MiB per answer, never none: ask again from the next index).",
-                "parameters": [query_param("start", "First leaf index."), query_param("end", "One past the last leaf index, at most the tree size.")],
-                "responses": {"200": json_response("Leaves.", "LogEntries"), "400": error_response("Missing parameter or a range outside the log.")}
-            }},
-            "/v1/log/proof/inclusion": {"get": {
-                "summary": "Inclusion proof of leaf `index` in the tree of `size` leaves.",
-                "parameters": [query_param("index", "Leaf index."), query_param("size", "Tree size (from a checkpoint), at most the current size.")],
-                "responses": {"200": json_response("Proof.", "InclusionProof"), "400": error_response("Index not below size, or size beyond the log.")}
-            }},
-            "/v1/log/proof/consistency": {"get": {
-                "summary": "Consistency proof from the tree of `from` leaves to the tree of `to` leaves.",
-                "parameters": [query_param("from", "Older tree size."), query_param("to", "Newer tree size, at most the current size.")],
-                "responses": {"200": json_response("Proof.", "ConsistencyProof"), "400": error_response("from > to, or to beyond the log.")}
-            }}
-        }
-    })
+/// Body of `POST /v1/releases/{id}/approve` (the wire type is shared with
+/// reject; approving refuses a `reason`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Read only by the schema.
+pub(super) struct ApproveBody {
+    #[schema(value_type = TotpCode)]
+    code: String,
+}
+
+/// Body of `POST /v1/releases/{id}/reject`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Read only by the schema.
+pub(super) struct RejectBody {
+    #[schema(value_type = TotpCode)]
+    code: String,
+    #[schema(value_type = RejectReason)]
+    reason: String,
+}
+
+/// The staging body: `announce` (JSON) then parts `file.0`, `file.1`, ...
+pub(super) struct StageForm;
+
+impl PartialSchema for StageForm {
+    fn schema() -> RefOr<Schema> {
+        let announce = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/json")
+            .description(Some(
+                "JSON {\"files\": [{\"name\", \"size\", \"sha256\"}]}: every file that follows (see StageAnnouncement).",
+            ));
+        let file = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("binary".into())))
+            .description(Some("Part file.N: the bytes of files[N]."));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("announce", announce)
+            .required("announce")
+            .additional_properties(Some(file))
+            .into()
+    }
+}
+
+impl ToSchema for StageForm {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            "StageAnnouncement".to_owned(),
+            <shipgate_protocol::wire::StageAnnouncement as PartialSchema>::schema(),
+        ));
+        <shipgate_protocol::wire::StageAnnouncement as ToSchema>::schemas(schemas);
+    }
+}
+
+/// The whole document, as JSON.
+pub fn document() -> serde_json::Value {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // Serializing a generated document cannot fail (no maps with non-string keys).
+    serde_json::to_value(&doc).unwrap_or_default()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", responses(
+    (status = 200, description = "This OpenAPI 3.1 document.", content_type = "application/json", body = Object),
+))]
+pub(super) async fn serve() -> Response {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    let text = TEXT.get_or_init(|| document().to_string());
+    ([(CONTENT_TYPE, "application/json")], text.clone()).into_response()
 }
 
 #[cfg(test)]
@@ -345,11 +179,99 @@ mod tests {
             .collect();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for method in item.as_object().unwrap().keys() {
+                if ["parameters", "summary", "description"].contains(&method.as_str()) {
+                    continue;
+                }
                 assert!(
                     served.contains(&(method.clone(), path.clone())),
                     "{method} {path} is documented but not served"
                 );
             }
         }
+    }
+
+    /// The statuses each route's error mapping can produce, read from what
+    /// the route takes: a path parameter is parsed (400 when malformed), a
+    /// credential is checked (401), a query is parsed (400), a body has a
+    /// cap (413), the database is read (500).
+    #[test]
+    fn every_status_a_route_can_send_is_documented() {
+        let doc = document();
+        let no_storage = ["/v1/info", "/v1/openapi.json", "/v1/log/key"];
+        for (method, path, _) in super::super::routes(1) {
+            let op = &doc["paths"][path][method];
+            let documented = |status: &str| op["responses"][status].is_object();
+            let has_query = op["parameters"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+            if path.contains('{') || has_query {
+                assert!(documented("400"), "{method} {path}: 400 undocumented");
+            }
+            if op["security"].is_array() {
+                assert!(documented("401"), "{method} {path}: 401 undocumented");
+            }
+            if method == "post" && op["requestBody"].is_object() {
+                assert!(documented("413"), "{method} {path}: 413 undocumented");
+            }
+            if !no_storage.contains(&path) {
+                assert!(documented("500"), "{method} {path}: 500 undocumented");
+            }
+            if op["security"][0]["ci"].is_array() {
+                assert!(
+                    documented("503"),
+                    "{method} {path}: 503 undocumented (CI keys unreachable)"
+                );
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        // The staging upload is the one route that can stall (408).
+        let stage = &doc["paths"]["/v1/packages/{name}/versions/{version}"]["post"];
+        assert!(stage["responses"]["408"].is_object());
+    }
+
+    /// Every `$ref` names a schema the document holds (a schema used only by
+    /// a parameter is not collected by itself).
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(value: &serde_json::Value, doc: &serde_json::Value, seen: &mut usize) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(target) = map.get("$ref").and_then(|r| r.as_str()) {
+                        let pointer = target.strip_prefix('#').unwrap();
+                        assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
+                        *seen += 1;
+                    }
+                    map.values().for_each(|v| walk(v, doc, seen));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, doc, seen)),
+                _ => {}
+            }
+        }
+        let doc = document();
+        let mut seen = 0;
+        walk(&doc, &doc, &mut seen);
+        assert!(seen > 50, "{seen}");
+    }
+
+    /// The descriptions come from doc comments: none may show a rustdoc
+    /// link (`[`crate::...`]`) to API users.
+    #[test]
+    fn descriptions_hold_no_rustdoc_links() {
+        let text = document().to_string();
+        assert!(!text.contains("[`"), "a rustdoc link in openapi.json");
+    }
+
+    #[test]
+    #[ignore = "prints the document"]
+    fn print_document() {
+        println!("{}", serde_json::to_string_pretty(&document()).unwrap());
     }
 }

@@ -13,6 +13,10 @@ use tokio_util::io::ReaderStream;
 use super::{ApiError, AppState};
 use crate::storage::{ReleaseDetail, ReleaseState, SignedManifest};
 use shipgate_protocol::names;
+use shipgate_protocol::openapi::{
+    Binary, FileName, PackageName, PageLimit, ReleaseIdText, VersionName,
+};
+use shipgate_protocol::wire::ErrorBody;
 use shipgate_protocol::wire::{
     GateInfo, RELEASES_PAGE_DEFAULT, RELEASES_PAGE_MAX, ReleaseList, ReleaseQuery, ReleaseView,
 };
@@ -49,6 +53,10 @@ pub(super) fn package_version(
     Ok((name, version))
 }
 
+/// The gate's public key, fingerprint, log origin and the audience CI tokens must carry.
+#[utoipa::path(get, path = "/v1/info", responses(
+    (status = 200, description = "Gate information.", body = GateInfo),
+))]
 pub(super) async fn info(State(state): State<AppState>) -> Json<GateInfo> {
     let config = state.config();
     Json(GateInfo {
@@ -72,6 +80,19 @@ pub(super) struct ListQuery {
     limit: Option<String>,
 }
 
+/// Releases, newest first, one page at a time.
+#[utoipa::path(get, path = "/v1/releases",
+    params(
+        ("state" = Option<ReleaseState>, Query, description = "Only releases in this state."),
+        ("package" = Option<PackageName>, Query, description = "Only releases of this package."),
+        ("before" = Option<ReleaseIdText>, Query, description = "Only releases with a smaller id: the previous page's `next_before`."),
+        ("limit" = Option<PageLimit>, Query, description = "Releases per page, 1 to 500 (default 100)."),
+    ),
+    responses(
+        (status = 200, description = "One page of releases.", body = ReleaseList),
+        (status = 400, description = "Unknown state, malformed package, before or limit, or an unknown parameter.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -134,6 +155,15 @@ pub(super) async fn list(
     }))
 }
 
+/// One release: files, provenance, approvals and the diff against the previous released version.
+#[utoipa::path(get, path = "/v1/releases/{id}",
+    params(("id" = ReleaseIdText, Path, description = "Release id."),),
+    responses(
+        (status = 200, description = "The release.", body = ReleaseView),
+        (status = 400, description = "Malformed id.", body = ErrorBody),
+        (status = 404, description = "No such release.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn show(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -228,6 +258,16 @@ pub(super) async fn released(
         })
 }
 
+/// The signed release manifest (released versions only).
+#[utoipa::path(get, path = "/v1/packages/{name}/versions/{version}/manifest",
+    params(("name" = PackageName, Path, description = "Package name."),
+        ("version" = VersionName, Path, description = "Version."),),
+    responses(
+        (status = 200, description = "The manifest bytes.", content_type = "application/octet-stream", body = Binary),
+        (status = 400, description = "Malformed name or version.", body = ErrorBody),
+        (status = 404, description = "Not released.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn manifest(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -240,6 +280,16 @@ pub(super) async fn manifest(
         .into_response())
 }
 
+/// The manifest's minisign signature (verify it with the key in `/v1/info`).
+#[utoipa::path(get, path = "/v1/packages/{name}/versions/{version}/manifest.minisig",
+    params(("name" = PackageName, Path, description = "Package name."),
+        ("version" = VersionName, Path, description = "Version."),),
+    responses(
+        (status = 200, description = "The minisign signature file.", content_type = "text/plain", body = String),
+        (status = 400, description = "Malformed name or version.", body = ErrorBody),
+        (status = 404, description = "Not released.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn signature(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -252,6 +302,18 @@ pub(super) async fn signature(
         .into_response())
 }
 
+/// One released file, streamed.
+#[utoipa::path(get, path = "/v1/packages/{name}/versions/{version}/files/{file}",
+    params(("name" = PackageName, Path, description = "Package name."),
+        ("version" = VersionName, Path, description = "Version."),
+        ("file" = FileName, Path, description = "File name."),
+    ),
+    responses(
+        (status = 200, description = "The file's bytes.", content_type = "application/octet-stream", body = Binary),
+        (status = 400, description = "Malformed name, version or file name.", body = ErrorBody),
+        (status = 404, description = "Not released, or no such file.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn file(
     State(state): State<AppState>,
     path: Result<Path<(String, String, String)>, PathRejection>,

@@ -27,6 +27,7 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_LENGTH;
 
+use super::openapi::StageForm;
 use super::read::{canonical_number, package_version};
 use super::{ApiError, AppState, bearer};
 use crate::blobs::{BlobError, Holds, is_blob_key};
@@ -34,13 +35,36 @@ use crate::publishers::AuthError;
 use crate::storage::{NewRelease, ReleaseFile, ReleaseState, StorageError, staged_leaf_len};
 use shipgate_protocol::leaf::MAX_WRITTEN_LEAF_BYTES;
 use shipgate_protocol::names;
-use shipgate_protocol::wire::{AnnouncedFile, MAX_RELEASE_FILES, StageAnnouncement, StageResponse};
+use shipgate_protocol::openapi::{PackageName, VersionName};
+use shipgate_protocol::wire::{
+    AnnouncedFile, ErrorBody, MAX_RELEASE_FILES, StageAnnouncement, StageResponse,
+};
 
 /// Most files in one release.
 pub const MAX_FILES: usize = MAX_RELEASE_FILES;
 /// Largest announcement part.
 const MAX_ANNOUNCEMENT: usize = 1 << 20;
 
+/// Stage a release (CI token).
+///
+/// `multipart/form-data`: a first part `announce` (JSON `{"files": [{name, size, sha256}]}`), then parts `file.N` with the bytes of `files[N]`. The version and the package's limits are checked before the CI token, so a refusal there does not use the token up; the token is checked before a byte of the body is read.
+#[utoipa::path(post, path = "/v1/packages/{name}/versions/{version}",
+    params(("name" = PackageName, Path, description = "Package name."),
+        ("version" = VersionName, Path, description = "Version."),),
+    request_body(content = StageForm, content_type = "multipart/form-data"),
+    security(("ci" = [])),
+    responses(
+        (status = 201, description = "Staged.", body = StageResponse),
+        (status = 400, description = "Malformed name, version or body, a file name outside the allowlist, a duplicate, unannounced or missing part, or a size or digest mismatch.", body = ErrorBody),
+        (status = 401, description = "CI token missing or refused (the reason is only logged).", body = ErrorBody),
+        (status = 404, description = "Package not configured.", body = ErrorBody),
+        (status = 408, description = "The upload stalled for longer than the gate's idle_timeout_seconds (code request_timeout).", body = ErrorBody),
+        (status = 409, description = "Version already staged or released (code conflict), or the package's limits (max_pending_releases, max_staged_bytes) refuse it (code limit_exceeded).", body = ErrorBody),
+        (status = 413, description = "Body over the gate's max_upload_bytes, an announce part over 1 MiB, a release over the package's max_release_bytes, or a log entry that would be too large.", body = ErrorBody),
+        (status = 422, description = "For a package with registry targets: a staged file no target publishes, or an archive whose name or version is not the staged one (code artifact_refused).", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+        (status = 503, description = "The CI provider's keys are unreachable.", body = ErrorBody),
+    ))]
 pub(super) async fn stage(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,

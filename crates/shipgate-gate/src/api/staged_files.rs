@@ -15,7 +15,22 @@ use super::read::release_id;
 use super::{ApiError, AppState, bearer, looks_like_jwt};
 use crate::credentials;
 use shipgate_protocol::names;
+use shipgate_protocol::openapi::{Binary, FileName, ReleaseIdText};
+use shipgate_protocol::wire::ErrorBody;
 
+/// One staged file of a release, streamed, for its package's maintainers.
+#[utoipa::path(get, path = "/v1/releases/{id}/files/{file}",
+    security(("maintainer" = [])),
+    params(("id" = ReleaseIdText, Path, description = "Release id."),
+        ("file" = FileName, Path, description = "File name."),
+    ),
+    responses(
+        (status = 200, description = "The file's bytes as staged.", content_type = "application/octet-stream", body = Binary),
+        (status = 400, description = "Malformed id or file name.", body = ErrorBody),
+        (status = 401, description = "No maintainer token, a CI token, or not a maintainer of the release's package (the reason is only logged).", body = ErrorBody),
+        (status = 404, description = "No such file in the release, or its bytes are no longer stored.", body = ErrorBody),
+        (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
+    ))]
 pub(super) async fn download(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,

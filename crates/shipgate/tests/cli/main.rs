@@ -28,6 +28,7 @@ mod help;
 mod home;
 mod json_and_messages;
 mod oidc;
+mod openapi_contract;
 mod ops_backup;
 mod ops_health;
 mod ops_packaging;
