@@ -70,50 +70,20 @@ pub(super) async fn stage(
     path: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Result<(StatusCode, Json<StageResponse>), ApiError> {
-    let (package, version) = package_version(path)?;
-    let package_config = state.config().package(&package).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "package {package:?} is not configured on this gate"
-        ))
-    })?;
-
-    // What can be refused without the token is refused before it is
-    // checked, so that the CI job can retry with the same token (checking
-    // it burns its `jti`).
-    if state.db().version_taken(&package, &version).await? {
-        return Err(taken(&package, &version));
-    }
-    let limits = state.config().limits_for(package_config);
-    let usage = state.db().package_usage(&package).await?;
-    limits
-        .admit(usage.pending, usage.bytes, 0)
-        .map_err(|e| ApiError::limit_exceeded(&package, &e))?;
-
-    // Authenticate before reading the body.
-    let token = bearer(request.headers())?;
-    let provenance = state
-        .publishers()
-        .authorize(token, package_config, state.db())
-        .await
-        .map_err(|err| match err {
-            AuthError::Refused(reason) => {
-                ApiError::refused(format!("staging {package} {version}: {reason}"))
-            }
-            AuthError::Unavailable(reason) => {
-                ApiError::unavailable(format!("cannot verify CI tokens for {package}: {reason}"))
-            }
-            AuthError::Internal(err) => ApiError::internal(err),
-        })?;
-
-    if let Some(length) = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && length > state.config().max_upload_bytes.saturating_add(1 << 20)
-    {
-        return Err(too_large(state.config().max_upload_bytes));
-    }
+    let (parts, body) = request.into_parts();
+    let admitted = match admit(&state, path, &parts.headers).await {
+        Ok(admitted) => admitted,
+        Err(err) => {
+            drain_briefly(body).await;
+            return Err(err);
+        }
+    };
+    let Admitted {
+        package,
+        version,
+        provenance,
+    } = admitted;
+    let request = Request::from_parts(parts, body);
     let mut multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|e| {
@@ -150,6 +120,92 @@ pub(super) async fn stage(
             files,
         }),
     ))
+}
+
+/// What staging learned before reading the upload.
+struct Admitted {
+    package: String,
+    version: String,
+    provenance: crate::storage::Provenance,
+}
+
+/// Everything checked before the upload is read: the package, the version,
+/// the limits, the CI token and the announced length.
+async fn admit(
+    state: &AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: &axum::http::HeaderMap,
+) -> Result<Admitted, ApiError> {
+    let (package, version) = package_version(path)?;
+    let package_config = state.config().package(&package).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "package {package:?} is not configured on this gate"
+        ))
+    })?;
+
+    // What can be refused without the token is refused before it is
+    // checked, so that the CI job can retry with the same token (checking
+    // it burns its `jti`).
+    if state.db().version_taken(&package, &version).await? {
+        return Err(taken(&package, &version));
+    }
+    let limits = state.config().limits_for(package_config);
+    let usage = state.db().package_usage(&package).await?;
+    limits
+        .admit(usage.pending, usage.bytes, 0)
+        .map_err(|e| ApiError::limit_exceeded(&package, &e))?;
+
+    // Authenticate before reading the body.
+    let token = bearer(headers)?;
+    let provenance = state
+        .publishers()
+        .authorize(token, package_config, state.db())
+        .await
+        .map_err(|err| match err {
+            AuthError::Refused(reason) => {
+                ApiError::refused(format!("staging {package} {version}: {reason}"))
+            }
+            AuthError::Unavailable(reason) => {
+                ApiError::unavailable(format!("cannot verify CI tokens for {package}: {reason}"))
+            }
+            AuthError::Internal(err) => ApiError::internal(err),
+        })?;
+
+    if let Some(length) = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && length > state.config().max_upload_bytes.saturating_add(1 << 20)
+    {
+        return Err(too_large(state.config().max_upload_bytes));
+    }
+    Ok(Admitted {
+        package,
+        version,
+        provenance,
+    })
+}
+
+/// Most of a refused upload the gate still reads before answering.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+/// Reads and drops up to [`DRAIN_LIMIT`] bytes of a refused upload, for at
+/// most two seconds, before the refusal is sent: a client still writing a
+/// small upload would otherwise see the connection closed under it (a
+/// broken pipe) instead of the answer that says why.
+async fn drain_briefly(body: axum::body::Body) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let mut seen = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen = seen.saturating_add(chunk.len());
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Reads the announcement and the file parts into the blob store, then
