@@ -14,6 +14,10 @@ use crate::client::{Client, ClientError};
 use shipgate_protocol::release::ReleaseState;
 use shipgate_protocol::wire::ReleaseView;
 
+/// The longest wait or poll interval taken as given (a century): more is
+/// "never", and `Instant + Duration::MAX` would panic.
+const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// First pause between polls.
 pub const FIRST_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Longest pause between polls.
@@ -61,7 +65,8 @@ pub fn wait_for_decision(
     timeout: Duration,
     observer: &mut dyn WaitObserver,
 ) -> Result<WaitOutcome, ClientError> {
-    let deadline = Instant::now() + timeout;
+    // Clamped: `Instant + Duration::MAX` would panic; a century is "never".
+    let deadline = Instant::now() + timeout.min(MAX_WAIT);
     let remaining = || deadline.saturating_duration_since(Instant::now());
     let mut interval = FIRST_POLL_INTERVAL;
     let mut last: Option<ReleaseView> = None;
@@ -82,7 +87,7 @@ pub fn wait_for_decision(
             Err(err) => return Err(err),
         }
         // Sleep until the next poll, telling the observer every second.
-        let next_poll = Instant::now() + interval;
+        let next_poll = Instant::now() + interval.min(MAX_WAIT);
         loop {
             let left = remaining();
             observer.tick(left, last.as_ref());

@@ -25,7 +25,8 @@ pub(super) fn wait(
     timeout: Duration,
     gate: &str,
 ) -> Result<(), CliError> {
-    let deadline = Instant::now() + timeout;
+    // Clamped: `Instant + Duration::MAX` would panic; a century is "never".
+    let deadline = Instant::now() + timeout.min(std::time::Duration::from_secs(100 * 365 * 86_400));
     let mut shown: Vec<String> = Vec::new();
     loop {
         let view = client.show(id).map_err(|e| client_error(e, gate))?;
