@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use shipgate_fs::sync_dir;
 use tokio::io::AsyncWriteExt;
 
 const TEMP_PREFIX: &str = ".tmp-";
@@ -357,11 +358,6 @@ impl Drop for TempGuard {
             let _ = std::fs::remove_file(path);
         }
     }
-}
-
-/// fsyncs a directory so a rename or unlink in it survives a power loss.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// A blob key is exactly 64 lowercase hex digits.

@@ -158,12 +158,11 @@ pub fn make_private(
     }
 }
 
-/// Flushes a directory's entries (after creating a file in it); errors are
-/// ignored because some filesystems refuse to sync directories.
+/// Flushes a directory's entries (after creating a file in it) with
+/// [`shipgate_fs::sync_dir`]; errors are ignored because some filesystems
+/// refuse to sync directories.
 pub fn sync_dir(dir: &Path) {
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.sync_all();
-    }
+    let _ = shipgate_fs::sync_dir(dir);
 }
 
 /// A temporary directory only this user may enter, as a data directory must

@@ -29,6 +29,24 @@ fn blob_count(data: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// `shipgate reject ID --reason REASON` by the maintainer with `token` and
+/// the current code of `secret`.
+fn reject(gate: &Gate, token: &str, secret: &str, id: &str, reason: &str) -> std::process::Output {
+    gate.cli(
+        &[("SHIPGATE_MAINTAINER_TOKEN", token)],
+        &[
+            "reject",
+            id,
+            "--gate",
+            &gate.url,
+            "--reason",
+            reason,
+            "--code",
+            &totp(secret, 0),
+        ],
+    )
+}
+
 /// Polls `check` until it holds or 30 s pass.
 fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -90,20 +108,7 @@ fn limits_refuse_with_4xx_and_keep_the_token_usable() {
     let (_, carol) = enroll(&gate, "carol", "other");
     let _ = carol;
     let (alice, alice_secret) = enroll(&gate, "alice", "hello");
-    let out = gate.cli(
-        &[("SHIPGATE_MAINTAINER_TOKEN", &alice)],
-        &[
-            "reject",
-            "1",
-            "--gate",
-            &gate.url,
-            "--reason",
-            "make room",
-            "--code",
-            &totp(&alice_secret, 0),
-        ],
-    );
-    assert_exit(&out, 0);
+    assert_exit(&reject(&gate, &alice, &alice_secret, "1", "make room"), 0);
     assert_exit(&gate.stage(&token, "hello", "1.0.2", &["small.bin"]), 0);
 }
 
@@ -145,20 +150,7 @@ fn undecided_releases_expire_and_rejected_files_are_deleted() {
     let token = minter.github_token("shipgate-test", "acme/hello", "42", "1.0.1");
     assert_exit(&gate.stage(&token, "hello", "1.0.1", &["b.bin"]), 0);
     assert_eq!(blob_count(&data), 2);
-    let out = gate.cli(
-        &[("SHIPGATE_MAINTAINER_TOKEN", &alice)],
-        &[
-            "reject",
-            "2",
-            "--gate",
-            &gate.url,
-            "--reason",
-            "broken",
-            "--code",
-            &totp(&alice_secret, 0),
-        ],
-    );
-    assert_exit(&out, 0);
+    assert_exit(&reject(&gate, &alice, &alice_secret, "2", "broken"), 0);
 
     // Release 1 expires (rejected with the reason, `expired` in the log);
     // both releases' files are deleted, their records stay.
