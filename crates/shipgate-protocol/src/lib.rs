@@ -14,6 +14,7 @@ pub mod names;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod origin;
+pub mod passkey;
 pub mod release;
 pub mod untrusted;
 pub mod wire;
