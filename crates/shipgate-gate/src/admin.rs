@@ -75,7 +75,7 @@ pub async fn enroll(
     let creds = credentials::generate(user, &issuer_label(config))?;
     let secrets = config.secrets_key()?;
     let sealed = secrets.seal(user, &creds.totp_secret)?;
-    let db = Db::open(&config.data_dir()).await?;
+    let db = Db::connect(&config.database()?).await?;
     db.seal_plain_secrets(&secrets).await?;
     let mut tx = db.begin_write().await?;
     tx.enroll(user, &creds.token_hash, &sealed, &wanted, now)
@@ -94,7 +94,7 @@ pub async fn unlock(
     now: i64,
 ) -> Result<FailureCounts, AdminError> {
     names::maintainer(user)?;
-    let db = Db::open(&config.data_dir()).await?;
+    let db = Db::connect(&config.database()?).await?;
     let mut tx = db.begin_write().await?;
     tx.unlock(user, now).await?;
     let (recent_since, year_since) = lockout::window_starts(now);
@@ -158,7 +158,7 @@ pub async fn status(
     if let Some(user) = user {
         names::maintainer(user)?;
     }
-    let db = Db::open(&config.data_dir()).await?;
+    let db = Db::connect(&config.database()?).await?;
     let records = match user {
         Some(user) => vec![
             db.maintainer(user)
@@ -182,7 +182,7 @@ pub async fn status(
 /// Revokes `user`; returns the staged releases whose approval was withdrawn.
 pub async fn revoke(config: &GateConfig, user: &str, now: i64) -> Result<Vec<i64>, AdminError> {
     names::maintainer(user)?;
-    let db = Db::open(&config.data_dir()).await?;
+    let db = Db::connect(&config.database()?).await?;
     let mut tx = db.begin_write().await?;
     let withdrawn = tx.revoke(user, now).await?;
     tx.commit().await?;

@@ -214,7 +214,11 @@ pub async fn decide(
         return Err(DecisionError::Refused(refusal));
     }
     let step = step.unwrap_or_default();
-    tx.accept_totp_step(owner, step).await?;
+    if !tx.accept_totp_step(owner, step).await? {
+        // Spent meanwhile (the write lock makes this unreachable; the
+        // conditional update is the database's own guard).
+        return Err(DecisionError::Refused(Refusal::ReusedCode));
+    }
 
     // From here on the code is spent whatever happens next: a decision that
     // fails (refused, or its signing or storage failed) is undone back to

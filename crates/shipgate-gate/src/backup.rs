@@ -200,7 +200,7 @@ pub async fn backup(config: &GateConfig, out: &Path) -> Result<(), BackupError> 
             path: partial.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not valid UTF-8"),
         })?;
-        let db = Db::open(&config.data_dir()).await?;
+        let db = Db::connect(&config.database()?).await?;
         let copied = db.copy_into(target).await;
         db.close().await;
         copied?;

@@ -76,6 +76,13 @@ pub struct GateConfig {
     pub public_url: String,
     /// Directory holding `gate.db` and `blobs/`.
     pub data_dir: PathBuf,
+    /// Where the gate keeps its state: absent for the embedded SQLite file
+    /// in the data directory, or `postgres://USER@HOST:PORT/DATABASE` for a
+    /// PostgreSQL database several replicas share. Keep the password out of
+    /// this file: PostgreSQL's `PGPASSWORD` variable or a `~/.pgpass` file
+    /// provide it (the URL is never logged with its password).
+    #[serde(default)]
+    pub database: Option<String>,
     /// The gate's minisign secret key (signs release manifests).
     pub gate_key: PathBuf,
     /// The key that seals maintainers' TOTP secrets in the database
@@ -581,6 +588,10 @@ impl GateConfig {
                 "tls_cert and tls_key must be given together".into(),
             ));
         }
+        if let Err(message) = crate::storage::Location::parse(self.database.as_deref(), Path::new(""))
+        {
+            return Err(invalid("database".into(), message));
+        }
         if self.audience.trim().is_empty() {
             return Err(invalid("audience".into(), "must not be empty".into()));
         }
@@ -704,6 +715,12 @@ impl GateConfig {
     /// The data directory, resolved against the config file's directory.
     pub fn data_dir(&self) -> PathBuf {
         self.base_dir.join(&self.data_dir)
+    }
+
+    /// Where the gate keeps its state.
+    pub fn database(&self) -> Result<crate::storage::Location, crate::storage::StorageError> {
+        crate::storage::Location::parse(self.database.as_deref(), &self.data_dir())
+            .map_err(crate::storage::StorageError::Location)
     }
 
     /// The gate key path, resolved against the config file's directory.

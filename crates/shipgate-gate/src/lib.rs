@@ -26,6 +26,7 @@ pub mod health;
 pub mod limits;
 pub mod lockout;
 pub mod maintenance;
+pub mod migrate;
 pub mod metrics;
 pub mod private_files;
 pub mod provenance;

@@ -149,6 +149,7 @@ async fn run(
             ApiError::conflict(err.to_string())
         }
         DecisionError::UnknownPackage(_) => ApiError::conflict(err.to_string()),
+        DecisionError::Storage(storage) => storage.into(),
         other => ApiError::internal(other),
     })?;
     if matches!(outcome, Outcome::Released { .. }) {

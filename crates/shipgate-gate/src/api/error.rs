@@ -109,6 +109,17 @@ impl ApiError {
         )
     }
 
+    /// 503: the database cannot be reached; nothing was changed.
+    pub fn database_unavailable(detail: impl std::fmt::Display) -> Self {
+        let detail = detail.to_string();
+        tracing::error!(detail = %shipgate_protocol::untrusted::escape_for_terminal(&detail), "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the gate cannot reach its database right now; nothing was changed, retry later",
+        )
+    }
+
     /// 501: this gate is not set up for the request (e.g. execution tokens
     /// when its `public_url` cannot be an OIDC issuer).
     pub fn not_implemented(message: impl Into<String>) -> Self {
@@ -144,9 +155,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A database that cannot be reached is a 503 (retry, perhaps on another
+/// replica); anything else a storage layer returns is a 500.
 impl From<crate::storage::StorageError> for ApiError {
     fn from(err: crate::storage::StorageError) -> Self {
-        Self::internal(err)
+        if err.is_unavailable() {
+            Self::database_unavailable(err)
+        } else {
+            Self::internal(err)
+        }
     }
 }
 
@@ -174,6 +191,7 @@ mod tests {
             ApiError::timeout("x"),
             ApiError::method_not_allowed(),
             ApiError::unavailable("x"),
+            ApiError::database_unavailable("x"),
             ApiError::not_implemented("x"),
             ApiError::internal("x"),
         ];

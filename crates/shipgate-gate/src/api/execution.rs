@@ -79,7 +79,7 @@ pub(super) async fn issue(
             AuthError::Unavailable(reason) => {
                 ApiError::unavailable(format!("cannot verify CI tokens for {package}: {reason}"))
             }
-            AuthError::Internal(err) => ApiError::internal(err),
+            AuthError::Internal(err) => err.into(),
         })?;
     same_run(&release.provenance, &caller).map_err(|reason| {
         ApiError::refused(format!(

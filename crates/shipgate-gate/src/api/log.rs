@@ -21,6 +21,7 @@ impl From<LogServiceError> for ApiError {
     fn from(err: LogServiceError) -> Self {
         match err {
             LogServiceError::BadRange(message) => ApiError::bad_request(message),
+            LogServiceError::Storage(storage) => storage.into(),
             other => ApiError::internal(other),
         }
     }

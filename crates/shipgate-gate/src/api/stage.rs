@@ -168,7 +168,7 @@ async fn admit(
             AuthError::Unavailable(reason) => {
                 ApiError::unavailable(format!("cannot verify CI tokens for {package}: {reason}"))
             }
-            AuthError::Internal(err) => ApiError::internal(err),
+            AuthError::Internal(err) => err.into(),
         })?;
 
     if let Some(length) = headers

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use shipgate_log::hash::HASH_LEN;
 use shipgate_log::{Frontier, Hash, leaf_hash};
 use shipgate_manifest::SignatureFile;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 
 use super::{Db, StorageError, WriteTx};
 use crate::tlog::{LeafError, LogEvent};
@@ -63,7 +63,7 @@ fn hash_from(bytes: &[u8], what: &'static str) -> Result<Hash, StorageError> {
 }
 
 /// The stored frontier and root.
-async fn read_state(conn: &mut SqliteConnection) -> Result<(Frontier, Hash), StorageError> {
+async fn read_state(conn: &mut AnyConnection) -> Result<(Frontier, Hash), StorageError> {
     let row = sqlx::query("SELECT size, frontier, root FROM log_state WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await?
@@ -85,13 +85,13 @@ async fn read_state(conn: &mut SqliteConnection) -> Result<(Frontier, Hash), Sto
 
 /// Package and version of a release (for the leaf of an event about it).
 async fn release_names(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     release_id: Option<i64>,
 ) -> Result<(Option<String>, Option<String>), StorageError> {
     let Some(id) = release_id else {
         return Ok((None, None));
     };
-    let row = sqlx::query("SELECT package, version FROM releases WHERE id = ?")
+    let row = sqlx::query("SELECT package, version FROM releases WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -103,7 +103,7 @@ async fn release_names(
 /// that signed it and who approved it, so the leaf alone says what was
 /// released, under which key, on whose word.
 pub(super) async fn released_detail(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     release_id: i64,
     manifest_sha256: &str,
     signature: &str,
@@ -112,7 +112,7 @@ pub(super) async fn released_detail(
         .map_err(|_| StorageError::Corrupt("releases.manifest_signature"))?
         .key_id();
     let approved_by: Vec<String> = sqlx::query_scalar(
-        "SELECT maintainer FROM approvals WHERE release_id = ? ORDER BY maintainer",
+        "SELECT maintainer FROM approvals WHERE release_id = $1 ORDER BY maintainer",
     )
     .bind(release_id)
     .fetch_all(&mut *conn)
@@ -127,7 +127,7 @@ pub(super) async fn released_detail(
 /// Builds the leaf of event `seq` and appends it. Returns its index.
 #[allow(clippy::too_many_arguments)]
 async fn append_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     seq: i64,
     at: i64,
     kind: &str,
@@ -161,7 +161,7 @@ async fn append_event(
 
 /// Appends one leaf: O(log n) — the frontier, not the older leaves, is read.
 async fn append_leaf(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     seq: i64,
     data: &[u8],
 ) -> Result<u64, StorageError> {
@@ -171,7 +171,7 @@ async fn append_leaf(
     frontier
         .append(hash)
         .map_err(|_| StorageError::Corrupt("log_state.size"))?;
-    sqlx::query("INSERT INTO log_leaves (idx, seq, data, hash) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO log_leaves (idx, seq, data, hash) VALUES ($1, $2, $3, $4)")
         .bind(to_i64(index, "log_leaves.idx")?)
         .bind(seq)
         .bind(data)
@@ -183,7 +183,7 @@ async fn append_leaf(
         .iter()
         .flat_map(|h| h.as_bytes().iter().copied())
         .collect();
-    sqlx::query("UPDATE log_state SET size = ?, frontier = ?, root = ? WHERE id = 1")
+    sqlx::query("UPDATE log_state SET size = $1, frontier = $2, root = $3 WHERE id = 1")
         .bind(to_i64(frontier.size(), "log_state.size")?)
         .bind(blob)
         .bind(frontier.root().as_bytes().as_slice())
@@ -231,7 +231,7 @@ impl Db {
     /// missing (the table is gapless in a healthy database).
     pub async fn log_leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StorageError> {
         let rows =
-            sqlx::query("SELECT idx, hash FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx")
+            sqlx::query("SELECT idx, hash FROM log_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx")
                 .bind(to_i64(start, "log range")?)
                 .bind(to_i64(end, "log range")?)
                 .fetch_all(&self.pool)
@@ -256,7 +256,7 @@ impl Db {
     /// the leaves: SQLite knows a blob's length from its header).
     pub async fn log_leaf_lengths(&self, start: u64, end: u64) -> Result<Vec<u64>, StorageError> {
         let lengths: Vec<i64> = sqlx::query_scalar(
-            "SELECT length(data) FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+            "SELECT length(data) FROM log_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
         )
         .bind(to_i64(start, "log range")?)
         .bind(to_i64(end, "log range")?)
@@ -271,7 +271,7 @@ impl Db {
     /// Leaves `start..end` with their data.
     pub async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<LogEntry>, StorageError> {
         let rows = sqlx::query(
-            "SELECT idx, data, hash FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+            "SELECT idx, data, hash FROM log_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
         )
         .bind(to_i64(start, "log range")?)
         .bind(to_i64(end, "log range")?)
@@ -292,7 +292,7 @@ impl Db {
     pub async fn released_log_index(&self, release_id: i64) -> Result<Option<u64>, StorageError> {
         let index: Option<i64> = sqlx::query_scalar(
             "SELECT l.idx FROM log_leaves l JOIN events e ON e.seq = l.seq \
-             WHERE e.release_id = ? AND e.kind = 'released'",
+             WHERE e.release_id = $1 AND e.kind = 'released'",
         )
         .bind(release_id)
         .fetch_optional(&self.pool)
@@ -307,7 +307,7 @@ impl Db {
         signer: &str,
     ) -> Result<Option<StoredCheckpoint>, StorageError> {
         let row = sqlx::query(
-            "SELECT size, signer, root, note FROM log_checkpoints WHERE size = ? AND signer = ?",
+            "SELECT size, signer, root, note FROM log_checkpoints WHERE size = $1 AND signer = $2",
         )
         .bind(to_i64(size, "log_checkpoints.size")?)
         .bind(signer)
@@ -334,7 +334,7 @@ impl Db {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO log_checkpoints (size, signer, root, note, signed_at) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, signer) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size, signer) DO NOTHING",
         )
         .bind(to_i64(checkpoint.size, "log_checkpoints.size")?)
         .bind(&checkpoint.signer)
@@ -379,7 +379,7 @@ impl Db {
                 // Released before the log existed: record the signing key and
                 // the approvers as a new `released` event would.
                 detail = backfilled_released_detail(&mut tx.tx, id, &detail).await?;
-                sqlx::query("UPDATE events SET detail = ? WHERE seq = ?")
+                sqlx::query("UPDATE events SET detail = $1 WHERE seq = $2")
                     .bind(detail.to_string())
                     .bind(seq)
                     .execute(&mut *tx.tx)
@@ -410,11 +410,11 @@ const PENDING_EVENTS: &str = "SELECT seq, at, kind, release_id, actor, detail FR
      WHERE seq > COALESCE((SELECT MAX(seq) FROM log_leaves), 0) ORDER BY seq";
 
 async fn backfilled_released_detail(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     release_id: i64,
     old: &Value,
 ) -> Result<Value, StorageError> {
-    let row = sqlx::query("SELECT manifest_signature FROM releases WHERE id = ?")
+    let row = sqlx::query("SELECT manifest_signature FROM releases WHERE id = $1")
         .bind(release_id)
         .fetch_optional(&mut *conn)
         .await?
@@ -580,7 +580,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_writers_never_share_or_skip_an_index() {
         let (dir, first) = temp_db().await;
-        let second = Db::open(dir.path()).await.unwrap();
+        let second = dir.open().await;
         let mut tasks = Vec::new();
         for i in 0..40i64 {
             let db = if i % 2 == 0 {
@@ -662,13 +662,13 @@ mod tests {
             ] {
                 sqlx::query(sql).execute(&pool).await.unwrap();
             }
-            sqlx::query("UPDATE releases SET state = 'released', manifest = ?, manifest_signature = ? WHERE id = 1")
+            sqlx::query("UPDATE releases SET state = 'released', manifest = $1, manifest_signature = $2 WHERE id = 1")
                 .bind(manifest.to_bytes())
                 .bind(&signature)
                 .execute(&pool)
                 .await
                 .unwrap();
-            sqlx::query("INSERT INTO events (at, kind, release_id, actor, detail) VALUES (4, 'released', 1, 'gate', ?)")
+            sqlx::query("INSERT INTO events (at, kind, release_id, actor, detail) VALUES (4, 'released', 1, 'gate', $1)")
                 .bind(json!({"manifest_sha256": digest}).to_string())
                 .execute(&pool)
                 .await

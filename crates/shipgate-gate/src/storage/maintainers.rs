@@ -1,17 +1,17 @@
 //! Maintainer rows: enrolment, status and the TOTP bookkeeping.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 
 use super::{Db, MaintainerRecord, StorageError, WriteTx};
 use crate::lockout::{FailureCounts, LockReason};
 
 async fn load(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
 ) -> Result<Option<MaintainerRecord>, StorageError> {
     let Some(row) = sqlx::query(
         "SELECT name, token_hash, totp_secret, last_totp_step, enrolled_at, locked_at, \
-         lock_reason, revoked_at FROM maintainers WHERE name = ?",
+         lock_reason, revoked_at FROM maintainers WHERE name = $1",
     )
     .bind(name)
     .fetch_optional(&mut *conn)
@@ -20,7 +20,7 @@ async fn load(
         return Ok(None);
     };
     let packages = sqlx::query_scalar(
-        "SELECT package FROM maintainer_packages WHERE maintainer = ? ORDER BY package",
+        "SELECT package FROM maintainer_packages WHERE maintainer = $1 ORDER BY package",
     )
     .bind(name)
     .fetch_all(&mut *conn)
@@ -51,16 +51,16 @@ async fn load(
 /// Counts a maintainer's failed codes: not forgiven since `recent_since`,
 /// and all since `year_since`.
 async fn count_failures(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
     recent_since: i64,
     year_since: i64,
 ) -> Result<FailureCounts, StorageError> {
     let row = sqlx::query(
         "SELECT \
-           COALESCE(SUM(CASE WHEN failed_at >= ? AND NOT cleared THEN 1 ELSE 0 END), 0) AS recent, \
-           COALESCE(SUM(CASE WHEN failed_at >= ? THEN 1 ELSE 0 END), 0) AS year \
-         FROM totp_failures WHERE maintainer = ?",
+           CAST(COALESCE(SUM(CASE WHEN failed_at >= $1 AND NOT cleared THEN 1 ELSE 0 END), 0) AS BIGINT) AS recent, \
+           CAST(COALESCE(SUM(CASE WHEN failed_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS year \
+         FROM totp_failures WHERE maintainer = $3",
     )
     .bind(recent_since)
     .bind(year_since)
@@ -135,20 +135,20 @@ impl WriteTx {
                 return Err(StorageError::AlreadyEnrolled(name.to_owned()));
             }
             Some(_) => {
-                sqlx::query("DELETE FROM maintainer_packages WHERE maintainer = ?")
+                sqlx::query("DELETE FROM maintainer_packages WHERE maintainer = $1")
                     .bind(name)
                     .execute(&mut *self.tx)
                     .await?;
-                sqlx::query("DELETE FROM totp_failures WHERE maintainer = ?")
+                sqlx::query("DELETE FROM totp_failures WHERE maintainer = $1")
                     .bind(name)
                     .execute(&mut *self.tx)
                     .await?;
                 // New credentials: the stolen-token budget starts afresh
                 // (the old token no longer works at all).
                 sqlx::query(
-                    "UPDATE maintainers SET token_hash = ?, totp_secret = ?, last_totp_step = 0, \
-                     enrolled_at = ?, locked_at = NULL, lock_reason = NULL, revoked_at = NULL \
-                     WHERE name = ?",
+                    "UPDATE maintainers SET token_hash = $1, totp_secret = $2, last_totp_step = 0, \
+                     enrolled_at = $3, locked_at = NULL, lock_reason = NULL, revoked_at = NULL \
+                     WHERE name = $4",
                 )
                 .bind(token_hash)
                 .bind(totp_secret)
@@ -160,7 +160,7 @@ impl WriteTx {
             None => {
                 sqlx::query(
                     "INSERT INTO maintainers (name, token_hash, totp_secret, enrolled_at) \
-                     VALUES (?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4)",
                 )
                 .bind(name)
                 .bind(token_hash)
@@ -171,7 +171,7 @@ impl WriteTx {
             }
         }
         for package in packages {
-            sqlx::query("INSERT INTO maintainer_packages (maintainer, package) VALUES (?, ?)")
+            sqlx::query("INSERT INTO maintainer_packages (maintainer, package) VALUES ($1, $2)")
                 .bind(name)
                 .bind(package)
                 .execute(&mut *self.tx)
@@ -204,7 +204,7 @@ impl WriteTx {
                 continue;
             }
             let stored = seal(&name, &secret).map_err(StorageError::Secrets)?;
-            sqlx::query("UPDATE maintainers SET totp_secret = ? WHERE name = ?")
+            sqlx::query("UPDATE maintainers SET totp_secret = $1 WHERE name = $2")
                 .bind(stored)
                 .bind(&name)
                 .execute(&mut *self.tx)
@@ -228,7 +228,7 @@ impl WriteTx {
         }
         let updated = sqlx::query(
             "UPDATE maintainers SET locked_at = NULL, lock_reason = NULL \
-             WHERE name = ? AND (lock_reason IS NULL OR lock_reason <> 'budget')",
+             WHERE name = $1 AND (lock_reason IS NULL OR lock_reason <> 'budget')",
         )
         .bind(name)
         .execute(&mut *self.tx)
@@ -253,7 +253,7 @@ impl WriteTx {
     /// withdrawn.
     pub async fn revoke(&mut self, name: &str, now: i64) -> Result<Vec<i64>, StorageError> {
         let updated = sqlx::query(
-            "UPDATE maintainers SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+            "UPDATE maintainers SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(name)
@@ -264,13 +264,13 @@ impl WriteTx {
         }
         let withdrawn: Vec<i64> = sqlx::query_scalar(
             "SELECT a.release_id FROM approvals a JOIN releases r ON r.id = a.release_id \
-             WHERE a.maintainer = ? AND r.state = 'staged' ORDER BY a.release_id",
+             WHERE a.maintainer = $1 AND r.state = 'staged' ORDER BY a.release_id",
         )
         .bind(name)
         .fetch_all(&mut *self.tx)
         .await?;
         for release in &withdrawn {
-            sqlx::query("DELETE FROM approvals WHERE maintainer = ? AND release_id = ?")
+            sqlx::query("DELETE FROM approvals WHERE maintainer = $1 AND release_id = $2")
                 .bind(name)
                 .bind(release)
                 .execute(&mut *self.tx)
@@ -307,12 +307,12 @@ impl WriteTx {
         recent_since: i64,
         year_since: i64,
     ) -> Result<FailureCounts, StorageError> {
-        sqlx::query("DELETE FROM totp_failures WHERE maintainer = ? AND failed_at < ?")
+        sqlx::query("DELETE FROM totp_failures WHERE maintainer = $1 AND failed_at < $2")
             .bind(name)
             .bind(year_since)
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query("INSERT INTO totp_failures (maintainer, failed_at) VALUES (?, ?)")
+        sqlx::query("INSERT INTO totp_failures (maintainer, failed_at) VALUES ($1, $2)")
             .bind(name)
             .bind(now)
             .execute(&mut *self.tx)
@@ -329,8 +329,8 @@ impl WriteTx {
         now: i64,
     ) -> Result<(), StorageError> {
         sqlx::query(
-            "UPDATE maintainers SET locked_at = COALESCE(locked_at, ?), lock_reason = ? \
-             WHERE name = ?",
+            "UPDATE maintainers SET locked_at = COALESCE(locked_at, $1), lock_reason = $2 \
+             WHERE name = $3",
         )
         .bind(now)
         .bind(reason.as_str())
@@ -353,20 +353,28 @@ impl WriteTx {
     }
 
     /// Burns a TOTP step (no code of this or an earlier step is accepted
-    /// again) and forgives earlier failures for the 15-minute rule.
-    pub async fn accept_totp_step(&mut self, name: &str, step: i64) -> Result<(), StorageError> {
-        sqlx::query("UPDATE maintainers SET last_totp_step = ? WHERE name = ?")
-            .bind(step)
-            .bind(name)
-            .execute(&mut *self.tx)
-            .await?;
-        self.forgive_failures(name).await
+    /// again) and forgives earlier failures for the 15-minute rule. Returns
+    /// false, changing nothing, when this step or a later one is already
+    /// spent: the database, not the caller's earlier read, has the last word.
+    pub async fn accept_totp_step(&mut self, name: &str, step: i64) -> Result<bool, StorageError> {
+        let updated = sqlx::query(
+            "UPDATE maintainers SET last_totp_step = $1 WHERE name = $2 AND last_totp_step < $1",
+        )
+        .bind(step)
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.forgive_failures(name).await?;
+        Ok(true)
     }
 
     /// Marks every failure so far as forgiven for the 15-minute rule (the
     /// yearly budget still counts them).
     async fn forgive_failures(&mut self, name: &str) -> Result<(), StorageError> {
-        sqlx::query("UPDATE totp_failures SET cleared = TRUE WHERE maintainer = ? AND NOT cleared")
+        sqlx::query("UPDATE totp_failures SET cleared = TRUE WHERE maintainer = $1 AND NOT cleared")
             .bind(name)
             .execute(&mut *self.tx)
             .await?;

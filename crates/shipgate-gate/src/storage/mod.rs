@@ -1,33 +1,42 @@
-//! The gate's database: SQLite through `sqlx` (runtime `query()`, no macros),
-//! with the schema in `migrations/` embedded in the binary.
+//! The gate's database, on one of two backends with one set of queries.
+//!
+//! - **Embedded (default)**: an SQLite file in the data directory
+//!   ([`sqlite`]); nothing to install, one gate process (plus `shipgate
+//!   admin` beside it).
+//! - **PostgreSQL** (`database = "postgres://..."` in `gate.toml`,
+//!   [`postgres`]): several replicas share one database.
+//!
+//! How the two share the code: every query runs through sqlx's `Any` driver
+//! (runtime `query()`, no macros), written once in the SQL both dialects
+//! accept: numbered `$N` parameters (SQLite takes them too), `ON CONFLICT
+//! ... DO NOTHING`, `RETURNING`, `CAST(... AS BIGINT)` where PostgreSQL would
+//! otherwise widen a sum to `NUMERIC`, and keys assigned as `MAX + 1` inside
+//! the serialised write transaction (gapless on both). What differs is
+//! behind [`Backend`]: how to connect (pragmas or session settings), the
+//! migrations (`migrations/` for SQLite, unchanged since they were applied;
+//! `migrations/postgres/` with the same versions), how a write transaction
+//! takes the one write lock (`BEGIN IMMEDIATE`, or a transaction-scoped
+//! advisory lock), and the few maintenance statements only one dialect has.
 //!
 //! Transaction boundaries are explicit: reads go through [`Db`]; every state
 //! change happens inside one [`WriteTx`] (release rows, files, approvals,
-//! maintainer status AND the `events` rows that record the change), which is
-//! committed once or rolled back as a whole.
+//! maintainer status AND the `events` rows that record the change, AND the
+//! event's log leaf), which is committed once or rolled back as a whole.
+//! Writers are serialised by the database itself (see the backend modules),
+//! so correctness never depends on anything held in one process: two
+//! replicas, or `shipgate admin` beside `shipgate serve`, are safe.
 //!
-//! SQLite settings, and why:
-//! - `journal_mode=WAL`: readers never block the writer, so `shipgate admin`
-//!   can change the database while `shipgate serve` runs.
-//! - `synchronous=FULL`: in WAL mode `NORMAL` keeps the database consistent
-//!   but may lose the last commits on power loss. A commit here is a promise
-//!   to someone (an approval acknowledged to a maintainer, a TOTP step or a CI
-//!   token id burned so it cannot be replayed, a release announced as signed),
-//!   so every commit is fsynced before the gate answers.
-//! - `foreign_keys=ON`: SQLite ignores `REFERENCES` otherwise.
-//! - write transactions start with `BEGIN IMMEDIATE` so two writers queue on
-//!   the busy timeout instead of failing to upgrade a read lock midway (the
-//!   one SQLite-specific statement; PostgreSQL would use `SELECT … FOR UPDATE`).
-//! - within one process, writers first take their turn on a fair (FIFO)
-//!   async lock, and only then a pool connection. SQLite admits one writer at
-//!   a time and makes the others poll its lock with growing sleeps (up to
-//!   100 ms): without the turn, a wave of writers (the load drill's 500
-//!   approvals at a TOTP step boundary) would park most of the pool's
-//!   connections in that polling, readers would wait for a connection, and
-//!   the lock would go to whoever polled at the right moment rather than to
-//!   the oldest. The busy timeout remains for other processes
-//!   (`shipgate admin`).
+//! Within one process, writers also take their turn on a fair (FIFO) async
+//! lock before they take a pool connection. That is for throughput only:
+//! SQLite admits one writer at a time and makes the others poll its lock
+//! with growing sleeps (up to 100 ms), and PostgreSQL parks a connection on
+//! the advisory lock for each waiting writer. Without the turn, a wave of
+//! writers (the load drill's 500 approvals at a TOTP step boundary) would
+//! hold most of the pool's connections while waiting, readers would wait
+//! for a connection, and the lock would go to whoever polled at the right
+//! moment rather than to the oldest.
 
+mod copy;
 mod execution_tokens;
 mod log;
 mod maintainers;
@@ -35,24 +44,24 @@ pub mod model;
 mod ops;
 mod outbox;
 mod policy;
+pub mod postgres;
 mod quota;
 mod releases;
+mod sqlite;
+#[cfg(test)]
+mod test_db;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
+/// A pool of connections to either backend.
+pub(crate) type AnyPool = sqlx::Pool<Any>;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Row, SqlStr, Sqlite, Transaction};
+use sqlx::{Any, Row, SqlStr, Transaction};
 
-use crate::private_files;
-
+pub use copy::CopyReport;
 pub use execution_tokens::IssuedExecutionToken;
 pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
@@ -109,6 +118,19 @@ pub enum StorageError {
     /// An event cannot be written as a transparency-log leaf.
     #[error("transparency log: {0}")]
     Leaf(#[from] crate::tlog::LeafError),
+    /// The database to copy into already holds rows (in this table).
+    #[error("the target database is not empty (table {0} holds rows): migrate into a new database")]
+    TargetNotEmpty(&'static str),
+    /// A copied table (or the log) reads back different from the source.
+    #[error("the copy differs from the source in {0}")]
+    CopyDiffers(&'static str),
+    /// The `database` setting is not a usable location.
+    #[error("database: {0}")]
+    Location(String),
+    /// The operation exists for the embedded database only (PostgreSQL has
+    /// its own tools for it, such as `pg_dump`).
+    #[error("{0} is only possible with the embedded database")]
+    EmbeddedOnly(&'static str),
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -117,94 +139,178 @@ pub enum StorageError {
     Sql(#[from] sqlx::Error),
 }
 
-/// True when `err` is a UNIQUE / PRIMARY KEY violation.
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+impl StorageError {
+    /// True when the database could not be reached or is shutting down (as
+    /// opposed to refusing or failing the statement): the request may
+    /// succeed later, on this replica or another, so the gate answers 503.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Sql(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (class 08), an operator
+            // intervention such as a shutdown (57P0x), and a read-only
+            // server (a standby after a failover, 25006).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P") || code == "25006"),
+            _ => false,
+        }
+    }
 }
 
-/// The embedded schema migrations, oldest first.
+/// One embedded migration.
+fn migration(version: i64, name: &'static str, sql: &'static str) -> Migration {
+    Migration::new(
+        version,
+        Cow::Borrowed(name),
+        MigrationType::Simple,
+        SqlStr::from_static(sql),
+        false,
+    )
+}
+
+/// The schema migrations of the embedded backend, oldest first.
 fn migrations() -> Vec<Migration> {
-    let migration = |version, name, sql| {
-        Migration::new(
-            version,
-            Cow::Borrowed(name),
-            MigrationType::Simple,
-            SqlStr::from_static(sql),
-            false,
-        )
-    };
-    vec![
-        migration(1, "init", include_str!("../../migrations/0001_init.sql")),
-        migration(2, "log", include_str!("../../migrations/0002_log.sql")),
-        migration(
-            3,
-            "totp_budget",
-            include_str!("../../migrations/0003_totp_budget.sql"),
-        ),
-        migration(
-            4,
-            "limits",
-            include_str!("../../migrations/0004_limits.sql"),
-        ),
-        migration(
-            5,
-            "publish",
-            include_str!("../../migrations/0005_publish.sql"),
-        ),
-    ]
+    sqlite::migrations()
 }
 
-fn migrator() -> Migrator {
-    Migrator::with_migrations(migrations())
+/// Where the gate keeps its state (`database` in `gate.toml`).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// The embedded SQLite file `gate.db` in this data directory.
+    Embedded(PathBuf),
+    /// A PostgreSQL database (`postgres://` or `postgresql://` URL).
+    Postgres(String),
+}
+
+impl Location {
+    /// The location for a `database` setting: absent means embedded in
+    /// `data_dir`. Anything but a PostgreSQL URL is refused with the reason.
+    pub fn parse(database: Option<&str>, data_dir: &Path) -> Result<Self, String> {
+        let Some(url) = database else {
+            return Ok(Self::Embedded(data_dir.to_owned()));
+        };
+        let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+        match parsed.scheme() {
+            "postgres" | "postgresql" => Ok(Self::Postgres(url.to_owned())),
+            other => Err(format!(
+                "unsupported scheme {other:?}: use postgres://USER@HOST/DATABASE, or leave `database` out for the embedded database"
+            )),
+        }
+    }
+
+    /// True for the embedded database.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, Self::Embedded(_))
+    }
+}
+
+/// Shown in logs and messages: the password is never shown.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded(dir) => write!(f, "{}", dir.join(DB_FILE).display()),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        // Cannot fail for a URL with a host (one with a
+                        // password has one).
+                        let _ = parsed.set_password(Some("REDACTED"));
+                    }
+                    write!(f, "{parsed}")
+                }
+                Err(_) => f.write_str("postgres://(unparsable URL)"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// Which database a [`Db`] talks to: what the dialects do differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A shared PostgreSQL database.
+    Postgres,
+}
+
+impl Backend {
+    /// This backend's migrations, oldest first.
+    fn migrations(self) -> Vec<Migration> {
+        match self {
+            Self::Sqlite => sqlite::migrations(),
+            Self::Postgres => postgres::migrations(),
+        }
+    }
+
+    /// Begins a write transaction holding the database's one write lock.
+    async fn begin_write(self, pool: &AnyPool) -> Result<Transaction<'static, Any>, StorageError> {
+        match self {
+            Self::Sqlite => Ok(pool.begin_with(sqlite::BEGIN_WRITE).await?),
+            Self::Postgres => {
+                let mut tx = pool.begin().await?;
+                postgres::lock_writers(&mut *tx).await?;
+                Ok(tx)
+            }
+        }
+    }
 }
 
 /// A handle on the database (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
     /// Writers of this process take turns here, in arrival order.
     writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Db {
-    /// Opens (creating if needed) `DATA/gate.db` and applies the migrations.
-    ///
-    /// The data directory is created 0700 and refused when other users may
-    /// access it; the database and its `-wal`/`-shm` files are made 0600
-    /// before SQLite opens them (it gives its journal files the database
-    /// file's mode), which also tightens the 0644 files of older gates.
+    /// Opens (creating if needed) the embedded database `DATA/gate.db` and
+    /// applies the migrations (see [`sqlite::connect`] for the file modes).
     pub async fn open(data_dir: &Path) -> Result<Self, StorageError> {
-        private_files::ensure_private_dir(data_dir, "data directory")?;
-        let db_path = data_dir.join(DB_FILE);
-        for (suffix, create) in [("", true), ("-wal", false), ("-shm", false)] {
-            let path = data_dir.join(format!("{DB_FILE}{suffix}"));
-            if private_files::make_private(&path, create, "database file")? {
-                tracing::warn!(path = %path.display(), "made the database file mode 0600 (it was readable by other users)");
-            }
-        }
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(db_path)
-            // Deleted and overwritten rows are zeroed, so a secret replaced
-            // by its sealed form does not linger in a free page.
-            .pragma("secure_delete", "ON")
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        Self::connect(&Location::Embedded(data_dir.to_owned())).await
+    }
+
+    /// Connects to the database at `location` and applies the migrations
+    /// (several replicas starting at once apply each migration once).
+    pub async fn connect(location: &Location) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let (pool, backend) = match location {
+            Location::Embedded(dir) => (sqlite::connect(dir).await?, Backend::Sqlite),
+            Location::Postgres(url) => (postgres::connect(url).await?, Backend::Postgres),
+        };
+        Migrator::with_migrations(backend.migrations())
+            .run(&pool)
             .await?;
-        migrator().run(&pool).await?;
         let db = Self {
             pool,
+            backend,
             writers: Arc::default(),
         };
         // The Rust half of migration 2: leaves for events written before
         // the log existed (a no-op afterwards).
         db.backfill_log().await?;
         Ok(db)
+    }
+
+    /// The backend this handle talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Seals the TOTP secrets older gates stored in plain text, then
@@ -220,9 +326,9 @@ impl Db {
             .await?;
         tx.commit().await?;
         if sealed > 0 {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await?;
+            if self.backend == Backend::Sqlite {
+                sqlite::truncate_wal(&self.pool).await?;
+            }
             tracing::warn!(
                 maintainers = sealed,
                 "sealed TOTP secrets that were stored in plain text"
@@ -232,11 +338,12 @@ impl Db {
     }
 
     /// Starts the one transaction a state change happens in.
-    /// Waits for this process's earlier writers (in order), then starts an
-    /// immediate transaction. Never call it while holding a [`WriteTx`].
+    /// Waits for this process's earlier writers (in order), then starts a
+    /// transaction holding the database's write lock. Never call it while
+    /// holding a [`WriteTx`].
     pub async fn begin_write(&self) -> Result<WriteTx, StorageError> {
         let turn = self.writers.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.backend.begin_write(&self.pool).await?;
         Ok(WriteTx { tx, _turn: turn })
     }
 
@@ -300,7 +407,7 @@ pub struct Event {
 /// [`WriteTx::commit`] rolls everything back.
 #[derive(Debug)]
 pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     /// This writer's turn; the next one starts when the transaction is
     /// committed or rolled back (fields drop in order: `tx` first).
     _turn: tokio::sync::OwnedMutexGuard<()>,
@@ -309,7 +416,7 @@ pub struct WriteTx {
 impl WriteTx {
     /// Raw access for tests that simulate a tampered database.
     #[cfg(test)]
-    pub(crate) fn connection(&mut self) -> &mut sqlx::SqliteConnection {
+    pub(crate) fn connection(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
 
@@ -349,7 +456,8 @@ impl WriteTx {
         detail: serde_json::Value,
     ) -> Result<(), StorageError> {
         let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO events (at, kind, release_id, actor, detail) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO events (seq, at, kind, release_id, actor, detail) \
+             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), $1, $2, $3, $4, $5) \
              RETURNING seq",
         )
         .bind(at)
@@ -373,20 +481,20 @@ impl WriteTx {
         exp: i64,
         now: i64,
     ) -> Result<bool, StorageError> {
-        sqlx::query("DELETE FROM used_jtis WHERE exp < ?")
+        sqlx::query("DELETE FROM used_jtis WHERE exp < $1")
             .bind(now - 3600)
             .execute(&mut *self.tx)
             .await?;
-        let inserted = sqlx::query("INSERT INTO used_jtis (jti, exp) VALUES (?, ?)")
-            .bind(jti)
-            .bind(exp)
-            .execute(&mut *self.tx)
-            .await;
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(err) if is_unique_violation(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        // DO NOTHING rather than catching the unique violation: in
+        // PostgreSQL a failed statement aborts the whole transaction.
+        let inserted = sqlx::query(
+            "INSERT INTO used_jtis (jti, exp) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(exp)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
     }
 }
 
@@ -394,10 +502,13 @@ impl WriteTx {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
-        let dir = crate::private_files::private_tempdir();
-        let db = Db::open(dir.path()).await.unwrap();
-        (dir, db)
+    pub(crate) use super::test_db::TestDb;
+
+    /// A new database on this run's backend (see [`TestDb`]) and a handle.
+    pub(crate) async fn temp_db() -> (TestDb, Db) {
+        let test_db = TestDb::new().await;
+        let db = test_db.open().await;
+        (test_db, db)
     }
 
     /// The kinds of every event so far, in order.
@@ -411,26 +522,68 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn opens_twice_with_wal_full_sync_and_foreign_keys() {
+    async fn opens_twice_with_durable_settings() {
         let (dir, db) = temp_db().await;
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(mode, "wal");
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(sync, 2, "FULL");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(fk, 1);
-        // A second handle (as `shipgate admin` opens while the server runs).
-        let again = Db::open(dir.path()).await.unwrap();
+        match db.backend() {
+            Backend::Sqlite => {
+                let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+                assert_eq!(mode, "wal");
+                let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+                assert_eq!(sync, 2, "FULL");
+                let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+                assert_eq!(fk, 1);
+            }
+            Backend::Postgres => {
+                let sync: String = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+                assert_eq!(sync, "on");
+            }
+        }
+        // A second handle (as `shipgate admin` opens while the server runs,
+        // or another replica).
+        let again = dir.open().await;
         assert!(again.events().await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn both_backends_know_the_same_schema_versions() {
+        let names = |list: Vec<Migration>| -> Vec<(i64, String)> {
+            list.into_iter()
+                .map(|m| (m.version, m.description.into_owned()))
+                .collect()
+        };
+        assert_eq!(
+            names(Backend::Sqlite.migrations()),
+            names(Backend::Postgres.migrations())
+        );
+    }
+
+    #[test]
+    fn locations_parse_and_never_show_a_password() {
+        let data = Path::new("/srv/gate/data");
+        assert_eq!(
+            Location::parse(None, data).unwrap(),
+            Location::Embedded(data.to_owned())
+        );
+        let pg = Location::parse(Some("postgres://gate:s3cret@db.internal:5432/gate"), data).unwrap();
+        assert!(!pg.is_embedded());
+        let shown = format!("{pg} {pg:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db.internal:5432/gate"), "{shown}");
+        for bad in ["mysql://x/y", "gate.db", "sqlite://gate.db", ""] {
+            assert!(Location::parse(Some(bad), data).is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]

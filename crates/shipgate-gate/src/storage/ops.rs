@@ -34,7 +34,7 @@ impl Db {
     /// Releases by state, events by kind and locked maintainers.
     pub async fn ops_figures(&self) -> Result<OpsFigures, StorageError> {
         let pairs =
-            |rows: Vec<sqlx::sqlite::SqliteRow>| -> Result<Vec<(String, i64)>, StorageError> {
+            |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<(String, i64)>, StorageError> {
                 rows.iter()
                     .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
                     .collect()
@@ -61,8 +61,12 @@ impl Db {
     /// Writes a consistent copy of the database to the file `target`
     /// (which must not exist or be empty) while the gate keeps running:
     /// SQLite's `VACUUM INTO` copies one snapshot inside a read transaction.
+    /// A PostgreSQL database is backed up with PostgreSQL's own tools.
     pub async fn copy_into(&self, target: &str) -> Result<(), StorageError> {
-        sqlx::query("VACUUM INTO ?")
+        if self.backend != super::Backend::Sqlite {
+            return Err(StorageError::EmbeddedOnly("an online copy into a file"));
+        }
+        sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&self.pool)
             .await?;

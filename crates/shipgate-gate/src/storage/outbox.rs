@@ -71,7 +71,7 @@ fn count(value: i64, what: &'static str) -> Result<u32, StorageError> {
 impl WriteTx {
     /// Stores what the staged files state and declare (JSON list).
     pub async fn set_artifacts(&mut self, release: i64, json: &str) -> Result<(), StorageError> {
-        sqlx::query("UPDATE releases SET artifacts = ? WHERE id = ?")
+        sqlx::query("UPDATE releases SET artifacts = $1 WHERE id = $2")
             .bind(json)
             .bind(release)
             .execute(&mut *self.tx)
@@ -90,7 +90,7 @@ impl WriteTx {
             let index = i64::try_from(index).map_err(|_| StorageError::Corrupt("target_index"))?;
             sqlx::query(
                 "INSERT INTO publish_jobs (release_id, target_index, kind, registry, state, \
-                 next_attempt_ms, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+                 next_attempt_ms, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5)",
             )
             .bind(release)
             .bind(index)
@@ -136,9 +136,9 @@ impl WriteTx {
             JobOutcome::Failed { error } => ("failed", 0, Some(error.as_str()), None, None),
         };
         let updated = sqlx::query(
-            "UPDATE publish_jobs SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ?, \
-             url = ?, integrity = ?, updated_at = ? \
-             WHERE release_id = ? AND target_index = ? AND state = 'pending' AND attempts = ?",
+            "UPDATE publish_jobs SET state = $1, attempts = $2, next_attempt_ms = $3, last_error = $4, \
+             url = $5, integrity = $6, updated_at = $7 \
+             WHERE release_id = $8 AND target_index = $9 AND state = 'pending' AND attempts = $10",
         )
         .bind(state)
         .bind(attempts)
@@ -189,7 +189,7 @@ impl Db {
     /// What the staged files of `release` state and declare (JSON), if read.
     pub async fn artifacts(&self, release: i64) -> Result<Option<String>, StorageError> {
         let value: Option<Option<String>> =
-            sqlx::query_scalar("SELECT artifacts FROM releases WHERE id = ?")
+            sqlx::query_scalar("SELECT artifacts FROM releases WHERE id = $1")
                 .bind(release)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -204,8 +204,8 @@ impl Db {
         before: i64,
     ) -> Result<Option<(String, Option<String>)>, StorageError> {
         let row = sqlx::query(
-            "SELECT version, artifacts FROM releases WHERE package = ? AND state = 'released' \
-             AND id < ? ORDER BY id DESC LIMIT 1",
+            "SELECT version, artifacts FROM releases WHERE package = $1 AND state = 'released' \
+             AND id < $2 ORDER BY id DESC LIMIT 1",
         )
         .bind(package)
         .bind(before)
@@ -220,7 +220,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT j.release_id, r.package, r.version, j.target_index, j.kind, j.registry, \
              j.attempts FROM publish_jobs j JOIN releases r ON r.id = j.release_id \
-             WHERE j.state = 'pending' AND j.next_attempt_ms <= ? \
+             WHERE j.state = 'pending' AND j.next_attempt_ms <= $1 \
              ORDER BY j.release_id, j.target_index LIMIT 64",
         )
         .bind(now_ms)
@@ -255,7 +255,7 @@ impl Db {
     pub async fn publish_status(&self, release: i64) -> Result<Vec<TargetStatus>, StorageError> {
         let rows = sqlx::query(
             "SELECT kind, registry, state, attempts, last_error, url, integrity FROM publish_jobs \
-             WHERE release_id = ? ORDER BY target_index",
+             WHERE release_id = $1 ORDER BY target_index",
         )
         .bind(release)
         .fetch_all(&self.pool)

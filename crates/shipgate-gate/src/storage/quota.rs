@@ -26,11 +26,12 @@ pub struct Sweepable {
     pub since: i64,
 }
 
-const USAGE: &str = "SELECT COUNT(DISTINCT r.id) AS pending, COALESCE(SUM(f.size), 0) AS bytes \
+/// (PostgreSQL sums BIGINTs as NUMERIC: the cast keeps an integer.)
+const USAGE: &str = "SELECT COUNT(DISTINCT r.id) AS pending, CAST(COALESCE(SUM(f.size), 0) AS BIGINT) AS bytes \
      FROM releases r LEFT JOIN release_files f ON f.release_id = r.id \
-     WHERE r.package = ? AND r.state = 'staged'";
+     WHERE r.package = $1 AND r.state = 'staged'";
 
-fn usage(row: &sqlx::sqlite::SqliteRow) -> Result<PackageUsage, StorageError> {
+fn usage(row: &sqlx::any::AnyRow) -> Result<PackageUsage, StorageError> {
     let pending: i64 = row.try_get("pending")?;
     let bytes: i64 = row.try_get("bytes")?;
     Ok(PackageUsage {
@@ -74,7 +75,7 @@ impl Db {
     /// The blob keys of `release`'s files.
     pub async fn release_blob_keys(&self, release: i64) -> Result<Vec<String>, StorageError> {
         Ok(
-            sqlx::query_scalar("SELECT DISTINCT blob_key FROM release_files WHERE release_id = ?")
+            sqlx::query_scalar("SELECT DISTINCT blob_key FROM release_files WHERE release_id = $1")
                 .bind(release)
                 .fetch_all(&self.pool)
                 .await?,
@@ -82,7 +83,7 @@ impl Db {
     }
 }
 
-fn sweepable(row: &sqlx::sqlite::SqliteRow) -> Result<Sweepable, StorageError> {
+fn sweepable(row: &sqlx::any::AnyRow) -> Result<Sweepable, StorageError> {
     Ok(Sweepable {
         id: row.try_get("id")?,
         package: row.try_get("package")?,
@@ -112,8 +113,8 @@ impl WriteTx {
         now: i64,
     ) -> Result<bool, StorageError> {
         let updated = sqlx::query(
-            "UPDATE releases SET state = 'rejected', decided_at = ?, reject_reason = ?, \
-             blobs_purged_at = ? WHERE id = ? AND state = 'staged'",
+            "UPDATE releases SET state = 'rejected', decided_at = $1, reject_reason = $2, \
+             blobs_purged_at = $3 WHERE id = $4 AND state = 'staged'",
         )
         .bind(now)
         .bind(reason)
@@ -138,8 +139,8 @@ impl WriteTx {
     /// Marks a rejected release's files for deletion (its rows stay).
     pub async fn purge_files(&mut self, release: i64, now: i64) -> Result<bool, StorageError> {
         let updated = sqlx::query(
-            "UPDATE releases SET blobs_purged_at = ? \
-             WHERE id = ? AND state = 'rejected' AND blobs_purged_at IS NULL",
+            "UPDATE releases SET blobs_purged_at = $1 \
+             WHERE id = $2 AND state = 'rejected' AND blobs_purged_at IS NULL",
         )
         .bind(now)
         .bind(release)

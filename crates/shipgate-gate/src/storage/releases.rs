@@ -1,15 +1,15 @@
 //! Release rows: staging, reading, approving, releasing and rejecting.
 
 use shipgate_protocol::wire::{RELEASES_PAGE_DEFAULT, ReleaseQuery};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection};
 
 use super::{
     Approval, Db, NewRelease, Provenance, ReleaseDetail, ReleaseFile, ReleaseState, ReleaseSummary,
-    SignedManifest, StorageError, WriteTx, is_unique_violation,
+    SignedManifest, StorageError, WriteTx,
 };
 
-fn summary(row: &SqliteRow) -> Result<ReleaseSummary, StorageError> {
+fn summary(row: &AnyRow) -> Result<ReleaseSummary, StorageError> {
     let state: String = row.try_get("state")?;
     Ok(ReleaseSummary {
         id: row.try_get("id")?,
@@ -21,7 +21,7 @@ fn summary(row: &SqliteRow) -> Result<ReleaseSummary, StorageError> {
     })
 }
 
-fn file(row: &SqliteRow) -> Result<ReleaseFile, StorageError> {
+fn file(row: &AnyRow) -> Result<ReleaseFile, StorageError> {
     let size: i64 = row.try_get("size")?;
     Ok(ReleaseFile {
         path: row.try_get("path")?,
@@ -30,9 +30,9 @@ fn file(row: &SqliteRow) -> Result<ReleaseFile, StorageError> {
     })
 }
 
-async fn files(conn: &mut SqliteConnection, id: i64) -> Result<Vec<ReleaseFile>, StorageError> {
+async fn files(conn: &mut AnyConnection, id: i64) -> Result<Vec<ReleaseFile>, StorageError> {
     let rows = sqlx::query(
-        "SELECT path, size, sha256 FROM release_files WHERE release_id = ? ORDER BY path",
+        "SELECT path, size, sha256 FROM release_files WHERE release_id = $1 ORDER BY path",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -41,13 +41,13 @@ async fn files(conn: &mut SqliteConnection, id: i64) -> Result<Vec<ReleaseFile>,
 }
 
 async fn detail(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
 ) -> Result<Option<ReleaseDetail>, StorageError> {
     let Some(row) = sqlx::query(
         "SELECT id, package, version, state, created_at, decided_at, reject_reason, \
          issuer, subject, repository, repository_owner_id, workflow, git_ref, commit_sha, \
-         run_id, environment, event_name FROM releases WHERE id = ?",
+         run_id, environment, event_name FROM releases WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -68,7 +68,7 @@ async fn detail(
         event_name: row.try_get("event_name")?,
     };
     let approvals = sqlx::query(
-        "SELECT maintainer, approved_at FROM approvals WHERE release_id = ? \
+        "SELECT maintainer, approved_at FROM approvals WHERE release_id = $1 \
          ORDER BY approved_at, maintainer",
     )
     .bind(id)
@@ -107,8 +107,8 @@ impl Db {
         let limit = query.limit.unwrap_or(RELEASES_PAGE_DEFAULT);
         let rows = sqlx::query(
             "SELECT id, package, version, state, created_at, decided_at FROM releases \
-             WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR package = ?2) \
-             AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+             WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR package = $2) \
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
         )
         .bind(query.state.map(|s| s.as_str()))
         .bind(query.package)
@@ -122,7 +122,7 @@ impl Db {
     /// True when `package version` is staged or released.
     pub async fn version_taken(&self, package: &str, version: &str) -> Result<bool, StorageError> {
         let row = sqlx::query(
-            "SELECT id FROM releases WHERE package = ? AND version = ? AND state <> 'rejected'",
+            "SELECT id FROM releases WHERE package = $1 AND version = $2 AND state <> 'rejected'",
         )
         .bind(package)
         .bind(version)
@@ -140,8 +140,8 @@ impl Db {
     ) -> Result<Option<(String, Vec<ReleaseFile>)>, StorageError> {
         let mut conn = self.pool.acquire().await?;
         let Some(row) = sqlx::query(
-            "SELECT id, version FROM releases WHERE package = ? AND state = 'released' \
-             AND id < ? ORDER BY id DESC LIMIT 1",
+            "SELECT id, version FROM releases WHERE package = $1 AND state = 'released' \
+             AND id < $2 ORDER BY id DESC LIMIT 1",
         )
         .bind(package)
         .bind(before)
@@ -164,7 +164,7 @@ impl Db {
         let mut conn = self.pool.acquire().await?;
         let Some(row) = sqlx::query(
             "SELECT id, manifest, manifest_signature FROM releases \
-             WHERE package = ? AND version = ? AND state = 'released'",
+             WHERE package = $1 AND version = $2 AND state = 'released'",
         )
         .bind(package)
         .bind(version)
@@ -188,7 +188,7 @@ impl Db {
     pub async fn blob_referenced(&self, key: &str) -> Result<bool, StorageError> {
         let row = sqlx::query(
             "SELECT 1 AS one FROM release_files f JOIN releases r ON r.id = f.release_id \
-             WHERE f.blob_key = ? AND r.blobs_purged_at IS NULL LIMIT 1",
+             WHERE f.blob_key = $1 AND r.blobs_purged_at IS NULL LIMIT 1",
         )
         .bind(key)
         .fetch_optional(&self.pool)
@@ -206,7 +206,7 @@ impl Db {
         let row = sqlx::query(
             "SELECT f.path, f.size, f.sha256, f.blob_key FROM release_files f \
              JOIN releases r ON r.id = f.release_id \
-             WHERE r.package = ? AND r.version = ? AND r.state = 'released' AND f.path = ?",
+             WHERE r.package = $1 AND r.version = $2 AND r.state = 'released' AND f.path = $3",
         )
         .bind(package)
         .bind(version)
@@ -254,10 +254,16 @@ impl WriteTx {
     /// keyed by their sha256) and its `staged` event. Returns the new id.
     pub async fn insert_staged(&mut self, new: &NewRelease, now: i64) -> Result<i64, StorageError> {
         let p = &new.provenance;
+        // The id is the next one (as SQLite assigns it) under the write
+        // lock; DO NOTHING (no row returned) means the version is live
+        // already, without failing the statement (which in PostgreSQL
+        // would abort the transaction).
         let inserted = sqlx::query(
-            "INSERT INTO releases (package, version, state, issuer, subject, repository, \
+            "INSERT INTO releases (id, package, version, state, issuer, subject, repository, \
              repository_owner_id, workflow, git_ref, commit_sha, run_id, environment, event_name, \
-             created_at) VALUES (?, ?, 'staged', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             created_at) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM releases), \
+             $1, $2, 'staged', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&new.package)
         .bind(&new.version)
@@ -272,23 +278,20 @@ impl WriteTx {
         .bind(&p.environment)
         .bind(&p.event_name)
         .bind(now)
-        .fetch_one(&mut *self.tx)
-        .await;
-        let id: i64 = match inserted {
-            Ok(row) => row.try_get("id")?,
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StorageError::VersionTaken {
-                    package: new.package.clone(),
-                    version: new.version.clone(),
-                });
-            }
-            Err(err) => return Err(err.into()),
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(row) = inserted else {
+            return Err(StorageError::VersionTaken {
+                package: new.package.clone(),
+                version: new.version.clone(),
+            });
         };
+        let id: i64 = row.try_get("id")?;
         for f in &new.files {
             let size = i64::try_from(f.size).map_err(|_| StorageError::Corrupt("file size"))?;
             sqlx::query(
                 "INSERT INTO release_files (release_id, path, size, sha256, blob_key) \
-                 VALUES (?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id)
             .bind(&f.path)
@@ -317,22 +320,19 @@ impl WriteTx {
         now: i64,
     ) -> Result<u32, StorageError> {
         let inserted = sqlx::query(
-            "INSERT INTO approvals (release_id, maintainer, approved_at) VALUES (?, ?, ?)",
+            "INSERT INTO approvals (release_id, maintainer, approved_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (release_id, maintainer) DO NOTHING",
         )
         .bind(release)
         .bind(maintainer)
         .bind(now)
         .execute(&mut *self.tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StorageError::AlreadyApproved {
-                    release,
-                    maintainer: maintainer.to_owned(),
-                });
-            }
-            Err(err) => return Err(err.into()),
+        .await?;
+        if inserted.rows_affected() != 1 {
+            return Err(StorageError::AlreadyApproved {
+                release,
+                maintainer: maintainer.to_owned(),
+            });
         }
         self.event(
             now,
@@ -342,7 +342,7 @@ impl WriteTx {
             serde_json::json!({ "maintainer": maintainer }),
         )
         .await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE release_id = ?")
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE release_id = $1")
             .bind(release)
             .fetch_one(&mut *self.tx)
             .await?;
@@ -352,7 +352,7 @@ impl WriteTx {
     /// The maintainers who approved `release`, by name.
     pub async fn approvers(&mut self, release: i64) -> Result<Vec<String>, StorageError> {
         Ok(sqlx::query_scalar(
-            "SELECT maintainer FROM approvals WHERE release_id = ? ORDER BY maintainer",
+            "SELECT maintainer FROM approvals WHERE release_id = $1 ORDER BY maintainer",
         )
         .bind(release)
         .fetch_all(&mut *self.tx)
@@ -368,7 +368,7 @@ impl WriteTx {
         reason: &str,
         now: i64,
     ) -> Result<(), StorageError> {
-        sqlx::query("DELETE FROM approvals WHERE release_id = ? AND maintainer = ?")
+        sqlx::query("DELETE FROM approvals WHERE release_id = $1 AND maintainer = $2")
             .bind(release)
             .bind(maintainer)
             .execute(&mut *self.tx)
@@ -392,8 +392,8 @@ impl WriteTx {
         now: i64,
     ) -> Result<(), StorageError> {
         let updated = sqlx::query(
-            "UPDATE releases SET state = 'released', decided_at = ?, manifest = ?, \
-             manifest_signature = ? WHERE id = ? AND state = 'staged'",
+            "UPDATE releases SET state = 'released', decided_at = $1, manifest = $2, \
+             manifest_signature = $3 WHERE id = $4 AND state = 'staged'",
         )
         .bind(now)
         .bind(&signed.manifest)
@@ -420,8 +420,8 @@ impl WriteTx {
         now: i64,
     ) -> Result<(), StorageError> {
         let updated = sqlx::query(
-            "UPDATE releases SET state = 'rejected', decided_at = ?, reject_reason = ? \
-             WHERE id = ? AND state = 'staged'",
+            "UPDATE releases SET state = 'rejected', decided_at = $1, reject_reason = $2 \
+             WHERE id = $3 AND state = 'staged'",
         )
         .bind(now)
         .bind(reason)
@@ -606,7 +606,7 @@ pub(crate) mod tests {
             .insert_staged(&new_release("hello", "2.0"), 6)
             .await
             .unwrap();
-        let bypass = sqlx::query("UPDATE releases SET state = 'released' WHERE id = ?")
+        let bypass = sqlx::query("UPDATE releases SET state = 'released' WHERE id = $1")
             .bind(other)
             .execute(&mut *tx.tx)
             .await;

@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(empty.size, 0);
         append(&db, 5).await;
         // Another process (`shipgate admin`) appends too.
-        let other = Db::open(dir.path()).await.unwrap();
+        let other = dir.open().await;
         append(&other, 6).await;
         let stored = service.checkpoint(&db, 2).await.unwrap();
         let checkpoint = Checkpoint::open(stored.note.as_bytes(), "gate.test", &verifier).unwrap();
@@ -399,7 +399,7 @@ mod tests {
         for i in 0..4u8 {
             frontier.append(shipgate_log::leaf_hash(&[i])).unwrap();
         }
-        sqlx::query("UPDATE log_state SET root = ? WHERE id = 1")
+        sqlx::query("UPDATE log_state SET root = $1 WHERE id = 1")
             .bind(frontier.root().as_bytes().as_slice())
             .execute(tx.connection())
             .await

@@ -77,6 +77,8 @@ pub enum Command {
     /// Replace the database of a stopped gate with a backup, and say what
     /// that rolled back.
     Restore(super::admin_backup::RestoreArgs),
+    /// Copy a stopped gate's embedded database into PostgreSQL, and verify it.
+    Migrate(super::admin_migrate::MigrateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -121,6 +123,7 @@ pub fn run(command: Command) -> CmdResult {
     match command {
         Command::Backup(args) => super::admin_backup::backup(args),
         Command::Restore(args) => super::admin_backup::restore(args),
+        Command::Migrate(args) => super::admin_migrate::migrate(args),
         Command::Enroll {
             user,
             packages,

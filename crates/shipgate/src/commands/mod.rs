@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_backup;
+mod admin_migrate;
 mod approve;
 mod audit;
 mod completions;
