@@ -588,7 +588,8 @@ impl GateConfig {
                 "tls_cert and tls_key must be given together".into(),
             ));
         }
-        if let Err(message) = crate::storage::Location::parse(self.database.as_deref(), Path::new(""))
+        if let Err(message) =
+            crate::storage::Location::parse(self.database.as_deref(), Path::new(""))
         {
             return Err(invalid("database".into(), message));
         }

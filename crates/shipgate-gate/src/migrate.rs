@@ -55,7 +55,10 @@ pub struct MigrateReport {
 
 /// Copies the embedded database of `config` (gate stopped) into the empty
 /// PostgreSQL database at `to_database`, then verifies the copy.
-pub async fn migrate(config: &GateConfig, to_database: &str) -> Result<MigrateReport, MigrateError> {
+pub async fn migrate(
+    config: &GateConfig,
+    to_database: &str,
+) -> Result<MigrateReport, MigrateError> {
     let source_location = config.database()?;
     if !source_location.is_embedded() {
         return Err(MigrateError::NotEmbedded(source_location.to_string()));

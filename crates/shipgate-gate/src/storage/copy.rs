@@ -110,7 +110,11 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "approvals",
-        columns: &[("release_id", Int), ("maintainer", Text), ("approved_at", Int)],
+        columns: &[
+            ("release_id", Int),
+            ("maintainer", Text),
+            ("approved_at", Int),
+        ],
         order: "release_id, maintainer",
     },
     Table {
@@ -137,7 +141,12 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "log_state",
-        columns: &[("id", Int), ("size", Int), ("frontier", Bytes), ("root", Bytes)],
+        columns: &[
+            ("id", Int),
+            ("size", Int),
+            ("frontier", Bytes),
+            ("root", Bytes),
+        ],
         order: "id",
     },
     Table {
@@ -193,10 +202,18 @@ impl Value {
             }
         }
         match self {
-            Self::Int(v) => tagged(hasher, b'i', v.map(i64::to_be_bytes).as_ref().map(|b| &b[..])),
+            Self::Int(v) => tagged(
+                hasher,
+                b'i',
+                v.map(i64::to_be_bytes).as_ref().map(|b| &b[..]),
+            ),
             Self::Text(v) => tagged(hasher, b't', v.as_deref().map(str::as_bytes)),
             Self::Bytes(v) => tagged(hasher, b'b', v.as_deref()),
-            Self::Bool(v) => tagged(hasher, b'o', v.map(|b| [u8::from(b)]).as_ref().map(|b| &b[..])),
+            Self::Bool(v) => tagged(
+                hasher,
+                b'o',
+                v.map(|b| [u8::from(b)]).as_ref().map(|b| &b[..]),
+            ),
         }
     }
 }
@@ -271,10 +288,12 @@ impl Db {
     pub async fn copy_into_database(&self, target: &Db) -> Result<CopyReport, StorageError> {
         let mut tx = target.begin_write().await?;
         for table in TABLES {
-            let count: i64 =
-                sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", table.name)))
-                    .fetch_one(&mut *tx.tx)
-                    .await?;
+            let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {}",
+                table.name
+            )))
+            .fetch_one(&mut *tx.tx)
+            .await?;
             let fresh = if table.name == "log_state" { 1 } else { 0 };
             let size: i64 = sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1")
                 .fetch_one(&mut *tx.tx)
@@ -361,8 +380,13 @@ mod tests {
         tx.enroll("bob", "h2", "s2", &["hello".to_owned()], 1)
             .await
             .unwrap();
-        let id = tx.insert_staged(&new_release("hello", "1.0"), 2).await.unwrap();
-        tx.insert_staged(&new_release("hello", "2.0"), 2).await.unwrap();
+        let id = tx
+            .insert_staged(&new_release("hello", "1.0"), 2)
+            .await
+            .unwrap();
+        tx.insert_staged(&new_release("hello", "2.0"), 2)
+            .await
+            .unwrap();
         tx.add_approval(id, "alice", 3).await.unwrap();
         tx.record_totp_failure("bob", 4, 0, 0).await.unwrap();
         assert!(tx.accept_totp_step("bob", 9).await.unwrap());
@@ -394,10 +418,16 @@ mod tests {
         assert_eq!(rows["totp_failures"], 2);
         assert_eq!(rows["events"], report.log.size);
         assert_eq!(report.log, source.log_head().await.unwrap());
-        assert_eq!(target.events().await.unwrap(), source.events().await.unwrap());
+        assert_eq!(
+            target.events().await.unwrap(),
+            source.events().await.unwrap()
+        );
         // The copy keeps working: the next release and event follow on.
         let mut tx = target.begin_write().await.unwrap();
-        let id = tx.insert_staged(&new_release("hello", "3.0"), 7).await.unwrap();
+        let id = tx
+            .insert_staged(&new_release("hello", "3.0"), 7)
+            .await
+            .unwrap();
         assert_eq!(id, 3);
         tx.commit().await.unwrap();
         assert_eq!(target.log_head().await.unwrap().size, report.log.size + 1);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use shipgate_log::hash::HASH_LEN;
 use shipgate_log::{Frontier, Hash, leaf_hash};
 use shipgate_manifest::SignatureFile;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Db, StorageError, WriteTx};
 use crate::tlog::{LeafError, LogEvent};
@@ -160,11 +160,7 @@ async fn append_event(
 }
 
 /// Appends one leaf: O(log n) — the frontier, not the older leaves, is read.
-async fn append_leaf(
-    conn: &mut AnyConnection,
-    seq: i64,
-    data: &[u8],
-) -> Result<u64, StorageError> {
+async fn append_leaf(conn: &mut AnyConnection, seq: i64, data: &[u8]) -> Result<u64, StorageError> {
     let (mut frontier, _) = read_state(conn).await?;
     let index = frontier.size();
     let hash = leaf_hash(data);
@@ -230,12 +226,13 @@ impl Db {
     /// The leaf hashes of leaves `start..end`, in order. Fails if one is
     /// missing (the table is gapless in a healthy database).
     pub async fn log_leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StorageError> {
-        let rows =
-            sqlx::query("SELECT idx, hash FROM log_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-                .bind(to_i64(start, "log range")?)
-                .bind(to_i64(end, "log range")?)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT idx, hash FROM log_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(to_i64(start, "log range")?)
+        .bind(to_i64(end, "log range")?)
+        .fetch_all(&self.pool)
+        .await?;
         let mut hashes = Vec::with_capacity(rows.len());
         for (expected, row) in (start..end).zip(&rows) {
             if to_u64(row.try_get("idx")?, "log_leaves.idx")? != expected {

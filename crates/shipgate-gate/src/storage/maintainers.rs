@@ -1,6 +1,6 @@
 //! Maintainer rows: enrolment, status and the TOTP bookkeeping.
 
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Db, MaintainerRecord, StorageError, WriteTx};
 use crate::lockout::{FailureCounts, LockReason};
@@ -374,10 +374,12 @@ impl WriteTx {
     /// Marks every failure so far as forgiven for the 15-minute rule (the
     /// yearly budget still counts them).
     async fn forgive_failures(&mut self, name: &str) -> Result<(), StorageError> {
-        sqlx::query("UPDATE totp_failures SET cleared = TRUE WHERE maintainer = $1 AND NOT cleared")
-            .bind(name)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE totp_failures SET cleared = TRUE WHERE maintainer = $1 AND NOT cleared",
+        )
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }

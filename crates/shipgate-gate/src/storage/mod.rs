@@ -156,9 +156,9 @@ impl StorageError {
             // PostgreSQL's connection exceptions (class 08), an operator
             // intervention such as a shutdown (57P0x), and a read-only
             // server (a standby after a failover, 25006).
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P") || code == "25006"),
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("57P") || code == "25006"
+            }),
             _ => false,
         }
     }
@@ -543,10 +543,11 @@ pub(crate) mod tests {
                 assert_eq!(fk, 1);
             }
             Backend::Postgres => {
-                let sync: String = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
-                    .fetch_one(&db.pool)
-                    .await
-                    .unwrap();
+                let sync: String =
+                    sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+                        .fetch_one(&db.pool)
+                        .await
+                        .unwrap();
                 assert_eq!(sync, "on");
             }
         }
@@ -576,7 +577,8 @@ pub(crate) mod tests {
             Location::parse(None, data).unwrap(),
             Location::Embedded(data.to_owned())
         );
-        let pg = Location::parse(Some("postgres://gate:s3cret@db.internal:5432/gate"), data).unwrap();
+        let pg =
+            Location::parse(Some("postgres://gate:s3cret@db.internal:5432/gate"), data).unwrap();
         assert!(!pg.is_embedded());
         let shown = format!("{pg} {pg:?}");
         assert!(!shown.contains("s3cret"), "{shown}");

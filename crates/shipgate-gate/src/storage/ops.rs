@@ -33,12 +33,11 @@ impl Db {
 
     /// Releases by state, events by kind and locked maintainers.
     pub async fn ops_figures(&self) -> Result<OpsFigures, StorageError> {
-        let pairs =
-            |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<(String, i64)>, StorageError> {
-                rows.iter()
-                    .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
-                    .collect()
-            };
+        let pairs = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<(String, i64)>, StorageError> {
+            rows.iter()
+                .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
+                .collect()
+        };
         let releases = sqlx::query("SELECT state, COUNT(*) FROM releases GROUP BY state")
             .fetch_all(&self.pool)
             .await?;

@@ -2,7 +2,7 @@
 
 use shipgate_protocol::wire::{RELEASES_PAGE_DEFAULT, ReleaseQuery};
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{
     Approval, Db, NewRelease, Provenance, ReleaseDetail, ReleaseFile, ReleaseState, ReleaseSummary,
@@ -40,10 +40,7 @@ async fn files(conn: &mut AnyConnection, id: i64) -> Result<Vec<ReleaseFile>, St
     rows.iter().map(file).collect()
 }
 
-async fn detail(
-    conn: &mut AnyConnection,
-    id: i64,
-) -> Result<Option<ReleaseDetail>, StorageError> {
+async fn detail(conn: &mut AnyConnection, id: i64) -> Result<Option<ReleaseDetail>, StorageError> {
     let Some(row) = sqlx::query(
         "SELECT id, package, version, state, created_at, decided_at, reject_reason, \
          issuer, subject, repository, repository_owner_id, workflow, git_ref, commit_sha, \

@@ -54,6 +54,10 @@ pub fn migrate(args: MigrateArgs) -> CmdResult {
         "the blobs ({} referenced) stay in the blob store",
         report.referenced_blobs
     );
-    outln!("next: set `database = \"{}\"` in {} and start the gate", report.database, args.config.display());
+    outln!(
+        "next: set `database = \"{}\"` in {} and start the gate",
+        report.database,
+        args.config.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -23,6 +23,7 @@ mod gate_log_meaning;
 mod gate_log_paging;
 mod gate_matrix;
 mod gate_quota;
+mod gate_scale;
 mod gate_util;
 mod help;
 mod home;

@@ -1,0 +1,501 @@
+//! The gate on PostgreSQL with real servers: a replica that loses its
+//! database answers 503 and recovers by itself; `admin migrate` moves an
+//! embedded gate and the log verifies with the same root; three replicas on
+//! one database share one state (stage on one, approve on another, fetch
+//! from a third), spend each TOTP code once and count lockouts together.
+//!
+//! Peers: `SHIPGATE_TEST_POSTGRES` (a server where tests may create
+//! databases) and `SHIPGATE_TEST_PG_BIN` (PostgreSQL's programs, for the
+//! test that runs a cluster of its own so it can stop it);
+//! `.ci/setup-postgres.sh` provides both. The server runs as the `postgres`
+//! user through `runuser` (it refuses root), as in CI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+
+use crate::gate_util::{
+    CiIssuer, Gate, bound_config, default_config, enroll, json, totp, write_gate_key,
+};
+use crate::util::{assert_exit, stdout};
+
+fn env_or_explain(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run .ci/setup-postgres.sh (it starts PostgreSQL and exports it)")
+    })
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// A fresh database on the `SHIPGATE_TEST_POSTGRES` server; dropped on drop.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn new() -> PgDatabase {
+        let admin = env_or_explain("SHIPGATE_TEST_POSTGRES");
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "shipgate_cli_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        });
+        let (server, _) = admin.rsplit_once('/').unwrap();
+        PgDatabase {
+            url: format!("{server}/{name}"),
+            admin,
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = block_on(async move {
+            let mut conn = sqlx::PgConnection::connect(&admin).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+        });
+    }
+}
+
+/// A PostgreSQL cluster of this test's own (so it may stop it).
+struct Cluster {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    bin: PathBuf,
+    port: u16,
+}
+
+fn as_postgres(bin: &Path, program: &str, args: &[&str]) {
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(bin.join(program))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("runuser (PostgreSQL runs as the postgres user): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let bin = PathBuf::from(env_or_explain("SHIPGATE_TEST_PG_BIN"));
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        for (path, mode) in [(dir.path(), "0755"), (data.as_path(), "0700")] {
+            let ok = Command::new("chmod").arg(mode).arg(path).status().unwrap();
+            assert!(ok.success());
+        }
+        let ok = Command::new("chown")
+            .args(["postgres:", data.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "chown postgres (the tests run as root in CI)");
+        as_postgres(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "--auth=trust",
+                "--username=postgres",
+            ],
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Cluster {
+            _dir: dir,
+            data,
+            bin,
+            port,
+        };
+        cluster.run();
+        cluster
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn run(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
+            self.port,
+            self.data.display()
+        );
+        let log = self.data.join("server.log");
+        as_postgres(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-w",
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "start",
+            ],
+        );
+    }
+
+    fn stop(&self) {
+        as_postgres(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-w",
+                "-m",
+                "fast",
+                "stop",
+            ],
+        );
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// Polls `/healthz` until it answers `status` (or fails after `limit`).
+fn wait_for_health(gate: &Gate, status: u16, limit: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let (got, body) = gate.get("/healthz");
+        if got == status {
+            return body;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "/healthz stayed {got} (wanted {status}): {body}\n{}",
+            gate.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_replica_that_loses_its_database_answers_503_and_recovers_by_itself() {
+    let cluster = Cluster::start();
+    let gate = Gate::start(&default_config(&format!(
+        "database = \"{}\"",
+        cluster.url()
+    )));
+    let (alice, _) = enroll(&gate, "alice", "hello");
+    wait_for_health(&gate, 200, Duration::from_secs(10));
+
+    cluster.stop();
+    let body = wait_for_health(&gate, 503, Duration::from_secs(30));
+    assert!(body.contains("database"), "{body}");
+    // A write is refused with 503 (retry later), not a 500 or a hang.
+    let (status, text) = gate.request(
+        "POST",
+        "/v1/releases/1/approve",
+        Some(&alice),
+        Some("application/json"),
+        br#"{"code":"12345678"}"#,
+    );
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("unavailable"), "{text}");
+    // So is the administration beside it, with the reason.
+    let out = gate.admin(&["enroll", "bob", "--package", "hello"]);
+    assert_exit(&out, 2);
+
+    cluster.run();
+    wait_for_health(&gate, 200, Duration::from_secs(60));
+    let out = gate.admin(&["enroll", "bob", "--package", "hello"]);
+    assert_exit(&out, 0);
+}
+
+/// Stages 1.0.0 on `stage_on`, alice approves on `approve_on` and bob on
+/// `approve_on` too (quorum 2); returns the decision's JSON.
+fn release_hello(
+    ci: &CiIssuer,
+    stage_on: &Gate,
+    approve_on: &Gate,
+    alice: &(String, String),
+    bob: &(String, String),
+) {
+    std::fs::write(stage_on.path().join("hello.txt"), b"hello 1.0.0\n").unwrap();
+    let token = ci.github_token("shipgate-test", "acme/hello", "42", "1.0.0", &[]);
+    assert_exit(&stage_on.stage(&token, "hello", "1.0.0", &["hello.txt"]), 0);
+    for (maintainer, secret) in [alice, bob] {
+        let out = approve_on.cli(
+            &[("SHIPGATE_MAINTAINER_TOKEN", maintainer)],
+            &[
+                "approve",
+                "1",
+                "--gate",
+                &approve_on.url,
+                "--code",
+                &totp(secret, 0),
+            ],
+        );
+        assert_exit(&out, 0);
+    }
+}
+
+fn log_verify_entries(dir: &Path, url: &str) -> serde_json::Value {
+    let out = crate::gate_util::cli_in(
+        dir,
+        &[],
+        &[
+            "log",
+            "verify",
+            "--gate",
+            url,
+            "--gate-key",
+            "gate.pub",
+            "--entries",
+            "--json",
+        ],
+    );
+    assert_exit(&out, 0);
+    json(&out)
+}
+
+#[test]
+fn migrate_moves_an_embedded_gate_and_its_log_verifies_with_the_same_root() {
+    let ci = CiIssuer::start();
+    let gate = Gate::start(&bound_config(&ci.url));
+    let alice = enroll(&gate, "alice", "hello");
+    let bob = enroll(&gate, "bob", "hello");
+    release_hello(&ci, &gate, &gate, &alice, &bob);
+    let before = log_verify_entries(gate.path(), &gate.url);
+    let (status, dir) = gate.terminate();
+    assert!(status.success());
+
+    let target = PgDatabase::new();
+    let migrate = |extra: &[&str]| {
+        let mut args = vec![
+            "admin",
+            "migrate",
+            "--to-database",
+            &target.url,
+            "--config",
+            "gate.toml",
+        ];
+        args.extend_from_slice(extra);
+        crate::gate_util::cli_in(dir.path(), &[], &args)
+    };
+    let out = migrate(&["--json"]);
+    assert_exit(&out, 0);
+    let report = json(&out);
+    assert!(before["size"].as_u64().unwrap() >= 4, "{before}");
+    assert_eq!(report["log_size"], before["size"], "{report}");
+    assert_eq!(report["log_root"], before["root"], "{report}");
+    // A second run finds the target in use and changes nothing.
+    let again = migrate(&[]);
+    assert_exit(&again, 2);
+    assert!(
+        crate::util::stderr(&again).contains("not empty"),
+        "{}",
+        crate::util::stderr(&again)
+    );
+
+    // The gate on the copy serves the same log, and it goes on from there.
+    let config = std::fs::read_to_string(dir.path().join("gate.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("gate.toml"),
+        format!("database = \"{}\"\n{config}", target.url),
+    )
+    .unwrap();
+    // The embedded file is not what it reads: move it out of the way.
+    std::fs::rename(
+        dir.path().join("data/gate.db"),
+        dir.path().join("gate.db.migrated"),
+    )
+    .unwrap();
+    let moved = Gate::start_in(dir);
+    let after = log_verify_entries(moved.path(), &moved.url);
+    assert_eq!(after["size"], before["size"], "{after}");
+    assert_eq!(after["root"], before["root"], "{after}");
+    let out = moved.cli(
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &moved.url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "got",
+            "--gate-key",
+            "gate.pub",
+        ],
+    );
+    assert_exit(&out, 0);
+}
+
+/// Three `shipgate serve` processes on one PostgreSQL database, with the
+/// same gate key, secrets key and blob directory.
+fn three_replicas(ci: &CiIssuer, database: &PgDatabase) -> (tempfile::TempDir, Vec<Gate>) {
+    let shared = tempfile::tempdir().unwrap();
+    write_gate_key(shared.path());
+    std::fs::create_dir(shared.path().join("blobs")).unwrap();
+    let config = bound_config(&ci.url).replace(
+        "gate_key = \"gate.key\"",
+        &format!(
+            "gate_key = \"{key}\"\nsecrets_key_file = \"{secrets}\"\ndatabase = \"{url}\"",
+            key = shared.path().join("gate.key").display(),
+            secrets = shared.path().join("secrets.key").display(),
+            url = database.url,
+        ),
+    );
+    let replicas = (0..3)
+        .map(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("gate.toml"), &config).unwrap();
+            std::fs::copy(shared.path().join("gate.pub"), dir.path().join("gate.pub")).unwrap();
+            let data = dir.path().join("data");
+            std::fs::create_dir(&data).unwrap();
+            std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .unwrap();
+            std::os::unix::fs::symlink(shared.path().join("blobs"), data.join("blobs")).unwrap();
+            Gate::start_in(dir)
+        })
+        .collect();
+    (shared, replicas)
+}
+
+#[test]
+fn three_replicas_share_one_state_one_log_and_each_totp_code_once() {
+    let ci = CiIssuer::start();
+    let database = PgDatabase::new();
+    let (_shared, replicas) = three_replicas(&ci, &database);
+    let [a, b, c] = [&replicas[0], &replicas[1], &replicas[2]];
+    let alice = enroll(a, "alice", "hello");
+    let bob = enroll(b, "bob", "hello");
+    let erin = enroll(c, "erin", "hello");
+
+    // Stage on one, approve on another, fetch from the third.
+    release_hello(&ci, a, b, &alice, &bob);
+    let out = c.cli(
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &c.url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "got",
+            "--gate-key",
+            "gate.pub",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(
+        std::fs::read(c.path().join("got/hello.txt")).unwrap(),
+        b"hello 1.0.0\n"
+    );
+
+    // One code sent to two replicas at once (for two releases) is accepted
+    // once.
+    for version in ["2.0.0", "2.0.1"] {
+        std::fs::write(a.path().join("hello.txt"), version).unwrap();
+        let token = ci.github_token("shipgate-test", "acme/hello", "42", version, &[]);
+        assert_exit(&a.stage(&token, "hello", version, &["hello.txt"]), 0);
+    }
+    let code = totp(&erin.1, 1);
+    let approvals: Vec<_> = [(b, "2"), (c, "3")]
+        .into_iter()
+        .map(|(gate, id)| {
+            crate::util::shipgate()
+                .current_dir(gate.path())
+                .env("SHIPGATE_MAINTAINER_TOKEN", &erin.0)
+                .args(["approve", id, "--gate", &gate.url, "--code", &code])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let accepted = approvals
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .filter(|out| out.status.success())
+        .count();
+    assert_eq!(accepted, 1, "one code, two replicas: accepted exactly once");
+
+    // Wrong codes count together: five, spread over the replicas, lock.
+    for gate in [a, b, c, a, b] {
+        let (status, _) = gate.request(
+            "POST",
+            "/v1/releases/2/approve",
+            Some(&bob.0),
+            Some("application/json"),
+            br#"{"code":"00000000"}"#,
+        );
+        assert_eq!(status, 401);
+    }
+    let out = c.admin(&["status", "bob"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("locked: admin unlock"),
+        "{}",
+        stdout(&out)
+    );
+    // Locked everywhere: even the right code is refused on any replica.
+    let (status, _) = a.request(
+        "POST",
+        "/v1/releases/2/approve",
+        Some(&bob.0),
+        Some("application/json"),
+        format!(r#"{{"code":"{}"}}"#, totp(&bob.1, 0)).as_bytes(),
+    );
+    assert_eq!(status, 401);
+
+    // One log, whichever replica serves it.
+    let roots: Vec<_> = replicas
+        .iter()
+        .map(|gate| log_verify_entries(gate.path(), &gate.url)["root"].clone())
+        .collect();
+    assert!(roots[0].is_string(), "{roots:?}");
+    assert!(roots.iter().all(|root| *root == roots[0]), "{roots:?}");
+}
