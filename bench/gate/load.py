@@ -221,7 +221,9 @@ class Client:
         self.results = results
         self.deadline = deadline
         self.rng = rng
-        parts = urllib.parse.urlsplit(plan["gate"])
+        # Replicas (plan "gates"): the clients are spread over them in turn.
+        gates = plan.get("gates") or [plan["gate"]]
+        parts = urllib.parse.urlsplit(gates[index % len(gates)])
         self.conn = Connection(parts.hostname, parts.port)
         self.pending = None          # (release id, version) staged, not approved yet
         self.last_step = 0
@@ -449,7 +451,7 @@ def drill(plan_file):
             errors[key] = errors.get(key, 0) + count
 
     print("load drill: %d clients in %d processes for %.1f s against %s; load average %s -> %s" % (
-        clients, procs, wall, plan["gate"], load_before, " ".join(open("/proc/loadavg").read().split()[:3])))
+        clients, procs, wall, " ".join(plan.get("gates") or [plan["gate"]]), load_before, " ".join(open("/proc/loadavg").read().split()[:3])))
     print()
     # The whole run, then its second half alone: the start has every client
     # staging at once (a burst of CLIENTS fsynced writes), the second half is

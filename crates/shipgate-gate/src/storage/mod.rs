@@ -263,7 +263,7 @@ impl Backend {
             Self::Sqlite => Ok(pool.begin_with(sqlite::BEGIN_WRITE).await?),
             Self::Postgres => {
                 let mut tx = pool.begin().await?;
-                postgres::lock_writers(&mut *tx).await?;
+                postgres::lock_writers(&mut tx).await?;
                 Ok(tx)
             }
         }

@@ -374,11 +374,11 @@ fn migrate_moves_an_embedded_gate_and_its_log_verifies_with_the_same_root() {
 
 /// Three `shipgate serve` processes on one PostgreSQL database, with the
 /// same gate key, secrets key and blob directory.
-fn three_replicas(ci: &CiIssuer, database: &PgDatabase) -> (tempfile::TempDir, Vec<Gate>) {
+fn three_replicas(config: &str, database: &PgDatabase) -> (tempfile::TempDir, Vec<Gate>) {
     let shared = tempfile::tempdir().unwrap();
     write_gate_key(shared.path());
     std::fs::create_dir(shared.path().join("blobs")).unwrap();
-    let config = bound_config(&ci.url).replace(
+    let config = config.replace(
         "gate_key = \"gate.key\"",
         &format!(
             "gate_key = \"{key}\"\nsecrets_key_file = \"{secrets}\"\ndatabase = \"{url}\"",
@@ -407,7 +407,7 @@ fn three_replicas(ci: &CiIssuer, database: &PgDatabase) -> (tempfile::TempDir, V
 fn three_replicas_share_one_state_one_log_and_each_totp_code_once() {
     let ci = CiIssuer::start();
     let database = PgDatabase::new();
-    let (_shared, replicas) = three_replicas(&ci, &database);
+    let (_shared, replicas) = three_replicas(&bound_config(&ci.url), &database);
     let [a, b, c] = [&replicas[0], &replicas[1], &replicas[2]];
     let alice = enroll(a, "alice", "hello");
     let bob = enroll(b, "bob", "hello");
@@ -498,4 +498,108 @@ fn three_replicas_share_one_state_one_log_and_each_totp_code_once() {
         .collect();
     assert!(roots[0].is_string(), "{roots:?}");
     assert!(roots.iter().all(|root| *root == roots[0]), "{roots:?}");
+}
+
+const LOAD_CLIENTS: usize = 20;
+
+/// The load drill's config: package `load`, one maintainer per client.
+fn load_config(issuer: &str) -> String {
+    let maintainers: Vec<String> = (1..=LOAD_CLIENTS).map(|i| format!("\"l{i}\"")).collect();
+    format!(
+        r#"listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1"
+data_dir = "data"
+gate_key = "gate.key"
+audience = "shipgate-test"
+
+[limits]
+max_pending_releases = 100000
+
+[[package]]
+name = "load"
+quorum = 1
+maintainers = [{}]
+
+[[package.publisher]]
+provider = "github"
+issuer = "{issuer}"
+repository = "acme/load"
+repository_owner_id = "4242"
+workflow = ".github/workflows/release.yml"
+environment = "*"
+ref = "refs/tags/v*"
+"#,
+        maintainers.join(", ")
+    )
+}
+
+/// Runs `bench/gate/load.py drill` with its clients spread over `gates`
+/// (enrolled through the first); returns its report.
+fn load_drill(ci: &CiIssuer, gates: &[&Gate]) -> String {
+    let clients: Vec<serde_json::Value> = (1..=LOAD_CLIENTS)
+        .map(|i| {
+            let (token, secret) = enroll(gates[0], &format!("l{i}"), "load");
+            serde_json::json!({"token": token, "totp_secret": secret})
+        })
+        .collect();
+    let (_, _, discovery) =
+        crate::util::http_get(&format!("{}/.well-known/openid-configuration", ci.url));
+    let discovery: serde_json::Value = serde_json::from_str(&discovery).unwrap();
+    let (_, _, jwks) = crate::util::http_get(discovery["jwks_uri"].as_str().unwrap());
+    let jwks: serde_json::Value = serde_json::from_str(&jwks).unwrap();
+    let mut keys: Vec<_> = std::fs::read_dir(ci.dir.path().join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+        .collect();
+    keys.sort();
+    let urls: Vec<&str> = gates.iter().map(|g| g.url.as_str()).collect();
+    let plan = serde_json::json!({
+        "gate": gates[0].url, "gates": urls, "pid": gates[0].pid(), "seconds": 6, "procs": 1,
+        "payload_bytes": 4096, "think_seconds": 0.02,
+        "issuer": ci.url, "audience": "shipgate-test",
+        "issuer_kid": jwks["keys"][0]["kid"], "issuer_key": keys.last().unwrap(),
+        "package": "load", "repository": "acme/load", "owner_id": "4242",
+        "clients": clients,
+    });
+    let plan_path = gates[0].path().join("drill.json");
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/gate/load.py");
+    let out = Command::new(crate::util::peer("python3"))
+        .arg(&driver)
+        .arg("drill")
+        .arg(&plan_path)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("unexpected answers and errors: 0"), "{text}");
+    for call in ["stage", "approve", "list", "fetch"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(call)),
+            "no {call} went through:\n{text}"
+        );
+    }
+    text
+}
+
+/// The load drill against one embedded gate, then against three replicas
+/// on PostgreSQL, in the same run: both get only the expected answers; the
+/// reports (throughput, p50/p99 per call) are printed side by side
+/// (`cargo test ... load_drill -- --nocapture`; the full-size run is
+/// `bench/gate/replicas.sh`).
+#[test]
+fn load_drill_on_three_replicas_beside_one_embedded_gate() {
+    let ci = CiIssuer::start();
+    let single = Gate::start(&load_config(&ci.url));
+    let embedded = load_drill(&ci, &[&single]);
+    drop(single);
+    let database = PgDatabase::new();
+    let (_shared, replicas) = three_replicas(&load_config(&ci.url), &database);
+    let scaled = load_drill(&ci, &replicas.iter().collect::<Vec<_>>());
+    eprintln!("--- one embedded gate\n{embedded}\n--- three replicas on PostgreSQL\n{scaled}");
 }
