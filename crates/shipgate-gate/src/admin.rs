@@ -222,7 +222,7 @@ mod tests {
     use crate::approvals::{Decision, DecisionError, Outcome, Refusal, SignFn, Verdict, decide};
     use crate::credentials::totp_code;
     use crate::lockout::{self, FailureCounts, LockReason};
-    use crate::storage::tests::{event_kinds, temp_db};
+    use crate::storage::tests::{TestDb, event_kinds, temp_db};
 
     /// A decision on `release` with `maintainer_token` and `code` at `now`;
     /// `sign` signs the manifest when the decision reaches the quorum.
@@ -305,9 +305,10 @@ maintainers = ["carol"]
     async fn gate_with_staged<const N: usize>(
         quorum: u32,
         users: [(&str, &str); N],
-    ) -> (tempfile::TempDir, GateConfig, Db, [NewCredentials; N], i64) {
-        let dir = crate::private_files::private_tempdir();
+    ) -> (TestDb, GateConfig, Db, [NewCredentials; N], i64) {
+        let dir = TestDb::new().await;
         let mut config = config(dir.path());
+        config.database = dir.database_setting();
         config.packages[0].quorum = quorum;
         let mut credentials = Vec::new();
         for (user, package) in users {
@@ -317,7 +318,7 @@ maintainers = ["carol"]
                     .unwrap(),
             );
         }
-        let db = Db::open(dir.path()).await.unwrap();
+        let db = dir.open().await;
         let id = stage(&db).await;
         let Ok(credentials) = credentials.try_into() else {
             unreachable!("one credential per user")
@@ -346,8 +347,9 @@ maintainers = ["carol"]
 
     #[tokio::test]
     async fn enrolment_checks_the_config_and_refuses_a_second_enrolment() {
-        let dir = crate::private_files::private_tempdir();
-        let config = config(dir.path());
+        let dir = TestDb::new().await;
+        let mut config = config(dir.path());
+        config.database = dir.database_setting();
         let err = enroll(&config, "alice", &["nope".into()], 1)
             .await
             .unwrap_err();
@@ -397,11 +399,12 @@ maintainers = ["carol"]
     #[tokio::test]
     async fn totp_codes_are_single_use_and_failures_lock_the_maintainer() {
         let (dir, _) = temp_db().await;
-        let config = config(dir.path());
+        let mut config = config(dir.path());
+        config.database = dir.database_setting();
         let alice = enroll(&config, "alice", &["hello".into()], 0)
             .await
             .unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
+        let db = dir.open().await;
         let id = stage(&db).await;
         let t0 = 1_800_000_000;
         let code = totp_code(&alice.totp_secret, t0 as u64).unwrap();

@@ -74,6 +74,15 @@ impl TestDb {
         &self.location
     }
 
+    /// The `database` setting of a `gate.toml` for this database (absent
+    /// for the embedded one, whose data directory is [`path`](Self::path)).
+    pub(crate) fn database_setting(&self) -> Option<String> {
+        match &self.location {
+            Location::Embedded(_) => None,
+            Location::Postgres(url) => Some(url.clone()),
+        }
+    }
+
     /// A new handle on this database (as another process or replica opens it).
     pub(crate) async fn open(&self) -> Db {
         Db::connect(&self.location).await.unwrap()
