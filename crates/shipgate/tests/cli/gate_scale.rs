@@ -603,3 +603,230 @@ fn load_drill_on_three_replicas_beside_one_embedded_gate() {
     let scaled = load_drill(&ci, &replicas.iter().collect::<Vec<_>>());
     eprintln!("--- one embedded gate\n{embedded}\n--- three replicas on PostgreSQL\n{scaled}");
 }
+
+const CRASH_MAINTAINERS: usize = 16;
+
+/// `hello` with maintainers m1..m16 (quorum 2: each release takes two
+/// fresh maintainers, so no TOTP step is needed twice), and one public URL
+/// for all replicas (so they sign checkpoints under one log origin, as
+/// replicas behind one load balancer do).
+fn crash_config(issuer: &str) -> String {
+    let maintainers: Vec<String> = (1..=CRASH_MAINTAINERS)
+        .map(|i| format!("\"m{i}\""))
+        .collect();
+    bound_config(issuer)
+        .replace(
+            "public_url = \"http://127.0.0.1\"",
+            "public_url = \"http://127.0.0.1:9\"",
+        )
+        .replace(
+            "maintainers = [\"alice\", \"bob\", \"erin\", \"frank\"]",
+            &format!("maintainers = [{}]", maintainers.join(", ")),
+        )
+}
+
+type Replicas = std::sync::Arc<std::sync::Mutex<Vec<Option<Gate>>>>;
+
+/// The URL of a running replica, chosen by `pick`.
+fn running_url(replicas: &Replicas, pick: usize) -> String {
+    let all = replicas.lock().unwrap();
+    let running: Vec<&Gate> = all.iter().flatten().collect();
+    running[pick % running.len()].url.clone()
+}
+
+/// SIGKILL replicas at random while clients stage and approve: afterwards
+/// every release is whole, no acknowledged approval is lost or doubled,
+/// every checkpoint a client saw is extended by the final log, and `log
+/// verify --entries` passes on every replica with one root.
+#[test]
+fn crash_drill_replicas_killed_at_random_lose_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let ci = CiIssuer::start();
+    let database = PgDatabase::new();
+    let (shared, gates) = three_replicas(&crash_config(&ci.url), &database);
+    let maintainers: Vec<(String, String)> = (1..=CRASH_MAINTAINERS)
+        .map(|i| enroll(&gates[0], &format!("m{i}"), "hello"))
+        .collect();
+    std::fs::write(shared.path().join("hello.txt"), b"crash drill\n").unwrap();
+    let replicas: Replicas =
+        std::sync::Arc::new(std::sync::Mutex::new(gates.into_iter().map(Some).collect()));
+
+    // The killer: every 0.3 to 1.2 s one replica dies and comes back.
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let killer = {
+        let (replicas, done) = (replicas.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut kills = 0;
+            let mut seed = std::process::id() as u64;
+            let mut next = move || {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                seed >> 33
+            };
+            while !done.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(300 + next() % 900));
+                let k = (next() % 3) as usize;
+                let Some(gate) = replicas.lock().unwrap()[k].take() else {
+                    continue;
+                };
+                let dir = gate.kill();
+                kills += 1;
+                std::thread::sleep(Duration::from_millis(next() % 400));
+                replicas.lock().unwrap()[k] = Some(Gate::start_in(dir));
+            }
+            kills
+        })
+    };
+
+    let cli =
+        |args: &[&str], env: &[(&str, &str)]| crate::gate_util::cli_in(shared.path(), env, args);
+    let mut staged: Vec<i64> = Vec::new();
+    let mut acknowledged: Vec<(i64, String)> = Vec::new();
+    let mut checkpoints = 0;
+    for round in 0..CRASH_MAINTAINERS / 2 {
+        let version = format!("1.0.{round}");
+        let mut id = None;
+        for attempt in 0..6 {
+            let url = running_url(&replicas, round + attempt);
+            let token = ci.github_token("shipgate-test", "acme/hello", "42", &version, &[]);
+            let out = cli(
+                &[
+                    "stage",
+                    "--gate",
+                    &url,
+                    "--package",
+                    "hello",
+                    "--version",
+                    &version,
+                    "hello.txt",
+                    "--json",
+                ],
+                &[("SHIPGATE_OIDC_TOKEN", &token)],
+            );
+            if out.status.success() {
+                id = json(&out)["id"].as_i64();
+                break;
+            }
+        }
+        let Some(id) = id else { continue };
+        staged.push(id);
+        for who in [2 * round, 2 * round + 1] {
+            let (token, secret) = &maintainers[who];
+            let code = totp(secret, 0);
+            for attempt in 0..2 {
+                let url = running_url(&replicas, who + attempt);
+                let out = cli(
+                    &["approve", &id.to_string(), "--gate", &url, "--code", &code],
+                    &[("SHIPGATE_MAINTAINER_TOKEN", token)],
+                );
+                if out.status.success() {
+                    acknowledged.push((id, format!("m{}", who + 1)));
+                    break;
+                }
+            }
+        }
+        // A client looks at the log; each checkpoint it accepted is kept.
+        let url = running_url(&replicas, round);
+        let out = cli(
+            &[
+                "log",
+                "verify",
+                "--gate",
+                &url,
+                "--gate-key",
+                "gate.pub",
+                "--checkpoint",
+                "cp.note",
+            ],
+            &[],
+        );
+        if out.status.success() {
+            checkpoints += 1;
+            std::fs::copy(
+                shared.path().join("cp.note"),
+                shared.path().join(format!("seen-{checkpoints}.note")),
+            )
+            .unwrap();
+        }
+    }
+    done.store(true, Ordering::SeqCst);
+    let kills = killer.join().unwrap();
+    assert!(kills > 0, "the drill killed no replica");
+    assert!(
+        !staged.is_empty() && checkpoints > 0,
+        "nothing got through the drill"
+    );
+
+    let url = running_url(&replicas, 0);
+    for id in &staged {
+        let out = cli(
+            &["release", "show", &id.to_string(), "--gate", &url, "--json"],
+            &[],
+        );
+        assert_exit(&out, 0);
+        let view = json(&out);
+        assert_eq!(view["files"].as_array().map(Vec::len), Some(1), "{view}");
+        let approvals: Vec<&str> = view["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["maintainer"].as_str().unwrap())
+            .collect();
+        for (_, who) in acknowledged.iter().filter(|(r, _)| r == id) {
+            let times = approvals.iter().filter(|a| **a == who.as_str()).count();
+            assert_eq!(times, 1, "acknowledged approval of {who} on {id}: {view}");
+        }
+        if view["state"] == "released" {
+            let version = view["version"].as_str().unwrap();
+            let out = cli(
+                &[
+                    "fetch",
+                    "--gate",
+                    &url,
+                    "hello",
+                    version,
+                    "--out",
+                    &format!("got-{id}"),
+                    "--gate-key",
+                    "gate.pub",
+                ],
+                &[],
+            );
+            assert_exit(&out, 0);
+        } else {
+            assert_eq!(view["state"], "staged", "{view}");
+        }
+    }
+    for seen in 1..=checkpoints {
+        let out = cli(
+            &[
+                "log",
+                "verify",
+                "--gate",
+                &url,
+                "--gate-key",
+                "gate.pub",
+                "--checkpoint",
+                &format!("seen-{seen}.note"),
+            ],
+            &[],
+        );
+        assert_exit(&out, 0);
+    }
+    let all = replicas.lock().unwrap();
+    let roots: Vec<_> = all
+        .iter()
+        .flatten()
+        .map(|gate| log_verify_entries(shared.path(), &gate.url)["root"].clone())
+        .collect();
+    assert_eq!(roots.len(), 3);
+    assert!(roots[0].is_string(), "{roots:?}");
+    assert!(roots.iter().all(|root| *root == roots[0]), "{roots:?}");
+    eprintln!(
+        "crash drill: {kills} kills, {} releases staged, {} approvals acknowledged, {checkpoints} checkpoints seen",
+        staged.len(),
+        acknowledged.len()
+    );
+}
