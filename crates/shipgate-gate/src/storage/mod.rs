@@ -18,6 +18,13 @@
 //! takes the one write lock (`BEGIN IMMEDIATE`, or a transaction-scoped
 //! advisory lock), and the few maintenance statements only one dialect has.
 //!
+//! A new migration is added to both lists (`sqlite.rs`, `postgres.rs`) with
+//! the same version and name (a test compares them), and a new table to the
+//! copy list of `copy.rs` (a test compares it with the schema). A statement
+//! must not rely on catching a constraint violation inside a write
+//! transaction: PostgreSQL aborts the transaction at the first failed
+//! statement, so write `ON CONFLICT ... DO NOTHING` and count the rows.
+//!
 //! Transaction boundaries are explicit: reads go through [`Db`]; every state
 //! change happens inside one [`WriteTx`] (release rows, files, approvals,
 //! maintainer status AND the `events` rows that record the change, AND the
