@@ -37,6 +37,7 @@ mod outbox;
 mod policy;
 mod quota;
 mod releases;
+mod webhooks;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -61,6 +62,7 @@ pub use outbox::{JobOutcome, PublishJob};
 pub use policy::PackagePolicy;
 pub use quota::{PackageUsage, Sweepable};
 pub use releases::staged_leaf_len;
+pub use webhooks::{DeliveryOutcome, QueuedWebhookEvent, WebhookDelivery, WebhookFigures};
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";
@@ -150,6 +152,11 @@ fn migrations() -> Vec<Migration> {
             5,
             "publish",
             include_str!("../../migrations/0005_publish.sql"),
+        ),
+        migration(
+            7,
+            "webhooks",
+            include_str!("../../migrations/0007_webhooks.sql"),
         ),
     ]
 }
@@ -339,7 +346,8 @@ impl WriteTx {
     }
 
     /// Appends an event in this transaction, and its leaf to the
-    /// transparency log: both commit together or not at all.
+    /// transparency log, and queues it for the webhooks that hear of its
+    /// kind: all commit together or not at all.
     pub async fn event(
         &mut self,
         at: i64,
@@ -361,6 +369,7 @@ impl WriteTx {
         .await?;
         self.log_event(seq, at, kind, release_id, actor, &detail)
             .await?;
+        self.queue_for_webhooks(seq, kind, release_id).await?;
         Ok(())
     }
 
