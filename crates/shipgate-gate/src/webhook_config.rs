@@ -260,7 +260,12 @@ impl WebhookDeliveryConfig {
     pub fn jittered_backoff_after(&self, attempt: u32, random: f64) -> Duration {
         let full = self.backoff_after(attempt);
         let half = full / 2;
-        half + half.mul_f64(random.clamp(0.0, 1.0))
+        let random = if random.is_nan() {
+            0.0
+        } else {
+            random.clamp(0.0, 1.0)
+        };
+        half + half.mul_f64(random)
     }
 }
 

@@ -352,8 +352,11 @@ mod tests {
         let id = staged(&db).await;
         // `staged` is queued; a rolled-back approval leaves nothing.
         assert_eq!(db.webhook_queue_len().await.unwrap(), 1);
+        let approved = || serde_json::json!({ "maintainer": "alice" });
         let mut tx = db.begin_write().await.unwrap();
-        tx.add_approval(id, "alice", 2).await.unwrap();
+        tx.event(2, "approved", Some(id), "alice", approved())
+            .await
+            .unwrap();
         drop(tx);
         assert_eq!(db.webhook_queue_len().await.unwrap(), 1);
         // Kinds webhooks do not hear of, and events without a release,
@@ -371,7 +374,9 @@ mod tests {
         tx.event(3, "staged", None, "gate", serde_json::json!({}))
             .await
             .unwrap();
-        tx.add_approval(id, "alice", 3).await.unwrap();
+        tx.event(3, "approved", Some(id), "alice", approved())
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let mut tx = db.begin_write().await.unwrap();
         let queued = tx.queued_webhook_events(10).await.unwrap();

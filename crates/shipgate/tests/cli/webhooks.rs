@@ -602,3 +602,36 @@ fn webhook_mistakes_stop_the_gate_with_the_field_named() {
     let err = run(&config(&ci, "timeout_seconds = 0", "", ""), 0o600);
     assert!(err.contains("webhook_delivery.timeout_seconds"), "{err}");
 }
+
+#[test]
+fn a_delivery_is_given_up_after_its_time_and_counted_in_metrics() {
+    let ci = CiIssuer::start();
+    let receiver = Receiver::start(vec![Answer::Status(500); 1000]);
+    let hooks = hook("package.webhook", &receiver.url(), &["staged"], "");
+    let metrics_port = crate::publish_util::unused_port();
+    let config = format!(
+        "metrics_listen = \"127.0.0.1:{metrics_port}\"\n{}",
+        config(
+            &ci,
+            "backoff_ms = 100\nmax_backoff_ms = 200\ngive_up_after_seconds = 1",
+            "",
+            &hooks,
+        )
+    );
+    let gate = Gate::start_in(gate_dir(&config));
+    stage(&gate, &ci, "1.0.0");
+    wait_for_log(&gate, "webhook delivery given up");
+    assert!(gate.log().contains("gave up after"), "{}", gate.log());
+    let attempts = receiver.requests().len();
+    assert!(attempts >= 2, "retried before giving up: {attempts}");
+    let get = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let (status, text) = crate::gate_util::raw_http(metrics_port, get);
+    assert_eq!(status, 200);
+    for line in [
+        "shipgate_webhook_deliveries{state=\"failed\"} 1",
+        "shipgate_webhook_deliveries{state=\"pending\"} 0",
+        "shipgate_webhook_attempts_total{outcome=\"failed\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} not in {text}");
+    }
+}
