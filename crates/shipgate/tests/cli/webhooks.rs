@@ -78,9 +78,13 @@ fn stage(gate: &Gate, ci: &CiIssuer, version: &str) -> String {
     stdout(&out)
         .split("staged release ")
         .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .filter(|id| !id.is_empty())
         .unwrap_or_else(|| panic!("no release id in {}", stdout(&out)))
-        .to_owned()
 }
 
 /// Approves release `id` as `token`/`secret`; returns the CLI's JSON answer.
