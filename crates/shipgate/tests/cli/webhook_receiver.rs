@@ -30,6 +30,8 @@ pub struct Request {
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the whole request had been read.
+    pub arrived: Instant,
 }
 
 impl Request {
@@ -240,6 +242,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
         path,
         headers,
         body,
+        arrived: Instant::now(),
     })
 }
 
