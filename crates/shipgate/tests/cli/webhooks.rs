@@ -447,7 +447,7 @@ fn a_receiver_down_then_up_gets_each_event_once_across_a_gate_crash() {
 #[test]
 fn hostile_receivers_are_retried_without_being_believed() {
     let ci = CiIssuer::start();
-    // Hang past the timeout, a 500 with an endless body, a redirect, then
+    // Hang past the (2 s) timeout, a 500 with an endless body, a redirect, then
     // a 200 with an endless body: delivered on the fourth attempt.
     let receiver = Receiver::start(vec![
         Answer::Hang,
@@ -458,7 +458,7 @@ fn hostile_receivers_are_retried_without_being_believed() {
     let hooks = hook("package.webhook", &receiver.url(), &["staged"], "");
     let gate = Gate::start_in(gate_dir(&config(
         &ci,
-        "timeout_seconds = 1\nbackoff_ms = 50\nmax_backoff_ms = 100",
+        "timeout_seconds = 2\nbackoff_ms = 50\nmax_backoff_ms = 100",
         "",
         &hooks,
     )));
@@ -487,7 +487,7 @@ fn hostile_receivers_are_retried_without_being_believed() {
     );
     let log = gate.log();
     for needle in [
-        "no answer within 1 s",
+        "no answer within 2 s",
         "receiver answered 500 Internal Server Error: xxxx",
         "redirects are not followed",
         "attempt=4",
@@ -617,7 +617,7 @@ fn a_delivery_is_given_up_after_its_time_and_counted_in_metrics() {
         "metrics_listen = \"127.0.0.1:{metrics_port}\"\n{}",
         config(
             &ci,
-            "backoff_ms = 100\nmax_backoff_ms = 200\ngive_up_after_seconds = 1",
+            "backoff_ms = 100\nmax_backoff_ms = 200\ngive_up_after_seconds = 3",
             "",
             &hooks,
         )
