@@ -36,6 +36,11 @@ const MAX_IN_FLIGHT: usize = 16;
 const FAN_OUT_BATCH: i64 = 100;
 /// Bytes of an error answer kept for the log.
 const ERROR_SNIPPET: usize = 512;
+/// Delivered and given-up deliveries are kept this long (for inspection),
+/// then deleted; the events themselves stay in the log.
+const KEEP_ENDED: Duration = Duration::from_secs(30 * 86_400);
+/// How often old deliveries are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What the worker needs besides the gate's state: the webhook keys loaded
 /// at start and one HTTP client.
@@ -123,12 +128,33 @@ fn random_fraction() -> f64 {
 /// Runs until the task is aborted.
 pub async fn run(state: AppState, webhooks: Webhooks) {
     let webhooks = Arc::new(webhooks);
+    let mut pruned_at: Option<tokio::time::Instant> = None;
     loop {
         if let Err(err) = run_due(&state, &webhooks).await {
             tracing::error!(error = %err, "webhook worker: will try again");
         }
+        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(tokio::time::Instant::now());
+            if let Err(err) = prune(&state).await {
+                tracing::error!(error = %err, "webhook worker: cannot delete old deliveries");
+            }
+        }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Deletes deliveries that ended more than [`KEEP_ENDED`] ago.
+async fn prune(state: &AppState) -> Result<(), StorageError> {
+    let keep = i64::try_from(KEEP_ENDED.as_secs()).unwrap_or(i64::MAX);
+    let mut tx = state.db().begin_write().await?;
+    let deleted = tx
+        .prune_webhook_deliveries(crate::unix_now().saturating_sub(keep))
+        .await?;
+    tx.commit().await?;
+    if deleted > 0 {
+        tracing::info!(deleted, "deleted webhook deliveries that ended 30 days ago");
+    }
+    Ok(())
 }
 
 /// Turns queued events into deliveries, then starts every due delivery

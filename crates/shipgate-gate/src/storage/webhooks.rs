@@ -238,6 +238,19 @@ impl WriteTx {
         .await?;
         Ok(updated.rows_affected() == 1)
     }
+
+    /// Deletes delivered and given-up deliveries that ended before
+    /// `before` (Unix seconds); pending ones are never deleted.
+    pub async fn prune_webhook_deliveries(&mut self, before: i64) -> Result<u64, StorageError> {
+        let deleted = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'failed') \
+             AND updated_at < ?",
+        )
+        .bind(before)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(deleted.rows_affected())
+    }
 }
 
 impl Db {
@@ -495,5 +508,19 @@ mod tests {
         let rows = db.webhook_deliveries_of(seq).await.unwrap();
         assert_eq!(rows[0].1, "delivered");
         assert_eq!(rows[0].2, 3);
+
+        // Ended deliveries are pruned once old enough; pending ones never.
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            tx.add_webhook_delivery(seq, "https://b.example/h", "d3", 1_000)
+                .await
+                .unwrap()
+        );
+        assert_eq!(tx.prune_webhook_deliveries(6).await.unwrap(), 0);
+        assert_eq!(tx.prune_webhook_deliveries(i64::MAX).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        let rows = db.webhook_deliveries_of(seq).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1, "pending");
     }
 }
