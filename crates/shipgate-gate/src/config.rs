@@ -144,6 +144,12 @@ pub struct GateConfig {
     /// How the gate retries publishing to registries (`[publishing]`).
     #[serde(default)]
     pub publishing: crate::targets::PublishingConfig,
+    /// Webhooks told about every package (`[[webhook]]`).
+    #[serde(default, rename = "webhook")]
+    pub webhooks: Vec<crate::webhook_config::WebhookConfig>,
+    /// How webhooks are called and retried (`[webhook_delivery]`).
+    #[serde(default)]
+    pub webhook_delivery: crate::webhook_config::WebhookDeliveryConfig,
     /// The packages this gate releases.
     #[serde(default, rename = "package")]
     pub packages: Vec<PackageConfig>,
@@ -201,6 +207,9 @@ pub struct PackageConfig {
     /// Registries the gate publishes approved releases to (`[[package.target]]`).
     #[serde(default, rename = "target")]
     pub targets: Vec<crate::targets::TargetConfig>,
+    /// Webhooks told about this package (`[[package.webhook]]`).
+    #[serde(default, rename = "webhook")]
+    pub webhooks: Vec<crate::webhook_config::WebhookConfig>,
 }
 
 fn one() -> u32 {
@@ -710,6 +719,8 @@ impl GateConfig {
                     })?;
             }
         }
+        crate::webhook_config::validate_all(self)
+            .map_err(|(field, message)| invalid(field, message))?;
         Ok(())
     }
 

@@ -39,6 +39,9 @@ pub mod storage;
 pub mod targets;
 pub mod tlog;
 pub mod tls;
+pub mod webhook_config;
+pub mod webhook_message;
+pub mod webhook_worker;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> i64 {

@@ -40,6 +40,8 @@ struct Metrics {
     decisions: Family<Labels, Counter>,
     refused: Family<Labels, Counter>,
     publish: Family<Labels, Counter>,
+    webhook_attempts: Family<Labels, Counter>,
+    webhook_deliveries: Family<Labels, Gauge>,
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     /// Scrapes refresh the database gauges one at a time.
     scrape: tokio::sync::Mutex<()>,
@@ -90,6 +92,18 @@ fn metrics() -> &'static Metrics {
             "Registry publish attempts by registry and outcome since start",
             publish.clone(),
         );
+        let webhook_attempts = Family::<Labels, Counter>::default();
+        registry.register(
+            "shipgate_webhook_attempts",
+            "Webhook delivery attempts by outcome (delivered, retry, failed) since start",
+            webhook_attempts.clone(),
+        );
+        let webhook_deliveries = Family::<Labels, Gauge>::default();
+        registry.register(
+            "shipgate_webhook_deliveries",
+            "Webhook deliveries in the database by state (queued, pending, delivered, failed)",
+            webhook_deliveries.clone(),
+        );
         let latency =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         registry.register(
@@ -105,6 +119,8 @@ fn metrics() -> &'static Metrics {
             decisions,
             refused,
             publish,
+            webhook_attempts,
+            webhook_deliveries,
             latency,
             scrape: tokio::sync::Mutex::new(()),
         }
@@ -119,6 +135,15 @@ pub fn publish_outcome(registry: &str, outcome: &str) {
             ("registry", registry.to_owned()),
             ("outcome", outcome.to_owned()),
         ])
+        .inc();
+}
+
+/// Counts one webhook delivery attempt (`outcome`: `delivered`, `retry`
+/// or `failed`).
+pub fn webhook_attempt(outcome: &str) {
+    metrics()
+        .webhook_attempts
+        .get_or_create(&vec![("outcome", outcome.to_owned())])
         .inc();
 }
 
@@ -258,6 +283,21 @@ pub async fn serve(State(state): State<AppState>) -> Response {
         m.events.get_or_create(&vec![("kind", kind)]).set(count);
     }
     m.locked.set(figures.locked_maintainers);
+    match state.db().webhook_figures().await {
+        Ok(hooks) => {
+            for (state, count) in [
+                ("queued", hooks.queued_events),
+                ("pending", hooks.pending),
+                ("delivered", hooks.delivered),
+                ("failed", hooks.failed),
+            ] {
+                m.webhook_deliveries
+                    .get_or_create(&vec![("state", state.to_owned())])
+                    .set(count);
+            }
+        }
+        Err(err) => tracing::error!(%err, "metrics: cannot read the webhook outbox"),
+    }
     let mut text = String::new();
     if let Err(err) = encode(&mut text, &m.registry) {
         tracing::error!(%err, "metrics: cannot encode");

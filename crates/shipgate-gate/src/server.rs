@@ -46,6 +46,9 @@ pub enum ServeError {
     /// A registry target's credential could not be loaded.
     #[error(transparent)]
     Publishing(#[from] crate::publish_worker::PublishingError),
+    /// A webhook's secret could not be loaded.
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhook_worker::WebhookSetupError),
     /// The trusted-publisher setup failed.
     #[error("trusted publishers: {0}")]
     Publishers(String),
@@ -165,6 +168,7 @@ pub async fn run(
         None => None,
     };
     let (state, _) = open_state(config).await?;
+    let webhooks = crate::webhook_worker::Webhooks::load(state.config())?;
     let db = state.db_handle();
     let interval = Duration::from_secs(state.config().maintenance_interval_seconds.max(1));
     let housekeeping = tokio::spawn(crate::maintenance::run_periodically(
@@ -193,6 +197,8 @@ pub async fn run(
     });
     // Picks up jobs a killed gate left pending, then each release as it commits.
     let publisher = tokio::spawn(crate::publish_worker::run(state.clone()));
+    // Delivers what a killed gate left queued, then each event as it commits.
+    let notifier = tokio::spawn(crate::webhook_worker::run(state.clone(), webhooks));
     on_bound(bound);
     listen::serve_maybe_tls(
         listener,
@@ -208,6 +214,7 @@ pub async fn run(
     reloader.abort();
     housekeeping.abort();
     publisher.abort();
+    notifier.abort();
     db.close().await;
     Ok(())
 }

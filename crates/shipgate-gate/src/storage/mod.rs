@@ -57,6 +57,7 @@ mod releases;
 mod sqlite;
 #[cfg(test)]
 mod test_db;
+mod webhooks;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -77,6 +78,7 @@ pub use outbox::{JobOutcome, PublishJob};
 pub use policy::PackagePolicy;
 pub use quota::{PackageUsage, Sweepable};
 pub use releases::staged_leaf_len;
+pub use webhooks::{DeliveryOutcome, QueuedWebhookEvent, WebhookDelivery, WebhookFigures};
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";
@@ -453,7 +455,8 @@ impl WriteTx {
     }
 
     /// Appends an event in this transaction, and its leaf to the
-    /// transparency log: both commit together or not at all.
+    /// transparency log, and queues it for the webhooks that hear of its
+    /// kind: all commit together or not at all.
     pub async fn event(
         &mut self,
         at: i64,
@@ -476,6 +479,7 @@ impl WriteTx {
         .await?;
         self.log_event(seq, at, kind, release_id, actor, &detail)
             .await?;
+        self.queue_for_webhooks(seq, kind, release_id).await?;
         Ok(())
     }
 

@@ -107,5 +107,10 @@ pub(super) fn migrations() -> Vec<Migration> {
             "publish",
             include_str!("../../migrations/postgres/0005_publish.sql"),
         ),
+        migration(
+            7,
+            "webhooks",
+            include_str!("../../migrations/postgres/0007_webhooks.sql"),
+        ),
     ]
 }

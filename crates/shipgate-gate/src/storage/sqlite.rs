@@ -109,5 +109,10 @@ pub(super) fn migrations() -> Vec<Migration> {
             "publish",
             include_str!("../../migrations/0005_publish.sql"),
         ),
+        migration(
+            7,
+            "webhooks",
+            include_str!("../../migrations/0007_webhooks.sql"),
+        ),
     ]
 }

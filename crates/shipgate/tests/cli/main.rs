@@ -44,3 +44,6 @@ mod publish_pypi;
 mod publish_util;
 mod signing;
 mod terminal;
+mod webhook_bench;
+mod webhook_receiver;
+mod webhooks;
