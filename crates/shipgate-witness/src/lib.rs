@@ -22,6 +22,6 @@ pub mod witness;
 
 pub use keys::{KeyFileError, generate_key_files, read_key_file};
 pub use logs::{LogKey, LogKeyError};
-pub use server::{ServeError, router, serve};
+pub use server::{ServeError, router, serve, serve_blocking};
 pub use state::{StateError, WitnessState};
 pub use witness::{AddError, Witness};
