@@ -43,3 +43,4 @@ mod publish_pypi;
 mod publish_util;
 mod signing;
 mod terminal;
+mod witness;
