@@ -347,12 +347,11 @@ fn verified_cosignature(
     // Keep only the newest line by this key, exactly as the witness wrote it.
     let line = answer
         .split_inclusive('\n')
-        .filter(|line| {
+        .find(|line| {
             SignedNote::parse(format!("{}{line}", stored.note).as_bytes())
                 .ok()
                 .is_some_and(|n| entry.verifier.check(&n) == Ok(timestamp))
         })
-        .next()
         .ok_or_else(|| "no cosignature line".to_owned())?
         .to_owned();
     Ok(Cosigned {
@@ -361,4 +360,118 @@ fn verified_cosignature(
         line,
         timestamp,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use shipgate_log::{Checkpoint, CosignatureSigner, NoteSigner};
+
+    use super::*;
+
+    fn signer() -> CosignatureSigner {
+        CosignatureSigner::from_ed25519_seed("w.test", &[3; 32]).unwrap()
+    }
+
+    fn config(extra: impl FnOnce(&mut WitnessConfig)) -> WitnessConfig {
+        let mut config = WitnessConfig {
+            name: "w.test".into(),
+            url: "http://127.0.0.1:1/".into(),
+            key: Some(signer().verifier().to_string()),
+            key_file: None,
+            refresh_seconds: 300,
+        };
+        extra(&mut config);
+        config
+    }
+
+    #[test]
+    fn entries_are_checked_field_by_field() {
+        let dir = Path::new("/nonexistent");
+        assert!(check_config(&[config(|_| {})], dir).is_ok());
+        let cases: Vec<(WitnessConfig, &str)> = vec![
+            (config(|c| c.name = "other".into()), "witness[0].name"),
+            (config(|c| c.url = "ftp://x".into()), "witness[0].url"),
+            (
+                config(|c| c.key = Some("w.test+00000000+BA==".into())),
+                "witness[0].key",
+            ),
+            (
+                config(|c| c.key_file = Some("k.pub".into())),
+                "witness[0].key",
+            ),
+            (
+                config(|c| {
+                    c.key = None;
+                    c.key_file = Some("k.pub".into());
+                }),
+                "witness[0].key_file",
+            ),
+            (
+                config(|c| c.refresh_seconds = 0),
+                "witness[0].refresh_seconds",
+            ),
+        ];
+        for (config, field) in cases {
+            let (found, message) = check_config(&[config], dir).unwrap_err();
+            assert_eq!(found, field, "{message}");
+        }
+        let (field, _) = check_config(&[config(|_| {}), config(|_| {})], dir).unwrap_err();
+        assert_eq!(field, "witness[1].name");
+    }
+
+    #[test]
+    fn only_a_valid_cosignature_on_this_checkpoint_is_kept() {
+        let log = NoteSigner::from_ed25519_seed("gate.test", &[1; 32]).unwrap();
+        let checkpoint = Checkpoint::new("gate.test", 5, Hash([7; 32]));
+        let stored = StoredCheckpoint {
+            size: 5,
+            signer: log.verifier().to_string(),
+            root: checkpoint.root,
+            note: checkpoint.sign(&log).unwrap(),
+        };
+        let witnesses =
+            Witnesses::from_config(&[config(|_| {})], Path::new("/nonexistent")).unwrap();
+        let entry = &witnesses.entries[0];
+        let line = signer()
+            .cosign(&checkpoint.to_text().unwrap(), 1000)
+            .unwrap();
+        let kept = verified_cosignature(entry, &stored, line.as_bytes()).unwrap();
+        assert_eq!((kept.line.as_str(), kept.timestamp), (line.as_str(), 1000));
+        witnesses.set(0, kept);
+        assert_eq!(
+            witnesses.cosigned_note(&stored),
+            format!("{}{line}", stored.note)
+        );
+        // Another size: the cosignature is not served with it.
+        let other = StoredCheckpoint {
+            size: 6,
+            ..stored.clone()
+        };
+        assert_eq!(witnesses.cosigned_note(&other), other.note);
+        // Another checkpoint's cosignature, another key's, garbage: refused.
+        let foreign = signer()
+            .cosign(
+                &Checkpoint::new("gate.test", 4, Hash([7; 32]))
+                    .to_text()
+                    .unwrap(),
+                1000,
+            )
+            .unwrap();
+        let stranger = CosignatureSigner::from_ed25519_seed("w.test", &[4; 32])
+            .unwrap()
+            .cosign(&checkpoint.to_text().unwrap(), 1000)
+            .unwrap();
+        for answer in [
+            foreign.as_str(),
+            stranger.as_str(),
+            "",
+            "garbage\n",
+            "\u{2014} w.test AAAA\n",
+        ] {
+            assert!(
+                verified_cosignature(entry, &stored, answer.as_bytes()).is_err(),
+                "{answer:?}"
+            );
+        }
+    }
 }

@@ -86,9 +86,10 @@ fn serve(args: ServeArgs) -> CmdResult {
     let state = WitnessState::open(&args.state, &logs).map_err(CliError::usage)?;
     let verifier = signer.verifier();
     let witness = Witness::new(signer, logs, state);
+    // On stderr: a supervisor may read stdout's first line only and close it.
+    errln!("witness key {verifier}");
     shipgate_witness::serve_blocking(args.listen, witness, |addr| {
         outln!("listening on http://{addr}");
-        outln!("witness key {verifier}");
         let _ = std::io::stdout().flush();
     })
     .map_err(CliError::usage)?;

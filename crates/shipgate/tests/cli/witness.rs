@@ -160,12 +160,29 @@ fn cosigned_checkpoints_restart_outage_and_max_age() {
     let out = gate.cli(
         &[],
         &[
-            "fetch", "--gate", &gate.url, "hello", "1.0.0", "--out", "out", "--gate-key",
-            "gate.pub", "--witness", abs(&wpub), "--witnesses-required", "1", "--max-age", "1h",
+            "fetch",
+            "--gate",
+            &gate.url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "out",
+            "--gate-key",
+            "gate.pub",
+            "--witness",
+            abs(&wpub),
+            "--witnesses-required",
+            "1",
+            "--max-age",
+            "1h",
         ],
     );
     assert_exit(&out, 0);
-    assert!(stdout(&out).contains("1 valid cosignature(s), 1 required (witness.test/w1)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 valid cosignature(s), 1 required (witness.test/w1)"),
+        "{}",
+        stdout(&out)
+    );
     let out = log_verify(&gate, &["--witness", abs(&wpub), "--json"]);
     assert_exit(&out, 0);
     assert_eq!(json(&out)["witnesses"]["cosigned_by"][0][0], WITNESS);
@@ -177,26 +194,58 @@ fn cosigned_checkpoints_restart_outage_and_max_age() {
         let dir = tempfile::tempdir().unwrap();
         let out = shipgate()
             .current_dir(dir.path())
-            .args(["witness", "keygen", "--name", "other.test/w2", "--key", "o.key"])
+            .args([
+                "witness",
+                "keygen",
+                "--name",
+                "other.test/w2",
+                "--key",
+                "o.key",
+            ])
             .output()
             .unwrap();
         assert_exit(&out, 0);
         let public = dir.path().join("o.key.pub");
         (dir, public)
     };
-    let out = log_verify(&gate, &["--witness", abs(&wpub), "--witness", abs(&other_pub)]);
+    let out = log_verify(
+        &gate,
+        &["--witness", abs(&wpub), "--witness", abs(&other_pub)],
+    );
     assert_exit(&out, 1);
     let err = stderr(&out);
-    assert!(err.contains("1 valid witness cosignature(s), 2 required"), "{err}");
+    assert!(
+        err.contains("1 valid witness cosignature(s), 2 required"),
+        "{err}"
+    );
     assert!(err.contains("other.test/w2"), "{err}");
     assert_exit(
-        &log_verify(&gate, &["--witness", abs(&wpub), "--witness", abs(&other_pub), "--witnesses-required", "1"]),
+        &log_verify(
+            &gate,
+            &[
+                "--witness",
+                abs(&wpub),
+                "--witness",
+                abs(&other_pub),
+                "--witnesses-required",
+                "1",
+            ],
+        ),
         0,
     );
     // Usage errors: exit 2.
     assert_exit(&log_verify(&gate, &["--max-age", "1h"]), 2);
-    assert_exit(&log_verify(&gate, &["--witness", abs(&wdir.path().join("w.key"))]), 2);
-    assert_exit(&log_verify(&gate, &["--witness", abs(&wpub), "--witnesses-required", "2"]), 2);
+    assert_exit(
+        &log_verify(&gate, &["--witness", abs(&wdir.path().join("w.key"))]),
+        2,
+    );
+    assert_exit(
+        &log_verify(
+            &gate,
+            &["--witness", abs(&wpub), "--witnesses-required", "2"],
+        ),
+        2,
+    );
 
     // The witness restarts with its state: it still knows the size it cosigned.
     witness.stop();
@@ -224,12 +273,20 @@ fn cosigned_checkpoints_restart_outage_and_max_age() {
     assert!(grown > size && !cosigned);
     let out = log_verify(&gate, &["--witness", abs(&wpub)]);
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("0 valid witness cosignature(s), 1 required"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("0 valid witness cosignature(s), 1 required"),
+        "{}",
+        stderr(&out)
+    );
 
     // Up again: the gate catches up from the size the witness kept.
     let witness = WitnessProcess::start(wdir.path(), wport, &log_key(&gate));
     assert_eq!(wait_cosigned(&gate), grown);
-    assert!(gate.log().contains("witness did not cosign"), "{}", gate.log());
+    assert!(
+        gate.log().contains("witness did not cosign"),
+        "{}",
+        gate.log()
+    );
 
     // The gate stops advancing (its witness is cut off, so its view can no
     // longer be freshly cosigned): the cosignature ages past --max-age.
@@ -240,7 +297,10 @@ fn cosigned_checkpoints_restart_outage_and_max_age() {
     let err = stderr(&out);
     assert!(err.contains("more than --max-age 2s"), "{err}");
     assert!(err.contains("s old"), "{err}");
-    assert_exit(&log_verify(&gate, &["--witness", abs(&wpub), "--max-age", "1h"]), 0);
+    assert_exit(
+        &log_verify(&gate, &["--witness", abs(&wpub), "--max-age", "1h"]),
+        0,
+    );
 }
 
 #[test]
@@ -262,7 +322,11 @@ fn a_forked_gate_is_refused_by_the_witness_and_by_clients() {
     let port_b = free_port();
     let config_b = std::fs::read_to_string(dir_b.path().join("gate.toml"))
         .unwrap()
-        .replacen(&format!("listen = \"127.0.0.1:{port_a}\""), &format!("listen = \"127.0.0.1:{port_b}\""), 1);
+        .replacen(
+            &format!("listen = \"127.0.0.1:{port_a}\""),
+            &format!("listen = \"127.0.0.1:{port_b}\""),
+            1,
+        );
     std::fs::write(dir_b.path().join("gate.toml"), config_b).unwrap();
     std::fs::remove_file(dir_b.path().join("serve.stderr")).unwrap();
     let gate_a = Gate::start_in(dir_a);
@@ -280,14 +344,22 @@ fn a_forked_gate_is_refused_by_the_witness_and_by_clients() {
     let (size_b, _, note_b) = checkpoint(&gate_b);
     let (_, _, note_a) = checkpoint(&gate_a);
     assert_eq!(size_b, grown);
-    assert_ne!(note_a.lines().nth(2), note_b.lines().nth(2), "the two roots differ");
+    assert_ne!(
+        note_a.lines().nth(2),
+        note_b.lines().nth(2),
+        "the two roots differ"
+    );
     // Both gates sign valid checkpoints: only the witness tells them apart.
     assert_exit(&log_verify(&gate_b, &["--checkpoint", "b.note"]), 0);
 
     // The witness refuses B's checkpoint: the gate logs why...
     let start = Instant::now();
     while !gate_b.log().contains("the witness refuses this checkpoint") {
-        assert!(start.elapsed() < Duration::from_secs(60), "{}", gate_b.log());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{}",
+            gate_b.log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let (_, cosigned_b, _) = checkpoint(&gate_b);
@@ -319,6 +391,8 @@ fn copy_dir(from: &Path, to: &Path) {
         if entry.file_type().unwrap().is_dir() {
             std::fs::create_dir_all(&target).unwrap();
             copy_dir(&entry.path(), &target);
+            // The gate refuses a data directory others can read.
+            std::fs::set_permissions(&target, entry.metadata().unwrap().permissions()).unwrap();
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
         }
