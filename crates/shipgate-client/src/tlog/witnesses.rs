@@ -161,14 +161,13 @@ impl WitnessPolicy {
         let newest_age_seconds = newest.map(|(_, time)| now.saturating_sub(*time));
         if let (Some(max_age), Some((witness, _)), Some(age)) =
             (self.max_age, newest, newest_age_seconds)
+            && age > max_age.as_secs()
         {
-            if age > max_age.as_secs() {
-                return Err(WitnessError::TooOld {
-                    witness: witness.clone(),
-                    age_seconds: age,
-                    max_age_seconds: max_age.as_secs(),
-                });
-            }
+            return Err(WitnessError::TooOld {
+                witness: witness.clone(),
+                age_seconds: age,
+                max_age_seconds: max_age.as_secs(),
+            });
         }
         Ok(WitnessReport {
             cosigned_by,
