@@ -398,3 +398,84 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The witness's HTTP API against hostile and wrong requests, with a log
+/// played by the test itself (its own note key and Merkle tree).
+#[test]
+fn the_witness_api_answers_each_refusal_with_its_status() {
+    use shipgate_log::{Checkpoint, MemoryTree, NoteSigner, leaf_hash};
+
+    let (wdir, _) = witness_key();
+    let log = NoteSigner::from_ed25519_seed("log.test", &[5; 32]).unwrap();
+    let stranger = NoteSigner::from_ed25519_seed("log.test", &[6; 32]).unwrap();
+    let port = free_port();
+    let _witness = WitnessProcess::start(wdir.path(), port, &log.verifier().to_string());
+    let mut tree = MemoryTree::new();
+    for i in 0..5u8 {
+        tree.append(leaf_hash(&[i])).unwrap();
+    }
+    let note = |signer: &NoteSigner, origin: &str, size: u64| {
+        Checkpoint::new(origin, size, tree.root(size).unwrap())
+            .sign(signer)
+            .unwrap()
+    };
+    let post = |body: &[u8]| {
+        let mut request = format!(
+            "POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        raw_http(port, &request)
+    };
+    let proof = |old: u64, new: u64| -> String {
+        tree.consistency_proof(old, new)
+            .unwrap()
+            .iter()
+            .map(|h| format!("{}\n", h.to_base64()))
+            .collect()
+    };
+    let (status, answer) = post(format!("old 0\n\n{}", note(&log, "log.test", 3)).as_bytes());
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.starts_with(&format!("\u{2014} {WITNESS} ")),
+        "{answer}"
+    );
+    let cases: Vec<(Vec<u8>, u16)> = vec![
+        (b"garbage".to_vec(), 400),
+        (
+            format!("old 0\n\n{}", note(&log, "log.test", 5)).into_bytes(),
+            409,
+        ),
+        (
+            format!("old 3\n\n{}", note(&stranger, "log.test", 5)).into_bytes(),
+            403,
+        ),
+        (
+            format!("old 0\n\n{}", note(&log, "other.test", 5)).into_bytes(),
+            404,
+        ),
+        (
+            format!("old 6\n\n{}", note(&log, "log.test", 5)).into_bytes(),
+            400,
+        ),
+        (
+            format!("old 3\n{}\n{}", proof(2, 5), note(&log, "log.test", 5)).into_bytes(),
+            422,
+        ),
+        (vec![b'x'; 1 << 20], 413),
+    ];
+    for (body, expected) in cases {
+        let (status, answer) = post(&body);
+        assert_eq!(status, expected, "{answer}");
+    }
+    let (status, answer) =
+        post(format!("old 3\n{}\n{}", proof(3, 5), note(&log, "log.test", 5)).as_bytes());
+    assert_eq!(status, 200, "{answer}");
+    let (status, key) = raw_http(
+        port,
+        b"GET /key HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+    assert!(key.starts_with(&format!("{WITNESS}+")), "{key}");
+}
