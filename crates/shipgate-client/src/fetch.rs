@@ -30,6 +30,7 @@ use shipgate_manifest::{MANIFEST_FILE, SIGNATURE_FILE};
 use crate::client::{Client, ClientError, Progress};
 use crate::tlog::audit::{self, ExpectedRelease, LogCheckError};
 use crate::tlog::saved;
+use crate::tlog::witnesses::{WitnessError, WitnessPolicy, WitnessReport, unix_now};
 use crate::user_config::{self, KnownGate, UserConfigError};
 use shipgate_protocol::manifest::fingerprint;
 use shipgate_protocol::names;
@@ -104,6 +105,8 @@ pub struct LogReport {
     pub previous_checkpoint_size: Option<u64>,
     /// Where the new checkpoint is remembered (`None` without a user config directory).
     pub remembered_in: Option<PathBuf>,
+    /// The witness cosignatures checked (`None` without `--witness`).
+    pub witnesses: Option<WitnessReport>,
 }
 
 /// Why a fetch failed.
@@ -157,6 +160,9 @@ pub enum FetchError {
     /// the log is not consistent with the checkpoint remembered for the gate.
     #[error(transparent)]
     Log(#[from] LogCheckError),
+    /// The checkpoint lacks the witness cosignatures required, or they are too old.
+    #[error(transparent)]
+    Witnesses(#[from] WitnessError),
 }
 
 /// Options of one fetch.
@@ -174,6 +180,8 @@ pub struct FetchOptions<'a> {
     /// remembered log checkpoints. Required without a pinned key; with one,
     /// `None` skips the comparison with an earlier checkpoint.
     pub config_dir: Option<&'a Path>,
+    /// The witness cosignatures the checkpoint must carry.
+    pub witnesses: Option<&'a WitnessPolicy>,
 }
 
 /// Fetches and verifies a release. `on_first_use` is called with the
@@ -208,6 +216,7 @@ pub fn fetch(
         version,
         &manifest_sha256,
         options.config_dir,
+        options.witnesses,
     )?;
 
     // 4. Files, into a private directory first.
@@ -468,9 +477,13 @@ fn check_log(
     version: &str,
     manifest_sha256: &str,
     config_dir: Option<&Path>,
+    witnesses: Option<&WitnessPolicy>,
 ) -> Result<(LogReport, String), FetchError> {
     let released = client.released_version(package, version)?;
     let new = audit::fetch_checkpoint(client, key)?;
+    let witnesses = witnesses
+        .map(|policy| policy.check(&new.note, unix_now()))
+        .transpose()?;
     let previous = match config_dir {
         Some(dir) => saved::remembered(dir, client.base_url())?,
         None => None,
@@ -504,6 +517,7 @@ fn check_log(
         origin: new.checkpoint.origin.clone(),
         previous_checkpoint_size,
         remembered_in: None,
+        witnesses,
     };
     Ok((report, new.note))
 }

@@ -153,6 +153,9 @@ pub struct GateConfig {
     /// The packages this gate releases.
     #[serde(default, rename = "package")]
     pub packages: Vec<PackageConfig>,
+    /// Witnesses asked to cosign each new checkpoint (`[[witness]]`).
+    #[serde(default, rename = "witness")]
+    pub witnesses: Vec<WitnessConfig>,
     /// Directory the config was read from (relative paths are resolved against it).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -180,6 +183,31 @@ fn default_min_free_disk() -> u64 {
 
 fn default_max_connections() -> usize {
     DEFAULT_MAX_CONNECTIONS
+}
+
+/// One `[[witness]]`: a C2SP tlog-witness the gate asks to cosign its
+/// checkpoints (see `crate::tlog::witnesses`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// The witness's name; must be the name in its key.
+    pub name: String,
+    /// The witness's URL prefix: the gate posts to `{url}/add-checkpoint`.
+    pub url: String,
+    /// Its verifier key, `<name>+<key id>+<base64 key>` (or `key_file`).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// A file holding the verifier key (relative to the config file).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// Seconds after which a cosignature is renewed even when the log did
+    /// not grow, so clients checking `--max-age` see the gate is alive.
+    #[serde(default = "default_witness_refresh")]
+    pub refresh_seconds: u64,
+}
+
+fn default_witness_refresh() -> u64 {
+    300
 }
 
 /// One `[[package]]`.
@@ -591,6 +619,8 @@ impl GateConfig {
                 "must start with http:// or https://".into(),
             ));
         }
+        crate::tlog::witnesses::check_config(&self.witnesses, &self.base_dir)
+            .map_err(|(field, message)| invalid(field, message))?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(invalid(
                 "tls_cert".into(),

@@ -49,6 +49,9 @@ pub enum ServeError {
     /// A webhook's secret could not be loaded.
     #[error(transparent)]
     Webhooks(#[from] crate::webhook_worker::WebhookSetupError),
+    /// A `[[witness]]` entry is unusable.
+    #[error("gate config: {0}")]
+    Witnesses(String),
     /// The trusted-publisher setup failed.
     #[error("trusted publishers: {0}")]
     Publishers(String),
@@ -111,7 +114,11 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
     let key = GateKey::load(&config.gate_key_path())?;
     let secrets = config.secrets_key()?;
     db.seal_plain_secrets(&secrets).await?;
-    let log = LogService::new(LogSigner::new(&config.public_url, key.signing_key())?);
+    let witnesses =
+        crate::tlog::witnesses::Witnesses::from_config(&config.witnesses, &config.base_dir)
+            .map_err(ServeError::Witnesses)?;
+    let log = LogService::new(LogSigner::new(&config.public_url, key.signing_key())?)
+        .with_witnesses(witnesses);
     let publishers = PublisherAuth::from_config(&config).map_err(ServeError::Publishers)?;
     let execution = ExecutionIssuer::open(&config)?;
     let publishing = crate::publish_worker::Publishing::load(&config)?;
@@ -199,6 +206,8 @@ pub async fn run(
     let publisher = tokio::spawn(crate::publish_worker::run(state.clone()));
     // Delivers what a killed gate left queued, then each event as it commits.
     let notifier = tokio::spawn(crate::webhook_worker::run(state.clone(), webhooks));
+    // Never awaited by anything else: a witness that is down blocks nothing.
+    let witnessing = crate::tlog::witnesses::spawn(state.clone());
     on_bound(bound);
     listen::serve_maybe_tls(
         listener,
@@ -215,6 +224,9 @@ pub async fn run(
     housekeeping.abort();
     publisher.abort();
     notifier.abort();
+    for task in witnessing {
+        task.abort();
+    }
     db.close().await;
     Ok(())
 }

@@ -236,7 +236,7 @@ fn check_line(value: &str, field: &'static str) -> Result<(), CheckpointError> {
 }
 
 /// ASCII decimal, no sign, no leading zeros (except "0" itself), fits in u64.
-fn parse_size(text: &str) -> Result<u64, CheckpointError> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, CheckpointError> {
     let invalid = || CheckpointError::InvalidSize(text.chars().take(40).collect());
     let canonical = !text.is_empty()
         && text.bytes().all(|b| b.is_ascii_digit())

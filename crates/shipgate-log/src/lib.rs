@@ -8,6 +8,8 @@
 //!   supplies, or from a plan of [`Subtree`]s the caller hashes itself;
 //!   [`MemoryTree`] for O(log n) proofs when the whole tree fits in memory.
 //! - [`verify`]: strict RFC 9162 verification with typed errors.
+//! - [`cosignature`]: C2SP `cosignature/v1` witness cosignatures, and
+//!   [`add_checkpoint`]: the body of a C2SP `tlog-witness` request.
 //! - [`note`] and [`checkpoint`]: C2SP signed notes with Ed25519 keys, and
 //!   C2SP `tlog-checkpoint` tree heads, with [`check_consistent`] for clients
 //!   that keep the last checkpoint they saw.
@@ -48,7 +50,9 @@
 //! # }
 //! ```
 
+pub mod add_checkpoint;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod frontier;
 pub mod hash;
 pub mod memory_tree;
@@ -58,6 +62,7 @@ pub mod tree;
 pub mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, ConsistencyError, check_consistent};
+pub use cosignature::{CosignatureError, CosignatureSigner, CosignatureVerifier};
 pub use frontier::{Frontier, FrontierError};
 pub use hash::{Hash, HashParseError, leaf_hash, node_hash};
 pub use memory_tree::MemoryTree;

@@ -3,7 +3,9 @@
 //! - [`audit`]: what `shipgate fetch` and `shipgate log verify` check.
 //! - [`replay`]: what the log means (the rules the entries audit checks).
 //! - [`saved`]: the checkpoints a client remembers per gate.
+//! - [`witnesses`]: the witness cosignatures a client requires.
 
 pub mod audit;
 pub mod replay;
 pub mod saved;
+pub mod witnesses;

@@ -37,7 +37,7 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
-/// The latest checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root hash) in a C2SP signed note, signed with the gate key under the origin's name.
+/// The latest checkpoint: a C2SP tlog-checkpoint (origin, tree size, base64 root hash) in a C2SP signed note, signed with the gate key under the origin's name, followed by the C2SP cosignature/v1 lines of the witnesses that cosigned it.
 #[utoipa::path(get, path = "/v1/log/checkpoint", responses(
     (status = 200, description = "The signed note.", content_type = "text/plain", body = String),
     (status = 500, description = "Internal error (the cause is in the server log).", body = ErrorBody),
@@ -47,7 +47,7 @@ pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response
         .log()
         .checkpoint(state.db(), crate::unix_now())
         .await?;
-    Ok(text(stored.note))
+    Ok(text(state.log().witnesses().cosigned_note(&stored)))
 }
 
 /// The checkpoint verifier key, `<origin>+<key id>+<base64 key>`, one line.

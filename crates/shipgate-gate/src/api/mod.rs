@@ -128,7 +128,7 @@ impl AppState {
         &self.inner.execution
     }
 
-    fn log(&self) -> &LogService {
+    pub(crate) fn log(&self) -> &LogService {
         &self.inner.log
     }
 

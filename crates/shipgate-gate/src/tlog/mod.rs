@@ -7,12 +7,14 @@
 //!   the gate key's own Ed25519 seed, so the one key users pin verifies both
 //!   release signatures and checkpoints.
 //! - [`service`]: what `shipgate serve` keeps to answer `/v1/log/...`.
+//! - [`witnesses`]: the witnesses asked to cosign checkpoints.
 //!
 //! The client side (`shipgate fetch`, `shipgate log verify`) is in
 //! `shipgate_client::tlog`; the leaf format and the origin are shared in
 //! `shipgate_protocol`.
 
 pub mod service;
+pub mod witnesses;
 
 use shipgate_log::NoteSigner;
 use shipgate_manifest::SigningKey;

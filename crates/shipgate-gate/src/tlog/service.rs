@@ -27,6 +27,7 @@ use shipgate_protocol::wire::{
 use tokio::sync::{Mutex, MutexGuard, Semaphore};
 
 use super::LogSigner;
+use super::witnesses::Witnesses;
 use crate::storage::{Db, LogHead, StorageError, StoredCheckpoint};
 
 /// Pages of leaves built at the same time; further requests wait.
@@ -60,6 +61,7 @@ pub struct LogService {
     signer: LogSigner,
     tree: Mutex<MemoryTree>,
     pages: Semaphore,
+    witnesses: Witnesses,
 }
 
 impl LogService {
@@ -69,7 +71,19 @@ impl LogService {
             signer,
             tree: Mutex::new(MemoryTree::new()),
             pages: Semaphore::new(CONCURRENT_PAGES),
+            witnesses: Witnesses::default(),
         }
+    }
+
+    /// The same service, asking these witnesses to cosign.
+    pub fn with_witnesses(mut self, witnesses: Witnesses) -> LogService {
+        self.witnesses = witnesses;
+        self
+    }
+
+    /// The witnesses and the cosignatures they gave.
+    pub fn witnesses(&self) -> &Witnesses {
+        &self.witnesses
     }
 
     /// The checkpoint signer.

@@ -29,9 +29,11 @@ pub enum KeyError {
     /// The verifier key string is not `<name>+<8 hex digits>+<base64>`.
     #[error("malformed verifier key: {0}")]
     Malformed(&'static str),
-    /// The key is of another signature type than Ed25519 (0x01).
+    /// The key is of another type than expected: Ed25519 note keys (0x01)
+    /// where a log key is read, Ed25519 cosignature keys (0x04) where a
+    /// witness key is read.
     #[error(
-        "unsupported signature type 0x{0:02x} in verifier key (only Ed25519, 0x01, is supported)"
+        "unsupported key type 0x{0:02x} in verifier key (log keys are Ed25519 0x01, witness keys Ed25519 cosignature 0x04)"
     )]
     UnsupportedAlgorithm(u8),
     /// The public key is not 32 bytes.

@@ -29,12 +29,15 @@ pub struct Args {
     /// The gate's public key file (minisign format) to pin.
     #[arg(long, value_name = "FILE")]
     gate_key: Option<PathBuf>,
+    #[command(flatten)]
+    witnesses: super::witness::WitnessFlags,
     /// Print JSON.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let witnesses = args.witnesses.policy()?;
     let client = connect(&args.gate)?;
     // Needed for a key trusted on first use; with a pinned key only to
     // remember the log checkpoint (skipped when there is no such directory).
@@ -48,6 +51,7 @@ pub fn run(args: Args) -> CmdResult {
         out: &args.out,
         gate_key: args.gate_key.as_deref(),
         config_dir: config_dir.as_deref(),
+        witnesses: witnesses.as_ref(),
     };
     let gate = args.gate.clone();
     let on_first_use = move |fp: &str| {
@@ -101,6 +105,9 @@ pub fn run(args: Args) -> CmdResult {
         printable(&log.origin),
         log.checkpoint_size
     );
+    if let Some(report) = &log.witnesses {
+        outln!("witnesses        {}", super::witness::describe(report));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -122,6 +129,7 @@ fn fetch_error(err: FetchError, gate: &str) -> CliError {
             .hint("pass the gate's minisign public key file (from its operator, or `curl GATE/v1/info`)"),
         FetchError::Exists(_) => CliError::usage(err),
         FetchError::Log(e) => super::log::log_error(e, gate),
+        FetchError::Witnesses(e) => super::witness::witness_error(e),
         other => CliError::usage(other),
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use shipgate_client::fetch::{FetchError, KeySource, TrustedKey, trusted_key};
 use shipgate_client::tlog::audit::{self, AuditReport, LogCheckError};
 use shipgate_client::tlog::saved;
+use shipgate_client::tlog::witnesses::unix_now;
 use shipgate_client::user_config::{self, UserConfigError};
 use shipgate_log::{CheckpointError, NoteError};
 use shipgate_protocol::leaf::LogEvent;
@@ -18,7 +19,7 @@ use crate::exit::{CliError, CmdResult};
 pub enum Command {
     /// Check that a gate's log only grew since a checkpoint saved earlier, then save the new one.
     #[command(
-        after_help = "Example:\n  shipgate log verify --gate https://gate.example.com --checkpoint gate.checkpoint\n  shipgate log verify --gate https://gate.example.com --gate-key gate.pub --entries\n\nThe gate's current checkpoint must be signed by the gate key (pinned with\n--gate-key, else remembered from the first contact), and a consistency proof\nmust show it extends the saved one: the one in --checkpoint FILE, else the one\nremembered for this gate (by `shipgate fetch` or an earlier `log verify`).\nThe new checkpoint is then saved in the same place. --entries also downloads\nevery leaf, re-hashes it, recomputes the root and replays the events: every\nrelease must have its quorum of approvals by maintainers enrolled, listed and\nnot revoked; nothing released twice, decided twice or about a release never\nstaged; execution tokens only for released releases.\n\nExit codes: 0 consistent; 1 NOT consistent (rewritten, dropped or forked\nhistory, a shrunk log, a bad signature, leaves that do not give the root,\nevents that break the gate's rules); 2 usage, unreadable file or gate\nunreachable."
+        after_help = "Example:\n  shipgate log verify --gate https://gate.example.com --checkpoint gate.checkpoint\n  shipgate log verify --gate https://gate.example.com --gate-key gate.pub --entries\n\nThe gate's current checkpoint must be signed by the gate key (pinned with\n--gate-key, else remembered from the first contact), and a consistency proof\nmust show it extends the saved one: the one in --checkpoint FILE, else the one\nremembered for this gate (by `shipgate fetch` or an earlier `log verify`).\nThe new checkpoint is then saved in the same place. --entries also downloads\nevery leaf, re-hashes it, recomputes the root and replays the events: every\nrelease must have its quorum of approvals by maintainers enrolled, listed and\nnot revoked; nothing released twice, decided twice or about a release never\nstaged; execution tokens only for released releases.\n\nExit codes: 0 consistent; 1 NOT consistent (rewritten, dropped or forked\nhistory, a shrunk log, a bad signature, leaves that do not give the root,\nevents that break the gate's rules); 2 usage, unreadable file or gate\nunreachable.\n\nWith --witness KEYFILE (repeatable) the checkpoint must also carry valid\ncosignatures by --witnesses-required of those witnesses (default all), and\nwith --max-age the newest must be recent (exit 1 otherwise)."
     )]
     Verify(VerifyArgs),
     /// List the log's events: index, time, kind, package, version, actor.
@@ -42,6 +43,8 @@ pub struct VerifyArgs {
     /// Also download every entry, re-hash it, recompute the root and check what the events mean.
     #[arg(long)]
     entries: bool,
+    #[command(flatten)]
+    witnesses: super::witness::WitnessFlags,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -90,6 +93,7 @@ impl Store {
 
 fn verify(args: VerifyArgs) -> CmdResult {
     let gate = args.gate.as_str();
+    let witnesses = args.witnesses.policy()?;
     let client = connect(gate)?;
     // A pinned key and a checkpoint file need no config directory.
     let config_dir = match (&args.gate_key, &args.checkpoint) {
@@ -118,6 +122,11 @@ fn verify(args: VerifyArgs) -> CmdResult {
     .map_err(|e| key_error(e, gate))?;
 
     let new = audit::fetch_checkpoint(&client, &trusted.key).map_err(|e| log_error(e, gate))?;
+    let witnessed = witnesses
+        .as_ref()
+        .map(|policy| policy.check(&new.note, unix_now()))
+        .transpose()
+        .map_err(super::witness::witness_error)?;
     let previous_note = match &store {
         Store::File(path) => saved::read_note_file(path),
         Store::Remembered(dir) => saved::remembered(dir, client.base_url()),
@@ -167,6 +176,7 @@ fn verify(args: VerifyArgs) -> CmdResult {
             "entries": audited,
             "saved_to": store.describe(),
             "gate_key": key,
+            "witnesses": witnessed,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -188,6 +198,9 @@ fn verify(args: VerifyArgs) -> CmdResult {
         None => outln!(
             "first look  no saved checkpoint yet: later runs check that the log only grows from here"
         ),
+    }
+    if let Some(report) = &witnessed {
+        outln!("witnesses   {}", super::witness::describe(report));
     }
     if let Some(report) = &audited {
         outln!(

@@ -25,6 +25,7 @@ mod serve;
 mod sign;
 mod stage;
 mod verify;
+mod witness;
 
 use clap::Subcommand;
 
@@ -84,6 +85,12 @@ pub enum Command {
         after_help = "Example:\n  shipgate log verify --gate https://gate.example.com --checkpoint gate.checkpoint\n  shipgate log show --gate https://gate.example.com --limit 20"
     )]
     Log(log::Command),
+    /// Run a transparency-log witness: cosign consistent checkpoints of the logs it follows.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  shipgate witness keygen --name witness.example.com/w1 --key witness.key\n  shipgate witness serve --key witness.key --listen 127.0.0.1:7380 --state witness-state --log \"$(curl -s https://gate.example.com/v1/log/key)\""
+    )]
+    Witness(witness::Command),
     /// Print a shell completion script (bash, zsh, fish, PowerShell).
     Completions(completions::Args),
     /// Write manual pages, one per command and subcommand.
@@ -108,6 +115,7 @@ pub fn run(command: Command) -> CmdResult {
         Command::Fetch(args) => fetch::run(args),
         Command::Admin(command) => admin::run(command),
         Command::Log(command) => log::run(command),
+        Command::Witness(command) => witness::run(command),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

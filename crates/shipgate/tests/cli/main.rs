@@ -47,3 +47,4 @@ mod terminal;
 mod webhook_bench;
 mod webhook_receiver;
 mod webhooks;
+mod witness;
