@@ -28,15 +28,19 @@
 //!   the oldest. The busy timeout remains for other processes
 //!   (`shipgate admin`).
 
+mod decisions;
 mod execution_tokens;
 mod log;
 mod maintainers;
 pub mod model;
 mod ops;
 mod outbox;
+mod passkeys;
 mod policy;
 mod quota;
+mod release_events;
 mod releases;
+mod sessions;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -58,9 +62,11 @@ pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
 pub use ops::{OpsFigures, migration_versions};
 pub use outbox::{JobOutcome, PublishJob};
+pub use passkeys::{Ceremony, StoredPasskey};
 pub use policy::PackagePolicy;
 pub use quota::{PackageUsage, Sweepable};
 pub use releases::staged_leaf_len;
+pub use sessions::WebSession;
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";
@@ -150,6 +156,11 @@ fn migrations() -> Vec<Migration> {
             5,
             "publish",
             include_str!("../../migrations/0005_publish.sql"),
+        ),
+        migration(
+            6,
+            "passkeys",
+            include_str!("../../migrations/0006_passkeys.sql"),
         ),
     ]
 }

@@ -43,3 +43,5 @@ mod publish_pypi;
 mod publish_util;
 mod signing;
 mod terminal;
+mod web_browser;
+mod web_pages;
