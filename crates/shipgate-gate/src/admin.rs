@@ -49,7 +49,9 @@ pub enum AdminError {
     #[error(transparent)]
     Passkey(#[from] crate::web::passkey::PasskeyError),
     /// No standing passkey of the maintainer has this credential id.
-    #[error("{user:?} has no passkey with credential id {credential_id:?} (or it is already revoked)")]
+    #[error(
+        "{user:?} has no passkey with credential id {credential_id:?} (or it is already revoked)"
+    )]
     UnknownPasskey {
         /// The maintainer.
         user: String,

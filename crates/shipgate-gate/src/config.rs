@@ -867,10 +867,16 @@ ref = "refs/tags/v*"
         assert_eq!(config.package("hello").unwrap().approval, ApprovalMode::Any);
         let text = GOOD.replace("quorum = 2", "quorum = 2\napproval = \"passkey\"");
         let config = parse(&text).unwrap();
-        assert_eq!(config.package("hello").unwrap().approval, ApprovalMode::Passkey);
+        assert_eq!(
+            config.package("hello").unwrap().approval,
+            ApprovalMode::Passkey
+        );
         let text = GOOD.replace("quorum = 2", "quorum = 2\napproval = \"webauthn\"");
         let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("webauthn") || err.contains("approval"), "{err}");
+        assert!(
+            err.contains("webauthn") || err.contains("approval"),
+            "{err}"
+        );
     }
 
     #[test]

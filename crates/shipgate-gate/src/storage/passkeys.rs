@@ -60,8 +60,13 @@ pub struct Ceremony {
     pub expires_at: i64,
 }
 
-const PASSKEY_COLUMNS: &str = "credential_id, maintainer, alg, public_key, rp_id, passkey, \
-     sign_count, enrolled_at, revoked_at";
+/// The columns of `passkeys`, in one order for every statement (a macro,
+/// so statements stay `&'static str`).
+macro_rules! passkey_columns {
+    () => {
+        "credential_id, maintainer, alg, public_key, rp_id, passkey, sign_count, enrolled_at, revoked_at"
+    };
+}
 
 fn passkey_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredPasskey, StorageError> {
     Ok(StoredPasskey {
@@ -84,8 +89,10 @@ async fn active_passkeys(
     conn: &mut SqliteConnection,
     maintainer: &str,
 ) -> Result<Vec<StoredPasskey>, StorageError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {PASSKEY_COLUMNS} FROM passkeys p WHERE p.maintainer = ? \
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        passkey_columns!(),
+        " FROM passkeys p WHERE p.maintainer = ? \
          AND p.revoked_at IS NULL AND p.enrolled_at >= \
          (SELECT m.enrolled_at FROM maintainers m WHERE m.name = p.maintainer) \
          ORDER BY p.enrolled_at, p.credential_id"
@@ -204,8 +211,10 @@ impl WriteTx {
         passkey: &StoredPasskey,
         now: i64,
     ) -> Result<bool, StorageError> {
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO passkeys ({PASSKEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO passkeys (",
+            passkey_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
         ))
         .bind(&passkey.credential_id)
         .bind(&passkey.maintainer)
@@ -362,11 +371,12 @@ impl WriteTx {
 
     /// Spends a decision nonce: false when it was already used (a replay).
     pub async fn spend_nonce(&mut self, nonce: &str, now: i64) -> Result<bool, StorageError> {
-        let inserted = sqlx::query("INSERT INTO passkey_used_nonces (nonce, used_at) VALUES (?, ?)")
-            .bind(nonce)
-            .bind(now)
-            .execute(&mut *self.tx)
-            .await;
+        let inserted =
+            sqlx::query("INSERT INTO passkey_used_nonces (nonce, used_at) VALUES (?, ?)")
+                .bind(nonce)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await;
         match inserted {
             Ok(_) => Ok(true),
             Err(err) if is_unique_violation(&err) => Ok(false),
@@ -408,23 +418,54 @@ mod tests {
     async fn an_enrolment_link_works_once_and_only_before_it_expires() {
         let (_dir, db) = with_maintainer("alice").await;
         let mut tx = db.begin_write().await.unwrap();
-        tx.create_enrolment_link("h1", "alice", 100, 200).await.unwrap();
-        tx.create_enrolment_link("h2", "alice", 100, 200).await.unwrap();
+        tx.create_enrolment_link("h1", "alice", 100, 200)
+            .await
+            .unwrap();
+        tx.create_enrolment_link("h2", "alice", 100, 200)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(db.enrolment_link("h1", 150).await.unwrap().as_deref(), Some("alice"));
+        assert_eq!(
+            db.enrolment_link("h1", 150).await.unwrap().as_deref(),
+            Some("alice")
+        );
         assert_eq!(db.enrolment_link("h1", 200).await.unwrap(), None, "expired");
         assert_eq!(db.enrolment_link("nope", 150).await.unwrap(), None);
         let mut tx = db.begin_write().await.unwrap();
-        assert_eq!(tx.spend_enrolment_link("h1", 150).await.unwrap(), None, "not started");
-        assert!(tx.set_enrolment_registration("h1", "{state}", 150).await.unwrap());
+        assert_eq!(
+            tx.spend_enrolment_link("h1", 150).await.unwrap(),
+            None,
+            "not started"
+        );
+        assert!(
+            tx.set_enrolment_registration("h1", "{state}", 150)
+                .await
+                .unwrap()
+        );
         assert_eq!(
             tx.spend_enrolment_link("h1", 150).await.unwrap(),
             Some(("alice".to_owned(), "{state}".to_owned()))
         );
-        assert_eq!(tx.spend_enrolment_link("h1", 151).await.unwrap(), None, "used");
-        assert!(!tx.set_enrolment_registration("h1", "{again}", 151).await.unwrap());
-        assert!(tx.set_enrolment_registration("h2", "{s}", 150).await.unwrap());
-        assert_eq!(tx.spend_enrolment_link("h2", 250).await.unwrap(), None, "expired");
+        assert_eq!(
+            tx.spend_enrolment_link("h1", 151).await.unwrap(),
+            None,
+            "used"
+        );
+        assert!(
+            !tx.set_enrolment_registration("h1", "{again}", 151)
+                .await
+                .unwrap()
+        );
+        assert!(
+            tx.set_enrolment_registration("h2", "{s}", 150)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            tx.spend_enrolment_link("h2", 250).await.unwrap(),
+            None,
+            "expired"
+        );
         tx.commit().await.unwrap();
         assert_eq!(db.enrolment_link("h1", 150).await.unwrap(), None);
     }
@@ -434,7 +475,10 @@ mod tests {
         let (_dir, db) = with_maintainer("alice").await;
         let mut tx = db.begin_write().await.unwrap();
         assert!(tx.add_passkey(&passkey("c1", "alice"), 150).await.unwrap());
-        assert!(!tx.add_passkey(&passkey("c1", "alice"), 151).await.unwrap(), "same id");
+        assert!(
+            !tx.add_passkey(&passkey("c1", "alice"), 151).await.unwrap(),
+            "same id"
+        );
         assert!(tx.add_passkey(&passkey("c2", "alice"), 152).await.unwrap());
         tx.commit().await.unwrap();
         let active = db.active_passkeys("alice").await.unwrap();
@@ -442,20 +486,33 @@ mod tests {
         assert_eq!(active[0].enrolled_at, 150);
         let mut tx = db.begin_write().await.unwrap();
         assert!(tx.revoke_passkey("alice", "c1", 160).await.unwrap());
-        assert!(!tx.revoke_passkey("alice", "c1", 161).await.unwrap(), "already");
-        assert!(!tx.revoke_passkey("bob", "c2", 161).await.unwrap(), "not bob's");
+        assert!(
+            !tx.revoke_passkey("alice", "c1", 161).await.unwrap(),
+            "already"
+        );
+        assert!(
+            !tx.revoke_passkey("bob", "c2", 161).await.unwrap(),
+            "not bob's"
+        );
         tx.commit().await.unwrap();
         let active = db.active_passkeys("alice").await.unwrap();
-        assert_eq!(active.iter().map(|p| p.credential_id.as_str()).collect::<Vec<_>>(), ["c2"]);
-        let kinds = event_kinds(&db).await;
         assert_eq!(
-            kinds.iter().filter(|k| *k == "passkey_enrolled").count(),
-            2
+            active
+                .iter()
+                .map(|p| p.credential_id.as_str())
+                .collect::<Vec<_>>(),
+            ["c2"]
         );
+        let kinds = event_kinds(&db).await;
+        assert_eq!(kinds.iter().filter(|k| *k == "passkey_enrolled").count(), 2);
         assert_eq!(kinds.last().map(String::as_str), Some("passkey_revoked"));
         let events = db.events().await.unwrap();
         let enrolled: serde_json::Value = serde_json::from_str(
-            &events.iter().find(|e| e.kind == "passkey_enrolled").unwrap().detail,
+            &events
+                .iter()
+                .find(|e| e.kind == "passkey_enrolled")
+                .unwrap()
+                .detail,
         )
         .unwrap();
         assert_eq!(
@@ -496,12 +553,25 @@ mod tests {
         };
         let mut tx = db.begin_write().await.unwrap();
         tx.start_ceremony(&ceremony, 100).await.unwrap();
-        assert_eq!(tx.take_ceremony("cer", 200).await.unwrap(), Some(ceremony.clone()));
+        assert_eq!(
+            tx.take_ceremony("cer", 200).await.unwrap(),
+            Some(ceremony.clone())
+        );
         assert_eq!(tx.take_ceremony("cer", 200).await.unwrap(), None, "taken");
-        tx.start_ceremony(&Ceremony { id: "late".into(), ..ceremony }, 100)
-            .await
-            .unwrap();
-        assert_eq!(tx.take_ceremony("late", 500).await.unwrap(), None, "expired");
+        tx.start_ceremony(
+            &Ceremony {
+                id: "late".into(),
+                ..ceremony
+            },
+            100,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            tx.take_ceremony("late", 500).await.unwrap(),
+            None,
+            "expired"
+        );
         assert!(tx.spend_nonce("n1", 100).await.unwrap());
         assert!(!tx.spend_nonce("n1", 101).await.unwrap(), "replayed");
         tx.commit().await.unwrap();

@@ -31,9 +31,7 @@ use super::passkey::b64url;
 use super::release::release_id;
 use super::signin::{CEREMONY_SECONDS, FinishBody, parse_json};
 use crate::api::AppState;
-use crate::approvals::{
-    CheckedDecision, DecisionError, Outcome, Refusal, Verdict, decide_checked,
-};
+use crate::approvals::{CheckedDecision, DecisionError, Outcome, Refusal, Verdict, decide_checked};
 use crate::lockout;
 use crate::storage::{Ceremony, ReleaseDetail, ReleaseState, WriteTx};
 
@@ -314,15 +312,13 @@ pub async fn finish(
     };
     let outcome = decide_checked(tx, state.config(), &sign, &checked)
         .await
-        .map_err(|err| {
-            match err {
-                DecisionError::Refused(reason) => refused(reason, &context),
-                DecisionError::NotFound(_) => WebError::not_found(err.to_string()).json(),
-                DecisionError::NotStaged { .. }
-                | DecisionError::AlreadyApproved(_)
-                | DecisionError::UnknownPackage(_) => WebError::conflict(err.to_string()).json(),
-                other => WebError::internal(other).json(),
-            }
+        .map_err(|err| match err {
+            DecisionError::Refused(reason) => refused(reason, &context),
+            DecisionError::NotFound(_) => WebError::not_found(err.to_string()).json(),
+            DecisionError::NotStaged { .. }
+            | DecisionError::AlreadyApproved(_)
+            | DecisionError::UnknownPackage(_) => WebError::conflict(err.to_string()).json(),
+            other => WebError::internal(other).json(),
         })?;
     let (state_after, manifest) = match outcome {
         Outcome::Approved { .. } => (ReleaseState::Staged, None),
@@ -339,7 +335,12 @@ pub async fn finish(
     let quorum = detail
         .and_then(|d| state.config().package(&d.summary.package).map(|p| p.quorum))
         .unwrap_or(0);
-    tracing::info!(release = id, maintainer, state = state_after.as_str(), "passkey decision recorded");
+    tracing::info!(
+        release = id,
+        maintainer,
+        state = state_after.as_str(),
+        "passkey decision recorded"
+    );
     Ok(Json(json!({
         "id": id,
         "state": state_after,

@@ -34,12 +34,16 @@ fn link_token(path: Result<Path<String>, PathRejection>) -> Result<String, WebEr
     if shaped {
         Ok(token)
     } else {
-        Err(WebError::not_found("this enrolment link is unknown, expired or already used"))
+        Err(WebError::not_found(
+            "this enrolment link is unknown, expired or already used",
+        ))
     }
 }
 
 fn dead_link() -> WebError {
-    WebError::not_found("this enrolment link is unknown, expired or already used; ask the gate's operator for a new one")
+    WebError::not_found(
+        "this enrolment link is unknown, expired or already used; ask the gate's operator for a new one",
+    )
 }
 
 /// `GET /enrol/{token}`.
@@ -88,7 +92,10 @@ pub async fn options(
         .start_registration(&maintainer, &existing)
         .map_err(|e| WebError::internal(e).json())?;
     let mut tx = state.db().begin_write().await?;
-    if !tx.set_enrolment_registration(&hash, &registration, now).await? {
+    if !tx
+        .set_enrolment_registration(&hash, &registration, now)
+        .await?
+    {
         return Err(dead_link().json());
     }
     tx.commit().await?;

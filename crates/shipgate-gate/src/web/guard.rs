@@ -9,11 +9,11 @@
 //! cross-site request arrives without a session anyway; each check alone
 //! would be enough, all three are there so one mistake is not a hole.
 
+use axum::http::HeaderMap;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HeaderName, HeaderValue, ORIGIN,
     REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::HeaderMap;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -119,16 +119,17 @@ pub fn same_origin(headers: &HeaderMap, rp: &RelyingParty) -> Result<(), WebErro
     if let Some(site) = headers.get("sec-fetch-site")
         && site.as_bytes() != b"same-origin"
     {
-        return Err(WebError::refused(format!("Sec-Fetch-Site is {site:?}, not same-origin")).json());
+        return Err(
+            WebError::refused(format!("Sec-Fetch-Site is {site:?}, not same-origin")).json(),
+        );
     }
     Ok(())
 }
 
 /// Checks the CSRF token a signed-in request carries.
 pub fn csrf(session: &WebSession, presented: Option<&str>) -> Result<(), WebError> {
-    let ok = presented.is_some_and(|p| {
-        bool::from(p.as_bytes().ct_eq(session.csrf_token.as_bytes()))
-    });
+    let ok =
+        presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(session.csrf_token.as_bytes())));
     if ok {
         Ok(())
     } else {
@@ -163,7 +164,10 @@ pub async fn signed_in_post(
 /// plain http on `localhost` (a development gate; browsers treat it as a
 /// secure context, but a cookie marked Secure would not be sent back over
 /// http by every browser).
-pub fn session_cookie_header(rp: &RelyingParty, token: &str) -> Result<(HeaderName, HeaderValue), WebError> {
+pub fn session_cookie_header(
+    rp: &RelyingParty,
+    token: &str,
+) -> Result<(HeaderName, HeaderValue), WebError> {
     let secure = !(rp.origin().starts_with("http://") && rp.rp_id() == "localhost");
     let value = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{}",
@@ -179,9 +183,7 @@ pub fn session_cookie_header(rp: &RelyingParty, token: &str) -> Result<(HeaderNa
 pub fn cleared_cookie() -> (HeaderName, HeaderValue) {
     (
         SET_COOKIE,
-        HeaderValue::from_static(
-            "shipgate_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
+        HeaderValue::from_static("shipgate_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     )
 }
 
@@ -223,7 +225,10 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; shipgate_session=tok; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; shipgate_session=tok; b=2"),
+        );
         assert_eq!(session_cookie(&headers), Some("tok"));
         headers.insert(COOKIE, HeaderValue::from_static("shipgate_session="));
         assert_eq!(session_cookie(&headers), None);

@@ -41,7 +41,10 @@ fn release_rows(releases: &[ReleaseSummary]) -> Markup {
 }
 
 /// `GET /`.
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<Html<String>, WebError> {
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
     let session = guard::session(&state, &headers).await?;
     let mut sections = Vec::new();
     for package in &state.config().packages {

@@ -67,6 +67,12 @@ pub struct VerifiedAssertion {
     pub counter: u32,
 }
 
+/// A COSE algorithm's registered number (-7 ES256, -8 EdDSA).
+fn cose_number(alg: COSEAlgorithm) -> i64 {
+    // The enum is `repr(i32)` with the registry's numbers as discriminants.
+    i64::from(alg as i32)
+}
+
 /// The base64url (no padding) text WebAuthn uses for bytes.
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -123,19 +129,15 @@ impl RelyingParty {
             .collect::<Vec<_>>();
         let (mut options, state) = self
             .webauthn
-            .start_passkey_registration(
-                Uuid::from_bytes(id),
-                maintainer,
-                maintainer,
-                Some(exclude),
-            )
+            .start_passkey_registration(Uuid::from_bytes(id), maintainer, maintainer, Some(exclude))
             .map_err(|e| PasskeyError::Refused(e.to_string()))?;
         // Only keys the log's format carries (see shipgate_protocol::passkey).
         options
             .public_key
             .pub_key_cred_params
-            .retain(|p| p.alg == i64::from(&COSEAlgorithm::ES256));
-        let state = serde_json::to_string(&state).map_err(|e| PasskeyError::State(e.to_string()))?;
+            .retain(|p| p.alg == cose_number(COSEAlgorithm::ES256));
+        let state =
+            serde_json::to_string(&state).map_err(|e| PasskeyError::State(e.to_string()))?;
         Ok((options, state))
     }
 
@@ -154,7 +156,7 @@ impl RelyingParty {
             .finish_passkey_registration(response, &state)
             .map_err(|e| PasskeyError::Refused(e.to_string()))?;
         let key = passkey.get_public_key();
-        let alg = i64::from(&key.type_);
+        let alg = cose_number(key.type_);
         let public_key = match (&key.type_, &key.key) {
             (COSEAlgorithm::ES256, COSEKeyType::EC_EC2(ec)) => {
                 let mut point = Vec::with_capacity(65);
@@ -203,9 +205,12 @@ impl RelyingParty {
         let slot = state
             .get_mut("ast")
             .and_then(|ast| ast.get_mut("challenge"))
-            .ok_or_else(|| PasskeyError::State("no challenge in the authentication state".into()))?;
+            .ok_or_else(|| {
+                PasskeyError::State("no challenge in the authentication state".into())
+            })?;
         *slot = serde_json::Value::from(b64url(challenge));
-        let state = serde_json::from_value(state).map_err(|e| PasskeyError::State(e.to_string()))?;
+        let state =
+            serde_json::from_value(state).map_err(|e| PasskeyError::State(e.to_string()))?;
         Ok((options, state))
     }
 
@@ -237,8 +242,8 @@ impl RelyingParty {
             .iter()
             .find(|c| c.credential_id == credential_id)
             .ok_or_else(|| PasskeyError::Refused("unknown credential".into()))?;
-        let mut passkey: Passkey =
-            serde_json::from_str(&stored.passkey).map_err(|e| PasskeyError::State(e.to_string()))?;
+        let mut passkey: Passkey = serde_json::from_str(&stored.passkey)
+            .map_err(|e| PasskeyError::State(e.to_string()))?;
         // webauthn-rs already refuses a non-zero counter that does not grow
         // past the stored one; the stored counter is kept here too, so the
         // gate can show it and never depend on the crate's record alone.

@@ -34,8 +34,7 @@ pub fn release_id(path: Result<Path<String>, PathRejection>) -> Result<i64, WebE
 fn github(detail: &ReleaseDetail) -> bool {
     let p = &detail.provenance;
     let repo_ok = p.repository.split('/').count() == 2
-        && p
-            .repository
+        && p.repository
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
     repo_ok
@@ -339,7 +338,16 @@ mod tests {
         for ok in ["1", "42"] {
             assert!(release_id(Ok(Path(ok.into()))).is_ok());
         }
-        for bad in ["0", "01", "-1", "+1", "1e3", "", "99999999999999999999", "１"] {
+        for bad in [
+            "0",
+            "01",
+            "-1",
+            "+1",
+            "1e3",
+            "",
+            "99999999999999999999",
+            "１",
+        ] {
             assert!(release_id(Ok(Path(bad.into()))).is_err(), "{bad}");
         }
     }

@@ -130,7 +130,9 @@ pub async fn finish(
         .take_ceremony(&ceremony, now)
         .await?
         .filter(|c| c.purpose == "signin")
-        .ok_or_else(|| WebError::refused("sign-in answer to an unknown or expired challenge").json())?;
+        .ok_or_else(|| {
+            WebError::refused("sign-in answer to an unknown or expired challenge").json()
+        })?;
     // The challenge is used up whatever happens next.
     tx.commit().await?;
     let mut tx = state.db().begin_write().await?;
@@ -149,7 +151,9 @@ pub async fn finish(
     .map_err(|_| WebError::internal("stored sign-in challenge is not base64url").json())?;
     let verified = rp
         .verify(&credentials, &challenge, &credential)
-        .map_err(|e| WebError::refused(format!("sign-in of {}: {e}", ceremony.maintainer)).json())?;
+        .map_err(|e| {
+            WebError::refused(format!("sign-in of {}: {e}", ceremony.maintainer)).json()
+        })?;
     tx.passkey_used(
         &verified.credential_id,
         &verified.passkey,
@@ -167,11 +171,7 @@ pub async fn finish(
     tx.commit().await?;
     tracing::info!(maintainer = ceremony.maintainer, "signed in with a passkey");
     let cookie = guard::session_cookie_header(&rp, &token)?;
-    Ok((
-        [cookie],
-        Json(json!({ "maintainer": ceremony.maintainer })),
-    )
-        .into_response())
+    Ok(([cookie], Json(json!({ "maintainer": ceremony.maintainer }))).into_response())
 }
 
 /// `POST /signout` (a form with the CSRF token).

@@ -23,7 +23,11 @@ pub enum Command {
         user: String,
         /// A package the user may approve (repeat for several). With
         /// `--passkey` it may be left out for a maintainer already enrolled.
-        #[arg(long = "package", value_name = "NAME", required_unless_present = "passkey")]
+        #[arg(
+            long = "package",
+            value_name = "NAME",
+            required_unless_present = "passkey"
+        )]
         packages: Vec<String>,
         /// Also print a one-time link (valid for an hour) with which the
         /// maintainer registers a passkey in the browser.
@@ -372,7 +376,8 @@ fn print_passkey_link(
     now: i64,
     config: &Path,
 ) -> CmdResult {
-    let link = block_on(admin::passkey_link(gate, user, now))?.map_err(|e| admin_error(e, config))?;
+    let link =
+        block_on(admin::passkey_link(gate, user, now))?.map_err(|e| admin_error(e, config))?;
     let expires = shipgate_gate::web::ENROLMENT_LINK_SECONDS;
     if json {
         print_json(&serde_json::json!({
@@ -382,7 +387,10 @@ fn print_passkey_link(
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    outln!("passkey enrolment link for {user} (works once, for {} minutes):", expires / 60);
+    outln!(
+        "passkey enrolment link for {user} (works once, for {} minutes):",
+        expires / 60
+    );
     outln!("  {link}");
     outln!("hand it to the maintainer over a private channel; they open it and create the passkey");
     Ok(ExitCode::SUCCESS)

@@ -32,7 +32,8 @@ fn browser_peer(variable: &str, default: &str) -> PathBuf {
 fn npm_tarball(work: &Path, version: &str, install_script: bool) -> PathBuf {
     let root = work.join(format!("pkg-{version}"));
     std::fs::create_dir_all(root.join("package")).unwrap();
-    let mut manifest = serde_json::json!({ "name": "hello", "version": version, "main": "index.js" });
+    let mut manifest =
+        serde_json::json!({ "name": "hello", "version": version, "main": "index.js" });
     if install_script {
         manifest["scripts"] = serde_json::json!({ "postinstall": "node collect.js" });
     }
@@ -140,7 +141,12 @@ fn maintainers_enrol_review_and_approve_with_passkeys_in_chromium() {
         let out = gate.stage(&token, "hello", version, &[tgz.to_str().unwrap(), "--json"]);
         assert_exit(&out, 0);
         let staged: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-        ids.push(staged["id"].as_i64().unwrap_or_else(|| panic!("{staged}")).to_string());
+        ids.push(
+            staged["id"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{staged}"))
+                .to_string(),
+        );
     }
 
     // The package requires passkeys: a valid TOTP decision is refused.
@@ -221,10 +227,23 @@ fn maintainers_enrol_review_and_approve_with_passkeys_in_chromium() {
         .collect();
     let kinds: Vec<String> = leaves
         .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(kinds.iter().filter(|k| *k == "passkey_enrolled").count(), 3, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| *k == "passkey_revoked").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "passkey_enrolled").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "passkey_revoked").count(),
+        1,
+        "{kinds:?}"
+    );
     let policy = leaves
         .iter()
         .find(|l| l.contains("\"kind\":\"package_policy\""))

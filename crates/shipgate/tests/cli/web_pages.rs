@@ -69,7 +69,10 @@ fn pages_carry_strict_security_headers_and_assets_are_cached() {
     for asset in assets {
         let (status, head, _) = get(&gate, asset);
         assert_eq!(status, 200, "{asset}");
-        assert!(head.contains("cache-control: public, max-age=31536000, immutable"), "{head}");
+        assert!(
+            head.contains("cache-control: public, max-age=31536000, immutable"),
+            "{head}"
+        );
         assert!(head.contains("x-content-type-options: nosniff"), "{head}");
     }
     let (status, _, _) = get(&gate, "/assets/style-000000000000.css");
@@ -100,16 +103,33 @@ fn hostile_paths_and_requests_are_refused_with_a_clear_answer() {
     let url = format!("http://localhost:{}", gate.port);
     // No Origin, another origin: refused before anything is read.
     for origin in [None, Some("http://evil.example"), Some("null")] {
-        let (status, _, body) = post(&gate, "/signin/options", origin, r#"{"maintainer":"alice"}"#);
+        let (status, _, body) = post(
+            &gate,
+            "/signin/options",
+            origin,
+            r#"{"maintainer":"alice"}"#,
+        );
         assert_eq!(status, 403, "{origin:?}: {body}");
     }
     // The gate's own origin, with malformed and hostile bodies.
-    for body in ["", "{", "[]", r#"{"maintainer":1}"#, r#"{"maintainer":"a","x":1}"#] {
+    for body in [
+        "",
+        "{",
+        "[]",
+        r#"{"maintainer":1}"#,
+        r#"{"maintainer":"a","x":1}"#,
+    ] {
         let (status, head, answer) = post(&gate, "/signin/options", Some(&url), body);
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(head.contains("application/json"), "{head}");
         let error: serde_json::Value = serde_json::from_str(&answer).unwrap();
-        assert!(error["error"].as_str().unwrap().starts_with("sign-in request"), "{answer}");
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("sign-in request"),
+            "{answer}"
+        );
     }
     // Nobody by that name has a passkey: the same answer as a wrong name.
     for name in ["alice", "<b>x</b>", &"a".repeat(500)] {
@@ -119,7 +139,12 @@ fn hostile_paths_and_requests_are_refused_with_a_clear_answer() {
         assert!(answer.contains("no usable passkey"), "{answer}");
     }
     // Decisions need a session (and its CSRF token).
-    let (status, _, _) = post(&gate, "/releases/1/decision/options", Some(&url), r#"{"decision":"approve"}"#);
+    let (status, _, _) = post(
+        &gate,
+        "/releases/1/decision/options",
+        Some(&url),
+        r#"{"decision":"approve"}"#,
+    );
     assert_eq!(status, 403);
     let (status, _, _) = post(&gate, "/enrol/abc/options", Some(&url), "{}");
     assert_eq!(status, 404);
@@ -171,5 +196,8 @@ fn totp_decisions_and_policies_say_which_second_factor_they_use() {
     // The release page shows the same events, with their second factor.
     let (status, body) = released.gate.get("/releases/1");
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("<td>approved</td><td>alice</td><td>totp</td>"), "{body}");
+    assert!(
+        body.contains("<td>approved</td><td>alice</td><td>totp</td>"),
+        "{body}"
+    );
 }
