@@ -123,7 +123,7 @@ pub async fn finish(
         .await?
         .ok_or_else(|| dead_link().json())?;
     let record = tx.maintainer(&maintainer).await?;
-    if !record.is_some_and(|m| m.revoked_at.is_none()) {
+    if record.is_none_or(|m| m.revoked_at.is_some()) {
         return Err(WebError::refused(format!(
             "enrolment link of {maintainer}, who is no longer enrolled"
         ))
