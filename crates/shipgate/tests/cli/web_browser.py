@@ -7,6 +7,7 @@ with the maintainers' one-time enrolment links as JSON on stdin
 (with the reason on stderr) as soon as something is not as expected.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -16,14 +17,15 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.virtual_authenticator import (
+    Credential,
     Protocol,
     Transport,
     VirtualAuthenticatorOptions,
 )
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 url, work, shipgate, gate_dir, release_a, release_b = sys.argv[1:7]
@@ -65,7 +67,10 @@ driver = webdriver.Chrome(
     options=options,
 )
 driver.set_script_timeout(30)
-wait = WebDriverWait(driver, 20)
+# A page that reloads under the wait makes its elements stale: look again.
+wait = WebDriverWait(
+    driver, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+)
 
 
 def status_text():
@@ -230,6 +235,34 @@ try:
     replay = js_post("/releases/%s/decision/finish" % release_a, body)
     check(replay["status"] == 403, "a replayed assertion was accepted: %r" % replay)
     report["replay_refused"] = True
+
+    # A cloned authenticator (its signature counter went back) is refused.
+    cred = next(c for c in driver.get_credentials() if c.id.rstrip("=") == credentials["alice"])
+    check(cred.sign_count > 0, "the virtual authenticator keeps no counter")
+    clone = cred.to_dict()
+    clone["signCount"] = 0
+    driver.remove_credential(bytearray(base64.urlsafe_b64decode(cred.id)))
+    driver.add_credential(Credential.from_dict(clone))
+    b = js_post("/releases/%s/decision/options" % release_b, {"decision": "approve"})
+    signed = js_sign(b["body"]["options"])
+    cloned = js_post(
+        "/releases/%s/decision/finish" % release_b,
+        {"ceremony": b["body"]["ceremony"], "credential": signed},
+    )
+    check(cloned["status"] == 403, "an assertion with a counter that went back was accepted: %r" % cloned)
+    report["counter_refused"] = True
+
+    # Refused assertions count like wrong TOTP codes (the moved one and the clone's).
+    out = subprocess.run(
+        [shipgate, "admin", "status", "alice", "--json", "--config", "gate.toml"],
+        cwd=gate_dir,
+        capture_output=True,
+        text=True,
+    )
+    check(out.returncode == 0, "admin status: %s%s" % (out.stdout, out.stderr))
+    failures = json.loads(out.stdout)["maintainers"][0]["failures"]
+    check(failures["recent"] == 2, "alice's refused assertions counted: %r" % failures)
+    report["failures_counted"] = failures["recent"]
 
     # Bob approves A with the page's button: quorum 2 met, released.
     sign_in("bob")

@@ -205,9 +205,11 @@ fn maintainers_enrol_review_and_approve_with_passkeys_in_chromium() {
         "csrf_and_cross_origin_refused",
         "other_release_refused",
         "replay_refused",
+        "counter_refused",
     ] {
         assert_eq!(report[key], true, "{key}: {report}");
     }
+    assert_eq!(report["failures_counted"], 2, "{report}");
 
     // The release is released, and its approvals verify without shipgate.
     let (status, view) = gate.get(&format!("/v1/releases/{}", ids[0]));
