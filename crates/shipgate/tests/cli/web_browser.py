@@ -180,6 +180,28 @@ try:
     driver.save_screenshot(shot)
     report["screenshot"] = shot
 
+    # The staged file downloads for a signed-in maintainer, and only for them.
+    link = driver.find_element(By.CSS_SELECTOR, "a[download]").get_attribute("href")
+    got = driver.execute_async_script(
+        """
+        const [href, done] = arguments;
+        fetch(href, {credentials: "same-origin"}).then(async r => done({
+          status: r.status, size: (await r.arrayBuffer()).byteLength,
+          disposition: r.headers.get("content-disposition")}));
+        """,
+        link,
+    )
+    check(
+        got["status"] == 200 and got["size"] > 100 and got["disposition"] == "attachment",
+        "staged download: %r" % got,
+    )
+    try:
+        urllib.request.urlopen(link)
+        fail("a staged file downloaded without a session")
+    except urllib.error.HTTPError as e:
+        check(e.code == 403, "anonymous staged download answered %d" % e.code)
+    report["staged_download"] = True
+
     # CSRF: a POST without the token is refused.
     answer = js_post("/releases/%s/decision/options" % release_a, {"decision": "approve"}, csrf=False)
     check(answer["status"] == 403, "a POST without CSRF token was accepted: %r" % answer)
