@@ -295,6 +295,17 @@ try:
     except Exception:
         fail("release A was not released after bob's approval: %r" % status_text())
     report["released"] = release_a
+
+    # Bob rejects B with a reason, with the page's form.
+    driver.get(url + "/releases/" + release_b)
+    driver.find_element(By.ID, "reason").send_keys("not this one <b>ok</b>")
+    driver.find_element(By.CSS_SELECTOR, "#reject button").click()
+    try:
+        wait.until(lambda d: "rejected" in d.find_element(By.CSS_SELECTOR, "h1").text)
+    except Exception:
+        fail("release B was not rejected: %r" % status_text())
+    check("not this one <b>ok</b>" in driver.find_element(By.ID, "content").text, "the reason is not shown as text")
+    report["rejected"] = release_b
     report["credentials"] = credentials
 finally:
     driver.quit()

@@ -216,6 +216,13 @@ fn maintainers_enrol_review_and_approve_with_passkeys_in_chromium() {
     assert_eq!(status, 200);
     let view: serde_json::Value = serde_json::from_str(&view).unwrap();
     assert_eq!(view["state"], "released", "{view}");
+    let (_, rejected) = gate.get(&format!("/v1/releases/{}", ids[1]));
+    let rejected: serde_json::Value = serde_json::from_str(&rejected).unwrap();
+    assert_eq!(rejected["state"], "rejected", "{rejected}");
+    assert_eq!(
+        rejected["reject_reason"], "not this one <b>ok</b>",
+        "{rejected}"
+    );
     let (_, checkpoint) = gate.get("/v1/log/checkpoint");
     let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
     let (status, entries) = gate.get(&format!("/v1/log/entries?start=0&end={size}"));
@@ -270,5 +277,6 @@ fn maintainers_enrol_review_and_approve_with_passkeys_in_chromium() {
         "independent passkey check: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    // Two approvals of the released version, one rejection of the other.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
 }

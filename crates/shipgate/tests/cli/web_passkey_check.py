@@ -1,7 +1,7 @@
 """An independent check of the passkey approvals in a gate's log, with
 Python's standard library and `cryptography` (no shipgate code): reads the
 leaves (a JSON list of leaf texts) on stdin, prints the number of approvals
-it verified, exits non-zero with the reason otherwise.
+(and rejections) it verified, exits non-zero with the reason otherwise.
 
 For each `approved` leaf with "approval": "passkey": the client data is a
 webauthn.get over base64url(SHA-256(commitment text)) from the recorded
@@ -41,17 +41,18 @@ for leaf in leaves:
 
 verified = 0
 for leaf in leaves:
-    if leaf["kind"] != "approved":
+    if leaf["kind"] not in ("approved", "rejected"):
         continue
+    decision = "approve" if leaf["kind"] == "approved" else "reject"
     detail = leaf["detail"]
     if detail.get("approval") != "passkey":
-        fail("approval of seq %d is not a passkey approval: %r" % (leaf["seq"], detail))
+        fail("decision of seq %d is not a passkey decision: %r" % (leaf["seq"], detail))
     p = detail["passkey"]
     enrolled = keys.get(p["credential_id"]) or fail("credential %s was never enrolled" % p["credential_id"])
     commitment = (
         "shipgate passkey decision v1\norigin %s\nrelease %d\npackage %s\nversion %s\n"
-        "manifest %s\ndecision approve\nnonce %s\n"
-        % (p["origin"], leaf["release_id"], leaf["package"], leaf["version"], p["manifest_sha256"], p["nonce"])
+        "manifest %s\ndecision %s\nnonce %s\n"
+        % (p["origin"], leaf["release_id"], leaf["package"], leaf["version"], p["manifest_sha256"], decision, p["nonce"])
     )
     challenge = base64.urlsafe_b64encode(hashlib.sha256(commitment.encode()).digest()).decode().rstrip("=")
     client_data_bytes = b64url(p["client_data_json"])
@@ -72,7 +73,7 @@ for leaf in leaves:
     point = b64url(enrolled["public_key"])
     key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     key.verify(b64url(p["signature"]), auth + hashlib.sha256(client_data_bytes).digest(), ec.ECDSA(hashes.SHA256()))
-    if released.get(leaf["release_id"]) != p["manifest_sha256"]:
+    if decision == "approve" and released.get(leaf["release_id"]) != p["manifest_sha256"]:
         fail("the released manifest digest differs from the approved one")
     verified += 1
 print(verified)
