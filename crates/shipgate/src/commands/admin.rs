@@ -377,7 +377,14 @@ fn print_passkey_link(
     config: &Path,
 ) -> CmdResult {
     let link =
-        block_on(admin::passkey_link(gate, user, now))?.map_err(|e| admin_error(e, config))?;
+        block_on(admin::passkey_link(gate, user, now))?.map_err(|e| match e {
+            AdminError::Storage(StorageError::NoSuchMaintainer(_)) => {
+                CliError::usage(&e).hint(format!(
+                    "enrol them first, with the packages they approve: `shipgate admin enroll {user} --package NAME --passkey`"
+                ))
+            }
+            other => admin_error(other, config),
+        })?;
     let expires = shipgate_gate::web::ENROLMENT_LINK_SECONDS;
     if json {
         print_json(&serde_json::json!({

@@ -132,6 +132,12 @@ fn maintainers_enrol_review_and_approve_with_passkeys_in_chromium() {
     // A link for someone not enrolled is refused, and says why.
     let out = gate.admin(&["enroll", "mallory", "--passkey"]);
     assert_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no maintainer named \"mallory\"")
+            && err.contains("shipgate admin enroll mallory --package NAME --passkey"),
+        "{err}"
+    );
 
     let work = tempfile::tempdir().unwrap();
     let mut ids = Vec::new();
