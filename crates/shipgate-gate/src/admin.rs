@@ -45,6 +45,22 @@ pub enum AdminError {
     /// The secrets key could not be loaded, or a secret not sealed.
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretsError),
+    /// The gate's `public_url` cannot carry passkeys.
+    #[error(transparent)]
+    Passkey(#[from] crate::web::passkey::PasskeyError),
+    /// No standing passkey of the maintainer has this credential id.
+    #[error(
+        "{user:?} has no passkey with credential id {credential_id:?} (or it is already revoked)"
+    )]
+    UnknownPasskey {
+        /// The maintainer.
+        user: String,
+        /// The credential id given.
+        credential_id: String,
+    },
+    /// Randomness was unavailable.
+    #[error("no randomness available: {0}")]
+    Random(String),
 }
 
 /// Enrols `user` for `packages` and returns the credentials to hand over.
@@ -83,6 +99,73 @@ pub async fn enroll(
     tx.commit().await?;
     db.close().await;
     Ok(creds)
+}
+
+/// Creates a one-time link (valid for an hour) with which `user`, an
+/// enrolled maintainer, registers a passkey in the browser. Returns the URL;
+/// the gate keeps only the SHA-256 of its token.
+pub async fn passkey_link(config: &GateConfig, user: &str, now: i64) -> Result<String, AdminError> {
+    names::maintainer(user)?;
+    // Refuse early when browsers could not use the link.
+    crate::web::passkey::RelyingParty::from_public_url(&config.public_url)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AdminError::Random(e.to_string()))?;
+    let token = crate::web::passkey::b64url(&bytes);
+    let db = Db::open(&config.data_dir()).await?;
+    let mut tx = db.begin_write().await?;
+    let standing = tx
+        .maintainer(user)
+        .await?
+        .is_some_and(|m| m.revoked_at.is_none());
+    if !standing {
+        return Err(StorageError::NoSuchMaintainer(user.to_owned()).into());
+    }
+    tx.create_enrolment_link(
+        &crate::web::guard::token_hash(&token),
+        user,
+        now,
+        now + crate::web::ENROLMENT_LINK_SECONDS,
+    )
+    .await?;
+    tx.commit().await?;
+    db.close().await;
+    Ok(format!(
+        "{}/enrol/{token}",
+        config.public_url.trim_end_matches('/')
+    ))
+}
+
+/// Revokes one passkey of `user` (logged as `passkey_revoked`).
+pub async fn revoke_passkey(
+    config: &GateConfig,
+    user: &str,
+    credential_id: &str,
+    now: i64,
+) -> Result<(), AdminError> {
+    names::maintainer(user)?;
+    let db = Db::open(&config.data_dir()).await?;
+    let mut tx = db.begin_write().await?;
+    if !tx.revoke_passkey(user, credential_id, now).await? {
+        return Err(AdminError::UnknownPasskey {
+            user: user.to_owned(),
+            credential_id: credential_id.to_owned(),
+        });
+    }
+    tx.commit().await?;
+    db.close().await;
+    Ok(())
+}
+
+/// A maintainer's standing passkeys.
+pub async fn passkeys(
+    config: &GateConfig,
+    user: &str,
+) -> Result<Vec<crate::storage::StoredPasskey>, AdminError> {
+    names::maintainer(user)?;
+    let db = Db::open(&config.data_dir()).await?;
+    let list = db.active_passkeys(user).await?;
+    db.close().await;
+    Ok(list)
 }
 
 /// Unlocks `user` after a 15-minute TOTP lockout and returns their failure

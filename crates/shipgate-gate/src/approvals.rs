@@ -9,7 +9,9 @@
 
 use std::fmt;
 
-use crate::config::{GateConfig, PackageConfig};
+use serde_json::{Map, Value};
+
+use crate::config::{ApprovalMode, GateConfig, PackageConfig};
 use crate::credentials;
 use crate::lockout::{self, LockReason};
 use crate::secrets::SecretsKey;
@@ -73,6 +75,17 @@ pub enum Refusal {
     ReusedCode,
     /// Valid credentials, but not a maintainer of the release's package.
     NotMaintainerOfPackage,
+    /// A TOTP decision for a package whose gate.toml says
+    /// `approval = "passkey"`.
+    PasskeyRequired,
+    /// The passkey assertion did not verify (wrong signature, challenge,
+    /// origin, or a counter that did not grow).
+    BadAssertion,
+    /// The passkey assertion answered a challenge that was already used,
+    /// expired, or made for another release, maintainer or decision.
+    StaleChallenge,
+    /// The credential is not (or no longer) registered to this maintainer.
+    UnknownCredential,
 }
 
 impl fmt::Display for Refusal {
@@ -89,6 +102,12 @@ impl fmt::Display for Refusal {
             Self::BadCode => "wrong TOTP code",
             Self::ReusedCode => "TOTP code already used",
             Self::NotMaintainerOfPackage => "not a maintainer of this package",
+            Self::PasskeyRequired => "the package requires a passkey decision (TOTP refused)",
+            Self::BadAssertion => "the passkey assertion does not verify",
+            Self::StaleChallenge => {
+                "the passkey assertion answers a used, expired or different challenge"
+            }
+            Self::UnknownCredential => "the passkey is not registered to this maintainer (or revoked)",
         })
     }
 }
@@ -223,18 +242,50 @@ pub async fn decide(
     // From here on the code is spent whatever happens next: a decision that
     // fails (refused, or its signing or storage failed) is undone back to
     // this mark and the burned step still commits.
-    tx.mark().await?;
-    let result = apply(
-        &mut tx,
-        config,
-        sign,
-        id,
-        owner,
-        &maintainer.packages,
+    let mut evidence = Map::new();
+    evidence.insert("approval".into(), Value::from("totp"));
+    let checked = CheckedDecision {
+        release: id,
+        maintainer: owner,
+        enrolled_for: &maintainer.packages,
         verdict,
+        evidence: &evidence,
         now,
-    )
-    .await;
+    };
+    decide_checked(tx, config, sign, &checked).await
+}
+
+/// A decision whose second factor was already checked in `tx` (a TOTP step
+/// accepted, or a passkey assertion verified and its nonce spent).
+#[derive(Debug)]
+pub struct CheckedDecision<'a> {
+    /// The release id.
+    pub release: i64,
+    /// The maintainer deciding.
+    pub maintainer: &'a str,
+    /// The packages they are enrolled for.
+    pub enrolled_for: &'a [String],
+    /// Approve or reject.
+    pub verdict: &'a Verdict,
+    /// What goes into the decision's log leaf besides `maintainer`:
+    /// `approval` (`totp` or `passkey`) and, for a passkey, the assertion.
+    pub evidence: &'a Map<String, Value>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// Applies a checked decision. What `tx` did before (the spent TOTP step
+/// or passkey nonce) commits whatever happens: a decision that fails
+/// (refused, or its signing or storage failed) is undone back to a mark
+/// set here, and the spent factor still commits.
+pub async fn decide_checked(
+    mut tx: WriteTx,
+    config: &GateConfig,
+    sign: SignFn<'_>,
+    decision: &CheckedDecision<'_>,
+) -> Result<Outcome, DecisionError> {
+    tx.mark().await?;
+    let result = apply(&mut tx, config, sign, decision).await;
     match result {
         Ok(outcome) => {
             tx.commit().await?;
@@ -243,9 +294,9 @@ pub async fn decide(
         Err(err) => {
             if let Err(burn) = burn_step_only(tx).await {
                 tracing::error!(
-                    maintainer = owner,
+                    maintainer = decision.maintainer,
                     error = %burn,
-                    "could not keep the TOTP step spent after a failed decision"
+                    "could not keep the second factor spent after a failed decision"
                 );
             }
             Err(err)
@@ -253,23 +304,26 @@ pub async fn decide(
     }
 }
 
-/// Undoes a failed decision but commits the spent TOTP step before it.
+/// Undoes a failed decision but commits the spent second factor before it.
 async fn burn_step_only(mut tx: WriteTx) -> Result<(), StorageError> {
     tx.rollback_to_mark().await?;
     tx.commit().await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn apply(
     tx: &mut WriteTx,
     config: &GateConfig,
     sign: SignFn<'_>,
-    id: i64,
-    maintainer: &str,
-    enrolled_for: &[String],
-    verdict: &Verdict,
-    now: i64,
+    decision: &CheckedDecision<'_>,
 ) -> Result<Outcome, DecisionError> {
+    let CheckedDecision {
+        release: id,
+        maintainer,
+        enrolled_for,
+        verdict,
+        evidence,
+        now,
+    } = *decision;
     let release = tx.release(id).await?.ok_or(DecisionError::NotFound(id))?;
     let package = &release.summary.package;
     let package_config = config
@@ -280,6 +334,10 @@ async fn apply(
     if !(listed && enrolled) {
         return Err(DecisionError::Refused(Refusal::NotMaintainerOfPackage));
     }
+    let by_passkey = evidence.get("approval").and_then(Value::as_str) == Some("passkey");
+    if package_config.approval == ApprovalMode::Passkey && !by_passkey {
+        return Err(DecisionError::Refused(Refusal::PasskeyRequired));
+    }
     if release.summary.state != ReleaseState::Staged {
         return Err(DecisionError::NotStaged {
             id,
@@ -288,11 +346,12 @@ async fn apply(
     }
     match verdict {
         Verdict::Reject { reason } => {
-            tx.mark_rejected(id, maintainer, reason, now).await?;
+            tx.mark_rejected_with(id, maintainer, reason, evidence, now)
+                .await?;
             Ok(Outcome::Rejected)
         }
         Verdict::Approve => {
-            match tx.add_approval(id, maintainer, now).await {
+            match tx.add_approval_with(id, maintainer, evidence, now).await {
                 Ok(_) => {}
                 Err(StorageError::AlreadyApproved { .. }) => {
                     return Err(DecisionError::AlreadyApproved(id));

@@ -238,6 +238,31 @@ pub struct PackageConfig {
     /// Webhooks told about this package (`[[package.webhook]]`).
     #[serde(default, rename = "webhook")]
     pub webhooks: Vec<crate::webhook_config::WebhookConfig>,
+    /// How maintainers must decide: `any` (TOTP or passkey, the default) or
+    /// `passkey` (TOTP decisions are refused for this package).
+    #[serde(default)]
+    pub approval: ApprovalMode,
+}
+
+/// The second factor a package's decisions must use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalMode {
+    /// A TOTP code or a passkey.
+    #[default]
+    Any,
+    /// Only a passkey assertion (verifiable by anyone from the log).
+    Passkey,
+}
+
+impl ApprovalMode {
+    /// The word gate.toml and the `package_policy` leaf use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::Passkey => "passkey",
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -893,6 +918,24 @@ ref = "refs/tags/v*"
         assert_eq!(pkg.publishers[0].provider, Provider::Github);
         assert_eq!(pkg.publishers[0].ref_glob.as_deref(), Some("refs/tags/v*"));
         assert_eq!(config.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+    }
+
+    #[test]
+    fn approval_is_any_unless_passkey_is_asked_for() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.package("hello").unwrap().approval, ApprovalMode::Any);
+        let text = GOOD.replace("quorum = 2", "quorum = 2\napproval = \"passkey\"");
+        let config = parse(&text).unwrap();
+        assert_eq!(
+            config.package("hello").unwrap().approval,
+            ApprovalMode::Passkey
+        );
+        let text = GOOD.replace("quorum = 2", "quorum = 2\napproval = \"webauthn\"");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("webauthn") || err.contains("approval"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
             package: p.name.clone(),
             quorum: p.quorum,
             maintainers: p.maintainers.clone(),
+            approval: p.approval.as_str(),
         })
         .collect();
     db.log_package_policies(&policies, crate::unix_now())

@@ -105,7 +105,7 @@ impl AppState {
         &self.inner.publishing
     }
 
-    fn key(&self) -> &GateKey {
+    pub(crate) fn key(&self) -> &GateKey {
         &self.inner.key
     }
 
@@ -201,6 +201,7 @@ pub fn router(state: AppState) -> Router {
     router = crate::publishers::dev_issuer_routes(router, &state);
     router = crate::execution::routes(router);
     router = crate::health::routes(router);
+    router = crate::web::routes(router);
     router = crate::metrics::instrument(router);
     router
         .fallback(|| async { ApiError::not_found("no such route (see /v1/openapi.json)") })

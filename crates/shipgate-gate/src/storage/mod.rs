@@ -44,20 +44,24 @@
 //! moment rather than to the oldest.
 
 mod copy;
+mod decisions;
 mod execution_tokens;
 mod log;
 mod maintainers;
 pub mod model;
 mod ops;
 mod outbox;
+mod passkeys;
 mod policy;
 pub mod postgres;
 mod quota;
+mod release_events;
 mod releases;
 mod sqlite;
 #[cfg(test)]
 mod test_db;
 mod webhooks;
+mod sessions;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -75,10 +79,12 @@ pub use log::{LogEntry, LogHead, StoredCheckpoint};
 pub use model::*;
 pub use ops::{OpsFigures, migration_versions};
 pub use outbox::{JobOutcome, PublishJob};
+pub use passkeys::{Ceremony, StoredPasskey};
 pub use policy::PackagePolicy;
 pub use quota::{PackageUsage, Sweepable};
 pub use releases::staged_leaf_len;
 pub use webhooks::{DeliveryOutcome, QueuedWebhookEvent, WebhookDelivery, WebhookFigures};
+pub use sessions::WebSession;
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";

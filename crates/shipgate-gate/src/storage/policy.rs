@@ -20,6 +20,8 @@ pub struct PackagePolicy {
     pub quorum: u32,
     /// Maintainers listed for it (each must also be enrolled for it).
     pub maintainers: Vec<String>,
+    /// `any` or `passkey` (see [`crate::config::ApprovalMode`]).
+    pub approval: &'static str,
 }
 
 impl PackagePolicy {
@@ -33,6 +35,7 @@ impl PackagePolicy {
             "package": self.package,
             "quorum": self.quorum,
             "maintainers": maintainers,
+            "approval": self.approval,
         })
     }
 }
@@ -89,6 +92,7 @@ mod tests {
             package: package.into(),
             quorum,
             maintainers: maintainers.iter().map(|m| (*m).to_owned()).collect(),
+            approval: "any",
         }
     }
 

@@ -108,6 +108,11 @@ pub(super) fn migrations() -> Vec<Migration> {
             include_str!("../../migrations/postgres/0005_publish.sql"),
         ),
         migration(
+            6,
+            "passkeys",
+            include_str!("../../migrations/postgres/0006_passkeys.sql"),
+        ),
+        migration(
             7,
             "webhooks",
             include_str!("../../migrations/postgres/0007_webhooks.sql"),

@@ -110,6 +110,11 @@ pub(super) fn migrations() -> Vec<Migration> {
             include_str!("../../migrations/0005_publish.sql"),
         ),
         migration(
+            6,
+            "passkeys",
+            include_str!("../../migrations/0006_passkeys.sql"),
+        ),
+        migration(
             7,
             "webhooks",
             include_str!("../../migrations/0007_webhooks.sql"),

@@ -16,14 +16,23 @@ use crate::exit::{CliError, CmdResult};
 pub enum Command {
     /// Enrol a maintainer: prints their maintainer token and TOTP secret (once).
     #[command(
-        after_help = "Example:\n  shipgate admin enroll alice --package hello --config /etc/shipgate/gate.toml\n  shipgate admin enroll alice --package hello --json > alice.json   # for provisioning scripts\n\nThe user must be listed in `maintainers` of each package in gate.toml.\nHand the printed token and QR code to the maintainer over a private channel;\nthe gate keeps only a hash of the token."
+        after_help = "Example:\n  shipgate admin enroll alice --package hello --config /etc/shipgate/gate.toml\n  shipgate admin enroll alice --package hello --json > alice.json   # for provisioning scripts\n\nThe user must be listed in `maintainers` of each package in gate.toml.\nHand the printed token and QR code to the maintainer over a private channel;\nthe gate keeps only a hash of the token.\n\nPasskeys:\n  shipgate admin enroll alice --package hello --passkey   # credentials and a passkey link\n  shipgate admin enroll alice --passkey                   # a new passkey link for an enrolled maintainer\nThe link works once, for an hour; the maintainer opens it and creates the passkey."
     )]
     Enroll {
         /// The user name (as listed in gate.toml).
         user: String,
-        /// A package the user may approve (repeat for several).
-        #[arg(long = "package", value_name = "NAME", required = true)]
+        /// A package the user may approve (repeat for several). With
+        /// `--passkey` it may be left out for a maintainer already enrolled.
+        #[arg(
+            long = "package",
+            value_name = "NAME",
+            required_unless_present = "passkey"
+        )]
         packages: Vec<String>,
+        /// Also print a one-time link (valid for an hour) with which the
+        /// maintainer registers a passkey in the browser.
+        #[arg(long)]
+        passkey: bool,
         /// Print the credentials as JSON (user, packages, token, totp_secret,
         /// otpauth_uri, digits) instead of text and a QR code.
         #[arg(long)]
@@ -51,6 +60,10 @@ pub enum Command {
     Revoke {
         /// The user name.
         user: String,
+        /// Revoke only this passkey (its credential id, as the log and
+        /// `admin enroll --passkey` show it); the maintainer stays enrolled.
+        #[arg(long, value_name = "CREDENTIAL_ID")]
+        passkey: Option<String>,
         /// Print JSON (user, ids of the releases whose approvals were withdrawn).
         #[arg(long)]
         json: bool,
@@ -127,12 +140,33 @@ pub fn run(command: Command) -> CmdResult {
         Command::Enroll {
             user,
             packages,
+            passkey,
             json,
             config,
         } => {
             let gate = load_config(&config.config)?;
+            if passkey && packages.is_empty() {
+                return print_passkey_link(&gate, &user, json, now, &config.config);
+            }
             let creds = block_on(admin::enroll(&gate, &user, &packages, now))?
                 .map_err(|e| admin_error(e, &config.config))?;
+            if passkey && json {
+                // One JSON document: the credentials and the link.
+                let link = block_on(admin::passkey_link(&gate, &user, now))?
+                    .map_err(|e| admin_error(e, &config.config))?;
+                print_json(&serde_json::json!({
+                    "user": user,
+                    "packages": packages,
+                    "token": creds.token,
+                    "totp_secret": creds.totp_secret,
+                    "otpauth_uri": creds.otpauth_uri,
+                    "digits": shipgate_gate::credentials::TOTP_DIGITS,
+                    "gate": gate.public_url,
+                    "passkey_link": link,
+                    "passkey_link_expires_in_seconds": shipgate_gate::web::ENROLMENT_LINK_SECONDS,
+                }))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if json {
                 print_json(&serde_json::json!({
                     "user": user,
@@ -167,6 +201,10 @@ pub fn run(command: Command) -> CmdResult {
                 "adds the secret to an authenticator app, and approves with `shipgate approve ID --gate {}`",
                 gate.public_url
             );
+            if passkey {
+                outln!();
+                return print_passkey_link(&gate, &user, false, now, &config.config);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Unlock { user, json, config } => {
@@ -191,7 +229,31 @@ pub fn run(command: Command) -> CmdResult {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Revoke { user, json, config } => {
+        Command::Revoke {
+            user,
+            passkey: Some(credential_id),
+            json,
+            config,
+        } => {
+            let gate = load_config(&config.config)?;
+            block_on(admin::revoke_passkey(&gate, &user, &credential_id, now))?
+                .map_err(|e| admin_error(e, &config.config))?;
+            if json {
+                print_json(&serde_json::json!({
+                    "user": user,
+                    "revoked_passkey": credential_id,
+                }))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            outln!("revoked passkey {credential_id} of {user}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Revoke {
+            user,
+            passkey: None,
+            json,
+            config,
+        } => {
             let gate = load_config(&config.config)?;
             let withdrawn = block_on(admin::revoke(&gate, &user, now))?
                 .map_err(|e| admin_error(e, &config.config))?;
@@ -307,4 +369,39 @@ fn print_status(statuses: &[MaintainerStatus], config: &Path) {
         };
         outln!("hint: {next}");
     }
+}
+
+/// Prints a one-time passkey enrolment link for an enrolled maintainer.
+fn print_passkey_link(
+    gate: &GateConfig,
+    user: &str,
+    json: bool,
+    now: i64,
+    config: &Path,
+) -> CmdResult {
+    let link =
+        block_on(admin::passkey_link(gate, user, now))?.map_err(|e| match e {
+            AdminError::Storage(StorageError::NoSuchMaintainer(_)) => {
+                CliError::usage(&e).hint(format!(
+                    "enrol them first, with the packages they approve: `shipgate admin enroll {user} --package NAME --passkey`"
+                ))
+            }
+            other => admin_error(other, config),
+        })?;
+    let expires = shipgate_gate::web::ENROLMENT_LINK_SECONDS;
+    if json {
+        print_json(&serde_json::json!({
+            "user": user,
+            "passkey_link": link,
+            "passkey_link_expires_in_seconds": expires,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "passkey enrolment link for {user} (works once, for {} minutes):",
+        expires / 60
+    );
+    outln!("  {link}");
+    outln!("hand it to the maintainer over a private channel; they open it and create the passkey");
+    Ok(ExitCode::SUCCESS)
 }

@@ -48,3 +48,5 @@ mod webhook_bench;
 mod webhook_receiver;
 mod webhooks;
 mod witness;
+mod web_browser;
+mod web_pages;
