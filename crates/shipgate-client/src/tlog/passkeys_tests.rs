@@ -449,3 +449,29 @@ fn malformed_passkey_leaves_are_violations() {
     );
     assert!(log.message(1).contains("already enrolled at leaf 2"));
 }
+
+#[test]
+fn the_report_lists_only_approvals_that_count() {
+    let mut log = Log::new("passkey");
+    log.stage(1, "1.0");
+    log.approve("alice", 1, "1.0");
+    log.approve("bob", 1, "1.0");
+    // Alice leaves the policy before the release: her approval stands in
+    // the log but no longer counts, and is not reported as counting.
+    log.events.push(event(
+        "package_policy",
+        "gate",
+        None,
+        json!({"package": "hello", "quorum": 1, "maintainers": ["bob"], "approval": "passkey"}),
+    ));
+    log.release(1, "1.0", &["bob"]);
+    let meaning = log.replay();
+    assert!(meaning.violations.is_empty(), "{meaning:?}");
+    let names: Vec<&str> = meaning.releases[0]
+        .approvals
+        .iter()
+        .map(|a| a.maintainer.as_str())
+        .collect();
+    assert_eq!(names, ["bob"]);
+    assert_eq!(meaning.releases[0].passkey_approvals(), 1);
+}

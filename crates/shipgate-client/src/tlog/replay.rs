@@ -128,7 +128,7 @@ pub struct ReleaseApprovals {
     pub quorum: u64,
     /// Whether its policy required passkey approvals.
     pub passkey_required: bool,
-    /// The approvals standing at release, by maintainer.
+    /// The approvals that count towards its quorum, in log order.
     pub approvals: Vec<ApprovalRecord>,
 }
 
@@ -743,7 +743,12 @@ impl Replay {
                 );
             }
         }
-        let mut approvals: Vec<ApprovalRecord> = records.into_values().collect();
+        // Only the approvals that count: a consumer reading the report must
+        // not see one that the quorum check set aside.
+        let mut approvals: Vec<ApprovalRecord> = records
+            .into_values()
+            .filter(|r| counted.contains(&&r.maintainer))
+            .collect();
         approvals.sort_by_key(|a| a.index);
         self.meaning.releases.push(ReleaseApprovals {
             index,

@@ -18,31 +18,9 @@ use shipgate_protocol::passkey_verify::software_authenticator::{SoftwareAuthenti
 use shipgate_protocol::release::ReleaseFile;
 
 use crate::gate_log::{Released, approve, log_verify, released, rewrite_history, stage};
+use crate::gate_log_meaning::tamper;
 use crate::gate_util::{Gate, enroll, json};
 use crate::util::{assert_exit, python_with, stderr, stdout};
-
-/// Stops the gate, runs `statements` on its database, starts it again.
-fn tamper(gate: Gate, statements: &[String]) -> Gate {
-    let (status, dir) = gate.terminate();
-    assert!(status.success());
-    let db = dir.path().join("data/gate.db");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        for statement in statements {
-            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        pool.close().await;
-    });
-    Gate::start_in(dir)
-}
 
 /// An `events` row about no release.
 fn event_row(kind: &str, actor: &str, detail: &Value) -> String {
