@@ -29,6 +29,7 @@ use shipgate_manifest::{MANIFEST_FILE, SIGNATURE_FILE};
 
 use crate::client::{Client, ClientError, Progress};
 use crate::tlog::audit::{self, ExpectedRelease, LogCheckError};
+use crate::tlog::replay::{ApprovalKind, ReleaseApprovals};
 use crate::tlog::saved;
 use crate::tlog::witnesses::{WitnessError, WitnessPolicy, WitnessReport, unix_now};
 use crate::user_config::{self, KnownGate, UserConfigError};
@@ -86,6 +87,10 @@ pub struct FetchReport {
     pub key_source: KeySource,
     /// The release's place in the gate's transparency log.
     pub log: LogReport,
+    /// How the release was approved, as replayed from the whole log (only
+    /// with [`FetchOptions::require_passkey_approvals`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<ReleaseApprovals>,
     /// The files, all verified.
     pub files: Vec<FetchedFile>,
 }
@@ -163,6 +168,11 @@ pub enum FetchError {
     /// The checkpoint lacks the witness cosignatures required, or they are too old.
     #[error(transparent)]
     Witnesses(#[from] WitnessError),
+    /// Passkey approvals were required and the log does not prove them: the
+    /// release's approvals are not a quorum of verified passkey assertions,
+    /// or the log breaks the gate's rules.
+    #[error("{0}")]
+    Approvals(String),
 }
 
 /// Options of one fetch.
@@ -182,6 +192,9 @@ pub struct FetchOptions<'a> {
     pub config_dir: Option<&'a Path>,
     /// The witness cosignatures the checkpoint must carry.
     pub witnesses: Option<&'a WitnessPolicy>,
+    /// Download and replay the whole log, and refuse the release unless
+    /// its approvals are a quorum of verified passkey assertions.
+    pub require_passkey_approvals: bool,
 }
 
 /// Fetches and verifies a release. `on_first_use` is called with the
@@ -219,6 +232,16 @@ pub fn fetch(
         options.witnesses,
     )?;
 
+    // 3b. Its approvals, replayed from the whole log, before any file is
+    // kept.
+    let approvals = if options.require_passkey_approvals {
+        Some(passkey_approvals(
+            client, &key, &note, package, version, log.index, progress,
+        )?)
+    } else {
+        None
+    };
+
     // 4. Files, into a private directory first.
     let out = options.out;
     let (staging, files) = download_verified(client, &base, &manifest, out, progress)?;
@@ -248,8 +271,67 @@ pub fn fetch(
         key_fingerprint,
         key_source,
         log,
+        approvals,
         files,
     })
+}
+
+/// Replays the log of the signed checkpoint in `note` and returns the
+/// approvals of the release whose `released` leaf is `released_index`,
+/// refusing anything short of a quorum of verified passkey approvals.
+fn passkey_approvals(
+    client: &Client,
+    key: &PublicKey,
+    note: &str,
+    package: &str,
+    version: &str,
+    released_index: u64,
+    progress: &dyn Progress,
+) -> Result<ReleaseApprovals, FetchError> {
+    let opened = audit::open_checkpoint(note.as_bytes(), key, "the gate's checkpoint")?;
+    let report = audit::audit_entries(client, &opened.checkpoint, progress)?;
+    let meaning = report.meaning;
+    if let Some(first) = meaning.violations.first() {
+        let count = meaning.violations.len() as u64 + meaning.more_violations;
+        return Err(FetchError::Approvals(format!(
+            "the gate's log breaks its rules at {count} leaves (first: leaf {} {}); run `shipgate log verify --entries` for all",
+            first.index,
+            shipgate_protocol::untrusted::escape_for_terminal(&first.message)
+        )));
+    }
+    let Some(release) = meaning
+        .releases
+        .into_iter()
+        .find(|r| r.index == released_index)
+    else {
+        return Err(FetchError::Approvals(format!(
+            "the log's leaf {released_index} does not release {package} {version}"
+        )));
+    };
+    let passkeys = release.passkey_approvals() as u64;
+    if passkeys < release.quorum {
+        let kinds: Vec<String> = release
+            .approvals
+            .iter()
+            .map(|a| {
+                let kind = match a.approval {
+                    ApprovalKind::Passkey => "passkey",
+                    _ => "TOTP",
+                };
+                format!("{} by {kind}", a.maintainer)
+            })
+            .collect();
+        return Err(FetchError::Approvals(format!(
+            "{package} {version} has {passkeys} verified passkey approval(s), but its quorum is {} (approvals: {})",
+            release.quorum,
+            if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                shipgate_protocol::untrusted::escape_for_terminal(&kinds.join(", "))
+            }
+        )));
+    }
+    Ok(release)
 }
 
 /// Downloads every file the manifest lists into a new private directory

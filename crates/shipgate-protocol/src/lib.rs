@@ -15,6 +15,7 @@ pub mod names;
 pub mod openapi;
 pub mod origin;
 pub mod passkey;
+pub mod passkey_verify;
 pub mod release;
 pub mod untrusted;
 pub mod wire;

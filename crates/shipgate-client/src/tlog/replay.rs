@@ -20,7 +20,19 @@
 //!   package or version than its staging;
 //! - `execution_token_issued` only for a released release;
 //! - an approval or rejection only by a maintainer who may decide on the
-//!   package, and one approval per maintainer.
+//!   package, and one approval per maintainer;
+//! - a passkey decision (`"approval": "passkey"`) is a valid WebAuthn
+//!   assertion by a credential enrolled earlier for that maintainer and not
+//!   revoked, over exactly this release and the manifest digest its staged
+//!   files give (and its `released` leaf names); each nonce is used once and
+//!   a credential's non-zero signature counter only grows (see
+//!   [`super::passkeys`]);
+//! - a package whose policy says `"approval": "passkey"` gets no TOTP
+//!   decisions, and its quorum counts passkey approvals only (distinct
+//!   credentials of distinct maintainers).
+//!
+//! For every release the report lists how each standing approval was made
+//! ([`ReleaseApprovals`]).
 //!
 //! Releases decided before the first `package_policy` of their package (logs
 //! written before the event existed) are checked against a quorum of one
@@ -31,6 +43,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 use shipgate_protocol::leaf::LogEvent;
+use shipgate_protocol::manifest::{release_manifest, sha256_hex};
+use shipgate_protocol::passkey;
+use shipgate_protocol::release::ReleaseFile;
+
+use super::passkeys::{PasskeyFault, Passkeys};
 
 /// Violations kept in full; more are only counted (a hostile log could
 /// hold millions).
@@ -58,6 +75,75 @@ pub enum Rule {
     NotAllowed,
     /// An event without the fields its kind needs.
     Malformed,
+    /// A passkey decision whose assertion does not verify, or is made with
+    /// a credential that is not the maintainer's, not enrolled or revoked,
+    /// or over another manifest than the release's.
+    Passkey,
+    /// A passkey assertion's nonce used again, or a signature counter that
+    /// did not increase.
+    Replayed,
+    /// A TOTP decision on a package whose policy requires passkeys.
+    ApprovalKind,
+}
+
+/// How one standing approval was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApprovalRecord {
+    /// The maintainer.
+    pub maintainer: String,
+    /// `passkey` or `totp`.
+    pub approval: ApprovalKind,
+    /// The passkey credential (base64url), for passkey approvals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
+    /// The `approved` leaf.
+    pub index: u64,
+}
+
+/// The second factor behind a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ApprovalKind {
+    /// A WebAuthn assertion, checked here against the enrolled key.
+    Passkey,
+    /// A TOTP code: the gate's word.
+    Totp,
+}
+
+/// How a released release was approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseApprovals {
+    /// The `released` leaf.
+    pub index: u64,
+    /// The release id.
+    pub release_id: i64,
+    /// Package.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// The manifest digest the `released` leaf names.
+    pub manifest_sha256: Option<String>,
+    /// The quorum its policy asked for (1 without a logged policy).
+    pub quorum: u64,
+    /// Whether its policy required passkey approvals.
+    pub passkey_required: bool,
+    /// The approvals that count towards its quorum, in log order.
+    pub approvals: Vec<ApprovalRecord>,
+}
+
+impl ReleaseApprovals {
+    /// Distinct credentials of distinct maintainers behind its passkey
+    /// approvals (each verified by the replay).
+    pub fn passkey_approvals(&self) -> usize {
+        let credentials: BTreeSet<&str> = self
+            .approvals
+            .iter()
+            .filter(|a| a.approval == ApprovalKind::Passkey)
+            .filter_map(|a| a.credential_id.as_deref())
+            .collect();
+        credentials.len()
+    }
 }
 
 /// One leaf that breaks a rule.
@@ -92,6 +178,8 @@ pub struct Meaning {
     pub unchecked: Vec<Unchecked>,
     /// Leaves checked only in part beyond those listed.
     pub more_unchecked: u64,
+    /// Every released release and how its approvals were made, in log order.
+    pub releases: Vec<ReleaseApprovals>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +204,10 @@ struct Release {
     package: String,
     version: String,
     decided: Option<(Decision, u64)>,
-    approvals: BTreeSet<String>,
+    approvals: BTreeMap<String, ApprovalRecord>,
+    /// The digest of the manifest its staged files give (`None`: they do
+    /// not form one).
+    manifest_sha256: Option<String>,
 }
 
 #[derive(Debug)]
@@ -130,6 +221,8 @@ struct Policy {
     quorum: u64,
     maintainers: BTreeSet<String>,
     index: u64,
+    /// `"approval": "passkey"`: TOTP decisions are refused.
+    passkey: bool,
 }
 
 /// Replays events one at a time ([`Replay::apply`]) and collects what breaks
@@ -140,6 +233,7 @@ pub struct Replay {
     released: HashMap<(String, String), u64>,
     maintainers: HashMap<String, Maintainer>,
     policies: BTreeMap<String, Policy>,
+    passkeys: Passkeys,
     meaning: Meaning,
 }
 
@@ -173,6 +267,14 @@ impl Replay {
             "maintainer_enrolled" => self.enrolled(index, event),
             "maintainer_revoked" => self.revoked(index, event),
             "staged" => self.staged(index, event),
+            "passkey_enrolled" => {
+                let result = self.passkeys.enrolled(index, event);
+                self.passkey_fault(index, result.err());
+            }
+            "passkey_revoked" => {
+                let result = self.passkeys.revoked(index, event);
+                self.passkey_fault(index, result.err());
+            }
             _ => self.about_release(index, event),
         }
     }
@@ -181,21 +283,29 @@ impl Replay {
         let package = event.detail_str("package");
         let quorum = event.detail.get("quorum").and_then(Value::as_u64);
         let maintainers = names(event.detail.get("maintainers"));
-        match (package, quorum, maintainers) {
-            (Some(package), Some(quorum), Some(maintainers)) if quorum >= 1 => {
+        // Logs from before passkeys have no `approval`: any factor.
+        let passkey = match event.detail.get("approval") {
+            None => Some(false),
+            Some(Value::String(kind)) if kind == "any" => Some(false),
+            Some(Value::String(kind)) if kind == "passkey" => Some(true),
+            Some(_) => None,
+        };
+        match (package, quorum, maintainers, passkey) {
+            (Some(package), Some(quorum), Some(maintainers), Some(passkey)) if quorum >= 1 => {
                 self.policies.insert(
                     package.to_owned(),
                     Policy {
                         quorum,
                         maintainers,
                         index,
+                        passkey,
                     },
                 );
             }
             _ => self.violation(
                 index,
                 Rule::Malformed,
-                "is a package_policy without a package, a quorum of at least 1 and a list of maintainers".into(),
+                "is a package_policy without a package, a quorum of at least 1 and a list of maintainers, or with an approval other than \"any\" or \"passkey\"".into(),
             ),
         }
     }
@@ -233,6 +343,7 @@ impl Replay {
         if let Some(maintainer) = self.maintainers.get_mut(name) {
             maintainer.revoked = true;
         }
+        self.passkeys.maintainer_revoked(index, name);
         // The gate withdraws a revoked maintainer's approvals of releases
         // still undecided.
         for release in self.releases.values_mut() {
@@ -257,15 +368,103 @@ impl Replay {
             self.violation(index, Rule::NotStaged, format!("stages release {id} again"));
             return;
         }
+        let manifest_sha256 = staged_manifest_digest(package, version, event);
         self.releases.insert(
             id,
             Release {
                 package: package.clone(),
                 version: version.clone(),
                 decided: None,
-                approvals: BTreeSet::new(),
+                approvals: BTreeMap::new(),
+                manifest_sha256,
             },
         );
+    }
+
+    fn passkey_fault(&mut self, index: u64, fault: Option<PasskeyFault>) {
+        match fault {
+            None => {}
+            Some(PasskeyFault::Malformed(message)) => {
+                self.violation(index, Rule::Malformed, message);
+            }
+            Some(PasskeyFault::Invalid(message)) => self.violation(index, Rule::Passkey, message),
+            Some(PasskeyFault::Replayed(message)) => {
+                self.violation(index, Rule::Replayed, message);
+            }
+        }
+    }
+
+    /// The factor behind decision leaf `index` on release `id`: for a
+    /// passkey, the checked credential; `Err(())` once the violation is
+    /// recorded (the decision then does not count).
+    fn second_factor(
+        &mut self,
+        index: u64,
+        event: &LogEvent,
+        id: i64,
+        package: &str,
+        what: &str,
+    ) -> Result<Option<String>, ()> {
+        let verb = verb(&event.kind);
+        let passkey_policy = self
+            .policies
+            .get(package)
+            .filter(|p| p.passkey)
+            .map(|p| p.index);
+        match event.detail.get("approval") {
+            // Logs from before passkeys: TOTP.
+            None => {}
+            Some(Value::String(kind)) if kind == "totp" => {}
+            Some(Value::String(kind)) if kind == "passkey" => {
+                let decision = if event.kind == "rejected" {
+                    passkey::Decision::Reject
+                } else {
+                    passkey::Decision::Approve
+                };
+                let digest = self
+                    .releases
+                    .get(&id)
+                    .and_then(|r| r.manifest_sha256.clone());
+                return match self
+                    .passkeys
+                    .decision(index, event, decision, digest.as_deref())
+                {
+                    Ok(checked) => Ok(Some(checked.credential_id)),
+                    Err(fault) => {
+                        let fault = match fault {
+                            PasskeyFault::Invalid(m) => PasskeyFault::Invalid(format!(
+                                "{verb} {what} with a passkey decision that does not stand: {m}"
+                            )),
+                            PasskeyFault::Replayed(m) => PasskeyFault::Replayed(format!(
+                                "{verb} {what} with a passkey that {m}"
+                            )),
+                            other => other,
+                        };
+                        self.passkey_fault(index, Some(fault));
+                        Err(())
+                    }
+                };
+            }
+            Some(_) => {
+                self.violation(
+                    index,
+                    Rule::Malformed,
+                    format!("{verb} {what} with an approval other than \"passkey\" or \"totp\""),
+                );
+                return Err(());
+            }
+        }
+        if let Some(policy) = passkey_policy {
+            self.violation(
+                index,
+                Rule::ApprovalKind,
+                format!(
+                    "{verb} {what} with TOTP, but its policy (leaf {policy}) requires passkeys: it does not count"
+                ),
+            );
+            return Err(());
+        }
+        Ok(None)
     }
 
     /// Why `name` may not decide on `package` now, if they may not.
@@ -359,6 +558,8 @@ impl Replay {
                         Rule::NotAllowed,
                         format!("rejects {what}, but {why}"),
                     );
+                } else {
+                    let _ = self.second_factor(index, event, id, &package, &what);
                 }
             }
             "released" => self.check_released(index, event, id, &package, &version, &what),
@@ -408,10 +609,35 @@ impl Replay {
             );
             return;
         }
+        if self
+            .releases
+            .get(&id)
+            .is_some_and(|r| r.approvals.contains_key(name))
+        {
+            self.violation(
+                index,
+                Rule::NotAllowed,
+                format!("approves {what} a second time as {name}"),
+            );
+            return;
+        }
+        let Ok(credential_id) = self.second_factor(index, event, id, package, what) else {
+            return;
+        };
+        let record = ApprovalRecord {
+            maintainer: name.to_owned(),
+            approval: if credential_id.is_some() {
+                ApprovalKind::Passkey
+            } else {
+                ApprovalKind::Totp
+            },
+            credential_id,
+            index,
+        };
         let first = self
             .releases
             .get_mut(&id)
-            .is_some_and(|r| r.approvals.insert(name.to_owned()));
+            .is_some_and(|r| r.approvals.insert(name.to_owned(), record).is_none());
         if !first {
             self.violation(
                 index,
@@ -440,14 +666,40 @@ impl Replay {
         } else {
             self.released.insert(key, index);
         }
-        let approvals = self
+        let (records, staged_digest) = self
             .releases
             .get(&id)
-            .map(|r| r.approvals.clone())
+            .map(|r| (r.approvals.clone(), r.manifest_sha256.clone()))
             .unwrap_or_default();
-        let (counted, discarded): (Vec<&String>, Vec<&String>) = approvals
-            .iter()
-            .partition(|name| self.may_not_decide(name, package).is_none());
+        let approvals: BTreeSet<String> = records.keys().cloned().collect();
+        let passkey_required = self.policies.get(package).is_some_and(|p| p.passkey);
+        // Under a passkey policy only passkey approvals count, even those
+        // made before the policy changed.
+        let (counted, discarded): (Vec<&String>, Vec<&String>) =
+            approvals.iter().partition(|name| {
+                self.may_not_decide(name, package).is_none()
+                    && (!passkey_required
+                        || records
+                            .get(*name)
+                            .is_some_and(|r| r.approval == ApprovalKind::Passkey))
+            });
+        let released_digest = event.detail_str("manifest_sha256").map(str::to_owned);
+        let any_passkey = records
+            .values()
+            .any(|r| r.approval == ApprovalKind::Passkey);
+        // Passkey approvals commit to the staged files' manifest: the one
+        // released must be that one.
+        if (any_passkey || passkey_required) && released_digest != staged_digest {
+            self.violation(
+                index,
+                Rule::Passkey,
+                format!(
+                    "releases {what} with manifest {}, but its staged files give manifest {}, the one its passkey approvals commit to",
+                    released_digest.as_deref().unwrap_or("(none)"),
+                    staged_digest.as_deref().unwrap_or("(none: the staged files do not form a manifest)"),
+                ),
+            );
+        }
         let (quorum, source) = match self.policies.get(package) {
             Some(policy) => (policy.quorum, format!("its policy (leaf {})", policy.index)),
             None => {
@@ -473,7 +725,10 @@ impl Replay {
             if !discarded.is_empty() {
                 let reasons: Vec<String> = discarded
                     .iter()
-                    .filter_map(|name| self.may_not_decide(name, package))
+                    .map(|name| {
+                        self.may_not_decide(name, package)
+                            .unwrap_or_else(|| format!("{name} approved with TOTP"))
+                    })
                     .collect();
                 message.push_str(&format!(" (not counted: {})", reasons.join("; ")));
             }
@@ -488,7 +743,34 @@ impl Replay {
                 );
             }
         }
+        // Only the approvals that count: a consumer reading the report must
+        // not see one that the quorum check set aside.
+        let mut approvals: Vec<ApprovalRecord> = records
+            .into_values()
+            .filter(|r| counted.contains(&&r.maintainer))
+            .collect();
+        approvals.sort_by_key(|a| a.index);
+        self.meaning.releases.push(ReleaseApprovals {
+            index,
+            release_id: id,
+            package: package.to_owned(),
+            version: version.to_owned(),
+            manifest_sha256: released_digest,
+            quorum,
+            passkey_required,
+            approvals,
+        });
     }
+}
+
+/// The digest of the release manifest the `staged` leaf's files give, as
+/// the gate computes it when it signs (`None` when the files do not form a
+/// manifest: then no passkey decision on the release can be checked).
+fn staged_manifest_digest(package: &str, version: &str, event: &LogEvent) -> Option<String> {
+    let files: Vec<ReleaseFile> =
+        serde_json::from_value(event.detail.get("files")?.clone()).ok()?;
+    let manifest = release_manifest(package, version, &files).ok()?;
+    Some(sha256_hex(&manifest.to_bytes()))
 }
 
 fn verb(kind: &str) -> &'static str {
@@ -647,7 +929,29 @@ mod tests {
 
     #[test]
     fn an_honest_log_means_what_it_says() {
-        assert_eq!(replay(&honest()), Meaning::default());
+        let meaning = replay(&honest());
+        assert_eq!(
+            Meaning {
+                releases: Vec::new(),
+                ..meaning.clone()
+            },
+            Meaning::default()
+        );
+        // Both releases are listed with their TOTP approvals.
+        let listed: Vec<(u64, Vec<(&str, ApprovalKind)>)> = meaning
+            .releases
+            .iter()
+            .map(|r| {
+                let approvals = r
+                    .approvals
+                    .iter()
+                    .map(|a| (a.maintainer.as_str(), a.approval))
+                    .collect();
+                (r.index, approvals)
+            })
+            .collect();
+        let both = vec![("alice", ApprovalKind::Totp), ("bob", ApprovalKind::Totp)];
+        assert_eq!(listed, [(6, both.clone()), (17, both)]);
     }
 
     #[test]

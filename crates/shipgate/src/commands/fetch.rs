@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use shipgate_client::fetch::{self, FetchError, FetchOptions, KeySource};
+use shipgate_client::tlog::replay::ApprovalKind;
 use shipgate_client::user_config;
 
 use super::gate_ui::{Bar, client_error, connect, format_size, print_json, printable};
@@ -13,7 +14,7 @@ use crate::exit::{CliError, CmdResult};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0 --gate-key gate.pub\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0   # trust on first use\n\nWithout --gate-key the gate's key is trusted on first use: its fingerprint is\nprinted and remembered in ~/.config/shipgate/known_gates.toml; a later\ndifferent key is refused (exit 1). The signed manifest is saved next to the\nfiles as shipgate.manifest + shipgate.manifest.minisig, so\n`minisign -Vm DIR/shipgate.manifest -p gate.pub` checks it again.\n\nThe release must also be in the gate's transparency log: its `released` event\nmust be included in a checkpoint signed by the same key, and that checkpoint\nmust extend the one remembered from the last fetch or `log verify` against this\ngate (log_checkpoints.toml beside known_gates.toml); a rolled-back or forked\nlog is refused (exit 1)."
+    after_help = "Example:\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0 --gate-key gate.pub\n  shipgate fetch --gate https://gate.example.com hello 1.2.0 --out ./hello-1.2.0   # trust on first use\n\nWithout --gate-key the gate's key is trusted on first use: its fingerprint is\nprinted and remembered in ~/.config/shipgate/known_gates.toml; a later\ndifferent key is refused (exit 1). The signed manifest is saved next to the\nfiles as shipgate.manifest + shipgate.manifest.minisig, so\n`minisign -Vm DIR/shipgate.manifest -p gate.pub` checks it again.\n\nThe release must also be in the gate's transparency log: its `released` event\nmust be included in a checkpoint signed by the same key, and that checkpoint\nmust extend the one remembered from the last fetch or `log verify` against this\ngate (log_checkpoints.toml beside known_gates.toml); a rolled-back or forked\nlog is refused (exit 1).\n\nWith --require-passkey-approvals it also downloads the whole log, replays it\n(as `shipgate log verify --entries` does) and refuses (exit 1) a release whose\napprovals are not a quorum of passkey assertions that verify, offline, against\ncredentials enrolled and not revoked earlier in the log, over exactly this\nrelease's manifest digest; TOTP approvals do not count. --json lists them."
 )]
 pub struct Args {
     /// The gate's base URL.
@@ -31,6 +32,9 @@ pub struct Args {
     gate_key: Option<PathBuf>,
     #[command(flatten)]
     witnesses: super::witness::WitnessFlags,
+    /// Refuse the release unless the log proves a quorum of passkey approvals (downloads the whole log).
+    #[arg(long, env = "SHIPGATE_REQUIRE_PASSKEY_APPROVALS")]
+    require_passkey_approvals: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -52,6 +56,7 @@ pub fn run(args: Args) -> CmdResult {
         gate_key: args.gate_key.as_deref(),
         config_dir: config_dir.as_deref(),
         witnesses: witnesses.as_ref(),
+        require_passkey_approvals: args.require_passkey_approvals,
     };
     let gate = args.gate.clone();
     let on_first_use = move |fp: &str| {
@@ -108,6 +113,29 @@ pub fn run(args: Args) -> CmdResult {
     if let Some(report) = &log.witnesses {
         outln!("witnesses        {}", super::witness::describe(report));
     }
+    if let Some(release) = &report.approvals {
+        outln!(
+            "approvals        {} verified passkey approval(s), quorum {} (whole log replayed)",
+            release.passkey_approvals(),
+            release.quorum
+        );
+        for approval in &release.approvals {
+            outln!(
+                "  {} ({}{}) at log leaf {}",
+                printable(&approval.maintainer),
+                match approval.approval {
+                    ApprovalKind::Passkey => "passkey",
+                    _ => "TOTP",
+                },
+                approval
+                    .credential_id
+                    .as_deref()
+                    .map(|id| format!(", credential {}", printable(id)))
+                    .unwrap_or_default(),
+                approval.index
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -130,6 +158,9 @@ fn fetch_error(err: FetchError, gate: &str) -> CliError {
         FetchError::Exists(_) => CliError::usage(err),
         FetchError::Log(e) => super::log::log_error(e, gate),
         FetchError::Witnesses(e) => super::witness::witness_error(e),
+        FetchError::Approvals(_) => CliError::check(err).hint(
+            "nothing was written to --out; do not use this release and tell the package's maintainers",
+        ),
         other => CliError::usage(other),
     }
 }

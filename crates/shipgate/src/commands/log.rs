@@ -211,6 +211,16 @@ fn verify(args: VerifyArgs) -> CmdResult {
         outln!(
             "meaning     every event replayed: each release has its quorum of approvals by maintainers enrolled, listed and not revoked; nothing decided twice or about a release never staged"
         );
+        let releases = &report.meaning.releases;
+        let passkey_only = releases
+            .iter()
+            .filter(|r| !r.approvals.is_empty() && r.passkey_approvals() == r.approvals.len())
+            .count();
+        outln!(
+            "approvals   {} releases: {passkey_only} approved by passkeys only (each assertion verified against its enrolled key), {} with TOTP approvals (the gate's word; --json lists every approval)",
+            releases.len(),
+            releases.len() - passkey_only
+        );
         // A log from before policies were logged can have many: the first
         // few, then a count (`--json` lists them all).
         const SHOWN: usize = 10;

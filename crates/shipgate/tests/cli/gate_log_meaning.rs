@@ -12,7 +12,7 @@ use crate::gate_util::{Gate, json};
 use crate::util::{assert_exit, stderr, stdout};
 
 /// Stops the gate, runs `statements` on its database, starts it again.
-fn tamper(gate: Gate, statements: &[String]) -> Gate {
+pub(crate) fn tamper(gate: Gate, statements: &[String]) -> Gate {
     let (status, dir) = gate.terminate();
     assert!(status.success());
     let db = dir.path().join("data/gate.db");

@@ -22,6 +22,7 @@ mod gate_log;
 mod gate_log_meaning;
 mod gate_log_paging;
 mod gate_matrix;
+mod gate_passkey_approvals;
 mod gate_quota;
 mod gate_scale;
 mod gate_util;
