@@ -1,0 +1,5 @@
+//! Content-addressed blob storage (see [`dir`]).
+
+mod dir;
+
+pub use dir::*;
