@@ -17,9 +17,17 @@ pub fn open_configured(config: &GateConfig) -> Result<(Blobs, u64), BlobError> {
             let settings = config.blobs_s3.clone().unwrap_or_default();
             let store = S3Store::open(&bucket, &prefix, &settings)?;
             let scratch = data.join("blob-downloads");
+            // Copies a crashed process was still using; this process has
+            // none yet.
+            match std::fs::remove_dir_all(&scratch) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err.into()),
+            }
+            let grace = settings.sweep_grace_seconds();
             Ok((
-                Blobs::new(Arc::new(store), scratch),
-                settings.sweep_grace_seconds(),
+                Blobs::new(Arc::new(store), scratch).with_grace(grace),
+                grace,
             ))
         }
     }

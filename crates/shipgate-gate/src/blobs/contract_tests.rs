@@ -512,3 +512,32 @@ async fn bench_put_get_throughput() {
         }
     }
 }
+
+/// In a store shared by replicas, the files of an expired release are not
+/// deleted while they are young: another replica may just have stored the
+/// same bytes for a release it is about to commit.
+#[tokio::test]
+async fn discarding_respects_the_grace_period_of_a_shared_store() {
+    let f = fixture(Kind::Dir).await;
+    let shared = f.blobs.clone().with_grace(600);
+    let mut holds = shared.holds(f.db.clone());
+    let key = put(&shared, &mut holds, b"expired release").await.unwrap();
+    holds.end(false).await;
+    assert_eq!(
+        shared
+            .discard_unreferenced(std::slice::from_ref(&key), &f.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(shared.store().len(&key).await.unwrap().is_some());
+    // With one writer (no grace) it goes at once.
+    assert_eq!(
+        f.blobs
+            .discard_unreferenced(std::slice::from_ref(&key), &f.db)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(f.blobs.store().modified(&key).await.unwrap(), None);
+}

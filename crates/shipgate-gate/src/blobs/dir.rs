@@ -47,6 +47,12 @@ impl DirStore {
     }
 }
 
+fn unix_seconds(at: std::time::SystemTime) -> i64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn not_found(key: &str, err: io::Error) -> BlobError {
     if err.kind() == io::ErrorKind::NotFound {
         BlobError::NotFound {
@@ -98,6 +104,14 @@ impl BlobStore for DirStore {
         }
     }
 
+    async fn modified(&self, key: &str) -> Result<Option<i64>, BlobError> {
+        match tokio::fs::metadata(self.checked_path(key)?).await {
+            Ok(meta) => Ok(Some(unix_seconds(meta.modified()?))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match tokio::fs::remove_file(self.checked_path(key)?).await {
             Ok(()) => Ok(()),
@@ -123,11 +137,7 @@ impl BlobStore for DirStore {
                     Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
                     Err(err) => return Err(err),
                 };
-                let modified = meta
-                    .modified()?
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-                    .unwrap_or(0);
+                let modified = unix_seconds(meta.modified()?);
                 blobs.push(StoredBlob {
                     key: name.to_owned(),
                     len: meta.len(),

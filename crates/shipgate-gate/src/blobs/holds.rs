@@ -69,9 +69,11 @@ impl Blobs {
         Ok(())
     }
 
-    /// Deletes each of `keys` that no live release references and no
-    /// request holds (the files of expired and purged releases). Returns
-    /// how many were deleted.
+    /// Deletes each of `keys` that no live release references, no request
+    /// holds, and (in a store shared by replicas) that was not written
+    /// within the grace period (the files of expired and purged releases;
+    /// one kept now is left to the periodic sweep). Returns how many were
+    /// deleted.
     pub async fn discard_unreferenced(
         &self,
         keys: &[String],
@@ -82,6 +84,17 @@ impl Blobs {
         for key in keys {
             if !is_blob_key(key) || holds.contains_key(key) || db.blob_referenced(key).await? {
                 continue;
+            }
+            if self.grace_seconds > 0 {
+                let grace = i64::try_from(self.grace_seconds).unwrap_or(i64::MAX);
+                match self.store.modified(key).await {
+                    Ok(Some(at)) if crate::unix_now().saturating_sub(at) >= grace => {}
+                    Ok(_) => continue,
+                    Err(err) => {
+                        tracing::warn!(%err, blob = %key, "reading an unreferenced blob's age");
+                        continue;
+                    }
+                }
             }
             match self.store.delete(key).await {
                 Ok(()) => deleted += 1,

@@ -72,6 +72,9 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// The size of a blob, or `None` when it is absent.
     async fn len(&self, key: &str) -> Result<Option<u64>, BlobError>;
 
+    /// When a blob was last written (Unix seconds), or `None` when absent.
+    async fn modified(&self, key: &str) -> Result<Option<i64>, BlobError>;
+
     /// Deletes a blob; deleting an absent blob is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 
@@ -121,6 +124,7 @@ pub struct Blobs {
     store: Arc<dyn BlobStore>,
     holds: holds::HoldCounts,
     scratch: PathBuf,
+    grace_seconds: u64,
 }
 
 impl Blobs {
@@ -130,7 +134,22 @@ impl Blobs {
             store,
             holds: holds::HoldCounts::default(),
             scratch: scratch.into(),
+            grace_seconds: 0,
         }
+    }
+
+    /// Shared with other replicas: a blob written less than `seconds` ago
+    /// is never deleted (it may be about to be referenced by another
+    /// replica's release), and [`sweep_due`](Self::sweep_due) says the
+    /// periodic sweep should run.
+    pub fn with_grace(mut self, seconds: u64) -> Self {
+        self.grace_seconds = seconds;
+        self
+    }
+
+    /// The grace period in seconds (0: the store has one writer).
+    pub fn grace_seconds(&self) -> u64 {
+        self.grace_seconds
     }
 
     /// Blobs in a directory (created if needed), the embedded default.

@@ -191,6 +191,15 @@ impl BlobStore for S3Store {
         }
     }
 
+    async fn modified(&self, key: &str) -> Result<Option<i64>, BlobError> {
+        checked(key)?;
+        match self.store.head(&self.object(key)).await {
+            Ok(meta) => Ok(Some(meta.last_modified.timestamp())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(self.failed(key, err)),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         checked(key)?;
         match self.store.delete(&self.object(key)).await {

@@ -92,7 +92,7 @@ fn stage_approve_fetch_with_blobs_in_a_bucket() {
         ],
     );
     assert_exit(&out, 0);
-    assert_eq!(json(&out)["name"], "hello", "{}", json(&out));
+    assert_eq!(json(&out)["package"], "hello", "{}", json(&out));
     assert_eq!(std::fs::read(dir.join("got/hello.tar.gz")).unwrap(), big);
     assert_eq!(
         std::fs::read(dir.join("got/README.txt")).unwrap(),
@@ -146,6 +146,9 @@ fn a_malformed_bucket_setting_is_refused_at_start_with_the_field_named() {
         .unwrap();
     assert_exit(&out, 2);
     let err = crate::util::stderr(&out);
-    assert!(err.contains("blobs: bucket \"Not_A_Bucket\""), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("gate.toml: blobs: bucket \"Not_A_Bucket\""),
+        "{err}"
+    );
 }
