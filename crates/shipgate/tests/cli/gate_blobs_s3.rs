@@ -18,7 +18,8 @@ pub fn s3_config(config: &str, server: &s3_server::S3Server) -> String {
     format!(
         "blobs = \"s3://{bucket}/gate\"\n{config}\n\n[blobs_s3]\nendpoint = \"{endpoint}\"\n\
          region = \"{region}\"\nallow_http = true\naccess_key_id = \"{key}\"\n\
-         secret_access_key = \"{secret}\"\nmax_retries = 1\nretry_timeout_seconds = 5\n",
+         secret_access_key = \"{secret}\"\nmax_retries = 1\nretry_timeout_seconds = 5\n\
+         sweep_grace_minutes = 0\n",
         endpoint = server.endpoint,
         region = s3_server::REGION,
         key = s3_server::ACCESS_KEY,
@@ -41,6 +42,47 @@ pub fn with_s3_blobs(dir: &Path) {
         return;
     }
     std::fs::write(&path, s3_config(&config, s3_server::shared())).unwrap();
+}
+
+/// The blob keys stored by the gate in `dir` (its `data/blobs`, or its
+/// bucket when `gate.toml` names one), with anything else in the directory
+/// (temp files) too, so tests can say "nothing is left".
+pub fn stored_files(dir: &Path) -> Vec<String> {
+    let config = std::fs::read_to_string(dir.join("gate.toml")).unwrap_or_default();
+    let setting = |key: &str| {
+        config.lines().find_map(|line| {
+            let value = line.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+            Some(value.trim().trim_matches('"').to_owned())
+        })
+    };
+    let (Some(location), Some(endpoint)) = (setting("blobs"), setting("endpoint")) else {
+        return std::fs::read_dir(dir.join("data/blobs"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+    };
+    let location = location.strip_prefix("s3://").unwrap();
+    let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+    let port = endpoint.rsplit(':').next().unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port.parse().unwrap())).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "GET /{bucket}?list-type=2&prefix={prefix}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+        .split("<Key>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</Key>").next())
+        .map(|key| key.rsplit('/').next().unwrap_or(key).to_owned())
+        .collect()
 }
 
 #[test]
@@ -99,12 +141,16 @@ fn stage_approve_fetch_with_blobs_in_a_bucket() {
         b"hello 1.0.0\n"
     );
     // The bytes are in the bucket, not in the data directory.
+    let mut stored = stored_files(dir);
+    stored.sort();
+    let mut expected = vec![sha256_hex(&big), sha256_hex(b"hello 1.0.0\n")];
+    expected.sort();
+    assert_eq!(stored, expected);
     let blob_dir = dir.join("data/blobs");
     let local: Vec<_> = std::fs::read_dir(&blob_dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(local.is_empty(), "{local:?}");
-    assert_eq!(sha256_hex(&big).len(), 64);
 
     let (status, body) = gate.get("/healthz");
     assert_eq!(status, 200, "{body}");

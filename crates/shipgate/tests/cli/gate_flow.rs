@@ -349,9 +349,7 @@ fn hostile_staging_bodies_are_refused_and_leave_nothing() {
     // Nothing was staged and no blob or temp file remains.
     let (_, list) = gate.get("/v1/releases");
     assert_eq!(list.trim(), r#"{"releases":[]}"#);
-    let blobs: Vec<_> = std::fs::read_dir(gate.path().join("data/blobs"))
-        .unwrap()
-        .collect();
+    let blobs = crate::gate_blobs_s3::stored_files(gate.path());
     assert!(blobs.is_empty(), "{blobs:?}");
 
     // The good body stages.
