@@ -9,7 +9,7 @@ use shipgate_protocol::wire::ArtifactReview;
 use shipgate_registry::artifact::{Declarations, Limits, accepts, check_release, diff};
 use shipgate_registry::{ArtifactInfo, TargetKind};
 
-use crate::blobs::BlobStore;
+use crate::blobs::{Blobs, LocalBlob};
 use crate::config::PackageConfig;
 use crate::storage::ReleaseFile;
 
@@ -17,7 +17,7 @@ use crate::storage::ReleaseFile;
 /// target of `package`. Returns the JSON to store with the release (`None`
 /// for a package without targets), or one line naming the file and field.
 pub async fn check_staged(
-    blobs: &BlobStore,
+    blobs: &Blobs,
     package: &PackageConfig,
     version: &str,
     files: &[ReleaseFile],
@@ -38,13 +38,17 @@ pub async fn check_staged(
         ));
     }
     let mut jobs = Vec::new();
+    // Local copies of remote blobs; deleted when the checks are done.
+    let mut local: Vec<LocalBlob> = Vec::new();
     for target in &package.targets {
         let mut picked: Vec<(String, PathBuf)> = Vec::new();
         for file in files.iter().filter(|f| accepts(target.kind, &f.path)) {
-            let path = blobs
-                .path(&file.sha256)
-                .ok_or_else(|| format!("{}: not stored", file.path))?;
-            picked.push((file.path.clone(), path));
+            let blob = blobs
+                .local_file(&file.sha256)
+                .await
+                .map_err(|e| format!("{}: not readable from the blob store: {e}", file.path))?;
+            picked.push((file.path.clone(), blob.path().to_owned()));
+            local.push(blob);
         }
         let name = target.name.clone().unwrap_or_else(|| package.name.clone());
         jobs.push((target.kind, picked, name));
@@ -53,6 +57,7 @@ pub async fn check_staged(
     let infos = tokio::task::spawn_blocking(move || check_all(jobs, &version))
         .await
         .map_err(|e| format!("reading the archives failed: {e}"))??;
+    drop(local);
     serde_json::to_string(&infos)
         .map(Some)
         .map_err(|e| format!("cannot record the archives: {e}"))

@@ -156,12 +156,20 @@ pub fn what_else(config: &GateConfig) -> Vec<BackupItem> {
             path: data.join("oidc-keys"),
             note: "signs execution tokens; deploy steps trust these keys",
         },
-        BackupItem {
+    ];
+    if config.blobs.is_none() {
+        items.push(BackupItem {
             what: "blobs",
             path: data.join("blobs"),
             note: "the released and staged files; copy after the database backup (blobs are written before the database refers to them)",
-        },
-    ];
+        });
+    } else {
+        items.push(BackupItem {
+            what: "blobs (bucket)",
+            path: PathBuf::from(config.blobs.clone().unwrap_or_default()),
+            note: "the released and staged files live in the bucket: enable its versioning (or object lock) so that it is its own backup; a copy of the bucket taken after the database backup also works",
+        });
+    }
     if let Some((cert, key)) = config.tls_paths() {
         items.push(BackupItem {
             what: "TLS certificate",

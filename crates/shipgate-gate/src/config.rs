@@ -83,6 +83,13 @@ pub struct GateConfig {
     /// provide it (the URL is never logged with its password).
     #[serde(default)]
     pub database: Option<String>,
+    /// Where the released and staged files live: absent for `DATA/blobs/`,
+    /// or `s3://BUCKET/PREFIX` (reached as `[blobs_s3]` says).
+    #[serde(default)]
+    pub blobs: Option<String>,
+    /// How to reach the bucket of `blobs = "s3://..."`.
+    #[serde(default)]
+    pub blobs_s3: Option<crate::blobs::S3Settings>,
     /// The gate's minisign secret key (signs release manifests).
     pub gate_key: PathBuf,
     /// The key that seals maintainers' TOTP secrets in the database
@@ -660,6 +667,8 @@ impl GateConfig {
         if self.audience.trim().is_empty() {
             return Err(invalid("audience".into(), "must not be empty".into()));
         }
+        crate::blobs::check_settings(self.blobs.as_deref(), self.blobs_s3.as_ref())
+            .map_err(|(field, message)| invalid(field.into(), message))?;
         if !(1..=3600).contains(&self.idle_timeout_seconds) {
             return Err(invalid(
                 "idle_timeout_seconds".into(),

@@ -1,11 +1,12 @@
 //! `GET /healthz`: is this gate able to do its job right now?
 //!
-//! Three checks, each reported by name: the process answers (it does, or
+//! Four checks, each reported by name: the process answers (it does, or
 //! there would be no answer), the database takes a write (a row written and
-//! rolled back, under the same writer queue as real requests), and the data
+//! rolled back, under the same writer queue as real requests), the data
 //! directory's file system has at least `min_free_disk_bytes` free (a gate
 //! that cannot store an upload or fsync a commit should leave the load
-//! balancer's pool before it starts failing requests). 200 when all pass,
+//! balancer's pool before it starts failing requests), and the blob store
+//! answers (a bucket that cannot be reached fails every staging and fetch). 200 when all pass,
 //! 503 otherwise; the body is JSON either way.
 
 use std::path::Path;
@@ -23,6 +24,8 @@ use crate::api::AppState;
 
 /// How long the database write probe may wait for its turn.
 const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the blob store may take to answer a probe.
+const BLOB_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Adds `GET /healthz` to the gate's public router: the same checks, but
 /// only their names and verdicts (free disk space is the operator's
@@ -74,10 +77,23 @@ async fn check(State(state): State<AppState>) -> (StatusCode, Value) {
             json!({ "ok": false, "error": "cannot read free disk space", "min_free_bytes": min })
         }
     };
+    let blobs = match tokio::time::timeout(BLOB_PROBE_TIMEOUT, state.blobs().store().probe()).await
+    {
+        Ok(Ok(())) => json!({ "ok": true }),
+        Ok(Err(err)) => {
+            tracing::error!(%err, "healthz: the blob store does not answer");
+            json!({ "ok": false, "error": "blob store unreachable" })
+        }
+        Err(_) => {
+            tracing::error!("healthz: the blob store probe timed out");
+            json!({ "ok": false, "error": "blob store probe timed out" })
+        }
+    };
     let checks = json!({
         "process": { "ok": true },
         "database": database,
         "disk": disk,
+        "blobs": blobs,
     });
     let healthy = checks
         .as_object()

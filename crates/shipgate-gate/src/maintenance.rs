@@ -84,11 +84,31 @@ pub async fn run_once(state: &AppState, now: i64) -> Result<Report, StorageError
     Ok(report)
 }
 
-/// Runs [`run_once`] now and then every `interval`, until the process ends.
+/// How often a gate sharing its blob store with other replicas sweeps it
+/// for orphans (an upload whose release never committed on any replica).
+const SHARED_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Runs [`run_once`] now and then every `interval`, until the process ends;
+/// with a blob store shared by replicas, also the orphan sweep (hourly).
 pub async fn run_periodically(state: AppState, interval: Duration) {
+    let mut last_sweep = tokio::time::Instant::now();
     loop {
         if let Err(err) = run_once(&state, crate::unix_now()).await {
             tracing::error!(%err, "housekeeping (expiry, retention) failed; retrying later");
+        }
+        let blobs = state.blobs();
+        if blobs.grace_seconds() > 0 && last_sweep.elapsed() >= SHARED_SWEEP_INTERVAL {
+            last_sweep = tokio::time::Instant::now();
+            match blobs
+                .sweep(state.db(), blobs.grace_seconds(), crate::unix_now())
+                .await
+            {
+                Ok(report) if report.unreferenced > 0 => {
+                    tracing::info!(blobs = report.unreferenced, "swept unreferenced blobs")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::error!(%err, "blob sweep failed; retrying later"),
+            }
         }
         tokio::time::sleep(interval).await;
     }

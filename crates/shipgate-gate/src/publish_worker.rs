@@ -156,9 +156,20 @@ async fn attempt(state: &AppState, job: &PublishJob) -> JobOutcome {
     else {
         return failed("no credential loaded for this target".to_owned());
     };
-    let files = match files_for(state, job, target.kind).await {
+    // The local copies (`_local`) live until the publish is done.
+    let (files, _local) = match files_for(state, job, target.kind).await {
         Ok(files) => files,
-        Err(error) => return failed(error),
+        Err(FilesError::Gone(error)) => return failed(error),
+        Err(FilesError::Store(error)) if job.attempts.saturating_add(1) < publishing.attempts() => {
+            // The blob store may be back on the next attempt.
+            let wait = publishing.backoff_after(job.attempts.saturating_add(1));
+            return JobOutcome::Retry {
+                error,
+                next_attempt_ms: now_ms()
+                    .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
+            };
+        }
+        Err(FilesError::Store(error)) => return failed(error),
     };
     let result = state
         .publishing()
@@ -197,39 +208,53 @@ async fn attempt(state: &AppState, job: &PublishJob) -> JobOutcome {
     }
 }
 
-/// The released files this target publishes, with their blob paths.
+/// Why the files of a publish job are not at hand.
+enum FilesError {
+    /// The release or its files are gone for good.
+    Gone(String),
+    /// The blob store failed (it may recover).
+    Store(String),
+}
+
+/// The released files this target publishes, with their blob paths, and
+/// the local copies behind those paths.
 async fn files_for(
     state: &AppState,
     job: &PublishJob,
     kind: shipgate_registry::TargetKind,
-) -> Result<Vec<PublishFile>, String> {
+) -> Result<(Vec<PublishFile>, Vec<crate::blobs::LocalBlob>), FilesError> {
     let detail = state
         .db()
         .release(job.release_id)
         .await
-        .map_err(|e| format!("reading release {}: {e}", job.release_id))?
-        .ok_or_else(|| format!("release {} is gone", job.release_id))?;
+        .map_err(|e| FilesError::Store(format!("reading release {}: {e}", job.release_id)))?
+        .ok_or_else(|| FilesError::Gone(format!("release {} is gone", job.release_id)))?;
     let mut files = Vec::new();
+    let mut local = Vec::new();
     for file in detail
         .files
         .iter()
         .filter(|f| shipgate_registry::artifact::accepts(kind, &f.path))
     {
-        let path = state
-            .blobs()
-            .path(&file.sha256)
-            .ok_or_else(|| format!("{}: no stored blob", file.path))?;
+        let blob = match state.blobs().local_file(&file.sha256).await {
+            Ok(blob) => blob,
+            Err(crate::blobs::BlobError::NotFound { .. } | crate::blobs::BlobError::NotAKey) => {
+                return Err(FilesError::Gone(format!("{}: no stored blob", file.path)));
+            }
+            Err(err) => return Err(FilesError::Store(format!("{}: {err}", file.path))),
+        };
         files.push(PublishFile {
             file_name: file.path.clone(),
-            path,
+            path: blob.path().to_owned(),
             sha256: file.sha256.clone(),
         });
+        local.push(blob);
     }
     if files.is_empty() {
-        return Err(format!(
+        return Err(FilesError::Gone(format!(
             "release {} has no file for this target",
             job.release_id
-        ));
+        )));
     }
-    Ok(files)
+    Ok((files, local))
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::api::{self, AppState, Parts};
-use crate::blobs::{BlobStore, SweepReport};
+use crate::blobs::SweepReport;
 use crate::config::GateConfig;
 use crate::execution::{ExecutionIssuer, ExecutionKeyError};
 use crate::publishers::PublisherAuth;
@@ -24,13 +24,13 @@ pub enum ServeError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The blob directory could not be opened or swept.
-    #[error("blob directory {path}: {source}")]
+    /// The blob store could not be opened or swept.
+    #[error("blob store {store}: {source}")]
     Blobs {
-        /// The directory.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The store (`directory PATH`, `s3://BUCKET/PREFIX`).
+        store: String,
+        /// What failed.
+        source: crate::blobs::SweepError,
     },
     /// The gate key could not be loaded.
     #[error(transparent)]
@@ -92,23 +92,25 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
         .collect();
     db.log_package_policies(&policies, crate::unix_now())
         .await?;
-    let blob_dir = data.join("blobs");
-    let blobs = BlobStore::open(&blob_dir).map_err(|source| ServeError::Blobs {
-        path: blob_dir.display().to_string(),
-        source,
-    })?;
-    // Before accepting any upload: nothing in flight can own a blob yet.
-    let referenced = db.referenced_blobs().await?;
+    let (blobs, grace) =
+        crate::blobs::open_configured(&config).map_err(|source| ServeError::Blobs {
+            store: config.blobs.clone().unwrap_or_else(|| "DATA/blobs".into()),
+            source: source.into(),
+        })?;
+    // Before accepting any upload: nothing in flight in this process can own
+    // a blob yet; other replicas' uploads are protected by the grace period.
     let swept = blobs
-        .sweep(&referenced)
+        .sweep(&db, grace, crate::unix_now())
+        .await
         .map_err(|source| ServeError::Blobs {
-            path: blob_dir.display().to_string(),
+            store: blobs.store().describe(),
             source,
         })?;
-    if swept != SweepReport::default() {
+    if swept.temp_files > 0 || swept.unreferenced > 0 {
         tracing::warn!(
             temp_files = swept.temp_files,
             unreferenced = swept.unreferenced,
+            kept_young = swept.kept_young,
             "removed leftovers of interrupted uploads"
         );
     }

@@ -22,7 +22,7 @@ use axum::routing::{MethodRouter, get, post};
 
 pub use error::{ApiError, REFUSED_MESSAGE};
 
-use crate::blobs::BlobStore;
+use crate::blobs::Blobs;
 use crate::config::GateConfig;
 use crate::execution::ExecutionIssuer;
 use crate::publishers::PublisherAuth;
@@ -50,7 +50,7 @@ pub struct Parts {
     /// The database.
     pub db: Db,
     /// The blob store.
-    pub blobs: BlobStore,
+    pub blobs: Blobs,
     /// The gate's signing key.
     pub key: GateKey,
     /// The key that seals TOTP secrets at rest.
@@ -96,7 +96,7 @@ impl AppState {
     }
 
     /// The blob store.
-    pub fn blobs(&self) -> &BlobStore {
+    pub fn blobs(&self) -> &Blobs {
         &self.inner.blobs
     }
 

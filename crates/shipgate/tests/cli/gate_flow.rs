@@ -349,9 +349,7 @@ fn hostile_staging_bodies_are_refused_and_leave_nothing() {
     // Nothing was staged and no blob or temp file remains.
     let (_, list) = gate.get("/v1/releases");
     assert_eq!(list.trim(), r#"{"releases":[]}"#);
-    let blobs: Vec<_> = std::fs::read_dir(gate.path().join("data/blobs"))
-        .unwrap()
-        .collect();
+    let blobs = crate::gate_blobs_s3::stored_files(gate.path());
     assert!(blobs.is_empty(), "{blobs:?}");
 
     // The good body stages.
@@ -463,8 +461,9 @@ fn a_client_that_goes_away_mid_upload_leaves_no_blob_behind() {
         sha256_hex(&second)
     );
     let (ct, body) = multipart(&announce, &[("file.0", &first), ("file.1", &second)]);
-    let blobs = gate.path().join("data/blobs");
-    let first_blob = blobs.join(sha256_hex(&first));
+    // In the data directory or the bucket, whichever the gate uses.
+    let first_key = sha256_hex(&first);
+    let first_stored = || crate::gate_blobs_s3::stored_files(gate.path()).contains(&first_key);
     for round in 0..3 {
         // The whole of file.0 and part of file.1, then the client hangs up
         // while the server lives on.
@@ -482,7 +481,7 @@ fn a_client_that_goes_away_mid_upload_leaves_no_blob_behind() {
         }
         let mut stored = false;
         for _ in 0..500 {
-            if first_blob.exists() {
+            if first_stored() {
                 stored = true;
                 break;
             }
@@ -492,10 +491,7 @@ fn a_client_that_goes_away_mid_upload_leaves_no_blob_behind() {
         drop(stream);
         let mut left = Vec::new();
         for _ in 0..500 {
-            left = std::fs::read_dir(&blobs)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
+            left = crate::gate_blobs_s3::stored_files(gate.path());
             if left.is_empty() {
                 break;
             }
@@ -516,7 +512,7 @@ fn a_client_that_goes_away_mid_upload_leaves_no_blob_behind() {
         &body,
     );
     assert_eq!(status, 201, "{text}");
-    assert!(first_blob.exists());
+    assert!(first_stored());
 }
 
 /// Starts `shipgate serve --dev` in `dir` and returns the child and its

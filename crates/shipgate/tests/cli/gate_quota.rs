@@ -20,12 +20,9 @@ fn config(issuer: &str, limits: &str) -> String {
 }
 
 fn blob_count(data: &Path) -> usize {
-    std::fs::read_dir(data.join("blobs"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().is_file())
-                .count()
-        })
+    // `data` is the gate's data directory; its blobs may be in a bucket.
+    data.parent()
+        .map(|gate_dir| crate::gate_blobs_s3::stored_files(gate_dir).len())
         .unwrap_or(0)
 }
 

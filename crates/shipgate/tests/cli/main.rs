@@ -12,6 +12,7 @@ mod fake_gate;
 mod fetch_safety;
 mod gate;
 mod gate_at_rest;
+mod gate_blobs_s3;
 mod gate_bruteforce;
 mod gate_crash;
 mod gate_deceptive;
