@@ -2,7 +2,9 @@
 # Brings the labelled workflows to OUT (outside the repository: their
 # licences vary, so only the labels live here). For each repository in
 # labels.json: a shallow fetch of the labelled commit, then its
-# .github/workflows/* written to OUT/<owner>+<repo>/.github/workflows/.
+# .github/workflows/* and the local actions under .github/ (the
+# action.yml|yaml files a workflow can reach with `uses: ./.github/...`)
+# written to OUT/<owner>+<repo>/.github/.
 #   usage: bench/audit/field/fetch.sh OUT
 set -euo pipefail
 OUT="${1:?usage: fetch.sh OUT}"
@@ -22,9 +24,13 @@ PY
         git init -q --bare "$git_dir"
     fi
     git --git-dir "$git_dir" fetch -q --depth 1 "https://github.com/$repo" "$commit"
-    mkdir -p "$dir/.github/workflows"
-    for path in $(git --git-dir "$git_dir" ls-tree --name-only "$commit" .github/workflows/); do
-        case "$path" in *.yml|*.yaml) git --git-dir "$git_dir" show "$commit:$path" > "$dir/$path" ;; esac
+    for path in $(git --git-dir "$git_dir" ls-tree -r --name-only "$commit" .github/); do
+        case "$path" in
+            .github/workflows/*/*) ;;
+            .github/workflows/*.yml|.github/workflows/*.yaml|*/action.yml|*/action.yaml)
+                mkdir -p "$dir/$(dirname "$path")"
+                git --git-dir "$git_dir" show "$commit:$path" > "$dir/$path" ;;
+        esac
     done
     echo "$repo $commit"
 done

@@ -7,7 +7,9 @@ WORKFLOWS_DIR holds <owner>+<repo>/.github/workflows/* (see fetch.sh). The
 audit runs once over the whole directory; a finding of a scored rule is a
 true positive when labels.json expects that rule on that file and line,
 otherwise a false positive; an expected finding not reported is a false
-negative. Prints precision and recall per rule, and every miss.
+negative. Prints precision and recall per rule, separately for the tuning
+set (used while the heuristics were tuned) and the held-out set (labelled
+before the audit was run on it), and every disagreement.
 """
 import json
 import os
@@ -29,46 +31,48 @@ if out.returncode not in (0, 1):
     sys.exit(f"shipgate audit failed ({out.returncode}): {out.stderr}")
 report = json.loads(out.stdout)
 
-expected = set()
+
+def name(f):
+    return f["repo"].replace("/", "+", 1) + "/" + f["path"]
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "-"
+
+
+def score(title, files):
+    labelled = {name(f) for f in files}
+    expected = {(name(f), e["rule"], e["line"]) for f in files for e in f["expected"]}
+    scored = [x for x in report["findings"] if x["rule"] in rules and x["file"] in labelled]
+    found = {(x["file"], x["rule"], x["line"]) for x in scored}
+    high = {(x["file"], x["rule"], x["line"]) for x in scored if x["confidence"] == "high"}
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for k in found:
+        (tp if k in expected else fp)[k[1]] += 1
+    for k in expected - found:
+        fn[k[1]] += 1
+    print(f"== {title}: {len(labelled)} labelled workflow files from "
+          f"{len({f['repo'] for f in files})} projects, {len(expected)} expected findings")
+    print(f"{'rule':<36}{'TP':>4}{'FP':>4}{'FN':>4}{'precision':>11}{'recall':>8}")
+    for r in rules:
+        t, p, n = tp[r], fp[r], fn[r]
+        print(f"{r:<36}{t:>4}{p:>4}{n:>4}{ratio(t, t + p):>11}{ratio(t, t + n):>8}")
+    t, p, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    print(f"{'all scored rules':<36}{t:>4}{p:>4}{n:>4}{ratio(t, t + p):>11}{ratio(t, t + n):>8}")
+    ht, hp = len(high & expected), len(high - expected)
+    print(f"high-confidence findings only: {ht} TP, {hp} FP, precision {ratio(ht, ht + hp)}, "
+          f"recall {ratio(ht, len(expected))}")
+    for k in sorted(found - expected):
+        print("false positive:", *k)
+    for k in sorted(expected - found):
+        print("missed:", *k)
+    print()
+
+
+sets = {}
 for f in labels["files"]:
-    name = f["repo"].replace("/", "+", 1) + "/" + f["path"]
-    for e in f["expected"]:
-        expected.add((name, e["rule"], e["line"]))
-labelled = {f["repo"].replace("/", "+", 1) + "/" + f["path"] for f in labels["files"]}
-found = {
-    (x["file"], x["rule"], x["line"])
-    for x in report["findings"]
-    if x["rule"] in rules and x["file"] in labelled
-}
-high = {
-    (x["file"], x["rule"], x["line"])
-    for x in report["findings"]
-    if x["rule"] in rules and x["file"] in labelled and x["confidence"] == "high"
-}
-unlabelled = {x["file"] for x in report["findings"]} - labelled
-tp, fp, fn = Counter(), Counter(), Counter()
-for k in found:
-    (tp if k in expected else fp)[k[1]] += 1
-for k in expected - found:
-    fn[k[1]] += 1
-print(f"{len(labelled)} labelled workflow files, {len(expected)} expected findings")
-print(f"{'rule':<36}{'TP':>4}{'FP':>4}{'FN':>4}{'precision':>11}{'recall':>8}")
-total = Counter()
-for r in rules:
-    t, p, n = tp[r], fp[r], fn[r]
-    total.update(tp=t, fp=p, fn=n)
-    prec = f"{t / (t + p):.2f}" if t + p else "-"
-    rec = f"{t / (t + n):.2f}" if t + n else "-"
-    print(f"{r:<36}{t:>4}{p:>4}{n:>4}{prec:>11}{rec:>8}")
-t, p, n = total["tp"], total["fp"], total["fn"]
-print(f"{'all scored rules':<36}{t:>4}{p:>4}{n:>4}{t / (t + p):>11.2f}{t / (t + n):>8.2f}")
-ht = len(high & expected)
-hp = len(high - expected)
-print(f"high-confidence findings only: {ht} TP, {hp} FP, precision {ht / (ht + hp):.2f}, "
-      f"recall {ht / len(expected):.2f}")
-for k in sorted(found - expected):
-    print("false positive:", *k)
-for k in sorted(expected - found):
-    print("missed:", *k)
-if unlabelled:
-    print("files with findings but no labels:", len(unlabelled))
+    sets.setdefault(f.get("set", "tuning"), []).append(f)
+for title in ("tuning", "held-out"):
+    if title in sets:
+        score(f"{title} set", sets[title])
+score("all", labels["files"])
