@@ -91,13 +91,20 @@ pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), S
         source,
     })?;
     // Before accepting any upload: nothing in flight can own a blob yet.
-    let referenced = db.referenced_blobs().await?;
-    let swept = blobs
-        .sweep(&referenced)
-        .map_err(|source| ServeError::Blobs {
-            path: blob_dir.display().to_string(),
-            source,
-        })?;
+    // Not so with a shared database: another replica may be writing a blob
+    // whose row it has not committed yet, so no replica sweeps at start
+    // (leftovers stay until a sweep with a grace period removes them).
+    let swept = if db.backend() == crate::storage::Backend::Sqlite {
+        let referenced = db.referenced_blobs().await?;
+        blobs
+            .sweep(&referenced)
+            .map_err(|source| ServeError::Blobs {
+                path: blob_dir.display().to_string(),
+                source,
+            })?
+    } else {
+        SweepReport::default()
+    };
     if swept != SweepReport::default() {
         tracing::warn!(
             temp_files = swept.temp_files,
