@@ -830,3 +830,93 @@ fn crash_drill_replicas_killed_at_random_lose_nothing() {
         acknowledged.len()
     );
 }
+
+/// A `database` the gate cannot use stops it with one line naming the
+/// file and the key; a password in the URL never reaches the output.
+#[test]
+fn a_bad_database_setting_is_refused_and_its_password_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    write_gate_key(dir.path());
+    for (value, needle) in [
+        ("mysql://gate@db/gate", "unsupported scheme"),
+        ("gate.db", "not a URL"),
+        ("", "not a URL"),
+    ] {
+        let config = default_config(&format!("database = \"{value}\""));
+        std::fs::write(dir.path().join("gate.toml"), config).unwrap();
+        let out = crate::util::run_in(dir.path(), &["serve", "--config", "gate.toml"]);
+        assert_exit(&out, 2);
+        let err = crate::util::stderr(&out);
+        for want in ["gate.toml", "database", needle] {
+            assert!(err.contains(want), "{want:?} for {value:?}: {err}");
+        }
+    }
+    // Nothing listens on port 1: the gate fails to start, without the password.
+    let config = default_config("database = \"postgres://gate:s3cret-pw@127.0.0.1:1/gate\"");
+    std::fs::write(dir.path().join("gate.toml"), &config).unwrap();
+    let out = crate::util::run_in(dir.path(), &["serve", "--config", "gate.toml"]);
+    assert!(!out.status.success());
+    let all = format!("{}{}", stdout(&out), crate::util::stderr(&out));
+    assert!(all.contains("database"), "{all}");
+    assert!(!all.contains("s3cret-pw"), "{all}");
+    let out = crate::util::run_in(
+        dir.path(),
+        &["admin", "enroll", "alice", "--package", "hello"],
+    );
+    assert_exit(&out, 2);
+    assert!(!crate::util::stderr(&out).contains("s3cret-pw"));
+
+    // `admin migrate` wants a PostgreSQL URL and an embedded source.
+    std::fs::write(dir.path().join("gate.toml"), default_config("")).unwrap();
+    let out = crate::util::run_in(
+        dir.path(),
+        &["admin", "migrate", "--to-database", "sqlite://elsewhere.db"],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        crate::util::stderr(&out).contains("--to-database"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    std::fs::write(dir.path().join("gate.toml"), &config).unwrap();
+    let out = crate::util::run_in(
+        dir.path(),
+        &[
+            "admin",
+            "migrate",
+            "--to-database",
+            "postgres://gate@127.0.0.1:1/other",
+        ],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        crate::util::stderr(&out).contains("already uses"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    assert!(!crate::util::stderr(&out).contains("s3cret-pw"));
+}
+
+/// `admin migrate` refuses while a gate serves the data directory.
+#[test]
+fn migrate_refuses_while_the_gate_runs() {
+    let gate = Gate::start(&default_config(""));
+    let database = PgDatabase::new();
+    let out = gate.cli(
+        &[],
+        &[
+            "admin",
+            "migrate",
+            "--to-database",
+            &database.url,
+            "--config",
+            "gate.toml",
+        ],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        crate::util::stderr(&out).contains("stop it first"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+}
