@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load drill against one embedded gate and against three replicas on one
 # PostgreSQL database, in the same run (the test
-# gate_scale::load_drill_on_three_replicas_beside_one_embedded_gate), and
+# gate_scale_drills::load_drill_on_three_replicas_beside_one_embedded_gate), and
 # prints both reports: throughput and p50/p99 per call.
 #
 # Needs PostgreSQL: run with SHIPGATE_TEST_POSTGRES set, or let this script
@@ -15,5 +15,5 @@ if [ -z "${SHIPGATE_TEST_POSTGRES:-}" ]; then
     source .ci/setup-postgres.sh
 fi
 cargo test "$@" -p shipgate --test cli \
-    gate_scale::load_drill_on_three_replicas_beside_one_embedded_gate -- --nocapture 2>&1 |
+    gate_scale_drills::load_drill_on_three_replicas_beside_one_embedded_gate -- --nocapture 2>&1 |
     sed -n '/^--- one embedded gate/,/^test result/p'
