@@ -76,7 +76,6 @@ pub enum ServeError {
 
 /// Builds the gate's state from its config: database, blob sweep, key.
 pub async fn open_state(config: GateConfig) -> Result<(AppState, SweepReport), ServeError> {
-    let data = config.data_dir();
     let db = Db::connect(&config.database()?).await?;
     // The log records the approval policy it runs under, so auditors can
     // check every release against it.

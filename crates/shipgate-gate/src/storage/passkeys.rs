@@ -389,7 +389,7 @@ mod tests {
     use super::super::tests::{event_kinds, temp_db};
     use super::*;
 
-    async fn with_maintainer(name: &str) -> (tempfile::TempDir, Db) {
+    async fn with_maintainer(name: &str) -> (super::super::test_db::TestDb, Db) {
         let (dir, db) = temp_db().await;
         let mut tx = db.begin_write().await.unwrap();
         tx.enroll(name, "hash", "secret", &["hello".to_owned()], 100)
