@@ -146,7 +146,9 @@ pub fn publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
 }
 
 fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
-    let drafts_only = creates_only_draft_releases(wf);
+    // Read the whole workflow's releases only when a job uploads to one.
+    let drafts = std::cell::OnceCell::new();
+    let drafts_only = || *drafts.get_or_init(|| creates_only_draft_releases(wf));
     let repository = crate::memo::repository();
     let mut out = Vec::new();
     for step in &job.steps {
@@ -181,7 +183,7 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
         if let Some(run) = step.run {
             let ko_repo = registries::env_value(wf, job, step, "KO_DOCKER_REPO");
             for cmd in shell::commands(run) {
-                let Some(registry) = run_publishes(&cmd, ko_repo, drafts_only) else {
+                let Some(registry) = run_publishes(&cmd, ko_repo, &drafts_only) else {
                     continue;
                 };
                 out.push(PublishStep {
@@ -204,12 +206,16 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
 /// Whether a `run:` command publishes: a publish command, unless it pushes
 /// only to test registries, or uploads into a release the workflow creates
 /// as a draft.
-fn run_publishes(cmd: &Command<'_>, ko_repo: Option<&str>, drafts_only: bool) -> Option<Registry> {
+fn run_publishes(
+    cmd: &Command<'_>,
+    ko_repo: Option<&str>,
+    drafts_only: &dyn Fn() -> bool,
+) -> Option<Registry> {
     let registry = shell::publish_command(cmd)?;
     if registry == Registry::Container && registries::pushes_only_to_test_registries(cmd, ko_repo) {
         return None;
     }
-    if drafts_only && cmd.program() == "gh" && cmd.positional(1) == Some("upload") {
+    if cmd.program() == "gh" && cmd.positional(1) == Some("upload") && drafts_only() {
         return None;
     }
     Some(registry)
@@ -240,7 +246,7 @@ fn local_action_publishes(root: &Path, path: &str, depth: usize) -> Vec<(String,
                 None => {}
             }
             for cmd in step.run.map(shell::commands).unwrap_or_default() {
-                if let Some(r) = run_publishes(&cmd, None, false) {
+                if let Some(r) = run_publishes(&cmd, None, &|| false) {
                     out.push((format!("`{}` (in `{shown}`)", cmd.raw.trim()), r));
                 }
             }
