@@ -66,6 +66,10 @@ pub fn login(step: &Step<'_>) -> Option<String> {
         return Some(format!("`{slug}` logs in to `{registry}`"));
     }
     let run = step.run?;
+    // Most scripts log in to nothing: skip reading them as shell.
+    if !run.contains("login") && !run.contains("configure-docker") {
+        return None;
+    }
     shell::commands(run)
         .into_iter()
         .find(login_command)
