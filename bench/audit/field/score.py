@@ -46,6 +46,7 @@ def score(title, files):
     scored = [x for x in report["findings"] if x["rule"] in rules and x["file"] in labelled]
     found = {(x["file"], x["rule"], x["line"]) for x in scored}
     high = {(x["file"], x["rule"], x["line"]) for x in scored if x["confidence"] == "high"}
+    sure = {(x["file"], x["rule"], x["line"]) for x in scored if x["confidence"] != "low"}
     tp, fp, fn = Counter(), Counter(), Counter()
     for k in found:
         (tp if k in expected else fp)[k[1]] += 1
@@ -62,6 +63,9 @@ def score(title, files):
     ht, hp = len(high & expected), len(high - expected)
     print(f"high-confidence findings only: {ht} TP, {hp} FP, precision {ratio(ht, ht + hp)}, "
           f"recall {ratio(ht, len(expected))}")
+    mt, mp = len(sure & expected), len(sure - expected)
+    print(f"medium- and high-confidence findings: {mt} TP, {mp} FP, precision "
+          f"{ratio(mt, mt + mp)}, recall {ratio(mt, len(expected))}")
     for k in sorted(found - expected):
         print("false positive:", *k)
     for k in sorted(expected - found):

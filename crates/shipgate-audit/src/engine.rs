@@ -159,8 +159,18 @@ fn audit_all(files: &[InputFile], actions_dir: Option<&Path>) -> Vec<FileResult>
 
 /// Reads and audits one file. Unreadable files become an `invalid-workflow` finding.
 pub fn audit_file(file: &InputFile, actions_dir: Option<&Path>) -> FileResult {
+    let repository = match file.kind {
+        FileKind::Workflow => crate::local_actions::repository_root(&file.path),
+        FileKind::Action => None,
+    };
     match read(file) {
-        Ok(bytes) => audit_source_with(&file.display, file.kind, &bytes, actions_dir),
+        Ok(bytes) => audit_bytes(
+            &file.display,
+            file.kind,
+            &bytes,
+            actions_dir,
+            repository.as_deref(),
+        ),
         Err(message) => (None, vec![file_level(&file.display, message)]),
     }
 }
@@ -234,6 +244,18 @@ pub fn audit_source_with(
     bytes: &[u8],
     actions_dir: Option<&Path>,
 ) -> FileResult {
+    audit_bytes(display, kind, bytes, actions_dir, None)
+}
+
+/// [`audit_source_with`], for a file of the repository at `repository`
+/// (its local actions are read from there).
+fn audit_bytes(
+    display: &str,
+    kind: FileKind,
+    bytes: &[u8],
+    actions_dir: Option<&Path>,
+    repository: Option<&Path>,
+) -> FileResult {
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return (
             None,
@@ -261,14 +283,19 @@ pub fn audit_source_with(
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let src = SourceFile::new(display, text);
-    let findings = audit_text(&src, kind, actions_dir);
+    let findings = audit_text(&src, kind, actions_dir, repository);
     (Some(src), findings)
 }
 
-fn audit_text(src: &SourceFile, kind: FileKind, actions_dir: Option<&Path>) -> Vec<Finding> {
+fn audit_text(
+    src: &SourceFile,
+    kind: FileKind,
+    actions_dir: Option<&Path>,
+    repository: Option<&Path>,
+) -> Vec<Finding> {
     // Entered before the document is loaded and dropped after it (locals
     // drop in reverse order): see `memo`.
-    let _memo = crate::memo::FileScope::enter();
+    let _memo = crate::memo::FileScope::enter(repository);
     let doc = match yaml::load(src) {
         Ok(doc) => doc,
         Err(e) => {

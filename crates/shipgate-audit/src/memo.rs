@@ -10,6 +10,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use crate::analysis::Credential;
 use crate::model::Job;
@@ -20,6 +21,9 @@ struct Memo {
     publish_steps: HashMap<usize, Vec<PublishStep>>,
     publishes: HashMap<usize, Option<Publishing>>,
     credentials: HashMap<usize, Vec<Credential>>,
+    /// The repository the audited file belongs to, when it is on disk
+    /// (local actions are read from it).
+    repository: Option<PathBuf>,
 }
 
 std::thread_local! {
@@ -30,8 +34,13 @@ std::thread_local! {
 pub struct FileScope(());
 
 impl FileScope {
-    pub fn enter() -> Self {
-        MEMO.with(|m| *m.borrow_mut() = Some(Memo::default()));
+    pub fn enter(repository: Option<&Path>) -> Self {
+        MEMO.with(|m| {
+            *m.borrow_mut() = Some(Memo {
+                repository: repository.map(Path::to_path_buf),
+                ..Memo::default()
+            });
+        });
         FileScope(())
     }
 }
@@ -89,4 +98,9 @@ pub(crate) fn credentials(
     compute: impl FnOnce() -> Vec<Credential>,
 ) -> Vec<Credential> {
     memoised(job, |m| &mut m.credentials, compute)
+}
+
+/// The repository root of the file being audited, when it is known.
+pub(crate) fn repository() -> Option<PathBuf> {
+    MEMO.with(|m| m.borrow().as_ref().and_then(|memo| memo.repository.clone()))
 }

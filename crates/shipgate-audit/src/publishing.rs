@@ -1,26 +1,37 @@
 //! Whether a job publishes, decided from what its steps do.
 //!
 //! A publish step is a known publish action (or an action in an
-//! upload-only mode), `docker/build-push-action` that pushes, or a publish
-//! command in `run:` (see [`shell::publish_command`]). Steps whose `if:`
-//! cannot be true on the workflow's events are not evidence (see
-//! [`crate::conditions`]).
+//! upload-only mode), `docker/build-push-action` that pushes, a publish
+//! command in `run:` (see [`shell::publish_command`]), or one of these inside
+//! a local composite action (`uses: ./path`, read from the repository when
+//! it is on disk, see [`crate::local_actions`]). Steps whose `if:` cannot be
+//! true on the workflow's events are not evidence (see
+//! [`crate::conditions`]), nor are pushes that go only to throw-away test
+//! registries (see [`crate::registries::is_ephemeral`]), draft releases, or
+//! goreleaser runs that are given no credential.
+//!
+//! Without a publish step, a registry token in `env:` or a login to a
+//! container registry makes the job publishing at medium confidence: it
+//! publishes through something the audit cannot read (`tox -e release`,
+//! `make push`).
 //!
 //! `id-token: write` alone is not publishing: jobs hold it to upload
-//! scorecards, benchmarks or coverage, to sign, or to run tests that need
-//! an OIDC token. A job with the grant and no publish step is reported as
-//! publishing only at medium confidence, and only when some step could use
-//! the token for something unknown: an action that is neither a known OIDC
-//! consumer that does not publish ([`NON_PUBLISHING_OIDC_ACTIONS`]) nor
-//! known to leave the token alone, or a script that reads
-//! `ACTIONS_ID_TOKEN_REQUEST_*`.
+//! scorecards, benchmarks or coverage, to sign, to log in to a cloud, to
+//! hand it to an agent or another CI system, or to run tests that need an
+//! OIDC token. What the token is used for shows in the steps above; a grant
+//! whose only user is an action or script the audit cannot read is not
+//! reported as publishing (`credential-with-toolchain` and
+//! `workflow-level-id-token` still report the grant itself).
+
+use std::path::Path;
 
 use crate::analysis::secret_refs;
 use crate::conditions::{job_can_run, step_can_run};
 use crate::finding::Confidence;
-use crate::model::{Job, Permissions, Step, Uses, Workflow};
+use crate::model::{Action, Job, Step, Uses, Workflow};
+use crate::registries;
 use crate::route::{Loc, Route};
-use crate::shell::{self, Registry};
+use crate::shell::{self, Command, Registry};
 use crate::yaml::Node;
 
 /// A step that publishes.
@@ -73,6 +84,8 @@ const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
     ("goreleaser/goreleaser-action", Registry::Other),
     ("svenstaro/upload-release-action", Registry::Other),
     ("actions/upload-release-asset", Registry::Other),
+    ("actions/create-release", Registry::Other),
+    ("helm/chart-releaser-action", Registry::Other),
     ("shogo82148/actions-upload-release-asset", Registry::Other),
     ("taiki-e/upload-rust-binary-action", Registry::Other),
 ];
@@ -110,63 +123,6 @@ pub fn upload_only(step: &Step<'_>) -> bool {
         })
 }
 
-/// OIDC consumers known not to publish a package or release: they upload
-/// analysis results, benchmarks, coverage or attestations. A job whose only
-/// use of `id-token: write` is one of these does not publish.
-pub const NON_PUBLISHING_OIDC_ACTIONS: &[(&str, &str)] = &[
-    ("ossf/scorecard-action", "uploads OpenSSF Scorecard results"),
-    ("codspeedhq/action", "uploads benchmark results to CodSpeed"),
-    ("codecov/codecov-action", "uploads coverage to Codecov"),
-    (
-        "coverallsapp/github-action",
-        "uploads coverage to Coveralls",
-    ),
-    ("github/codeql-action", "uploads code scanning results"),
-    (
-        "actions/attest-build-provenance",
-        "records a build attestation",
-    ),
-    ("actions/attest", "records an attestation"),
-    ("actions/attest-sbom", "records an SBOM attestation"),
-    ("sigstore/gh-action-sigstore-python", "signs with Sigstore"),
-    ("sigstore/cosign-installer", "installs cosign"),
-    (
-        "open-security-tools/ost-simple-sts",
-        "exchanges it for a scoped GitHub token",
-    ),
-];
-
-/// Actions that do not use the job's OIDC token at all.
-pub const NO_OIDC_ACTIONS: &[&str] = &[
-    "actions/checkout",
-    "actions/cache",
-    "actions/upload-artifact",
-    "actions/download-artifact",
-    "actions/labeler",
-    "dtolnay/rust-toolchain",
-    "swatinem/rust-cache",
-    "taiki-e/install-action",
-    "pnpm/action-setup",
-    "peter-evans/create-issue-from-file",
-    "peter-evans/create-pull-request",
-    "peter-evans/create-or-update-comment",
-    "re-actors/alls-green",
-    "mislav/bump-homebrew-formula-action",
-    "slackapi/slack-github-action",
-    "tsickert/discord-webhook",
-];
-
-/// Actions that do not use the job's OIDC token at all: `*/setup-*`,
-/// [`NO_OIDC_ACTIONS`], and goreleaser when it only installs itself.
-fn never_uses_oidc(step: &Step<'_>, uses: &Uses) -> bool {
-    let Uses::Repository { repo, .. } = uses else {
-        return false;
-    };
-    repo.to_ascii_lowercase().starts_with("setup-")
-        || NO_OIDC_ACTIONS.iter().any(|a| uses.is(a))
-        || (uses.is("goreleaser/goreleaser-action") && !goreleaser_releases(step))
-}
-
 /// Whether a goreleaser step runs a release (the action's default), not
 /// only an install (`install-only: true`), a snapshot or a build.
 fn goreleaser_releases(step: &Step<'_>) -> bool {
@@ -190,17 +146,34 @@ pub fn publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
 }
 
 fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
+    // Read the whole workflow's releases only when a job uploads to one.
+    let drafts = std::cell::OnceCell::new();
+    let drafts_only = || *drafts.get_or_init(|| creates_only_draft_releases(wf));
+    let repository = crate::memo::repository();
     let mut out = Vec::new();
     for step in &job.steps {
         if !step_can_run(wf, job, step) {
             continue;
         }
+        let at = || Loc::value(step.route.key("uses"));
         if let Some(uses) = &step.uses {
+            if let (Uses::Local(path), Some(root)) = (uses, repository.as_deref()) {
+                for (what, registry) in local_action_publishes(root, path, 0) {
+                    out.push(PublishStep {
+                        step: step.index,
+                        loc: at(),
+                        what,
+                        registry,
+                        confidence: Confidence::High,
+                    });
+                }
+            }
             let slug = uses.slug().unwrap_or_default();
-            if let Some(registry) = action_registry(step, uses, &slug) {
+            let credentialled = || goreleaser_has_credentials(wf, job, step);
+            if let Some(registry) = action_registry(step, uses, &slug, credentialled) {
                 out.push(PublishStep {
                     step: step.index,
-                    loc: Loc::value(step.route.key("uses")),
+                    loc: at(),
                     what: format!("`{slug}`"),
                     registry,
                     confidence: Confidence::High,
@@ -208,24 +181,125 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
             }
         }
         if let Some(run) = step.run {
+            let ko_repo = registries::env_value(wf, job, step, "KO_DOCKER_REPO");
             for cmd in shell::commands(run) {
-                if let Some(registry) = shell::publish_command(&cmd) {
-                    out.push(PublishStep {
-                        step: step.index,
-                        loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
-                        what: format!("`{}`", cmd.raw),
-                        registry,
-                        confidence: if shell::publish_destination_known(&cmd) {
-                            Confidence::High
-                        } else {
-                            Confidence::Medium
-                        },
-                    });
-                }
+                let Some(registry) = run_publishes(&cmd, ko_repo, &drafts_only) else {
+                    continue;
+                };
+                out.push(PublishStep {
+                    step: step.index,
+                    loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
+                    what: format!("`{}`", cmd.raw),
+                    registry,
+                    confidence: if shell::publish_destination_known(&cmd) {
+                        Confidence::High
+                    } else {
+                        Confidence::Medium
+                    },
+                });
             }
         }
     }
     out
+}
+
+/// Whether a `run:` command publishes: a publish command, unless it pushes
+/// only to test registries, or uploads into a release the workflow creates
+/// as a draft.
+fn run_publishes(
+    cmd: &Command<'_>,
+    ko_repo: Option<&str>,
+    drafts_only: &dyn Fn() -> bool,
+) -> Option<Registry> {
+    let registry = shell::publish_command(cmd)?;
+    if registry == Registry::Container && registries::pushes_only_to_test_registries(cmd, ko_repo) {
+        return None;
+    }
+    if cmd.program() == "gh" && cmd.positional(1) == Some("upload") && drafts_only() {
+        return None;
+    }
+    Some(registry)
+}
+
+/// The publish steps of a local composite action (and of the local actions
+/// it uses, up to [`crate::local_actions::MAX_DEPTH`]), as what to say and
+/// the registry.
+fn local_action_publishes(root: &Path, path: &str, depth: usize) -> Vec<(String, Registry)> {
+    if depth >= crate::local_actions::MAX_DEPTH {
+        return Vec::new();
+    }
+    crate::local_actions::with_action(root, path, |shown, action: &Action<'_>| {
+        let mut out = Vec::new();
+        for step in &action.steps {
+            match &step.uses {
+                Some(Uses::Local(inner)) => {
+                    out.extend(local_action_publishes(root, inner, depth + 1));
+                }
+                Some(uses) => {
+                    let slug = uses.slug().unwrap_or_default();
+                    // Inside an action, goreleaser's credentials come from
+                    // inputs we do not follow: count it.
+                    if let Some(r) = action_registry(step, uses, &slug, || true) {
+                        out.push((format!("`{slug}` (in `{shown}`)"), r));
+                    }
+                }
+                None => {}
+            }
+            for cmd in step.run.map(shell::commands).unwrap_or_default() {
+                if let Some(r) = run_publishes(&cmd, None, &|| false) {
+                    out.push((format!("`{}` (in `{shown}`)", cmd.raw.trim()), r));
+                }
+            }
+        }
+        out
+    })
+    .unwrap_or_default()
+}
+
+/// Whether every release this workflow creates is a draft (`gh release
+/// create --draft`, and no `gh release edit --draft=false`): uploads to it
+/// are then seen only by the repository's writers until someone publishes
+/// the draft.
+fn creates_only_draft_releases(wf: &Workflow<'_>) -> bool {
+    let mut drafts = 0;
+    for step in wf.jobs.iter().flat_map(|j| &j.steps) {
+        for cmd in step.run.map(shell::commands).unwrap_or_default() {
+            if cmd.program() != "gh" || cmd.positional(0) != Some("release") {
+                continue;
+            }
+            match cmd.positional(1) {
+                Some("create") if cmd.has_flag("--draft") => drafts += 1,
+                Some("create") => return false,
+                Some("edit") if cmd.words.iter().any(|w| w == "--draft=false") => return false,
+                _ => {}
+            }
+        }
+    }
+    drafts > 0
+}
+
+/// goreleaser publishes with credentials it reads from the environment
+/// (`GITHUB_TOKEN`, registry and store tokens) or from a registry login
+/// earlier in the job. Given none, `goreleaser release` only builds.
+fn goreleaser_has_credentials(wf: &Workflow<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
+    let passes_credential = |env: Option<&Node>| {
+        env.and_then(Node::as_map)
+            .unwrap_or_default()
+            .iter()
+            .any(|e| {
+                e.value
+                    .as_str()
+                    .is_some_and(|v| v.contains("secrets.") || v.contains("github.token"))
+            })
+    };
+    passes_credential(step.env)
+        || passes_credential(job.node.get("env"))
+        || passes_credential(wf.env)
+        || job
+            .steps
+            .iter()
+            .take_while(|s| s.index < step.index)
+            .any(|s| registries::login(s).is_some())
 }
 
 /// Whether text names PyPI's test index (`https://test.pypi.org/legacy/`,
@@ -234,7 +308,12 @@ pub fn names_test_index(text: &str) -> bool {
     text.contains("test.pypi.org") || text.trim() == "testpypi"
 }
 
-fn action_registry(step: &Step<'_>, uses: &Uses, slug: &str) -> Option<Registry> {
+fn action_registry(
+    step: &Step<'_>,
+    uses: &Uses,
+    slug: &str,
+    goreleaser_credentialled: impl FnOnce() -> bool,
+) -> Option<Registry> {
     if uses.is("pypa/gh-action-pypi-publish")
         && ["repository-url", "repository_url"]
             .iter()
@@ -242,7 +321,21 @@ fn action_registry(step: &Step<'_>, uses: &Uses, slug: &str) -> Option<Registry>
     {
         return None;
     }
-    if uses.is("goreleaser/goreleaser-action") && !goreleaser_releases(step) {
+    if uses.is("goreleaser/goreleaser-action")
+        && (!goreleaser_releases(step) || !goreleaser_credentialled())
+    {
+        return None;
+    }
+    // A draft release is published later by a person (or a gated job).
+    if [
+        "softprops/action-gh-release",
+        "ncipollo/release-action",
+        "actions/create-release",
+    ]
+    .iter()
+    .any(|a| uses.is(a))
+        && step.input("draft").is_some_and(|d| d.trim() == "true")
+    {
         return None;
     }
     if let Some((_, r)) = PUBLISH_ACTIONS
@@ -259,7 +352,10 @@ fn action_registry(step: &Step<'_>, uses: &Uses, slug: &str) -> Option<Registry>
     }) {
         return Some(*r);
     }
-    if uses.is("docker/build-push-action") && build_push_pushes(step) {
+    if uses.is("docker/build-push-action")
+        && build_push_pushes(step)
+        && !build_push_to_test_registry(step)
+    {
         return Some(Registry::Container);
     }
     if uses.is("changesets/action") && step.input("publish").is_some() {
@@ -290,6 +386,24 @@ fn build_push_pushes(step: &Step<'_>) -> bool {
     })
 }
 
+/// Whether every tag of a `docker/build-push-action` step names a test
+/// registry (`tags: localhost:5000/app:test`).
+fn build_push_to_test_registry(step: &Step<'_>) -> bool {
+    let tags: Vec<&str> = step
+        .with
+        .and_then(|w| w.get("tags"))
+        .map(|t| match t.as_str() {
+            Some(s) => s
+                .split(['\n', ','])
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .collect(),
+            None => t.strings(),
+        })
+        .unwrap_or_default();
+    !tags.is_empty() && tags.iter().all(|t| registries::is_ephemeral(t))
+}
+
 /// Why and how surely a job publishes.
 #[derive(Debug, Clone)]
 pub struct Publishing {
@@ -298,9 +412,8 @@ pub struct Publishing {
     pub confidence: Confidence,
 }
 
-/// Whether a job publishes: its first publish step; else its `id-token:
-/// write` grant, at medium confidence, unless every step that could use the
-/// token is a known non-publishing OIDC consumer (then `None`).
+/// Whether a job publishes: its first publish step; else, at medium
+/// confidence, a registry token in `env:` or a registry login.
 pub fn publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
     crate::memo::publishes(job, || decide_publishes(wf, job))
 }
@@ -327,29 +440,14 @@ fn decide_publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
     if let Some(p) = registry_token(wf, job) {
         return Some(p);
     }
-    let grant = wf
-        .effective_permissions(job)
-        .and_then(Permissions::id_token_write)?;
-    let runnable: Vec<&Step<'_>> = job
-        .steps
-        .iter()
-        .filter(|s| step_can_run(wf, job, s))
-        .collect();
-    let consumer = runnable.iter().find_map(|s| match &s.uses {
-        Some(uses) => {
-            let known = NON_PUBLISHING_OIDC_ACTIONS.iter().any(|(a, _)| uses.is(a));
-            (!known && !never_uses_oidc(s, uses))
-                .then(|| uses.slug().unwrap_or_else(|| "a local action".to_owned()))
-        }
-        None => s
-            .run
-            .filter(|r| r.contains("ACTIONS_ID_TOKEN_REQUEST"))
-            .map(|_| "a script that requests the token".to_owned()),
-    })?;
-    let why = format!("holds `id-token: write` (used by `{consumer}`, which may publish)");
+    let (step, what) = registries::job_login(wf, job)?;
+    let at = match step.uses {
+        Some(_) => Loc::value(step.route.key("uses")),
+        None => Loc::value(step.route.key("run")),
+    };
     Some(Publishing {
-        loc: Loc::entry(grant),
-        why,
+        loc: at,
+        why: format!("pushes to a container registry ({what})"),
         confidence: Confidence::Medium,
     })
 }
@@ -406,17 +504,48 @@ mod tests {
     }
 
     #[test]
-    fn scorecard_alone_is_not_publishing_and_unknown_consumers_are_medium() {
+    fn an_oidc_grant_alone_is_not_publishing_but_a_registry_login_is() {
         let scorecard = "on: push\njobs:\n  a:\n    permissions: {id-token: write}\n    steps:\n      - uses: actions/checkout@v4\n      - uses: ossf/scorecard-action@v2\n        with: {publish_results: true}\n      - uses: github/codeql-action/upload-sarif@v3\n";
         assert!(publishing(scorecard).is_none());
-        let cloud = "on: push\njobs:\n  a:\n    permissions: {id-token: write}\n    steps:\n      - uses: ossf/scorecard-action@v2\n      - uses: aws-actions/configure-aws-credentials@v4\n";
-        let p = publishing(cloud).unwrap();
+        // The token goes to something unreadable (a cloud login, an agent):
+        // not evidence of publishing.
+        let cloud = "on: push\njobs:\n  a:\n    permissions: {id-token: write}\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n      - uses: openai/codex-action@v1\n      - run: ./trigger-gitlab.sh \"$ACTIONS_ID_TOKEN_REQUEST_TOKEN\" \"$ACTIONS_ID_TOKEN_REQUEST_URL\"\n";
+        assert!(publishing(cloud).is_none());
+        let login = "on: push\njobs:\n  a:\n    permissions: {id-token: write}\n    steps:\n      - uses: google-github-actions/auth@v3\n      - run: gcloud auth configure-docker --quiet\n      - run: make sign-ci-containers\n";
+        let p = publishing(login).unwrap();
         assert_eq!(p.confidence, Confidence::Medium);
-        assert!(
-            p.why.contains("aws-actions/configure-aws-credentials"),
-            "{}",
-            p.why
-        );
+        assert!(p.why.contains("gcloud auth configure-docker"), "{}", p.why);
+        let test_login = "on: push\njobs:\n  a:\n    steps:\n      - uses: docker/login-action@v3\n        with: {registry: 'localhost:5000'}\n      - run: docker login 127.0.0.1:5001 -u a -p b\n";
+        assert!(publishing(test_login).is_none());
+    }
+
+    #[test]
+    fn pushes_to_test_registries_and_drafts_are_not_releases() {
+        for text in [
+            "on: push\njobs:\n  a:\n    env: {KO_DOCKER_REPO: 'registry.local:5000/app'}\n    steps:\n      - run: ko publish --insecure-registry ./cmd/app\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: ko build --repo=ttl.sh/abc ./cmd/app\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: docker push localhost:5000/app:test\n      - run: docker buildx build --push -t kind-registry:5000/app .\n      - run: crane copy ghcr.io/a/b:1 localhost:5001/b:1\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - uses: docker/build-push-action@v6\n        with: {push: true, tags: 'localhost:5000/app:ci'}\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - uses: softprops/action-gh-release@v2\n        with: {draft: true, files: dist/*}\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: gh release create v1 --draft\n  b:\n    steps:\n      - run: gh release upload v1 dist/x\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - uses: goreleaser/goreleaser-action@v6\n        with: {args: release --clean}\n",
+        ] {
+            let src = SourceFile::new("w.yml", text);
+            let doc = crate::yaml::load(&src).unwrap();
+            let wf = Workflow::parse(&doc.root).unwrap();
+            for job in &wf.jobs {
+                assert!(publishes(&wf, job).is_none(), "{text}");
+            }
+        }
+        for text in [
+            "on: push\njobs:\n  a:\n    env: {KO_DOCKER_REPO: ghcr.io/acme}\n    steps:\n      - run: ko build ./cmd/app\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: ko build ./cmd/app\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: docker push localhost:5000/app && docker push ghcr.io/acme/app\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: gh release create v1 --draft\n      - run: gh release upload v1 x\n      - run: gh release edit v1 --draft=false\n",
+            "on: push\njobs:\n  a:\n    steps:\n      - uses: goreleaser/goreleaser-action@v6\n        with: {args: release --clean}\n        env: {GITHUB_TOKEN: '${{ secrets.GITHUB_TOKEN }}'}\n",
+        ] {
+            assert!(publishing(text).is_some(), "{text}");
+        }
     }
 
     #[test]

@@ -900,7 +900,8 @@ fn run_by<'a>(cmd: &Command<'a>) -> Option<Command<'a>> {
     let skip = match (cmd.program(), cmd.word(1)) {
         ("uvx" | "npx" | "pnpx" | "bunx", _) => 1,
         ("pipx" | "poetry" | "uv" | "pdm" | "hatch" | "pipenv", Some("run"))
-        | ("pnpm" | "bundle", Some("exec")) => 2,
+        | ("pnpm" | "bundle", Some("exec"))
+        | ("pnpm" | "yarn", Some("dlx")) => 2,
         _ => return None,
     };
     let mut i = skip;
@@ -923,12 +924,19 @@ fn run_by<'a>(cmd: &Command<'a>) -> Option<Command<'a>> {
 }
 
 fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
-    let js = matches!(cmd.program(), "npm" | "yarn" | "pnpm" | "bun");
+    // A package a runner starts may carry a version (`pkg-pr-new@0.0`).
+    let program = match cmd.program().rsplit_once('@') {
+        Some((name, _)) if !name.is_empty() => name,
+        _ => cmd.program(),
+    };
+    let js = matches!(program, "npm" | "yarn" | "pnpm" | "bun");
     let value_options: &[&str] = if js { JS_VALUE_OPTIONS } else { &[] };
     let sub = cmd.positional_after_options(0, value_options).unwrap_or("");
     let second = cmd.positional_after_options(1, value_options).unwrap_or("");
-    let registry = match cmd.program() {
+    let registry = match program {
         "npm" if sub == "publish" || (sub == "stage" && second == "publish") => Registry::Npm,
+        // Moving a dist-tag changes what `npm install pkg` (or `@latest`) gets.
+        "npm" if sub == "dist-tag" && matches!(second, "add" | "rm") => Registry::Npm,
         "yarn" if sub == "publish" || (sub == "npm" && second == "publish") => Registry::Npm,
         "pnpm" | "bun" | "lerna" if sub == "publish" => Registry::Npm,
         "changeset" if sub == "publish" => Registry::Npm,
@@ -973,6 +981,9 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
             Registry::Container
         }
         "docker" | "podman" if sub == "manifest" && second == "push" => Registry::Container,
+        // Helm charts pushed to an OCI registry (`helm push chart.tgz oci://...`).
+        "helm" if sub == "push" => Registry::Container,
+        "cloudsmith" if matches!(sub, "push" | "upload") => Registry::Other,
         "crane" | "gcrane" if matches!(sub, "copy" | "cp" | "push" | "append" | "tag") => {
             Registry::Container
         }
@@ -1010,8 +1021,12 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
             Registry::Other
         }
         "mvn" | "mvnw" | "./mvnw" if cmd.words.iter().any(|w| w == "deploy") => Registry::Other,
+        // `publishToMavenLocal` only fills `~/.m2` on the runner.
         "gradle" | "gradlew" | "./gradlew"
-            if cmd.words.iter().any(|w| w.starts_with("publish")) =>
+            if cmd
+                .words
+                .iter()
+                .any(|w| w.starts_with("publish") && !w.ends_with("ToMavenLocal")) =>
         {
             Registry::Other
         }
@@ -1329,6 +1344,38 @@ mod tests {
             } else {
                 assert_eq!(found, Some(registry), "{script}");
             }
+        }
+    }
+
+    #[test]
+    fn recognises_charts_dist_tags_and_dlx_runners() {
+        for (script, registry) in [
+            (
+                "helm push chart.tgz oci://ghcr.io/acme/charts",
+                Registry::Container,
+            ),
+            ("npm dist-tag add axios@1.2.3 latest", Registry::Npm),
+            (
+                "pnpm dlx pkg-pr-new@0.0 publish './packages/vite'",
+                Registry::Other,
+            ),
+            ("yarn dlx pkg-pr-new publish", Registry::Other),
+            (
+                "cloudsmith push deb acme/stable/any-distro/any-version x.deb",
+                Registry::Other,
+            ),
+            ("./gradlew publish publishToMavenLocal", Registry::Other),
+        ] {
+            assert_eq!(publish_command(&first(script)), Some(registry), "{script}");
+        }
+        for script in [
+            "./gradlew publishToMavenLocal",
+            "gradle publishAllPublicationsToMavenLocal",
+            "npm dist-tag ls axios",
+            "helm package chart",
+            "pnpm dlx prettier --check .",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
         }
     }
 

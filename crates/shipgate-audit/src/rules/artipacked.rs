@@ -4,10 +4,12 @@
 //! `publishing::publishes`). The checkout leaves the job's token in
 //! `.git/config`, where the artifact or the published package can carry it.
 //!
-//! A job that runs `git push` needs the credential and is not reported.
+//! A job that runs `git push`, or an action known to push with the
+//! checkout's credential ([`GIT_PUSHING_ACTIONS`]), needs the credential and
+//! is not reported.
 //! `--fix=all` adds `persist-credentials: false` to the checkout.
 
-use crate::analysis::{is_checkout, publish_steps};
+use crate::analysis::{is_checkout, publishes};
 use crate::finding::{Confidence, Draft, FixPlan, FixSafety, Severity, SymbolicEdit};
 use crate::model::{Job, Step, Workflow};
 use crate::route::Loc;
@@ -44,12 +46,8 @@ impl Rule for Artipacked {
                     Loc::value(s.route.key("with").key("path")),
                     Confidence::High,
                 ),
-                None => match publish_steps(wf, job).into_iter().next() {
-                    Some(p) => (
-                        format!("publishes with {}", p.what),
-                        p.loc,
-                        Confidence::Medium,
-                    ),
+                None => match publishes(wf, job) {
+                    Some(p) => (p.why, p.loc, Confidence::Medium),
                     None => continue,
                 },
             };
@@ -123,11 +121,29 @@ fn uploads_workspace(step: &Step<'_>) -> bool {
     })
 }
 
+/// Actions that run `git push` with the credential the checkout left in
+/// `.git/config` (they take no token of their own, or do not use it for the
+/// push).
+pub const GIT_PUSHING_ACTIONS: &[(&str, &str)] = &[
+    (
+        "rubygems/release-gem",
+        "`rake release` pushes the version tag",
+    ),
+    ("rickstaa/action-create-tag", "pushes the tag it creates"),
+    ("stefanzweifel/git-auto-commit-action", "pushes its commit"),
+    ("endbug/add-and-commit", "pushes its commit"),
+];
+
 /// Whether a job pushes with git after checkout (it needs the credential).
 fn pushes_with_git(job: &Job<'_>) -> bool {
-    job.steps.iter().filter_map(|s| s.run).any(|run| {
-        shell::commands(run)
-            .iter()
-            .any(|c| c.program() == "git" && c.subcommand() == Some("push"))
+    job.steps.iter().any(|s| {
+        s.uses
+            .as_ref()
+            .is_some_and(|u| GIT_PUSHING_ACTIONS.iter().any(|(a, _)| u.is(a)))
+            || s.run.is_some_and(|run| {
+                shell::commands(run)
+                    .iter()
+                    .any(|c| c.program() == "git" && c.subcommand() == Some("push"))
+            })
     })
 }

@@ -3,7 +3,8 @@
 //!
 //! Restores: `actions/cache` and `actions/cache/restore`; `*/setup-*`
 //! actions with caching on (`cache:` set and not `false`, `enable-cache:
-//! true`; `actions/setup-go` v4 and later caches unless `cache: false`,
+//! true`, any `*-cache: true` such as `ruby/setup-ruby`'s `bundler-cache`;
+//! `actions/setup-go` v4 and later caches unless `cache: false`,
 //! medium confidence); `Swatinem/rust-cache`; `gradle/actions/setup-gradle`;
 //! `docker/build-push-action` with `cache-from: type=gha`.
 
@@ -115,14 +116,20 @@ fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc)> {
             input_at("cache"),
         ));
     }
-    if step
-        .input("enable-cache")
-        .is_some_and(|v| v.trim() == "true")
-    {
+    // `enable-cache: true`, `bundler-cache: true`, `package-manager-cache: true`...
+    let switched_on = step
+        .with
+        .and_then(|w| w.as_map())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| Some((e.key.as_str()?, e.value.as_str()?)))
+        .find(|(k, v)| k.ends_with("-cache") && v.trim() == "true")
+        .map(|(k, _)| k);
+    if let Some(input) = switched_on {
         return Some((
-            format!("restores a dependency cache with `{slug}` (`enable-cache:`)"),
+            format!("restores a dependency cache with `{slug}` (`{input}:`)"),
             Confidence::High,
-            input_at("enable-cache"),
+            input_at(input),
         ));
     }
     // setup-go caches by default from v4 on.

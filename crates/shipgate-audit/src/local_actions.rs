@@ -1,0 +1,130 @@
+//! Local actions (`uses: ./.github/actions/x`): the repository's own
+//! composite actions. When the audited workflow sits in a repository on
+//! disk (`<root>/.github/workflows/x.yml`), the action's `action.yml` is
+//! read so the job is judged by what the action's steps do, instead of
+//! treating the action as unreadable.
+//!
+//! Only paths inside the repository are read (no `..`, no absolute paths,
+//! no symbolic link leading out), at most [`MAX_ACTION_BYTES`] each, and
+//! nested local actions at most [`MAX_DEPTH`] deep. Anything that cannot be
+//! read or parsed is treated as before: an action the audit cannot see.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::model::Action;
+use crate::source::SourceFile;
+
+/// Largest `action.yml` read for a local action.
+pub const MAX_ACTION_BYTES: u64 = 1024 * 1024;
+/// How deep local actions that use other local actions are followed.
+pub const MAX_DEPTH: usize = 4;
+
+/// The repository root of a workflow file at `<root>/.github/workflows/<file>`.
+pub fn repository_root(workflow: &Path) -> Option<PathBuf> {
+    let dir = workflow.parent()?;
+    let github = dir.parent()?;
+    if dir.file_name()? != "workflows" || github.file_name()? != ".github" {
+        return None;
+    }
+    let root = github.parent()?;
+    Some(if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root.to_path_buf()
+    })
+}
+
+/// A local action's text, read from the repository: `<root>/<path>/action.yml`
+/// (or `action.yaml`). `None` when the path leaves the repository or the
+/// file is missing, too large or not UTF-8.
+pub fn read(root: &Path, uses: &str) -> Option<(String, SourceFile)> {
+    let rel = Path::new(uses.trim().trim_end_matches('/'));
+    if !rel
+        .components()
+        .all(|c| matches!(c, Component::CurDir | Component::Normal(_)))
+    {
+        return None;
+    }
+    let root = root.canonicalize().ok()?;
+    let dir = root.join(rel).canonicalize().ok()?;
+    if !dir.starts_with(&root) {
+        return None;
+    }
+    for name in ["action.yml", "action.yaml"] {
+        let path = dir.join(name);
+        let Ok(real) = path.canonicalize() else {
+            continue;
+        };
+        if !real.starts_with(&root) {
+            return None;
+        }
+        let meta = std::fs::metadata(&real).ok()?;
+        if !meta.is_file() || meta.len() > MAX_ACTION_BYTES {
+            return None;
+        }
+        let text = std::fs::read_to_string(&real).ok()?;
+        let shown = format!("{}/{name}", uses.trim().trim_end_matches('/'));
+        return Some((shown.clone(), SourceFile::new(&shown, &text)));
+    }
+    None
+}
+
+/// Calls `judge` with the parsed local action, if it can be read and is an
+/// action. The document only lives for the call.
+pub fn with_action<T>(
+    root: &Path,
+    uses: &str,
+    judge: impl FnOnce(&str, &Action<'_>) -> T,
+) -> Option<T> {
+    let (shown, src) = read(root, uses)?;
+    let doc = crate::yaml::load(&src).ok()?;
+    let action = Action::parse(&doc.root).ok()?;
+    Some(judge(&shown, &action))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_repository_of_a_workflow() {
+        assert_eq!(
+            repository_root(Path::new("/r/.github/workflows/ci.yml")),
+            Some(PathBuf::from("/r"))
+        );
+        assert_eq!(
+            repository_root(Path::new(".github/workflows/ci.yml")),
+            Some(PathBuf::from("."))
+        );
+        assert_eq!(repository_root(Path::new("/r/workflows/ci.yml")), None);
+        assert_eq!(repository_root(Path::new("ci.yml")), None);
+    }
+
+    #[test]
+    fn reads_only_inside_the_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join(".github/actions/pub")).unwrap();
+        std::fs::write(
+            root.join(".github/actions/pub/action.yml"),
+            "runs:\n  using: composite\n  steps:\n    - run: npm publish\n      shell: bash\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+        std::fs::write(
+            dir.path().join("outside/action.yml"),
+            "runs:\n  using: composite\n  steps: []\n",
+        )
+        .unwrap();
+        let steps = with_action(&root, "./.github/actions/pub", |_, a| a.steps.len());
+        assert_eq!(steps, Some(1));
+        assert!(read(&root, "./../outside").is_none());
+        assert!(read(&root, "/etc").is_none());
+        assert!(read(&root, "./.github/actions/missing").is_none());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("outside"), root.join("link")).unwrap();
+            assert!(read(&root, "./link").is_none());
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Container registries as the release rules see them: which destinations
+//! are throw-away test registries (a push there is not a release), and
+//! which steps log in to a registry (a sign that the job pushes through a
+//! tool the audit cannot read).
+
+use crate::model::{Job, Step, Uses, Workflow};
+use crate::shell::{self, Command};
+use crate::yaml::Node;
+
+/// Whether an image reference or registry host names a registry that lives
+/// only for the test run: `localhost`, loopback addresses, `ttl.sh`
+/// (anonymous images that expire within a day), the registry of a kind
+/// cluster (`kind-registry`, `kind.local`), ko's local daemon (`ko.local`)
+/// and any `*.local` host. `oci://` and `docker://` prefixes are ignored.
+pub fn is_ephemeral(reference: &str) -> bool {
+    let reference = reference.trim().trim_matches(|c| c == '"' || c == '\'');
+    let reference = ["oci://", "docker://", "http://", "https://"]
+        .iter()
+        .find_map(|p| reference.strip_prefix(p))
+        .unwrap_or(reference);
+    let host = reference.split('/').next().unwrap_or("");
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // `[::1]:5000`
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        })
+    };
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "localhost" | "127.0.0.1" | "0.0.0.0" | "::1" | "ttl.sh" | "kind-registry"
+    ) || name.ends_with(".local")
+        || name.starts_with("127.")
+}
+
+/// Actions that log in to a container registry, and the input naming it.
+const LOGIN_ACTIONS: &[(&str, &str)] = &[
+    ("docker/login-action", "registry"),
+    ("aws-actions/amazon-ecr-login", "registries"),
+    ("azure/docker-login", "login-server"),
+    ("redhat-actions/podman-login", "registry"),
+];
+
+/// What a step logs in to, when it is a registry login: a login action
+/// (Docker Hub when `registry:` is left out), or a `run:` line with `docker
+/// login`, `podman login`, `helm registry login`, `crane auth login`, `oras
+/// login`, `gcloud auth configure-docker` or `az acr login`. Logins to a
+/// test registry ([`is_ephemeral`]) do not count.
+pub fn login(step: &Step<'_>) -> Option<String> {
+    if let Some(uses) = &step.uses {
+        let (action, input) = LOGIN_ACTIONS.iter().find(|(a, _)| uses.is(a))?;
+        let registry = step.input(input).unwrap_or("docker.io").trim();
+        if is_ephemeral(registry) {
+            return None;
+        }
+        let slug = match uses {
+            Uses::Repository { .. } => uses.slug().unwrap_or_else(|| (*action).to_owned()),
+            _ => (*action).to_owned(),
+        };
+        return Some(format!("`{slug}` logs in to `{registry}`"));
+    }
+    let run = step.run?;
+    // Most scripts log in to nothing: skip reading them as shell.
+    if !run.contains("login") && !run.contains("configure-docker") {
+        return None;
+    }
+    shell::commands(run)
+        .into_iter()
+        .find(login_command)
+        .map(|cmd| format!("`{}` logs in to a registry", cmd.raw.trim()))
+}
+
+fn login_command(cmd: &Command<'_>) -> bool {
+    let sub = cmd.positional(0).unwrap_or("");
+    let second = cmd.positional(1).unwrap_or("");
+    let target = match (cmd.program(), sub, second) {
+        ("docker" | "podman" | "buildah" | "skopeo" | "oras", "login", _) => cmd.positional(1),
+        ("helm", "registry", "login") | ("crane", "auth", "login") => cmd.positional(2),
+        ("gcloud", "auth", "configure-docker") => cmd.positional(2).or(Some("gcr.io")),
+        ("az", "acr", "login") => Some("azurecr.io"),
+        _ => return false,
+    };
+    // `docker login` without a server is Docker Hub.
+    !target.is_some_and(is_ephemeral)
+}
+
+/// The first registry login of a job's steps that can run, as its step and
+/// a phrase.
+pub fn job_login<'j, 'a>(wf: &Workflow<'_>, job: &'j Job<'a>) -> Option<(&'j Step<'a>, String)> {
+    job.steps
+        .iter()
+        .filter(|s| crate::conditions::step_can_run(wf, job, s))
+        .find_map(|s| login(s).map(|what| (s, what)))
+}
+
+/// The value of an environment variable set as plain text in `env:` of the
+/// step, its job or the workflow (the innermost wins), if any.
+pub fn env_value<'a>(
+    wf: &Workflow<'a>,
+    job: &Job<'a>,
+    step: &Step<'a>,
+    name: &str,
+) -> Option<&'a str> {
+    [step.env, job.node.get("env"), wf.env]
+        .into_iter()
+        .flatten()
+        .find_map(|env: &'a Node| env.get(name))
+        .and_then(Node::as_str)
+}
+
+/// The images or registries a container publish command writes to, as far
+/// as the command line (and, for ko, `KO_DOCKER_REPO`) says. Empty when
+/// the destination cannot be read.
+pub fn push_destinations(cmd: &Command<'_>, ko_repo: Option<&str>) -> Vec<String> {
+    let sub = cmd.positional(0).unwrap_or("");
+    let tags = || -> Vec<String> {
+        let mut out = Vec::new();
+        let mut words = cmd.words.iter();
+        while let Some(w) = words.next() {
+            if w == "-t" || w == "--tag" {
+                out.extend(words.next().cloned());
+            } else if let Some(v) = w.strip_prefix("--tag=").or_else(|| w.strip_prefix("-t=")) {
+                out.push(v.to_owned());
+            }
+        }
+        out
+    };
+    let found: Vec<String> = match cmd.program() {
+        "ko" => {
+            let repo = cmd
+                .words
+                .windows(2)
+                .find(|w| w[0] == "--repo")
+                .map(|w| w[1].clone())
+                .or_else(|| {
+                    cmd.words
+                        .iter()
+                        .find_map(|w| w.strip_prefix("--repo=").map(str::to_owned))
+                });
+            repo.or_else(|| ko_repo.map(str::to_owned))
+                .into_iter()
+                .collect()
+        }
+        "docker" | "podman" if sub == "push" => {
+            cmd.positional(1).map(str::to_owned).into_iter().collect()
+        }
+        "docker" | "podman" if sub == "image" || sub == "manifest" => {
+            cmd.positional(2).map(str::to_owned).into_iter().collect()
+        }
+        "docker" if sub == "buildx" => tags(),
+        "crane" | "gcrane" if sub == "tag" => {
+            cmd.positional(1).map(str::to_owned).into_iter().collect()
+        }
+        "crane" | "gcrane" | "skopeo" | "helm" => last_positional(cmd).into_iter().collect(),
+        _ => Vec::new(),
+    };
+    // `ttl.sh/e2e-${{ github.run_id }}` still names its registry; `$REPO/app` does not.
+    found
+        .into_iter()
+        .filter(|d| !d.split('/').next().unwrap_or("").contains('$'))
+        .collect()
+}
+
+/// The last word that is not an option.
+fn last_positional(cmd: &Command<'_>) -> Option<String> {
+    cmd.words
+        .iter()
+        .skip(1)
+        .rfind(|w| !w.starts_with('-'))
+        .cloned()
+}
+
+/// Whether a container push goes only to test registries: every destination
+/// the command names is ephemeral (an unreadable destination is not).
+pub fn pushes_only_to_test_registries(cmd: &Command<'_>, ko_repo: Option<&str>) -> bool {
+    let dests = push_destinations(cmd, ko_repo);
+    !dests.is_empty() && dests.iter().all(|d| is_ephemeral(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ephemeral;
+
+    #[test]
+    fn test_registries_are_ephemeral_and_real_ones_are_not() {
+        for yes in [
+            "localhost:5000/app",
+            "localhost/app:latest",
+            "127.0.0.1:5001/x",
+            "[::1]:5000/x",
+            "ttl.sh/abc:1h",
+            "kind-registry:5000/policy",
+            "registry.local:5000/policy-controller",
+            "ko.local",
+            "kind.local/app",
+            "oci://localhost:5000/charts",
+        ] {
+            assert!(is_ephemeral(yes), "{yes}");
+        }
+        for no in [
+            "ghcr.io/acme/app",
+            "docker.io/acme/app",
+            "acme/app:1.0",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+            "oci://ghcr.io/acme/charts",
+            "localhost-registry.example.com/app",
+            "",
+        ] {
+            assert!(!is_ephemeral(no), "{no}");
+        }
+    }
+}
