@@ -39,10 +39,10 @@ pub mod storage;
 pub mod targets;
 pub mod tlog;
 pub mod tls;
+pub mod web;
 pub mod webhook_config;
 pub mod webhook_message;
 pub mod webhook_worker;
-pub mod web;
 
 /// Current Unix time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> i64 {

@@ -57,11 +57,11 @@ pub mod postgres;
 mod quota;
 mod release_events;
 mod releases;
+mod sessions;
 mod sqlite;
 #[cfg(test)]
 mod test_db;
 mod webhooks;
-mod sessions;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -83,8 +83,8 @@ pub use passkeys::{Ceremony, StoredPasskey};
 pub use policy::PackagePolicy;
 pub use quota::{PackageUsage, Sweepable};
 pub use releases::staged_leaf_len;
-pub use webhooks::{DeliveryOutcome, QueuedWebhookEvent, WebhookDelivery, WebhookFigures};
 pub use sessions::WebSession;
+pub use webhooks::{DeliveryOutcome, QueuedWebhookEvent, WebhookDelivery, WebhookFigures};
 
 /// Database file name inside the data directory.
 pub const DB_FILE: &str = "gate.db";

@@ -371,15 +371,14 @@ impl WriteTx {
 
     /// Spends a decision nonce: false when it was already used (a replay).
     pub async fn spend_nonce(&mut self, nonce: &str, now: i64) -> Result<bool, StorageError> {
-        let inserted =
-            sqlx::query(
-                "INSERT INTO passkey_used_nonces (nonce, used_at) VALUES ($1, $2) \
+        let inserted = sqlx::query(
+            "INSERT INTO passkey_used_nonces (nonce, used_at) VALUES ($1, $2) \
                  ON CONFLICT (nonce) DO NOTHING",
-            )
-            .bind(nonce)
-            .bind(now)
-            .execute(&mut *self.tx)
-            .await?;
+        )
+        .bind(nonce)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(inserted.rows_affected() == 1)
     }
 }
