@@ -14,7 +14,11 @@ pub mod s3_server;
 
 /// `config` with its blobs in a fresh bucket of `server`.
 pub fn s3_config(config: &str, server: &s3_server::S3Server) -> String {
-    let bucket = server.fresh_bucket();
+    s3_config_for_bucket(config, server, &server.fresh_bucket())
+}
+
+/// `config` with its blobs in `bucket` of `server`.
+pub fn s3_config_for_bucket(config: &str, server: &s3_server::S3Server, bucket: &str) -> String {
     format!(
         "blobs = \"s3://{bucket}/gate\"\n{config}\n\n[blobs_s3]\nendpoint = \"{endpoint}\"\n\
          region = \"{region}\"\nallow_http = true\naccess_key_id = \"{key}\"\n\

@@ -406,3 +406,116 @@ fn migrate_refuses_while_the_gate_runs() {
         crate::util::stderr(&out)
     );
 }
+
+#[test]
+fn migrate_moves_the_blobs_into_a_bucket_too_and_the_gate_serves_from_both() {
+    use crate::gate_blobs_s3::s3_server;
+    let s3 = s3_server::S3Server::start();
+    let bucket = s3.fresh_bucket();
+    let ci = CiIssuer::start();
+    let gate = Gate::start(&bound_config(&ci.url));
+    let alice = enroll(&gate, "alice", "hello");
+    let bob = enroll(&gate, "bob", "hello");
+    release_hello(&ci, &gate, &gate, &alice, &bob);
+    let before = log_verify_entries(gate.path(), &gate.url);
+    let (status, dir) = gate.terminate();
+    assert!(status.success());
+    let blobs_before: Vec<String> = std::fs::read_dir(dir.path().join("data/blobs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.len() == 64)
+        .collect();
+    assert!(!blobs_before.is_empty());
+
+    let target = PgDatabase::new();
+    let to_blobs = format!("s3://{bucket}/gate");
+    // The bucket is reached as the standard AWS variables say.
+    let aws = [
+        ("AWS_ENDPOINT_URL", s3.endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", s3_server::ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", s3_server::SECRET_KEY),
+        ("AWS_REGION", s3_server::REGION),
+    ];
+    let migrate = |to_blobs: &str| {
+        crate::gate_util::cli_in(
+            dir.path(),
+            &aws,
+            &[
+                "admin",
+                "migrate",
+                "--to-database",
+                &target.url,
+                "--to-blobs",
+                to_blobs,
+                "--config",
+                "gate.toml",
+                "--json",
+            ],
+        )
+    };
+    // Not a bucket: refused before anything is copied.
+    let refused = migrate("/srv/blobs");
+    assert_exit(&refused, 2);
+    let out = migrate(&to_blobs);
+    assert_exit(&out, 0);
+    let report = json(&out);
+    assert_eq!(report["log_root"], before["root"], "{report}");
+    assert_eq!(
+        report["blobs"]["copied"].as_u64().unwrap()
+            + report["blobs"]["already_present"].as_u64().unwrap(),
+        report["referenced_blobs"].as_u64().unwrap(),
+        "{report}"
+    );
+    assert!(report["blobs"]["copied"].as_u64().unwrap() >= 1, "{report}");
+
+    // The gate on PostgreSQL and the bucket, with its old blob directory
+    // and database moved away, serves the same log and the same bytes.
+    let config = std::fs::read_to_string(dir.path().join("gate.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("gate.toml"),
+        format!(
+            "database = \"{}\"\n{}",
+            target.url,
+            crate::gate_blobs_s3::s3_config_for_bucket(&config, &s3, &bucket)
+        ),
+    )
+    .unwrap();
+    std::fs::rename(
+        dir.path().join("data/gate.db"),
+        dir.path().join("gate.db.migrated"),
+    )
+    .unwrap();
+    std::fs::rename(
+        dir.path().join("data/blobs"),
+        dir.path().join("blobs.migrated"),
+    )
+    .unwrap();
+    let moved = Gate::start_in(dir);
+    let after = log_verify_entries(moved.path(), &moved.url);
+    assert_eq!(after["root"], before["root"], "{after}");
+    let out = moved.cli(
+        &[],
+        &[
+            "fetch",
+            "--gate",
+            &moved.url,
+            "hello",
+            "1.0.0",
+            "--out",
+            "got",
+            "--gate-key",
+            "gate.pub",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert!(
+        !moved.path().join("data/blobs").exists()
+            || std::fs::read_dir(moved.path().join("data/blobs"))
+                .unwrap()
+                .filter_map(Result::ok)
+                .all(|e| e.file_name().len() != 64),
+        "blobs were served from the bucket, not a directory"
+    );
+}
