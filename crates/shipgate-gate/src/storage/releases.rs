@@ -316,29 +316,8 @@ impl WriteTx {
         maintainer: &str,
         now: i64,
     ) -> Result<u32, StorageError> {
-        let inserted = sqlx::query(
-            "INSERT INTO approvals (release_id, maintainer, approved_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (release_id, maintainer) DO NOTHING",
-        )
-        .bind(release)
-        .bind(maintainer)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        if inserted.rows_affected() != 1 {
-            return Err(StorageError::AlreadyApproved {
-                release,
-                maintainer: maintainer.to_owned(),
-            });
-        }
-        self.event(
-            now,
-            "approved",
-            Some(release),
-            maintainer,
-            serde_json::json!({ "maintainer": maintainer }),
-        )
-        .await?;
+        self.add_approval_with(release, maintainer, &serde_json::Map::new(), now)
+            .await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE release_id = $1")
             .bind(release)
             .fetch_one(&mut *self.tx)
@@ -416,26 +395,8 @@ impl WriteTx {
         reason: &str,
         now: i64,
     ) -> Result<(), StorageError> {
-        let updated = sqlx::query(
-            "UPDATE releases SET state = 'rejected', decided_at = $1, reject_reason = $2 \
-             WHERE id = $3 AND state = 'staged'",
-        )
-        .bind(now)
-        .bind(reason)
-        .bind(release)
-        .execute(&mut *self.tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(StorageError::Corrupt("releases.state"));
-        }
-        self.event(
-            now,
-            "rejected",
-            Some(release),
-            maintainer,
-            serde_json::json!({ "maintainer": maintainer, "reason": reason }),
-        )
-        .await
+        self.mark_rejected_with(release, maintainer, reason, &serde_json::Map::new(), now)
+            .await
     }
 }
 
