@@ -214,7 +214,8 @@ impl WriteTx {
         let inserted = sqlx::query(concat!(
             "INSERT INTO passkeys (",
             passkey_columns!(),
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
+             ON CONFLICT (credential_id) DO NOTHING"
         ))
         .bind(&passkey.credential_id)
         .bind(&passkey.maintainer)
