@@ -7,6 +7,8 @@
 # Needs PostgreSQL: run with SHIPGATE_TEST_POSTGRES set, or let this script
 # start a throwaway cluster with .ci/setup-postgres.sh (as root).
 # Usage: bench/gate/replicas.sh [--release]
+# SHIPGATE_LOAD_SECONDS (default 6) and SHIPGATE_LOAD_PROCS (client processes,
+# default 1) size the run; the test suite runs the default size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${SHIPGATE_TEST_POSTGRES:-}" ]; then

@@ -97,7 +97,24 @@ pub async fn run_due(state: &AppState) -> Result<(), StorageError> {
         if jobs.is_empty() {
             return Ok(());
         }
+        // An attempt not recorded by then (this replica died) is due again;
+        // each upload has `timeout_seconds`, and a job has a few of them.
+        let timeout = state.config().publishing.timeout_seconds.max(1);
+        let lease = i64::try_from(timeout.saturating_mul(4).saturating_add(30))
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
         for job in jobs {
+            // Several replicas share the outbox: the one whose claim commits
+            // runs the attempt, the others skip the job.
+            let mut tx = state.db().begin_write().await?;
+            let now = now_ms();
+            if !tx
+                .claim_publish_job(&job, now, now.saturating_add(lease))
+                .await?
+            {
+                continue;
+            }
+            tx.commit().await?;
             let outcome = attempt(state, &job).await;
             let mut tx = state.db().begin_write().await?;
             if tx

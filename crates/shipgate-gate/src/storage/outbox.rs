@@ -103,6 +103,34 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Claims a due job for one attempt: moves its next attempt to
+    /// `lease_until_ms`, so no other replica's worker takes it meanwhile. False
+    /// when another worker claimed or ended it first. A worker that dies
+    /// mid-attempt leaves the job pending; it is due again when the lease
+    /// runs out, and publishing is idempotent.
+    pub async fn claim_publish_job(
+        &mut self,
+        job: &PublishJob,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<bool, StorageError> {
+        let index =
+            i64::try_from(job.target_index).map_err(|_| StorageError::Corrupt("target_index"))?;
+        let updated = sqlx::query(
+            "UPDATE publish_jobs SET next_attempt_ms = $1 \
+             WHERE release_id = $2 AND target_index = $3 AND state = 'pending' \
+             AND attempts = $4 AND next_attempt_ms <= $5",
+        )
+        .bind(lease_until_ms)
+        .bind(job.release_id)
+        .bind(index)
+        .bind(i64::from(job.attempts))
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     /// Records how an attempt ended, with its event, if the job is still
     /// `pending` (false otherwise: another worker ended it).
     pub async fn finish_publish_attempt(
@@ -318,6 +346,19 @@ mod tests {
         let jobs = db.due_publish_jobs(0).await.unwrap();
         assert_eq!(jobs.len(), 2);
         assert_eq!(db.next_publish_due().await.unwrap(), Some(0));
+
+        // One worker claims a job; a second (another replica) cannot until
+        // the lease runs out, and then only once.
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(tx.claim_publish_job(&jobs[0], 1, 1_000).await.unwrap());
+        assert!(!tx.claim_publish_job(&jobs[0], 1, 1_000).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(db.due_publish_jobs(999).await.unwrap().len(), 1);
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(!tx.claim_publish_job(&jobs[0], 999, 2_000).await.unwrap());
+        assert!(tx.claim_publish_job(&jobs[0], 1_000, 2_000).await.unwrap());
+        assert!(!tx.claim_publish_job(&jobs[0], 1_000, 2_000).await.unwrap());
+        tx.commit().await.unwrap();
 
         // A retry keeps the job pending, later, with its error; no event.
         let retry = JobOutcome::Retry {

@@ -191,7 +191,7 @@ fn migrate_moves_an_embedded_gate_and_its_log_verifies_with_the_same_root() {
 
 /// Three `shipgate serve` processes on one PostgreSQL database, with the
 /// same gate key, secrets key and blob directory.
-pub fn three_replicas(config: &str, database: &PgDatabase) -> (tempfile::TempDir, Vec<Gate>) {
+pub fn three_replicas(config: &str, database_url: &str) -> (tempfile::TempDir, Vec<Gate>) {
     let shared = tempfile::tempdir().unwrap();
     write_gate_key(shared.path());
     std::fs::create_dir(shared.path().join("blobs")).unwrap();
@@ -201,7 +201,7 @@ pub fn three_replicas(config: &str, database: &PgDatabase) -> (tempfile::TempDir
             "gate_key = \"{key}\"\nsecrets_key_file = \"{secrets}\"\ndatabase = \"{url}\"",
             key = shared.path().join("gate.key").display(),
             secrets = shared.path().join("secrets.key").display(),
-            url = database.url,
+            url = database_url,
         ),
     );
     let replicas = (0..3)
@@ -224,7 +224,7 @@ pub fn three_replicas(config: &str, database: &PgDatabase) -> (tempfile::TempDir
 pub fn three_replicas_share_one_state_one_log_and_each_totp_code_once() {
     let ci = CiIssuer::start();
     let database = PgDatabase::new();
-    let (_shared, replicas) = three_replicas(&bound_config(&ci.url), &database);
+    let (_shared, replicas) = three_replicas(&bound_config(&ci.url), &database.url);
     let [a, b, c] = [&replicas[0], &replicas[1], &replicas[2]];
     let alice = enroll(a, "alice", "hello");
     let bob = enroll(b, "bob", "hello");

@@ -44,6 +44,15 @@ ref = "refs/tags/v*"
     )
 }
 
+/// A drill size from the environment (bench/gate/replicas.sh sets them for a
+/// longer run), or `default`.
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs `bench/gate/load.py drill` with its clients spread over `gates`
 /// (enrolled through the first); returns its report.
 fn load_drill(ci: &CiIssuer, gates: &[&Gate]) -> String {
@@ -66,7 +75,8 @@ fn load_drill(ci: &CiIssuer, gates: &[&Gate]) -> String {
     keys.sort();
     let urls: Vec<&str> = gates.iter().map(|g| g.url.as_str()).collect();
     let plan = serde_json::json!({
-        "gate": gates[0].url, "gates": urls, "pid": gates[0].pid(), "seconds": 6, "procs": 1,
+        "gate": gates[0].url, "gates": urls, "pid": gates[0].pid(),
+        "seconds": knob("SHIPGATE_LOAD_SECONDS", 6), "procs": knob("SHIPGATE_LOAD_PROCS", 1),
         "payload_bytes": 4096, "think_seconds": 0.02,
         "issuer": ci.url, "audience": "shipgate-test",
         "issuer_kid": jwks["keys"][0]["kid"], "issuer_key": keys.last().unwrap(),
@@ -110,14 +120,16 @@ fn load_drill_on_three_replicas_beside_one_embedded_gate() {
     let embedded = load_drill(&ci, &[&single]);
     drop(single);
     let database = PgDatabase::new();
-    let (_shared, replicas) = three_replicas(&load_config(&ci.url), &database);
+    let (_shared, replicas) = three_replicas(&load_config(&ci.url), &database.url);
     let scaled = load_drill(&ci, &replicas.iter().collect::<Vec<_>>());
     eprintln!("--- one embedded gate\n{embedded}\n--- three replicas on PostgreSQL\n{scaled}");
 }
 
-const CRASH_MAINTAINERS: usize = 16;
+const CRASH_CLIENTS: usize = 3;
+const CRASH_ROUNDS_PER_CLIENT: usize = 4;
+const CRASH_MAINTAINERS: usize = 2 * CRASH_CLIENTS * CRASH_ROUNDS_PER_CLIENT;
 
-/// `hello` with maintainers m1..m16 (quorum 2: each release takes two
+/// `hello` with maintainers m1..m24 (quorum 2: each release takes two
 /// fresh maintainers, so no TOTP step is needed twice), and one public URL
 /// for all replicas (so they sign checkpoints under one log origin, as
 /// replicas behind one load balancer do).
@@ -145,62 +157,58 @@ fn running_url(replicas: &Replicas, pick: usize) -> String {
     running[pick % running.len()].url.clone()
 }
 
-/// SIGKILL replicas at random while clients stage and approve: afterwards
-/// every release is whole, no acknowledged approval is lost or doubled,
-/// every checkpoint a client saw is extended by the final log, and `log
-/// verify --entries` passes on every replica with one root.
-#[test]
-fn crash_drill_replicas_killed_at_random_lose_nothing() {
-    use std::sync::atomic::{AtomicBool, Ordering};
+/// A small deterministic random source (seeded per run from the pid).
+fn random_source(seed: u64) -> impl FnMut() -> u64 {
+    let mut seed = seed;
+    move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        seed >> 33
+    }
+}
 
-    let ci = CiIssuer::start();
-    let database = PgDatabase::new();
-    let (shared, gates) = three_replicas(&crash_config(&ci.url), &database);
-    let maintainers: Vec<(String, String)> = (1..=CRASH_MAINTAINERS)
-        .map(|i| enroll(&gates[0], &format!("m{i}"), "hello"))
-        .collect();
-    std::fs::write(shared.path().join("hello.txt"), b"crash drill\n").unwrap();
-    let replicas: Replicas =
-        std::sync::Arc::new(std::sync::Mutex::new(gates.into_iter().map(Some).collect()));
+/// What one drill client saw.
+#[derive(Default)]
+struct ClientRecord {
+    staged: Vec<i64>,
+    /// (release, maintainer) of every approval the gate answered 2xx to.
+    acknowledged: Vec<(i64, String)>,
+    /// Copies of every checkpoint the client accepted.
+    checkpoints: Vec<String>,
+}
 
-    // The killer: every 0.3 to 1.2 s one replica dies and comes back.
-    let done = std::sync::Arc::new(AtomicBool::new(false));
-    let killer = {
-        let (replicas, done) = (replicas.clone(), done.clone());
-        std::thread::spawn(move || {
-            let mut kills = 0;
-            let mut seed = std::process::id() as u64;
-            let mut next = move || {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                seed >> 33
-            };
-            while !done.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(300 + next() % 900));
-                let k = (next() % 3) as usize;
-                let Some(gate) = replicas.lock().unwrap()[k].take() else {
-                    continue;
-                };
-                let dir = gate.kill();
-                kills += 1;
-                std::thread::sleep(Duration::from_millis(next() % 400));
-                replicas.lock().unwrap()[k] = Some(Gate::start_in(dir));
+/// One client of the crash drill: stages its releases, has two maintainers
+/// approve each, and checks the log after each round, on whichever replica
+/// runs; a refused or unanswered call is tried again on another replica
+/// for up to 30 seconds (replicas die, the database restarts).
+fn crash_client(
+    client: usize,
+    dir: &Path,
+    ci: &CiIssuer,
+    replicas: &Replicas,
+    maintainers: &[(String, String)],
+) -> ClientRecord {
+    let cli = |args: &[&str], env: &[(&str, &str)]| crate::gate_util::cli_in(dir, env, args);
+    let retrying = |mut call: Box<dyn FnMut(usize) -> Option<std::process::Output> + '_>| {
+        let start = std::time::Instant::now();
+        let mut attempt = 0;
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Some(out) = call(attempt) {
+                return Some(out);
             }
-            kills
-        })
+            attempt += 1;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        None
     };
-
-    let cli =
-        |args: &[&str], env: &[(&str, &str)]| crate::gate_util::cli_in(shared.path(), env, args);
-    let mut staged: Vec<i64> = Vec::new();
-    let mut acknowledged: Vec<(i64, String)> = Vec::new();
-    let mut checkpoints = 0;
-    for round in 0..CRASH_MAINTAINERS / 2 {
+    let mut record = ClientRecord::default();
+    let cp = format!("cp-{client}.note");
+    for step in 0..CRASH_ROUNDS_PER_CLIENT {
+        let round = step * CRASH_CLIENTS + client;
         let version = format!("1.0.{round}");
-        let mut id = None;
-        for attempt in 0..6 {
-            let url = running_url(&replicas, round + attempt);
+        let staged = retrying(Box::new(|attempt| {
+            let url = running_url(replicas, round + attempt);
             let token = ci.github_token("shipgate-test", "acme/hello", "42", &version, &[]);
             let out = cli(
                 &[
@@ -216,30 +224,32 @@ fn crash_drill_replicas_killed_at_random_lose_nothing() {
                 ],
                 &[("SHIPGATE_OIDC_TOKEN", &token)],
             );
-            if out.status.success() {
-                id = json(&out)["id"].as_i64();
-                break;
-            }
-        }
-        let Some(id) = id else { continue };
-        staged.push(id);
+            out.status.success().then_some(out)
+        }));
+        let Some(id) = staged.and_then(|out| json(&out)["id"].as_i64()) else {
+            continue;
+        };
+        record.staged.push(id);
         for who in [2 * round, 2 * round + 1] {
             let (token, secret) = &maintainers[who];
             let code = totp(secret, 0);
-            for attempt in 0..2 {
-                let url = running_url(&replicas, who + attempt);
+            let approved = retrying(Box::new(|attempt| {
+                let url = running_url(replicas, who + attempt);
                 let out = cli(
                     &["approve", &id.to_string(), "--gate", &url, "--code", &code],
                     &[("SHIPGATE_MAINTAINER_TOKEN", token)],
                 );
-                if out.status.success() {
-                    acknowledged.push((id, format!("m{}", who + 1)));
-                    break;
-                }
+                // A code the gate already spent (the answer to an approval
+                // that committed was lost) is refused for good: stop there.
+                let spent = String::from_utf8_lossy(&out.stderr).contains("already");
+                (out.status.success() || spent).then_some(out)
+            }));
+            if approved.is_some_and(|out| out.status.success()) {
+                record.acknowledged.push((id, format!("m{}", who + 1)));
             }
         }
-        // A client looks at the log; each checkpoint it accepted is kept.
-        let url = running_url(&replicas, round);
+        // The client looks at the log; each checkpoint it accepted is kept.
+        let url = running_url(replicas, round);
         let out = cli(
             &[
                 "log",
@@ -249,28 +259,94 @@ fn crash_drill_replicas_killed_at_random_lose_nothing() {
                 "--gate-key",
                 "gate.pub",
                 "--checkpoint",
-                "cp.note",
+                &cp,
             ],
             &[],
         );
         if out.status.success() {
-            checkpoints += 1;
-            std::fs::copy(
-                shared.path().join("cp.note"),
-                shared.path().join(format!("seen-{checkpoints}.note")),
-            )
-            .unwrap();
+            let seen = format!("seen-{client}-{step}.note");
+            std::fs::copy(dir.join(&cp), dir.join(&seen)).unwrap();
+            record.checkpoints.push(seen);
         }
     }
-    done.store(true, Ordering::SeqCst);
-    let kills = killer.join().unwrap();
-    assert!(kills > 0, "the drill killed no replica");
+    record
+}
+
+/// SIGKILL replicas at random, and crash and restart PostgreSQL once, while
+/// three clients stage and approve at the same time: afterwards every
+/// release is whole, every blob a release references is there, no
+/// acknowledged approval is lost or doubled, every checkpoint a client saw
+/// is extended by the final log, and `log verify --entries` passes on
+/// every replica with one root.
+#[test]
+fn crash_drill_replicas_killed_at_random_lose_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let ci = CiIssuer::start();
+    let cluster = crate::pg_util::Cluster::start();
+    let (shared, gates) = three_replicas(&crash_config(&ci.url), &cluster.url());
+    let maintainers: Vec<(String, String)> = (1..=CRASH_MAINTAINERS)
+        .map(|i| enroll(&gates[0], &format!("m{i}"), "hello"))
+        .collect();
+    std::fs::write(shared.path().join("hello.txt"), b"crash drill\n").unwrap();
+    let replicas: Replicas =
+        std::sync::Arc::new(std::sync::Mutex::new(gates.into_iter().map(Some).collect()));
+
+    let done = AtomicBool::new(false);
+    let (kills, records) = std::thread::scope(|scope| {
+        // The killer: every 0.3 to 1.2 s one replica dies and comes back;
+        // after the third kill the database crashes and restarts once.
+        let killer = scope.spawn(|| {
+            let mut next = random_source(u64::from(std::process::id()));
+            let mut kills = 0;
+            while !done.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(300 + next() % 900));
+                if kills == 3 {
+                    cluster.crash();
+                    std::thread::sleep(Duration::from_millis(500 + next() % 1500));
+                    cluster.run();
+                }
+                let k = (next() % 3) as usize;
+                let Some(gate) = replicas.lock().unwrap()[k].take() else {
+                    continue;
+                };
+                let dir = gate.kill();
+                kills += 1;
+                std::thread::sleep(Duration::from_millis(next() % 400));
+                replicas.lock().unwrap()[k] = Some(Gate::start_in(dir));
+            }
+            kills
+        });
+        let clients: Vec<_> = (0..CRASH_CLIENTS)
+            .map(|client| {
+                let (dir, ci, replicas, maintainers) =
+                    (shared.path(), &ci, &replicas, &maintainers);
+                scope.spawn(move || crash_client(client, dir, ci, replicas, maintainers))
+            })
+            .collect();
+        let records: Vec<ClientRecord> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+        done.store(true, Ordering::SeqCst);
+        (killer.join().unwrap(), records)
+    });
     assert!(
-        !staged.is_empty() && checkpoints > 0,
+        kills > 3,
+        "the drill killed {kills} replicas and never the database"
+    );
+    let staged: Vec<i64> = records.iter().flat_map(|r| r.staged.clone()).collect();
+    let acknowledged: Vec<(i64, String)> = records
+        .iter()
+        .flat_map(|r| r.acknowledged.clone())
+        .collect();
+    let checkpoints: Vec<String> = records.iter().flat_map(|r| r.checkpoints.clone()).collect();
+    assert!(
+        !staged.is_empty() && !checkpoints.is_empty(),
         "nothing got through the drill"
     );
 
+    let cli =
+        |args: &[&str], env: &[(&str, &str)]| crate::gate_util::cli_in(shared.path(), env, args);
     let url = running_url(&replicas, 0);
+    let mut released = 0;
     for id in &staged {
         let out = cli(
             &["release", "show", &id.to_string(), "--gate", &url, "--json"],
@@ -285,12 +361,35 @@ fn crash_drill_replicas_killed_at_random_lose_nothing() {
             .iter()
             .map(|a| a["maintainer"].as_str().unwrap())
             .collect();
-        for (_, who) in acknowledged.iter().filter(|(r, _)| r == id) {
-            let times = approvals.iter().filter(|a| **a == who.as_str()).count();
-            assert_eq!(times, 1, "acknowledged approval of {who} on {id}: {view}");
+        for who in &approvals {
+            let times = approvals.iter().filter(|a| *a == who).count();
+            assert_eq!(times, 1, "approval of {who} doubled on {id}: {view}");
         }
+        for (_, who) in acknowledged.iter().filter(|(r, _)| r == id) {
+            assert!(
+                approvals.contains(&who.as_str()),
+                "acknowledged approval of {who} on {id} lost: {view}"
+            );
+        }
+        // The staged bytes are there for a maintainer (the blob exists and
+        // matches), released or not.
+        let version = view["version"].as_str().unwrap();
+        let (token, _) = &maintainers[0];
+        let out = cli(
+            &[
+                "release",
+                "download",
+                &id.to_string(),
+                "--gate",
+                &url,
+                "--out",
+                &format!("staged-{id}"),
+            ],
+            &[("SHIPGATE_MAINTAINER_TOKEN", token)],
+        );
+        assert_exit(&out, 0);
         if view["state"] == "released" {
-            let version = view["version"].as_str().unwrap();
+            released += 1;
             let out = cli(
                 &[
                     "fetch",
@@ -310,7 +409,7 @@ fn crash_drill_replicas_killed_at_random_lose_nothing() {
             assert_eq!(view["state"], "staged", "{view}");
         }
     }
-    for seen in 1..=checkpoints {
+    for seen in &checkpoints {
         let out = cli(
             &[
                 "log",
@@ -320,7 +419,7 @@ fn crash_drill_replicas_killed_at_random_lose_nothing() {
                 "--gate-key",
                 "gate.pub",
                 "--checkpoint",
-                &format!("seen-{seen}.note"),
+                seen,
             ],
             &[],
         );
@@ -336,8 +435,9 @@ fn crash_drill_replicas_killed_at_random_lose_nothing() {
     assert!(roots[0].is_string(), "{roots:?}");
     assert!(roots.iter().all(|root| *root == roots[0]), "{roots:?}");
     eprintln!(
-        "crash drill: {kills} kills, {} releases staged, {} approvals acknowledged, {checkpoints} checkpoints seen",
+        "crash drill: {kills} kills and one database crash, {} releases staged ({released} released), {} approvals acknowledged by {CRASH_CLIENTS} clients, {} checkpoints seen",
         staged.len(),
-        acknowledged.len()
+        acknowledged.len(),
+        checkpoints.len()
     );
 }

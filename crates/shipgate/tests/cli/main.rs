@@ -27,6 +27,7 @@ mod gate_passkey_approvals;
 mod gate_quota;
 mod gate_scale;
 mod gate_scale_drills;
+mod gate_scale_publish;
 mod gate_util;
 mod help;
 mod home;

@@ -165,6 +165,16 @@ impl Cluster {
         );
     }
 
+    /// Stops the server without a clean shutdown (as a crash or power
+    /// loss would): recovery from the write-ahead log at the next start.
+    pub fn crash(&self) {
+        as_postgres(
+            &self.bin,
+            "pg_ctl",
+            &["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"],
+        );
+    }
+
     pub fn stop(&self) {
         as_postgres(
             &self.bin,
