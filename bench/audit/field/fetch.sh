@@ -3,8 +3,11 @@
 # licences vary, so only the labels live here). For each repository in
 # labels.json: a shallow fetch of the labelled commit, then its
 # .github/workflows/* and the local actions under .github/ (the
-# action.yml|yaml files a workflow can reach with `uses: ./.github/...`)
-# written to OUT/<owner>+<repo>/.github/.
+# action.yml|yaml files a workflow can reach with `uses: ./.github/...`,
+# also those in a sub-directory of .github/workflows/, as elixir-lang/elixir
+# has) written to OUT/<owner>+<repo>/.github/.
+# Without access to github.com, extract_mirror.sh builds the same tree from
+# local snapshots.
 #   usage: bench/audit/field/fetch.sh OUT
 set -euo pipefail
 OUT="${1:?usage: fetch.sh OUT}"
@@ -26,8 +29,11 @@ PY
     git --git-dir "$git_dir" fetch -q --depth 1 "https://github.com/$repo" "$commit"
     for path in $(git --git-dir "$git_dir" ls-tree -r --name-only "$commit" .github/); do
         case "$path" in
-            .github/workflows/*/*) ;;
-            .github/workflows/*.yml|.github/workflows/*.yaml|*/action.yml|*/action.yaml)
+            */action.yml|*/action.yaml|.github/workflows/*.yml|.github/workflows/*.yaml)
+                case "$path" in
+                    */action.yml|*/action.yaml) ;;
+                    .github/workflows/*/*) continue ;;
+                esac
                 mkdir -p "$dir/$(dirname "$path")"
                 git --git-dir "$git_dir" show "$commit:$path" > "$dir/$path" ;;
         esac

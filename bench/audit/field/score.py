@@ -8,8 +8,14 @@ audit runs once over the whole directory; a finding of a scored rule is a
 true positive when labels.json expects that rule on that file and line,
 otherwise a false positive; an expected finding not reported is a false
 negative. Prints precision and recall per rule, separately for the tuning
-set (used while the heuristics were tuned) and the held-out set (labelled
-before the audit was run on it), and every disagreement.
+set (used while the heuristics were tuned), the held-out set (labelled
+before the audit was run on it, then used to fix the audit) and the second
+held-out set "held-out-2" (labelled before the audit was run on it), and
+every disagreement.
+
+A set none of whose files is under WORKFLOWS_DIR is skipped (so a directory
+built with `extract_mirror.sh MIRROR OUT held-out-2` scores that set alone);
+a set only partly there is scored on the files that are, with a warning.
 """
 import json
 import os
@@ -73,10 +79,24 @@ def score(title, files):
     print()
 
 
+def present(f):
+    return os.path.isfile(os.path.join(root, name(f)))
+
+
 sets = {}
 for f in labels["files"]:
     sets.setdefault(f.get("set", "tuning"), []).append(f)
-for title in ("tuning", "held-out"):
-    if title in sets:
-        score(f"{title} set", sets[title])
-score("all", labels["files"])
+scored_files = []
+for title in ("tuning", "held-out", "held-out-2"):
+    files = [f for f in sets.get(title, []) if present(f)]
+    if not files:
+        if title in sets:
+            print(f"== {title} set: skipped, none of its {len(sets[title])} files is under {root}")
+            print()
+        continue
+    if len(files) < len(sets[title]):
+        print(f"warning: {len(sets[title]) - len(files)} of the {len(sets[title])} files of the "
+              f"{title} set are not under {root}; scoring the rest")
+    scored_files += files
+    score(f"{title} set", files)
+score("all", scored_files)
