@@ -111,7 +111,7 @@ pub async fn passkey_link(config: &GateConfig, user: &str, now: i64) -> Result<S
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AdminError::Random(e.to_string()))?;
     let token = crate::web::passkey::b64url(&bytes);
-    let db = Db::open(&config.data_dir()).await?;
+    let db = Db::connect(&config.database()?).await?;
     let mut tx = db.begin_write().await?;
     let standing = tx
         .maintainer(user)
@@ -143,7 +143,7 @@ pub async fn revoke_passkey(
     now: i64,
 ) -> Result<(), AdminError> {
     names::maintainer(user)?;
-    let db = Db::open(&config.data_dir()).await?;
+    let db = Db::connect(&config.database()?).await?;
     let mut tx = db.begin_write().await?;
     if !tx.revoke_passkey(user, credential_id, now).await? {
         return Err(AdminError::UnknownPasskey {
@@ -162,7 +162,7 @@ pub async fn passkeys(
     user: &str,
 ) -> Result<Vec<crate::storage::StoredPasskey>, AdminError> {
     names::maintainer(user)?;
-    let db = Db::open(&config.data_dir()).await?;
+    let db = Db::connect(&config.database()?).await?;
     let list = db.active_passkeys(user).await?;
     db.close().await;
     Ok(list)

@@ -185,8 +185,20 @@ pub fn what_else(config: &GateConfig) -> Vec<BackupItem> {
     items
 }
 
+/// Refuses `what` unless `config` keeps its state in the embedded database.
+fn embedded_only(config: &GateConfig, what: &'static str) -> Result<(), BackupError> {
+    match config.database()? {
+        crate::storage::Location::Embedded(_) => Ok(()),
+        _ => Err(StorageError::EmbeddedOnly(what).into()),
+    }
+}
+
 /// Copies the live database of `config` into `out` (0600).
 pub async fn backup(config: &GateConfig, out: &Path) -> Result<(), BackupError> {
+    embedded_only(
+        config,
+        "a backup file (back PostgreSQL up with its own tools, such as pg_dump)",
+    )?;
     let db_path = config.data_dir().join(DB_FILE);
     if !db_path.exists() {
         return Err(BackupError::NoDatabase(db_path));
@@ -371,6 +383,12 @@ pub struct RestoreReport {
 
 /// Replaces the database of `config` (gate stopped) with `backup`.
 pub async fn restore(config: &GateConfig, backup: &Path) -> Result<RestoreReport, BackupError> {
+    // A gate on PostgreSQL never reads `gate.db`: writing one would look
+    // like a restore and change nothing.
+    embedded_only(
+        config,
+        "restoring a backup file (restore PostgreSQL with its own tools, such as pg_restore)",
+    )?;
     let data = config.data_dir();
     let _lock = ServeLock::acquire(&data)?;
     let restored = check_shipgate_db(backup).await?;

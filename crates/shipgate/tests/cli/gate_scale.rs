@@ -384,6 +384,45 @@ fn a_bad_database_setting_is_refused_and_its_password_never_shown() {
 }
 
 /// `admin migrate` refuses while a gate serves the data directory.
+/// The administration commands act on the configured database: a passkey
+/// link for a maintainer enrolled on PostgreSQL is made there; backup and restore (files of the
+/// embedded database) refuse, pointing at PostgreSQL's own tools, instead
+/// of writing a `gate.db` the gate never reads.
+#[test]
+fn admin_commands_use_postgres_and_file_backups_refuse() {
+    let database = PgDatabase::new();
+    let config = default_config(&format!("database = \"{}\"", database.url)).replace(
+        "public_url = \"http://127.0.0.1\"",
+        "public_url = \"http://localhost\"",
+    );
+    let gate = Gate::start(&config);
+    enroll(&gate, "alice", "hello");
+    let out = gate.admin(&["enroll", "alice", "--passkey", "--json"]);
+    assert_exit(&out, 0);
+    assert!(json(&out)["passkey_link"].is_string(), "{}", stdout(&out));
+    let out = gate.admin(&["backup", "backup.db"]);
+    assert_exit(&out, 2);
+    assert!(
+        crate::util::stderr(&out).contains("only possible with the embedded database"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    let (_, dir) = gate.terminate();
+    std::fs::write(dir.path().join("backup.db"), b"SQLite format 3\0").unwrap();
+    let out = crate::gate_util::cli_in(
+        dir.path(),
+        &[],
+        &["admin", "restore", "backup.db", "--config", "gate.toml"],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        crate::util::stderr(&out).contains("pg_restore"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    assert!(!dir.path().join("data/gate.db").exists());
+}
+
 #[test]
 fn migrate_refuses_while_the_gate_runs() {
     let gate = Gate::start(&default_config(""));

@@ -58,6 +58,7 @@ impl Gate {
     /// [`Gate::start_in`] with extra environment variables for the server.
     pub fn start_in_with_env(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Gate {
         crate::gate_blobs_s3::with_s3_blobs(dir.path());
+        crate::pg_util::with_test_backend(dir.path());
         let stderr_path = dir.path().join("serve.stderr");
         // Appended to: a restarted gate keeps the log of the runs before.
         let stderr = std::fs::OpenOptions::new()

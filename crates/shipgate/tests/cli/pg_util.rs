@@ -75,6 +75,32 @@ impl Drop for PgDatabase {
     }
 }
 
+/// The test matrix: with `SHIPGATE_TEST_BACKEND=postgres` every gate a CLI
+/// test starts keeps its state in a fresh database on the
+/// `SHIPGATE_TEST_POSTGRES` server instead of the embedded SQLite file (a
+/// `database =` line is added to its `gate.toml`, unless it names one). The
+/// database outlives the test process (a killed gate may be restarted on it);
+/// it lives in the throwaway cluster `.ci/setup-postgres.sh` starts.
+pub fn with_test_backend(dir: &Path) {
+    if std::env::var("SHIPGATE_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return;
+    }
+    let path = dir.join("gate.toml");
+    let Ok(config) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    if config
+        .lines()
+        .any(|l| l.trim_start().starts_with("database"))
+    {
+        return;
+    }
+    let database = PgDatabase::new();
+    let url = database.url.clone();
+    std::mem::forget(database);
+    std::fs::write(&path, format!("database = \"{url}\"\n{config}")).unwrap();
+}
+
 /// A PostgreSQL cluster of this test's own (so it may stop it).
 pub struct Cluster {
     _dir: tempfile::TempDir,
