@@ -10,11 +10,13 @@ otherwise a false positive; an expected finding not reported is a false
 negative. Prints precision and recall per rule, separately for the tuning
 set (used while the heuristics were tuned), the held-out set (labelled
 before the audit was run on it, then used to fix the audit) and the second
-held-out set "held-out-2" (labelled before the audit was run on it), and
-every disagreement.
+held-out set "held-out-2" (labelled before the audit was run on it, then
+used to fix it), the third held-out set "held-out-3" (labelled before the
+audit was run on it, after the held-out-2 fixes were started), and every
+disagreement.
 
 A set none of whose files is under WORKFLOWS_DIR is skipped (so a directory
-built with `extract_mirror.sh MIRROR OUT held-out-2` scores that set alone);
+built with `extract_mirror.sh MIRROR OUT held-out-3` scores that set alone);
 a set only partly there is scored on the files that are, with a warning.
 """
 import json
@@ -87,7 +89,7 @@ sets = {}
 for f in labels["files"]:
     sets.setdefault(f.get("set", "tuning"), []).append(f)
 scored_files = []
-for title in ("tuning", "held-out", "held-out-2"):
+for title in ("tuning", "held-out", "held-out-2", "held-out-3"):
     files = [f for f in sets.get(title, []) if present(f)]
     if not files:
         if title in sets:
