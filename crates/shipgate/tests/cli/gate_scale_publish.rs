@@ -6,7 +6,10 @@
 use crate::gate_scale::three_replicas;
 use crate::gate_util::{CiIssuer, Gate, enroll, json, totp};
 use crate::pg_util::PgDatabase;
-use crate::publish_util::{npm, npm_gate_config, npm_pack, wait_for_targets, write_token};
+use crate::publish_util::{
+    npm_gate_config, npm_pack, npm_versions, wait_for_first_failed_attempt, wait_for_targets,
+    write_token,
+};
 use crate::util::assert_exit;
 
 const RELEASES: usize = 3;
@@ -80,30 +83,7 @@ fn three_replicas_publish_each_job_once() {
     }
     // Every job has failed at least once, so it waits for a retry.
     for id in &ids {
-        let start = std::time::Instant::now();
-        loop {
-            let out = gates[0].cli(
-                &[],
-                &[
-                    "release",
-                    "show",
-                    &id.to_string(),
-                    "--gate",
-                    &gates[0].url,
-                    "--json",
-                ],
-            );
-            let view = json(&out);
-            assert_eq!(view["targets"][0]["state"], "pending", "{view}");
-            if view["targets"][0]["attempts"].as_u64().unwrap_or(0) >= 1 {
-                break;
-            }
-            assert!(
-                start.elapsed() < std::time::Duration::from_secs(60),
-                "{view}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for_first_failed_attempt(&gates[0], &id.to_string());
     }
 
     // Down with all three, up with the registry, then all three at once.
@@ -122,17 +102,6 @@ fn three_replicas_publish_each_job_once() {
             "release {id} uploaded {uploads} times:\n{logs:#?}"
         );
     }
-    let versions = npm(work.path())
-        .args([
-            "view",
-            "hello",
-            "versions",
-            "--json",
-            "--registry",
-            &registry.url,
-        ])
-        .output()
-        .unwrap();
-    let versions: serde_json::Value = serde_json::from_slice(&versions.stdout).unwrap();
+    let versions = npm_versions(work.path(), &registry.url);
     assert_eq!(versions, serde_json::json!(["5.0.0", "5.0.1", "5.0.2"]));
 }

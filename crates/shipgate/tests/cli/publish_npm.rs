@@ -407,20 +407,7 @@ fn a_gate_killed_with_a_pending_job_publishes_it_once_after_restart() {
     assert_exit(&gate.stage(&ci_token, "hello", "4.0.0", &[&tgz]), 0);
     approve_both(&gate, "1", &secrets);
     // Wait until the worker has tried (and failed) at least once.
-    let start = std::time::Instant::now();
-    loop {
-        let out = gate.cli(
-            &[],
-            &["release", "show", "1", "--gate", &gate.url, "--json"],
-        );
-        let view = json(&out);
-        assert_eq!(view["targets"][0]["state"], "pending", "{view}");
-        if view["targets"][0]["attempts"].as_u64().unwrap_or(0) >= 1 {
-            break;
-        }
-        assert!(start.elapsed() < std::time::Duration::from_secs(60));
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::publish_util::wait_for_first_failed_attempt(&gate, "1");
     let dir = gate.kill();
 
     let registry = crate::publish_util::verdaccio_on(work.path(), port);
@@ -428,18 +415,7 @@ fn a_gate_killed_with_a_pending_job_publishes_it_once_after_restart() {
     let gate = Gate::start_in(dir);
     let view = wait_for_targets(&gate, "1");
     assert_eq!(view["targets"][0]["state"], "published", "{view}");
-    let versions = npm(work.path())
-        .args([
-            "view",
-            "hello",
-            "versions",
-            "--json",
-            "--registry",
-            &registry.url,
-        ])
-        .output()
-        .unwrap();
-    let versions: serde_json::Value = serde_json::from_slice(&versions.stdout).unwrap();
+    let versions = crate::publish_util::npm_versions(work.path(), &registry.url);
     assert_eq!(
         versions,
         serde_json::json!(["4.0.0"]),

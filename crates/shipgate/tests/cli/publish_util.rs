@@ -352,3 +352,35 @@ pub fn python_build(work: &Path, dest: &Path, name: &str, version: &str) -> (Str
     }
     (wheel, sdist)
 }
+
+/// Polls release `id` until its first target's job has failed at least
+/// once and waits for a retry (at most a minute); it must stay pending.
+pub fn wait_for_first_failed_attempt(gate: &Gate, id: &str) {
+    let start = Instant::now();
+    loop {
+        let out = gate.cli(&[], &["release", "show", id, "--gate", &gate.url, "--json"]);
+        let view: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(view["targets"][0]["state"], "pending", "{view}");
+        if view["targets"][0]["attempts"].as_u64().unwrap_or(0) >= 1 {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{view}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The versions of `hello` the registry at `registry` lists (`npm view`).
+pub fn npm_versions(home: &Path, registry: &str) -> serde_json::Value {
+    let out = npm(home)
+        .args([
+            "view",
+            "hello",
+            "versions",
+            "--json",
+            "--registry",
+            registry,
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
