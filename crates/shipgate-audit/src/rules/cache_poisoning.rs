@@ -70,7 +70,7 @@ fn enabled(value: Option<&str>) -> bool {
 }
 
 /// Whether a step restores a cache: what it does, how sure, and where.
-fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc)> {
+pub(crate) fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc)> {
     let uses = step.uses.as_ref()?;
     let slug = uses.slug()?;
     let at = Loc::value(step.route.key("uses"));
