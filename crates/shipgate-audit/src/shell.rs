@@ -982,8 +982,17 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "uv" | "poetry" | "flit" | "hatch" | "pdm" if sub == "publish" => Registry::PyPI,
         "cargo" if sub == "publish" => Registry::CratesIo,
         "gem" if sub == "push" => Registry::RubyGems,
-        "dotnet" if sub == "nuget" && second == "push" => Registry::NuGet,
-        "nuget" if sub == "push" => Registry::NuGet,
+        // A push to another feed (MyGet, GitHub Packages, a private feed)
+        // is not one to nuget.org, which has trusted publishing.
+        "dotnet" | "nuget"
+            if (program == "dotnet" && sub == "nuget" && second == "push")
+                || (program == "nuget" && sub == "push") =>
+        {
+            match nuget_source(cmd) {
+                Some(source) if is_url(&source) && !is_nuget_org(&source) => Registry::Other,
+                _ => Registry::NuGet,
+            }
+        }
         "maturin" if sub == "upload" || sub == "publish" => Registry::PyPI,
         // Preview packages for pull requests (pkg.pr.new).
         "pkg-pr-new" if sub == "publish" => Registry::Other,
@@ -1109,6 +1118,38 @@ pub fn configured_npm_registry(cmd: &Command<'_>) -> Option<String> {
             .find_map(|w| w.strip_prefix("registry=").map(str::to_owned)),
         _ => None,
     }
+}
+
+/// The feed a `dotnet nuget push` / `nuget push` sends to (`--source`,
+/// `-s`, `-Source`).
+fn nuget_source(cmd: &Command<'_>) -> Option<String> {
+    let mut words = cmd.words.iter();
+    while let Some(w) = words.next() {
+        if matches!(w.as_str(), "--source" | "-s" | "-Source" | "-source") {
+            return words.next().cloned();
+        }
+        if let Some(v) = w.strip_prefix("--source=") {
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+/// Whether a text is an `http(s)://` URL.
+pub fn is_url(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    t.starts_with("https://") || t.starts_with("http://")
+}
+
+/// Whether a URL's host is nuget.org (`api.nuget.org`, `www.nuget.org`).
+pub fn is_nuget_org(url: &str) -> bool {
+    let t = url.trim().to_ascii_lowercase();
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .unwrap_or(&t);
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    host == "nuget.org" || host.ends_with(".nuget.org")
 }
 
 /// `gh release edit --draft=false`: the draft becomes a published release.
@@ -1644,6 +1685,19 @@ mod tests {
             ("./mvnw -B release:prepare release:perform", Registry::Other),
             ("mvn deploy:deploy-file -Dfile=x.jar", Registry::Other),
             ("pnpm changeset publish", Registry::Npm),
+            (
+                "dotnet nuget push x.nupkg --source https://api.nuget.org/v3/index.json",
+                Registry::NuGet,
+            ),
+            ("dotnet nuget push x.nupkg -s nuget.org", Registry::NuGet),
+            (
+                "dotnet nuget push x.nupkg --source https://www.myget.org/F/acme/api/v2/package",
+                Registry::Other,
+            ),
+            (
+                "nuget push x.nupkg -Source https://nuget.pkg.github.com/acme/index.json",
+                Registry::Other,
+            ),
         ] {
             assert_eq!(publish_command(&first(script)), Some(registry), "{script}");
         }
