@@ -4,11 +4,12 @@
 //! only runs on `pull_request` never runs: it is not evidence of anything
 //! (publishing, holding a token) there. The reading is deliberately small:
 //! `&&`, `||` and parentheses over terms that compare `github.event_name`,
-//! test for a tag ref (`startsWith(github.ref, 'refs/tags/')`,
-//! `github.ref_type == 'tag'`) or are anything else (which may be true). A
-//! negation makes the whole term "may be true". When the workflow can be
-//! called by another one (`workflow_call`) the event is the caller's, so no
-//! condition on it is ever ruled out.
+//! test for a tag or a branch ref (`startsWith(github.ref, 'refs/tags/')`,
+//! `github.ref_type == 'tag'`, `github.ref_type == 'branch'`, `github.ref ==
+//! 'refs/heads/main'`) or are anything else (which may be true). A negation
+//! makes the whole term "may be true". When the workflow can be called by
+//! another one (`workflow_call`) the event is the caller's, so no condition
+//! on it is ever ruled out.
 
 use crate::model::{Job, Step, Trigger, Workflow};
 
@@ -39,10 +40,26 @@ fn trigger_can_be_tag(t: &Trigger<'_>) -> bool {
     has("tags") || has("tags-ignore") || !(has("branches") || has("branches-ignore"))
 }
 
-/// One event a run can have, and whether that run can be on a tag.
+/// Whether a run of one trigger can be on a branch: a `push` filtered by
+/// `tags` alone never is, nor is a `release` (its ref is the tag).
+fn trigger_can_be_branch(t: &Trigger<'_>) -> bool {
+    match t.event {
+        "release" => false,
+        "push" => {
+            let Some(config) = t.config else { return true };
+            let has = |k: &str| config.get(k).is_some();
+            has("branches") || has("branches-ignore") || !(has("tags") || has("tags-ignore"))
+        }
+        _ => true,
+    }
+}
+
+/// One event a run can have, and whether that run can be on a tag or on a
+/// branch.
 struct Event<'e> {
     name: &'e str,
     tags: bool,
+    branches: bool,
 }
 
 /// The `if:` text of a node (job or step), if any.
@@ -61,9 +78,34 @@ fn all_possible(wf: &Workflow<'_>, conditions: &[&str]) -> bool {
         let event = Event {
             name: t.event,
             tags: trigger_can_be_tag(t),
+            branches: trigger_can_be_branch(t),
         };
         conditions.iter().all(|c| holds(c, &event))
     })
+}
+
+/// Whether a step can run on a run for a tag (a `release`, or a `push` of a
+/// tag): its job's `if:` and its own can be true together there. A step
+/// limited to branches (`if: github.ref_type == 'branch'`) cannot.
+pub fn step_can_run_on_tag(wf: &Workflow<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
+    let conditions: Vec<&str> = condition(job.node)
+        .into_iter()
+        .chain(condition(step.node))
+        .collect();
+    if conditions.is_empty() || events(wf).is_none() {
+        return true;
+    }
+    wf.triggers
+        .iter()
+        .filter(|t| t.event == "release" || (t.event == "push" && trigger_can_be_tag(t)))
+        .any(|t| {
+            let event = Event {
+                name: t.event,
+                tags: true,
+                branches: false,
+            };
+            conditions.iter().all(|c| holds(c, &event))
+        })
 }
 
 /// Whether a job's own `if:` can be true on the workflow's events.
@@ -89,6 +131,7 @@ pub fn possible(condition: &str, events: &[&str]) -> bool {
         let event = Event {
             name,
             tags: *name == "push" || TAG_EVENTS.contains(name),
+            branches: *name != "release",
         };
         holds(condition, &event)
     })
@@ -181,6 +224,7 @@ fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
         .replace('\'', "");
     let lower = compact.to_ascii_lowercase();
     let can_be_tag = || event.tags;
+    let can_be_branch = || event.branches;
     // `contains(fromJSON('["pull_request", "merge_group"]'), github.event_name)`
     if let Some(list) = lower
         .strip_prefix("contains(fromjson([")
@@ -194,6 +238,9 @@ fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
         || lower.starts_with("contains(github.ref,refs/tags")
     {
         return can_be_tag();
+    }
+    if lower.starts_with("startswith(github.ref,refs/heads") {
+        return can_be_branch();
     }
     for (op, equal) in [("!=", false), ("==", true)] {
         let Some((left, right)) = lower.split_once(op) else {
@@ -209,6 +256,11 @@ fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
             ("github.event_name", true) => event.name.eq_ignore_ascii_case(value),
             ("github.event_name", false) => !event.name.eq_ignore_ascii_case(value),
             ("github.ref_type", true) if value == "tag" => can_be_tag(),
+            ("github.ref_type", true) if value == "branch" => can_be_branch(),
+            ("github.ref_type", false) if value == "branch" => can_be_tag(),
+            ("github.ref_type", false) if value == "tag" => can_be_branch(),
+            ("github.ref", true) if value.starts_with("refs/heads/") => can_be_branch(),
+            ("github.ref", true) if value.starts_with("refs/tags/") => can_be_tag(),
             _ => true,
         };
     }
@@ -251,6 +303,15 @@ mod tests {
             &["push", "pull_request"]
         ));
         assert!(!possible("github.ref_type == 'tag'", &["schedule"]));
+        assert!(!possible("github.ref_type == 'branch'", &["release"]));
+        assert!(!possible("github.ref == 'refs/heads/main'", &["release"]));
+        assert!(!possible(
+            "startsWith(github.ref, 'refs/heads/')",
+            &["release"]
+        ));
+        assert!(!possible("github.ref_type != 'tag'", &["release"]));
+        assert!(possible("github.ref_type == 'branch'", &["push"]));
+        assert!(possible("github.ref_type != 'branch'", &["push"]));
         // Hostile nesting is answered (and may be true).
         let deep = format!(
             "{}github.event_name == 'push'{}",

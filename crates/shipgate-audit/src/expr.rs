@@ -33,6 +33,42 @@ pub fn expressions(text: &str) -> Vec<Expression<'_>> {
     out
 }
 
+/// The string literals an expression can evaluate to (`'release --clean'`
+/// in `github.event_name == 'push' && 'release --clean' || 'build'`): its
+/// literals, without those compared with `==` or `!=` (`'push'`). `''`
+/// inside a literal is a quote.
+pub fn result_literals(inner: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = inner;
+    let mut before = String::new();
+    while let Some(open) = rest.find('\'') {
+        before.push_str(&rest[..open]);
+        let mut literal = String::new();
+        let mut end = rest.len();
+        let mut chars = rest[open + 1..].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '\'' {
+                if chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                    chars.next();
+                    literal.push('\'');
+                    continue;
+                }
+                end = open + 1 + i + 1;
+                break;
+            }
+            literal.push(c);
+        }
+        rest = &rest[end..];
+        let compared = |t: &str| t.ends_with("==") || t.ends_with("!=");
+        let after = rest.trim_start();
+        if !compared(before.trim_end()) && !after.starts_with("==") && !after.starts_with("!=") {
+            out.push(literal);
+        }
+        before.clear();
+    }
+    out
+}
+
 /// Position of the closing `}}`, skipping string literals ('...').
 fn find_close(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
@@ -238,6 +274,21 @@ mod tests {
             "github.event.issue.title"
         ));
         assert!(path_contains("github", "github.head_ref"));
+    }
+
+    #[test]
+    fn lists_result_literals() {
+        assert_eq!(
+            result_literals(" github.event_name == 'push' && 'release --clean' || 'it''s' "),
+            vec!["release --clean", "it's"]
+        );
+        assert_eq!(
+            result_literals("'tag' != github.ref_type && 'a' || 'b'"),
+            vec!["a", "b"]
+        );
+        assert!(result_literals("inputs.args").is_empty());
+        // An unterminated literal runs to the end.
+        assert_eq!(result_literals("'abc"), vec!["abc"]);
     }
 
     #[test]

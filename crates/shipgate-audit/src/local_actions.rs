@@ -10,8 +10,11 @@
 //! read or parsed is treated as before: an action the audit cannot see.
 
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
-use crate::model::Action;
+use crate::finding::Confidence;
+use crate::model::{Action, Uses};
+use crate::shell::{self, Registry};
 use crate::source::SourceFile;
 
 /// Largest `action.yml` read for a local action.
@@ -82,6 +85,80 @@ pub fn with_action<T>(
     Some(judge(&shown, &action))
 }
 
+/// What a local action does that the release rules ask about, with what to
+/// say about each (naming the action file): its publish steps, the caches
+/// it restores and its first registry login, including those of the local
+/// actions it uses in turn (up to [`MAX_DEPTH`]). The rules report them at
+/// the workflow step that uses the action.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub publishes: Vec<(String, Registry, Confidence)>,
+    pub caches: Vec<(String, Confidence)>,
+    pub login: Option<String>,
+}
+
+/// The [`Facts`] of the local action `uses` of the repository at `root`
+/// (empty when it cannot be read), read once per audited file.
+pub fn facts(root: &Path, uses: &str) -> Rc<Facts> {
+    crate::memo::local_action(uses.trim().trim_end_matches('/'), || {
+        Rc::new(read_facts(root, uses, 0))
+    })
+}
+
+fn read_facts(root: &Path, uses: &str, depth: usize) -> Facts {
+    if depth >= MAX_DEPTH {
+        return Facts::default();
+    }
+    with_action(root, uses, |shown, action: &Action<'_>| {
+        let mut out = Facts::default();
+        for step in &action.steps {
+            match &step.uses {
+                Some(Uses::Local(inner)) => {
+                    let inner = read_facts(root, inner, depth + 1);
+                    out.publishes.extend(inner.publishes);
+                    out.caches.extend(inner.caches);
+                    out.login = out.login.or(inner.login);
+                }
+                Some(uses) => {
+                    let slug = uses.slug().unwrap_or_default();
+                    // Inside an action, goreleaser's credentials come from
+                    // inputs we do not follow: count it.
+                    if let Some((r, c)) =
+                        crate::publishing::action_registry(step, uses, &slug, || true)
+                    {
+                        out.publishes
+                            .push((format!("`{slug}` (in `{shown}`)"), r, c));
+                    }
+                    if let Some((what, c, _)) = crate::rules::cache_poisoning::restores_cache(step)
+                    {
+                        out.caches.push((format!("{what} (in `{shown}`)"), c));
+                    }
+                }
+                None => {}
+            }
+            if out.login.is_none() {
+                out.login = crate::registries::login_here(step)
+                    .map(|what| format!("{what} (in `{shown}`)"));
+            }
+            for cmd in step.run.map(shell::commands).unwrap_or_default() {
+                if let Some(r) = crate::publishing::run_publishes(&cmd, &crate::publishing::BARE) {
+                    out.publishes.push((
+                        format!("`{}` (in `{shown}`)", cmd.raw.trim()),
+                        r,
+                        if shell::publish_destination_known(&cmd) {
+                            Confidence::High
+                        } else {
+                            Confidence::Medium
+                        },
+                    ));
+                }
+            }
+        }
+        out
+    })
+    .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +175,46 @@ mod tests {
         );
         assert_eq!(repository_root(Path::new("/r/workflows/ci.yml")), None);
         assert_eq!(repository_root(Path::new("ci.yml")), None);
+    }
+
+    #[test]
+    fn facts_follow_nested_actions_and_stop_at_cycles() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (name, body) in [
+            (
+                "a",
+                "    - uses: ./.github/actions/b\n    - uses: ./.github/actions/a\n",
+            ),
+            (
+                "b",
+                "    - uses: docker/login-action@v3\n      with: {registry: ghcr.io}\n    - uses: actions/setup-go@v5\n    - run: npm publish\n      shell: bash\n    - uses: ./.github/actions/a\n",
+            ),
+        ] {
+            std::fs::create_dir_all(root.join(".github/actions").join(name)).unwrap();
+            std::fs::write(
+                root.join(".github/actions").join(name).join("action.yml"),
+                format!("runs:\n  using: composite\n  steps:\n{body}"),
+            )
+            .unwrap();
+        }
+        let facts = facts(root, "./.github/actions/a");
+        assert!(
+            facts
+                .login
+                .as_deref()
+                .is_some_and(|l| l.contains("ghcr.io") && l.contains("actions/b/action.yml")),
+            "{facts:?}"
+        );
+        assert!(!facts.caches.is_empty(), "{facts:?}");
+        assert!(
+            facts
+                .publishes
+                .iter()
+                .any(|(what, r, _)| what.contains("npm publish") && *r == Registry::Npm),
+            "{facts:?}"
+        );
+        assert!(facts.publishes.len() <= MAX_DEPTH * 2, "{facts:?}");
     }
 
     #[test]

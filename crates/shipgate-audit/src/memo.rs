@@ -11,8 +11,10 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::analysis::Credential;
+use crate::local_actions::Facts;
 use crate::model::Job;
 use crate::publishing::{PublishStep, Publishing};
 
@@ -21,6 +23,8 @@ struct Memo {
     publish_steps: HashMap<usize, Vec<PublishStep>>,
     publishes: HashMap<usize, Option<Publishing>>,
     credentials: HashMap<usize, Vec<Credential>>,
+    /// What each local action (by its `uses: ./path`) does.
+    local_actions: HashMap<String, Rc<Facts>>,
     /// The repository the audited file belongs to, when it is on disk
     /// (local actions are read from it).
     repository: Option<PathBuf>,
@@ -103,4 +107,24 @@ pub(crate) fn credentials(
 /// The repository root of the file being audited, when it is known.
 pub(crate) fn repository() -> Option<PathBuf> {
     MEMO.with(|m| m.borrow().as_ref().and_then(|memo| memo.repository.clone()))
+}
+
+/// The facts of a local action, read once per file (computed without a
+/// memo outside a [`FileScope`]).
+pub(crate) fn local_action(path: &str, compute: impl FnOnce() -> Rc<Facts>) -> Rc<Facts> {
+    let found = MEMO.with(|m| {
+        m.borrow()
+            .as_ref()
+            .and_then(|memo| memo.local_actions.get(path).cloned())
+    });
+    if let Some(facts) = found {
+        return facts;
+    }
+    let facts = compute();
+    MEMO.with(|m| {
+        if let Some(memo) = m.borrow_mut().as_mut() {
+            memo.local_actions.insert(path.to_owned(), facts.clone());
+        }
+    });
+    facts
 }

@@ -7,8 +7,13 @@
 //! it is on disk, see [`crate::local_actions`]). Steps whose `if:` cannot be
 //! true on the workflow's events are not evidence (see
 //! [`crate::conditions`]), nor are pushes that go only to throw-away test
-//! registries (see [`crate::registries::is_ephemeral`]), draft releases, or
-//! goreleaser runs that are given no credential.
+//! registries (see [`crate::registries::is_ephemeral`]; container pushes,
+//! and npm publishes to the registry given by `--registry` or configured for
+//! the step), draft releases (also uploads into a release every creation of
+//! which is a draft), or goreleaser runs that are given no credential or
+//! whose `args` never release. Values chosen by an expression between
+//! literals (goreleaser `args`) or by the job's matrix (`npx ${{ matrix.cmd
+//! }} publish`) are read as each of their alternatives.
 //!
 //! Without a publish step, a registry token in `env:` or a login to a
 //! container registry makes the job publishing at medium confidence: it
@@ -23,12 +28,10 @@
 //! reported as publishing (`credential-with-toolchain` and
 //! `workflow-level-id-token` still report the grant itself).
 
-use std::path::Path;
-
 use crate::analysis::secret_refs;
 use crate::conditions::{job_can_run, step_can_run};
 use crate::finding::Confidence;
-use crate::model::{Action, Job, Step, Uses, Workflow};
+use crate::model::{Job, Step, Uses, Workflow};
 use crate::registries;
 use crate::route::{Loc, Route};
 use crate::shell::{self, Command, Registry};
@@ -88,6 +91,15 @@ const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
     ("helm/chart-releaser-action", Registry::Other),
     ("shogo82148/actions-upload-release-asset", Registry::Other),
     ("taiki-e/upload-rust-binary-action", Registry::Other),
+    ("skx/github-action-publish-binaries", Registry::Other),
+];
+
+/// Release actions that make a draft with `draft: true` (and a published
+/// release without it).
+const DRAFTING_RELEASE_ACTIONS: &[&str] = &[
+    "softprops/action-gh-release",
+    "ncipollo/release-action",
+    "actions/create-release",
 ];
 
 /// Actions whose input selects a publishing mode: (action, input, values,
@@ -123,21 +135,93 @@ pub fn upload_only(step: &Step<'_>) -> bool {
         })
 }
 
-/// Whether a goreleaser step runs a release (the action's default), not
-/// only an install (`install-only: true`), a snapshot or a build.
-fn goreleaser_releases(step: &Step<'_>) -> bool {
-    if step
-        .input("install-only")
-        .is_some_and(|v| v.trim() == "true")
-    {
-        return false;
-    }
-    let args = step.input("args").unwrap_or("");
+/// Whether goreleaser `args` run a release (the action's default), not a
+/// snapshot or a build.
+fn goreleaser_args_release(args: &str) -> bool {
     let first = args.split_whitespace().next().unwrap_or("release");
     !args.contains("--snapshot")
         && !args.contains("--skip=publish")
         && !args.contains("--skip-publish")
         && !matches!(first, "build" | "check" | "healthcheck" | "init")
+}
+
+/// Most alternatives read from a value chosen by expressions.
+const MAX_ALTERNATIVES: usize = 64;
+/// Longest value whose alternatives are read (a longer one is read as written).
+const MAX_ALTERNATIVES_TEXT: usize = 4096;
+
+/// The texts a value can take when its expressions choose between string
+/// literals (`${{ github.event_name == 'push' && 'release' || 'release
+/// --snapshot' }}`): each literal in place of its expression. Expressions
+/// without a literal stay as written. Empty when no expression has one, or
+/// when there would be more than [`MAX_ALTERNATIVES`] (the value is then
+/// read as written).
+fn literal_alternatives(text: &str) -> Vec<String> {
+    if text.len() > MAX_ALTERNATIVES_TEXT {
+        return Vec::new();
+    }
+    let exprs = crate::expr::expressions(text);
+    if !exprs
+        .iter()
+        .any(|e| !crate::expr::result_literals(e.inner).is_empty())
+    {
+        return Vec::new();
+    }
+    let mut out = vec![String::new()];
+    let mut rest = text;
+    for e in &exprs {
+        let Some(at) = rest.find(e.raw) else { break };
+        for alt in &mut out {
+            alt.push_str(&rest[..at]);
+        }
+        rest = &rest[at + e.raw.len()..];
+        let literals = crate::expr::result_literals(e.inner);
+        if literals.is_empty() {
+            for alt in &mut out {
+                alt.push_str(e.raw);
+            }
+            continue;
+        }
+        if out.len().saturating_mul(literals.len()) > MAX_ALTERNATIVES {
+            return Vec::new();
+        }
+        out = out
+            .iter()
+            .flat_map(|alt| literals.iter().map(move |l| format!("{alt}{l}")))
+            .collect();
+    }
+    for alt in &mut out {
+        alt.push_str(rest);
+    }
+    out
+}
+
+/// Whether a goreleaser step runs a release, not only an install
+/// (`install-only: true`), a snapshot or a build: high confidence when it
+/// always does, medium when `args` is chosen by an expression and only some
+/// of its alternatives release (`release` on a push, `--snapshot`
+/// otherwise).
+fn goreleaser_releases(step: &Step<'_>) -> Option<Confidence> {
+    if step
+        .input("install-only")
+        .is_some_and(|v| v.trim() == "true")
+    {
+        return None;
+    }
+    let args = step.input("args").unwrap_or("");
+    let alternatives = literal_alternatives(args);
+    if alternatives.is_empty() {
+        return goreleaser_args_release(args).then_some(Confidence::High);
+    }
+    let releasing = alternatives
+        .iter()
+        .filter(|a| goreleaser_args_release(a))
+        .count();
+    match releasing {
+        0 => None,
+        n if n == alternatives.len() => Some(Confidence::High),
+        _ => Some(Confidence::Medium),
+    }
 }
 
 /// The publish steps of a job that can run on the workflow's events.
@@ -149,6 +233,8 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
     // Read the whole workflow's releases only when a job uploads to one.
     let drafts = std::cell::OnceCell::new();
     let drafts_only = || *drafts.get_or_init(|| creates_only_draft_releases(wf));
+    // Read the job's npm registry settings only when a step publishes to npm.
+    let npm_settings = std::cell::OnceCell::new();
     let repository = crate::memo::repository();
     let mut out = Vec::new();
     for step in &job.steps {
@@ -158,111 +244,302 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
         let at = || Loc::value(step.route.key("uses"));
         if let Some(uses) = &step.uses {
             if let (Uses::Local(path), Some(root)) = (uses, repository.as_deref()) {
-                for (what, registry) in local_action_publishes(root, path, 0) {
+                let facts = crate::local_actions::facts(root, path);
+                for (what, registry, confidence) in &facts.publishes {
                     out.push(PublishStep {
                         step: step.index,
                         loc: at(),
-                        what,
-                        registry,
-                        confidence: Confidence::High,
+                        what: what.clone(),
+                        registry: *registry,
+                        confidence: *confidence,
                     });
                 }
             }
             let slug = uses.slug().unwrap_or_default();
             let credentialled = || goreleaser_has_credentials(wf, job, step);
-            if let Some(registry) = action_registry(step, uses, &slug, credentialled) {
+            if let Some((registry, confidence)) = action_registry(step, uses, &slug, credentialled)
+            {
                 out.push(PublishStep {
                     step: step.index,
                     loc: at(),
                     what: format!("`{slug}`"),
                     registry,
-                    confidence: Confidence::High,
+                    confidence,
                 });
             }
         }
         if let Some(run) = step.run {
-            let ko_repo = registries::env_value(wf, job, step, "KO_DOCKER_REPO");
-            for cmd in shell::commands(run) {
-                let Some(registry) = run_publishes(&cmd, ko_repo, &drafts_only) else {
-                    continue;
-                };
-                out.push(PublishStep {
-                    step: step.index,
-                    loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
-                    what: format!("`{}`", cmd.raw),
-                    registry,
-                    confidence: if shell::publish_destination_known(&cmd) {
-                        Confidence::High
-                    } else {
-                        Confidence::Medium
-                    },
-                });
-            }
+            let npm_registry = std::cell::OnceCell::new();
+            let cx = RunContext {
+                ko_repo: registries::env_value(wf, job, step, "KO_DOCKER_REPO"),
+                drafts_only: &drafts_only,
+                npm_registry: &|| {
+                    npm_registry
+                        .get_or_init(|| {
+                            let settings = npm_settings.get_or_init(|| npm_registry_settings(job));
+                            configured_npm_registry(wf, job, step, settings)
+                        })
+                        .clone()
+                },
+            };
+            run_publish_steps(job, step, run, &cx, &mut out);
         }
     }
     out
 }
 
+/// What a `run:` command's publishing depends on outside the command.
+pub(crate) struct RunContext<'c> {
+    /// `KO_DOCKER_REPO` where the step sees it.
+    pub ko_repo: Option<&'c str>,
+    /// Whether every release the workflow creates is a draft.
+    pub drafts_only: &'c dyn Fn() -> bool,
+    /// The npm registry configured for the step (env, an earlier `npm
+    /// config set registry`, `.npmrc`, `setup-node`'s `registry-url`).
+    pub npm_registry: &'c dyn Fn() -> Option<String>,
+}
+
+/// Nothing known outside the command (inside a local action).
+pub(crate) const BARE: RunContext<'static> = RunContext {
+    ko_repo: None,
+    drafts_only: &|| false,
+    npm_registry: &|| None,
+};
+
+/// The publish commands of one `run:` script. A command chosen by the
+/// job's matrix (`npx ${{ matrix.cmd }} publish` with `cmd: [vsce, ovsx]`)
+/// is read with each value the matrix gives it.
+fn run_publish_steps(
+    job: &Job<'_>,
+    step: &Step<'_>,
+    run: &str,
+    cx: &RunContext<'_>,
+    out: &mut Vec<PublishStep>,
+) {
+    let commands = shell::commands(run);
+    let mut found = vec![false; commands.len()];
+    let mut hits: Vec<(usize, PublishStep)> = Vec::new();
+    let confidence = |cmd: &Command<'_>| {
+        if shell::publish_destination_known(cmd) {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        }
+    };
+    for (i, cmd) in commands.iter().enumerate() {
+        let Some(registry) = run_publishes(cmd, cx) else {
+            continue;
+        };
+        found[i] = true;
+        hits.push((
+            i,
+            PublishStep {
+                step: step.index,
+                loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
+                what: format!("`{}`", cmd.raw),
+                registry,
+                confidence: confidence(cmd),
+            },
+        ));
+    }
+    for (name, value, text) in matrix_variants(job, run) {
+        let variant = shell::commands(&text);
+        // A value that changes how the script splits is not followed.
+        if variant.len() != commands.len() {
+            continue;
+        }
+        for (i, cmd) in variant.iter().enumerate() {
+            if found[i] {
+                continue;
+            }
+            let Some(registry) = run_publishes(cmd, cx) else {
+                continue;
+            };
+            found[i] = true;
+            hits.push((
+                i,
+                PublishStep {
+                    step: step.index,
+                    loc: Loc::value(step.route.key("run")).with_needle(commands[i].raw),
+                    what: format!("`{}` (with `matrix.{name}: {value}`)", cmd.raw),
+                    registry,
+                    confidence: confidence(cmd),
+                },
+            ));
+        }
+    }
+    hits.sort_by_key(|(i, _)| *i);
+    out.extend(hits.into_iter().map(|(_, p)| p));
+}
+
+/// Most matrix values tried for one script.
+const MAX_MATRIX_VALUES: usize = 32;
+/// Longest script read once per matrix value.
+const MAX_MATRIX_SCRIPT: usize = 64 * 1024;
+
+/// The script with `${{ matrix.NAME }}` replaced by each value the job's
+/// `strategy.matrix` gives NAME (its list and its `include` entries), for
+/// the first such name the script reads: (name, value, script).
+fn matrix_variants(job: &Job<'_>, run: &str) -> Vec<(String, String, String)> {
+    if run.len() > MAX_MATRIX_SCRIPT || !run.contains("matrix.") {
+        return Vec::new();
+    }
+    let Some(matrix) = job.node.get("strategy").and_then(|s| s.get("matrix")) else {
+        return Vec::new();
+    };
+    let exprs = crate::expr::expressions(run);
+    let Some(name) = exprs.iter().find_map(|e| {
+        let name = e.inner.trim().strip_prefix("matrix.")?;
+        (!name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .then_some(name)
+    }) else {
+        return Vec::new();
+    };
+    let mut values: Vec<&str> = matrix.get(name).map(Node::strings).unwrap_or_default();
+    values.extend(
+        matrix
+            .get("include")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| item.get(name)?.as_str()),
+    );
+    let mut seen = std::collections::HashSet::new();
+    values.retain(|v| seen.insert(*v));
+    let raws: Vec<&str> = exprs
+        .iter()
+        .filter(|e| e.inner.trim().strip_prefix("matrix.") == Some(name))
+        .map(|e| e.raw)
+        .collect();
+    values
+        .into_iter()
+        .take(MAX_MATRIX_VALUES)
+        .map(|value| {
+            let text = raws
+                .iter()
+                .fold(run.to_owned(), |text, raw| text.replace(raw, value));
+            (name.to_owned(), value.to_owned(), text)
+        })
+        .collect()
+}
+
 /// Whether a `run:` command publishes: a publish command, unless it pushes
-/// only to test registries, or uploads into a release the workflow creates
-/// as a draft.
-fn run_publishes(
-    cmd: &Command<'_>,
-    ko_repo: Option<&str>,
-    drafts_only: &dyn Fn() -> bool,
-) -> Option<Registry> {
+/// only to test registries (a container registry, or the npm registry given
+/// by `--registry` or configured for the step), or uploads into a release
+/// the workflow creates as a draft.
+pub(crate) fn run_publishes(cmd: &Command<'_>, cx: &RunContext<'_>) -> Option<Registry> {
     let registry = shell::publish_command(cmd)?;
-    if registry == Registry::Container && registries::pushes_only_to_test_registries(cmd, ko_repo) {
+    if registry == Registry::Container
+        && registries::pushes_only_to_test_registries(cmd, cx.ko_repo)
+    {
         return None;
     }
-    if cmd.program() == "gh" && cmd.positional(1) == Some("upload") && drafts_only() {
+    if registry == Registry::Npm {
+        let target = shell::npm_registry_option(cmd).or_else(|| (cx.npm_registry)());
+        if target.is_some_and(|t| registries::is_ephemeral(&t)) {
+            return None;
+        }
+    }
+    if cmd.program() == "gh" && cmd.positional(1) == Some("upload") && (cx.drafts_only)() {
         return None;
     }
     Some(registry)
 }
 
-/// The publish steps of a local composite action (and of the local actions
-/// it uses, up to [`crate::local_actions::MAX_DEPTH`]), as what to say and
-/// the registry.
-fn local_action_publishes(root: &Path, path: &str, depth: usize) -> Vec<(String, Registry)> {
-    if depth >= crate::local_actions::MAX_DEPTH {
-        return Vec::new();
+/// Environment variables that choose the registry npm, pnpm and yarn
+/// publish to (npm reads its `npm_config_*` variables in any case).
+const NPM_REGISTRY_VARIABLES: &[&str] = &[
+    "NPM_CONFIG_REGISTRY",
+    "YARN_NPM_PUBLISH_REGISTRY",
+    "YARN_NPM_REGISTRY_SERVER",
+];
+
+/// The npm registry a step publishes to when it does not say on the command
+/// line: `NPM_CONFIG_REGISTRY` (or yarn's) in the step, job or workflow
+/// `env:`, else the last registry this step or an earlier one of the job
+/// configured (see [`npm_registry_settings`]).
+fn configured_npm_registry(
+    wf: &Workflow<'_>,
+    job: &Job<'_>,
+    step: &Step<'_>,
+    settings: &[(usize, String)],
+) -> Option<String> {
+    let from_env = [step.env, job.node.get("env"), wf.env]
+        .into_iter()
+        .flatten()
+        .find_map(|env| {
+            env.as_map()?.iter().find_map(|e| {
+                let key = e.key.as_str()?;
+                if NPM_REGISTRY_VARIABLES
+                    .iter()
+                    .any(|v| v.eq_ignore_ascii_case(key))
+                {
+                    e.value.as_str()
+                } else {
+                    None
+                }
+            })
+        });
+    if let Some(registry) = from_env {
+        return Some(registry.to_owned());
     }
-    crate::local_actions::with_action(root, path, |shown, action: &Action<'_>| {
-        let mut out = Vec::new();
-        for step in &action.steps {
-            match &step.uses {
-                Some(Uses::Local(inner)) => {
-                    out.extend(local_action_publishes(root, inner, depth + 1));
-                }
-                Some(uses) => {
-                    let slug = uses.slug().unwrap_or_default();
-                    // Inside an action, goreleaser's credentials come from
-                    // inputs we do not follow: count it.
-                    if let Some(r) = action_registry(step, uses, &slug, || true) {
-                        out.push((format!("`{slug}` (in `{shown}`)"), r));
-                    }
-                }
-                None => {}
-            }
-            for cmd in step.run.map(shell::commands).unwrap_or_default() {
-                if let Some(r) = run_publishes(&cmd, None, &|| false) {
-                    out.push((format!("`{}` (in `{shown}`)", cmd.raw.trim()), r));
-                }
-            }
+    settings
+        .iter()
+        .rev()
+        .find(|(index, _)| *index <= step.index)
+        .map(|(_, registry)| registry.clone())
+}
+
+/// The npm registries a job's steps configure, in order, with their step:
+/// `npm|pnpm|yarn config set registry URL`, a `registry=URL` line written
+/// to `.npmrc`, or `registry-url:` of `actions/setup-node`.
+fn npm_registry_settings(job: &Job<'_>) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for s in &job.steps {
+        if s.uses_action("actions/setup-node")
+            && let Some(url) = s.input("registry-url")
+        {
+            out.push((s.index, url.trim().to_owned()));
         }
-        out
-    })
-    .unwrap_or_default()
+        let Some(run) = s.run.filter(|r| r.contains("registry")) else {
+            continue;
+        };
+        out.extend(
+            shell::commands(run)
+                .iter()
+                .filter_map(shell::configured_npm_registry)
+                .map(|url| (s.index, url)),
+        );
+    }
+    out
 }
 
 /// Whether every release this workflow creates is a draft (`gh release
-/// create --draft`, and no `gh release edit --draft=false`): uploads to it
-/// are then seen only by the repository's writers until someone publishes
-/// the draft.
+/// create --draft`, a release action with `draft: true`,
+/// `release-drafter/release-drafter` without `publish: true`), and no `gh
+/// release edit --draft=false` publishes one: uploads to it are then seen
+/// only by the repository's writers until someone publishes the draft.
 fn creates_only_draft_releases(wf: &Workflow<'_>) -> bool {
     let mut drafts = 0;
     for step in wf.jobs.iter().flat_map(|j| &j.steps) {
+        if let Some(uses) = &step.uses {
+            let draft = step.input("draft").is_some_and(|d| d.trim() == "true");
+            if DRAFTING_RELEASE_ACTIONS.iter().any(|a| uses.is(a)) {
+                if !draft {
+                    return false;
+                }
+                drafts += 1;
+            }
+            if uses.is("release-drafter/release-drafter") {
+                if step.input("publish").is_some_and(|p| p.trim() == "true") {
+                    return false;
+                }
+                drafts += 1;
+            }
+        }
         for cmd in step.run.map(shell::commands).unwrap_or_default() {
             if cmd.program() != "gh" || cmd.positional(0) != Some("release") {
                 continue;
@@ -270,7 +547,7 @@ fn creates_only_draft_releases(wf: &Workflow<'_>) -> bool {
             match cmd.positional(1) {
                 Some("create") if cmd.has_flag("--draft") => drafts += 1,
                 Some("create") => return false,
-                Some("edit") if cmd.words.iter().any(|w| w == "--draft=false") => return false,
+                Some("edit") if shell::undrafts(&cmd) => return false,
                 _ => {}
             }
         }
@@ -308,12 +585,13 @@ pub fn names_test_index(text: &str) -> bool {
     text.contains("test.pypi.org") || text.trim() == "testpypi"
 }
 
-fn action_registry(
+/// The registry a step's action publishes to, and how surely.
+pub(crate) fn action_registry(
     step: &Step<'_>,
     uses: &Uses,
     slug: &str,
     goreleaser_credentialled: impl FnOnce() -> bool,
-) -> Option<Registry> {
+) -> Option<(Registry, Confidence)> {
     if uses.is("pypa/gh-action-pypi-publish")
         && ["repository-url", "repository_url"]
             .iter()
@@ -321,28 +599,22 @@ fn action_registry(
     {
         return None;
     }
-    if uses.is("goreleaser/goreleaser-action")
-        && (!goreleaser_releases(step) || !goreleaser_credentialled())
-    {
-        return None;
+    if uses.is("goreleaser/goreleaser-action") {
+        let confidence = goreleaser_releases(step)?;
+        return goreleaser_credentialled().then_some((Registry::Other, confidence));
     }
     // A draft release is published later by a person (or a gated job).
-    if [
-        "softprops/action-gh-release",
-        "ncipollo/release-action",
-        "actions/create-release",
-    ]
-    .iter()
-    .any(|a| uses.is(a))
+    if DRAFTING_RELEASE_ACTIONS.iter().any(|a| uses.is(a))
         && step.input("draft").is_some_and(|d| d.trim() == "true")
     {
         return None;
     }
+    let high = |r: Registry| Some((r, Confidence::High));
     if let Some((_, r)) = PUBLISH_ACTIONS
         .iter()
         .find(|(a, _)| slug == *a || slug.starts_with(&format!("{a}/")))
     {
-        return Some(*r);
+        return high(*r);
     }
     if let Some((.., r, _)) = PUBLISH_MODES.iter().find(|(a, input, values, ..)| {
         uses.is(a)
@@ -350,16 +622,16 @@ fn action_registry(
                 .input(input)
                 .is_some_and(|v| values.contains(&v.trim()))
     }) {
-        return Some(*r);
+        return high(*r);
     }
     if uses.is("docker/build-push-action")
         && build_push_pushes(step)
         && !build_push_to_test_registry(step)
     {
-        return Some(Registry::Container);
+        return high(Registry::Container);
     }
     if uses.is("changesets/action") && step.input("publish").is_some() {
-        return Some(Registry::Npm);
+        return high(Registry::Npm);
     }
     None
 }
@@ -546,6 +818,43 @@ mod tests {
         ] {
             assert!(publishing(text).is_some(), "{text}");
         }
+    }
+
+    #[test]
+    fn expression_chosen_values_are_read_as_their_alternatives() {
+        assert_eq!(
+            literal_alternatives(
+                "${{ github.event_name == 'push' && 'release --clean' || 'release --snapshot' }}"
+            ),
+            vec!["release --clean", "release --snapshot"]
+        );
+        assert_eq!(
+            literal_alternatives("release ${{ inputs.flags }} ${{ inputs.x && '-f a' || '' }}"),
+            vec![
+                "release ${{ inputs.flags }} -f a",
+                "release ${{ inputs.flags }} "
+            ]
+        );
+        assert!(literal_alternatives("release -f=${{ inputs.config }}").is_empty());
+        // Many choices, or a long value, stay bounded.
+        let six = "${{ a && 'x' || 'y' }} ".repeat(6);
+        assert_eq!(literal_alternatives(&six).len(), MAX_ALTERNATIVES);
+        let many = "${{ a && 'x' || 'y' }} ".repeat(40);
+        assert!(literal_alternatives(&many).is_empty());
+        let long = format!(
+            "{}${{{{ a && 'x' || 'y' }}}}",
+            " ".repeat(MAX_ALTERNATIVES_TEXT)
+        );
+        assert!(literal_alternatives(&long).is_empty());
+    }
+
+    #[test]
+    fn matrix_values_choose_the_command() {
+        let text = "on: push\njobs:\n  a:\n    strategy:\n      matrix:\n        tool: [eslint]\n        include:\n          - tool: vsce\n    steps:\n      - run: npx ${{ matrix.tool }} publish\n";
+        let p = publishing(text).unwrap();
+        assert!(p.why.contains("matrix.tool: vsce"), "{}", p.why);
+        let text = "on: push\njobs:\n  a:\n    strategy:\n      matrix:\n        tool: [eslint, prettier]\n    steps:\n      - run: npx ${{ matrix.tool }} publish\n";
+        assert!(publishing(text).is_none());
     }
 
     #[test]

@@ -50,9 +50,19 @@ const LOGIN_ACTIONS: &[(&str, &str)] = &[
 /// What a step logs in to, when it is a registry login: a login action
 /// (Docker Hub when `registry:` is left out), or a `run:` line with `docker
 /// login`, `podman login`, `helm registry login`, `crane auth login`, `oras
-/// login`, `gcloud auth configure-docker` or `az acr login`. Logins to a
-/// test registry ([`is_ephemeral`]) do not count.
+/// login`, `gcloud auth configure-docker` or `az acr login`; or a local
+/// action (`uses: ./path`, when the repository is on disk) whose steps log
+/// in. Logins to a test registry ([`is_ephemeral`]) do not count.
 pub fn login(step: &Step<'_>) -> Option<String> {
+    if let Some(Uses::Local(path)) = &step.uses {
+        let root = crate::memo::repository()?;
+        return crate::local_actions::facts(&root, path).login.clone();
+    }
+    login_here(step)
+}
+
+/// Like [`login`], without following local actions.
+pub fn login_here(step: &Step<'_>) -> Option<String> {
     if let Some(uses) = &step.uses {
         let (action, input) = LOGIN_ACTIONS.iter().find(|(a, _)| uses.is(a))?;
         let registry = step.input(input).unwrap_or("docker.io").trim();

@@ -859,7 +859,17 @@ pub fn publish_command(cmd: &Command<'_>) -> Option<Registry> {
     {
         return None;
     }
-    direct_publish(cmd).or_else(|| publish_command(&run_by(cmd)?))
+    publish_command_at(cmd, 0)
+}
+
+/// How many runners deep (`npx pnpm exec uvx ...`) a command is followed.
+const MAX_RUNNER_DEPTH: usize = 8;
+
+fn publish_command_at(cmd: &Command<'_>, depth: usize) -> Option<Registry> {
+    if depth > MAX_RUNNER_DEPTH {
+        return None;
+    }
+    direct_publish(cmd).or_else(|| publish_command_at(&run_by(cmd)?, depth + 1))
 }
 
 /// Options of the npm family that take a value (`npm --workspace pkg publish`).
@@ -895,13 +905,17 @@ const RUNNER_VALUE_OPTIONS: &[&str] = &[
 
 /// The command a runner starts: the words after `uvx`, `npx`, `pipx run`,
 /// `poetry run`, `uv run`, `pdm run`, `hatch run`, `pipenv run`,
-/// `pnpm exec`, `bundle exec` and their options.
+/// `pnpm exec`, `npm exec`, `bundle exec` and their options; and the
+/// package binary `pnpm|yarn|bun <bin>` runs (`pnpm vsce publish`: a word
+/// that is not one of their own commands names a binary of `node_modules`).
 fn run_by<'a>(cmd: &Command<'a>) -> Option<Command<'a>> {
     let skip = match (cmd.program(), cmd.word(1)) {
         ("uvx" | "npx" | "pnpx" | "bunx", _) => 1,
         ("pipx" | "poetry" | "uv" | "pdm" | "hatch" | "pipenv", Some("run"))
         | ("pnpm" | "bundle", Some("exec"))
+        | ("npm", Some("exec" | "x"))
         | ("pnpm" | "yarn", Some("dlx")) => 2,
+        ("pnpm" | "yarn" | "bun", Some(bin)) if !bin.starts_with('-') => 1,
         _ => return None,
     };
     let mut i = skip;
@@ -930,7 +944,13 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         _ => cmd.program(),
     };
     let js = matches!(program, "npm" | "yarn" | "pnpm" | "bun");
-    let value_options: &[&str] = if js { JS_VALUE_OPTIONS } else { &[] };
+    let value_options: &[&str] = match program {
+        _ if js => JS_VALUE_OPTIONS,
+        "aws" => AWS_VALUE_OPTIONS,
+        "gcloud" => GCLOUD_VALUE_OPTIONS,
+        "gsutil" => GSUTIL_VALUE_OPTIONS,
+        _ => &[],
+    };
     let sub = cmd.positional_after_options(0, value_options).unwrap_or("");
     let second = cmd.positional_after_options(1, value_options).unwrap_or("");
     let registry = match program {
@@ -944,6 +964,9 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
             Registry::Npm
         }
         "semantic-release" => Registry::Npm,
+        // VS Code extensions: the Marketplace (`vsce`, also `@vscode/vsce`)
+        // and Open VSX (`ovsx`).
+        "vsce" | "ovsx" if sub == "publish" => Registry::Other,
         // Staging through a shipgate release gate: the gate publishes once
         // maintainers approve, so the job is on the release path.
         "shipgate" if sub == "stage" => Registry::Other,
@@ -959,8 +982,17 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "uv" | "poetry" | "flit" | "hatch" | "pdm" if sub == "publish" => Registry::PyPI,
         "cargo" if sub == "publish" => Registry::CratesIo,
         "gem" if sub == "push" => Registry::RubyGems,
-        "dotnet" if sub == "nuget" && second == "push" => Registry::NuGet,
-        "nuget" if sub == "push" => Registry::NuGet,
+        // A push to another feed (MyGet, GitHub Packages, a private feed)
+        // is not one to nuget.org, which has trusted publishing.
+        "dotnet" | "nuget"
+            if (program == "dotnet" && sub == "nuget" && second == "push")
+                || (program == "nuget" && sub == "push") =>
+        {
+            match nuget_source(cmd) {
+                Some(source) if is_url(&source) && !is_nuget_org(&source) => Registry::Other,
+                _ => Registry::NuGet,
+            }
+        }
         "maturin" if sub == "upload" || sub == "publish" => Registry::PyPI,
         // Preview packages for pull requests (pkg.pr.new).
         "pkg-pr-new" if sub == "publish" => Registry::Other,
@@ -1020,7 +1052,20 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         {
             Registry::Other
         }
-        "mvn" | "mvnw" | "./mvnw" if cmd.words.iter().any(|w| w == "deploy") => Registry::Other,
+        // Publishing a drafted release makes it (and its assets) public.
+        "gh" if sub == "release" && second == "edit" && undrafts(cmd) => Registry::Other,
+        // `deploy` (the lifecycle phase or the plugin goal) uploads to the
+        // repository; `release:perform` deploys the tagged release.
+        "mvn" | "mvnw" | "./mvnw"
+            if cmd.words.iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "deploy" | "deploy:deploy" | "deploy:deploy-file" | "release:perform"
+                )
+            }) =>
+        {
+            Registry::Other
+        }
         // `publishToMavenLocal` only fills `~/.m2` on the runner.
         "gradle" | "gradlew" | "./gradlew"
             if cmd
@@ -1035,13 +1080,184 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
     Some(registry)
 }
 
-/// The last positional word, read as a copy's destination.
+/// The registry a publish command names with `--registry URL` or
+/// `--registry=URL` (npm, pnpm, yarn classic).
+pub fn npm_registry_option(cmd: &Command<'_>) -> Option<String> {
+    let mut words = cmd.words.iter();
+    while let Some(w) = words.next() {
+        if w == "--registry" {
+            return words.next().cloned();
+        }
+        if let Some(v) = w.strip_prefix("--registry=") {
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+/// The npm registry a command configures for later commands: `npm|pnpm|yarn
+/// config set registry URL` (also `registry=URL`, and yarn berry's
+/// `npmRegistryServer`), or `registry=URL` written to an `.npmrc` (`echo
+/// "registry=URL" >> .npmrc`).
+pub fn configured_npm_registry(cmd: &Command<'_>) -> Option<String> {
+    match cmd.program() {
+        "npm" | "pnpm" | "yarn"
+            if cmd.positional(0) == Some("config") && cmd.positional(1) == Some("set") =>
+        {
+            let key = cmd.positional(2)?;
+            if let Some(v) = key.strip_prefix("registry=") {
+                return Some(v.to_owned());
+            }
+            matches!(key, "registry" | "npmRegistryServer" | "npmPublishRegistry")
+                .then(|| cmd.positional(3).map(str::to_owned))
+                .flatten()
+        }
+        "echo" | "printf" if cmd.words.iter().any(|w| w.ends_with(".npmrc")) => cmd
+            .words
+            .iter()
+            .find_map(|w| w.strip_prefix("registry=").map(str::to_owned)),
+        _ => None,
+    }
+}
+
+/// The feed a `dotnet nuget push` / `nuget push` sends to (`--source`,
+/// `-s`, `-Source`).
+fn nuget_source(cmd: &Command<'_>) -> Option<String> {
+    let mut words = cmd.words.iter();
+    while let Some(w) = words.next() {
+        if matches!(w.as_str(), "--source" | "-s" | "-Source" | "-source") {
+            return words.next().cloned();
+        }
+        if let Some(v) = w.strip_prefix("--source=") {
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+/// Whether a text is an `http(s)://` URL.
+pub fn is_url(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    t.starts_with("https://") || t.starts_with("http://")
+}
+
+/// Whether a URL's host is nuget.org (`api.nuget.org`, `www.nuget.org`).
+pub fn is_nuget_org(url: &str) -> bool {
+    let t = url.trim().to_ascii_lowercase();
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .unwrap_or(&t);
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    host == "nuget.org" || host.ends_with(".nuget.org")
+}
+
+/// `gh release edit --draft=false`: the draft becomes a published release.
+pub fn undrafts(cmd: &Command<'_>) -> bool {
+    cmd.words.iter().any(|w| w == "--draft=false")
+}
+
+/// Options of `aws` (global, and of `s3 cp|sync|mv`) that take a value:
+/// `aws s3 cp a s3://b/a --content-type application/json` copies to
+/// `s3://b/a`, not to `application/json`.
+const AWS_VALUE_OPTIONS: &[&str] = &[
+    "--acl",
+    "--cache-control",
+    "--content-disposition",
+    "--content-encoding",
+    "--content-language",
+    "--content-type",
+    "--expires",
+    "--grants",
+    "--include",
+    "--exclude",
+    "--metadata",
+    "--metadata-directive",
+    "--copy-props",
+    "--storage-class",
+    "--sse",
+    "--sse-c",
+    "--sse-c-key",
+    "--sse-kms-key-id",
+    "--sse-c-copy-source",
+    "--sse-c-copy-source-key",
+    "--website-redirect",
+    "--expected-size",
+    "--source-region",
+    "--request-payer",
+    "--checksum-algorithm",
+    "--checksum-mode",
+    "--case-conflict",
+    "--page-size",
+    "--profile",
+    "--region",
+    "--endpoint-url",
+    "--output",
+    "--query",
+    "--color",
+    "--ca-bundle",
+    "--cli-read-timeout",
+    "--cli-connect-timeout",
+    "--cli-binary-format",
+];
+
+/// Options of `gcloud` (global, and of `storage cp|rsync|mv`) that take a
+/// value when it is not given with `=`.
+const GCLOUD_VALUE_OPTIONS: &[&str] = &[
+    "--cache-control",
+    "--content-disposition",
+    "--content-encoding",
+    "--content-language",
+    "--content-type",
+    "--custom-metadata",
+    "--custom-time",
+    "--storage-class",
+    "--predefined-acl",
+    "--encryption-key",
+    "--decryption-keys",
+    "--exclude",
+    "-x",
+    "--manifest-path",
+    "--additional-headers",
+    "--project",
+    "--account",
+    "--billing-project",
+    "--configuration",
+    "--impersonate-service-account",
+    "--verbosity",
+    "--format",
+];
+
+/// Options of `gsutil` (global and of `cp|rsync|mv`) that take a value.
+const GSUTIL_VALUE_OPTIONS: &[&str] = &["-h", "-o", "-a", "-j", "-z", "-L", "-s", "-x", "-y"];
+
+/// The positional words of a command (after the program), skipping its
+/// options and the values of those in `value_options`.
+fn positionals<'c>(cmd: &'c Command<'_>, value_options: &[&str]) -> Vec<&'c str> {
+    let mut out = Vec::new();
+    let mut words = cmd.words.iter().skip(1);
+    while let Some(word) = words.next() {
+        if word.starts_with('-') {
+            if value_options.contains(&word.as_str()) {
+                words.next();
+            }
+            continue;
+        }
+        out.push(word.as_str());
+    }
+    out
+}
+
+/// The last positional word, read as a copy's destination (options and
+/// their values skipped for the storage CLIs).
 fn destination<'c>(cmd: &'c Command<'_>) -> Option<&'c str> {
-    cmd.words
-        .iter()
-        .skip(1)
-        .rfind(|w| !w.starts_with('-'))
-        .map(String::as_str)
+    let value_options = match cmd.program() {
+        "aws" => AWS_VALUE_OPTIONS,
+        "gcloud" => GCLOUD_VALUE_OPTIONS,
+        "gsutil" => GSUTIL_VALUE_OPTIONS,
+        _ => &[],
+    };
+    positionals(cmd, value_options).last().copied()
 }
 
 /// Whether a copy goes to remote storage: its destination has the scheme, or
@@ -1454,6 +1670,148 @@ mod tests {
             "ko build --local ./cmd/app",
         ] {
             assert_eq!(publish_command(&first(script)), None, "{script}");
+        }
+    }
+
+    #[test]
+    fn recognises_extensions_release_edits_and_maven_releases() {
+        for (script, registry) in [
+            ("vsce publish -p $PAT", Registry::Other),
+            ("pnpm vsce publish --no-dependencies", Registry::Other),
+            ("yarn ovsx publish ./x.vsix", Registry::Other),
+            ("npx @vscode/vsce publish --pre-release", Registry::Other),
+            ("npm exec -- ovsx publish x.vsix", Registry::Other),
+            ("gh release edit v1 --draft=false", Registry::Other),
+            ("./mvnw -B release:prepare release:perform", Registry::Other),
+            ("mvn deploy:deploy-file -Dfile=x.jar", Registry::Other),
+            ("pnpm changeset publish", Registry::Npm),
+            (
+                "dotnet nuget push x.nupkg --source https://api.nuget.org/v3/index.json",
+                Registry::NuGet,
+            ),
+            ("dotnet nuget push x.nupkg -s nuget.org", Registry::NuGet),
+            (
+                "dotnet nuget push x.nupkg --source https://www.myget.org/F/acme/api/v2/package",
+                Registry::Other,
+            ),
+            (
+                "nuget push x.nupkg -Source https://nuget.pkg.github.com/acme/index.json",
+                Registry::Other,
+            ),
+        ] {
+            assert_eq!(publish_command(&first(script)), Some(registry), "{script}");
+        }
+        for script in [
+            "vsce package",
+            "pnpm vsce ls",
+            "ovsx verify-pat acme",
+            "gh release edit v1 --notes x",
+            "gh release edit v1 --draft",
+            "mvn release:prepare",
+            "pnpm install",
+            "yarn build",
+            "bun run publish",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
+        }
+    }
+
+    #[test]
+    fn runner_chains_are_followed_a_bounded_depth() {
+        assert_eq!(
+            publish_command(&first("npx pnpm exec uvx twine upload dist/*")),
+            Some(Registry::PyPI)
+        );
+        let deep = format!("{}twine upload dist/*", "pnpm ".repeat(10_000));
+        assert_eq!(publish_command(&first(&deep)), None);
+    }
+
+    #[test]
+    fn storage_destinations_skip_option_values() {
+        for (script, known) in [
+            (
+                "aws s3 cp versions.json s3://dl/versions.json --content-type application/json",
+                true,
+            ),
+            (
+                "aws --region us-east-1 s3 sync ./site s3://www --exclude '*.map' --delete",
+                true,
+            ),
+            (
+                "gcloud storage cp a.tgz gs://rel/a.tgz --cache-control no-store",
+                true,
+            ),
+            (
+                "gsutil -h 'Cache-Control:no-store' cp a.tgz gs://rel/",
+                true,
+            ),
+            (
+                "aws s3 cp dist \"$DEST\" --recursive --acl public-read",
+                false,
+            ),
+        ] {
+            let cmd = first(script);
+            assert_eq!(publish_command(&cmd), Some(Registry::Other), "{script}");
+            assert_eq!(publish_destination_known(&cmd), known, "{script}");
+        }
+        for script in [
+            "aws s3 cp s3://cache/x.tgz ./x.tgz --region us-east-1",
+            "aws s3 sync s3://cache/deps ./deps --exclude \"*.tmp\" --profile ci",
+            "gcloud storage cp gs://cache/x . --project acme",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
+        }
+    }
+
+    #[test]
+    fn reads_npm_registries_from_commands() {
+        for (script, registry) in [
+            (
+                "npm publish --registry http://localhost:4873/",
+                "http://localhost:4873/",
+            ),
+            (
+                "pnpm publish --registry=http://127.0.0.1:4873",
+                "http://127.0.0.1:4873",
+            ),
+        ] {
+            assert_eq!(
+                npm_registry_option(&first(script)).as_deref(),
+                Some(registry),
+                "{script}"
+            );
+        }
+        assert_eq!(npm_registry_option(&first("npm publish")), None);
+        for (script, registry) in [
+            (
+                "npm config set registry http://localhost:4873/",
+                "http://localhost:4873/",
+            ),
+            (
+                "pnpm config set registry=http://x.local/",
+                "http://x.local/",
+            ),
+            (
+                "yarn config set npmRegistryServer http://localhost:4873",
+                "http://localhost:4873",
+            ),
+            (
+                "echo \"registry=http://localhost:4873\" >> .npmrc",
+                "http://localhost:4873",
+            ),
+        ] {
+            assert_eq!(
+                configured_npm_registry(&first(script)).as_deref(),
+                Some(registry),
+                "{script}"
+            );
+        }
+        for script in [
+            "npm config set //localhost:4873/:_authToken x",
+            "echo registry=http://localhost:4873",
+            "npm config get registry",
+        ] {
+            assert_eq!(configured_npm_registry(&first(script)), None, "{script}");
         }
     }
 

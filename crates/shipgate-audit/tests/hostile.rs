@@ -226,3 +226,39 @@ fn adversarial_scripts_conditions_and_groups_are_read_without_panic() {
         .collect();
     assert!(invalid.len() <= 1, "{invalid:?}");
 }
+
+#[test]
+fn expression_choices_matrices_and_registry_settings_stay_bounded() {
+    // A goreleaser `args` with many literal choices, a script reading a
+    // matrix value with a thousand values, and thousands of steps each
+    // setting the npm registry then publishing: every lookup is bounded or
+    // read once per job.
+    let choices = "${{ inputs.a && '--clean' || '-p 2' }} ".repeat(100);
+    let values: Vec<String> = (0..1000).map(|i| format!("tool{i}")).collect();
+    let script = "npx ${{ matrix.tool }} publish\n".repeat(2000);
+    let mut text = format!(
+        "on:\n  push:\n    tags: ['v*']\npermissions: {{}}\njobs:\n  gorel:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: goreleaser/goreleaser-action@v6\n        with:\n          args: \"release {choices}\"\n        env:\n          GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}\n  matrix:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        tool: [{}]\n    steps:\n      - run: |\n{}\n  npm:\n    runs-on: ubuntu-latest\n    steps:\n",
+        values.join(", "),
+        script
+            .lines()
+            .map(|l| format!("          {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for _ in 0..3000 {
+        text.push_str(
+            "      - run: npm config set registry http://localhost:4873/\n      - run: npm publish\n",
+        );
+    }
+    let start = std::time::Instant::now();
+    let findings = audit(text.as_bytes());
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    assert!(!findings.iter().any(|f| f.rule.id == "invalid-workflow"));
+    // Only goreleaser publishes: the npm publishes go to a test registry,
+    // and no matrix value is a publisher.
+    let tagged: Vec<_> = findings
+        .iter()
+        .filter(|f| f.rule.id == "tag-publish-without-approval")
+        .collect();
+    assert_eq!(tagged.len(), 1, "{tagged:?}");
+}

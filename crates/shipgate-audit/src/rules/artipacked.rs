@@ -4,9 +4,10 @@
 //! `publishing::publishes`). The checkout leaves the job's token in
 //! `.git/config`, where the artifact or the published package can carry it.
 //!
-//! A job that runs `git push`, or an action known to push with the
-//! checkout's credential ([`GIT_PUSHING_ACTIONS`]), needs the credential and
-//! is not reported.
+//! A job that runs `git push` (or `mvn release:prepare`, which pushes the
+//! release commit and tag), or an action known to push with the checkout's
+//! credential ([`GIT_PUSHING_ACTIONS`]), needs the credential and is not
+//! reported.
 //! `--fix=all` adds `persist-credentials: false` to the checkout.
 
 use crate::analysis::{is_checkout, publishes};
@@ -132,7 +133,22 @@ pub const GIT_PUSHING_ACTIONS: &[(&str, &str)] = &[
     ("rickstaa/action-create-tag", "pushes the tag it creates"),
     ("stefanzweifel/git-auto-commit-action", "pushes its commit"),
     ("endbug/add-and-commit", "pushes its commit"),
+    (
+        "helm/chart-releaser-action",
+        "pushes the chart index to the `gh-pages` branch",
+    ),
 ];
+
+/// Whether a command pushes with git itself: `git push`, or Maven's
+/// `release:prepare`, which commits the release version and pushes it and
+/// the tag.
+fn git_push_command(cmd: &shell::Command<'_>) -> bool {
+    match cmd.program() {
+        "git" => cmd.subcommand() == Some("push"),
+        "mvn" | "mvnw" | "./mvnw" => cmd.words.iter().any(|w| w == "release:prepare"),
+        _ => false,
+    }
+}
 
 /// Whether a job pushes with git after checkout (it needs the credential).
 fn pushes_with_git(job: &Job<'_>) -> bool {
@@ -140,10 +156,7 @@ fn pushes_with_git(job: &Job<'_>) -> bool {
         s.uses
             .as_ref()
             .is_some_and(|u| GIT_PUSHING_ACTIONS.iter().any(|(a, _)| u.is(a)))
-            || s.run.is_some_and(|run| {
-                shell::commands(run)
-                    .iter()
-                    .any(|c| c.program() == "git" && c.subcommand() == Some("push"))
-            })
+            || s.run
+                .is_some_and(|run| shell::commands(run).iter().any(git_push_command))
     })
 }

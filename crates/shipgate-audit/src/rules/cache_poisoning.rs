@@ -6,9 +6,16 @@
 //! true`, any `*-cache: true` such as `ruby/setup-ruby`'s `bundler-cache`;
 //! `actions/setup-go` v4 and later caches unless `cache: false`,
 //! medium confidence); `Swatinem/rust-cache`; `gradle/actions/setup-gradle`;
-//! `docker/build-push-action` with `cache-from: type=gha`.
+//! `docker/build-push-action` with `cache-from: type=gha`. A local composite
+//! action (`uses: ./path`) that restores one of these is reported at the
+//! workflow step that uses it.
+//!
+//! A cache restored after every publish step of the job can no longer reach
+//! what it publishes and is not reported (when the job's publishing is only
+//! a registry token or login, where it publishes is unknown, and every
+//! restore is reported).
 
-use crate::analysis::publishes;
+use crate::analysis::{publish_steps, publishes};
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::{Step, Uses, Workflow};
 use crate::route::Loc;
@@ -42,8 +49,25 @@ impl Rule for CachePoisoning {
             let Some(p) = publishes(wf, job) else {
                 continue;
             };
+            let last_publish = publish_steps(wf, job).iter().map(|s| s.step).max();
+            let repository = crate::memo::repository();
             for step in &job.steps {
-                let Some((what, confidence, loc)) = restores_cache(step) else {
+                if last_publish.is_some_and(|last| step.index > last) {
+                    break;
+                }
+                let found = match (&step.uses, repository.as_deref()) {
+                    (Some(Uses::Local(path)), Some(root)) => {
+                        let facts = crate::local_actions::facts(root, path);
+                        facts
+                            .caches
+                            .iter()
+                            .rev()
+                            .max_by_key(|(_, c)| *c)
+                            .map(|(what, c)| (what.clone(), *c, Loc::value(step.route.key("uses"))))
+                    }
+                    _ => restores_cache(step),
+                };
+                let Some((what, confidence, loc)) = found else {
                     continue;
                 };
                 out.push(
@@ -70,7 +94,7 @@ fn enabled(value: Option<&str>) -> bool {
 }
 
 /// Whether a step restores a cache: what it does, how sure, and where.
-fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc)> {
+pub(crate) fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc)> {
     let uses = step.uses.as_ref()?;
     let slug = uses.slug()?;
     let at = Loc::value(step.route.key("uses"));

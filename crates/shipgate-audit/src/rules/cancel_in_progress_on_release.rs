@@ -14,7 +14,9 @@
 //!   one's publish.
 //!
 //! CI-only workflows (lint, test, fuzz, benchmarks) are never reported, and
-//! the confidence is that of the surest sign that the workflow publishes.
+//! the confidence is that of the surest sign that the workflow publishes. A
+//! call of a reusable workflow given `push: true` or `publish: true` (its
+//! steps are in another file) is a sign too, at medium confidence.
 
 use crate::analysis::{publishes, release_trigger};
 use crate::contexts::constant_on;
@@ -55,8 +57,10 @@ impl Rule for CancelInProgressOnRelease {
         let publishing: Vec<_> = wf
             .jobs
             .iter()
-            .filter(|j| j.uses.is_none())
-            .filter_map(|j| Some((j, publishes(wf, j)?.confidence)))
+            .filter_map(|j| match j.uses {
+                None => Some((j, publishes(wf, j)?.confidence)),
+                Some(_) => calls_with_publishing_input(j).then_some((j, Confidence::Medium)),
+            })
             .collect();
         // As sure as the surest sign that the workflow publishes.
         let Some(workflow_confidence) = publishing.iter().map(|(_, c)| *c).max() else {
@@ -89,6 +93,20 @@ impl Rule for CancelInProgressOnRelease {
         }
         out
     }
+}
+
+/// Inputs of a reusable-workflow call that ask it to publish.
+const PUBLISHING_INPUTS: &[&str] = &["push", "publish"];
+
+/// Whether a reusable-workflow call passes `push: true` or `publish: true`
+/// (`docker/github-builder`'s `bake.yml` with `push: true` pushes images).
+fn calls_with_publishing_input(job: &crate::model::Job<'_>) -> bool {
+    let Some(with) = job.node.get("with") else {
+        return false;
+    };
+    PUBLISHING_INPUTS
+        .iter()
+        .any(|input| with.get(input).is_some_and(Node::is_true))
 }
 
 fn check(concurrency: &Node, route: Route, scope: &str, trigger: &Route) -> Option<Draft> {

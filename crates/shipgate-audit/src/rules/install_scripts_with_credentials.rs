@@ -3,7 +3,12 @@
 //! configuration in `env` (step, job or workflow) also counts:
 //! `npm_config_ignore_scripts: true` (any case) for npm/pnpm/yarn classic,
 //! `YARN_ENABLE_SCRIPTS: false` for yarn berry. `.npmrc` files are not read
-//! (they are not in the workflow), which the explanation says.
+//! (they are not in the workflow), which the explanation says; but the
+//! configuration an earlier command of the job writes is: `npm|pnpm config
+//! set ignore-scripts true`, `ignore-scripts=true` echoed into an `.npmrc`,
+//! `yarn config set enableScripts false`, and for pnpm, `yq` setting every
+//! `allowBuilds` entry of `pnpm-workspace.yaml` to `false` (or
+//! `onlyBuiltDependencies` to `[]`).
 //!
 //! Upgrading npm itself (`npm i -g npm@10`) runs npm's own scripts only, not
 //! the project's dependency tree: it is reported at low confidence.
@@ -41,16 +46,20 @@ impl Rule for InstallScriptsWithCredentials {
     fn check_workflow(&self, wf: &Workflow<'_>, _cx: &Context<'_>) -> Vec<Draft> {
         let mut out = Vec::new();
         for (job, cred) in jobs_with_credential(wf) {
+            // Package managers whose scripts an earlier command turned off.
+            let mut disabled: Vec<&str> = Vec::new();
             for step in &job.steps {
                 let Some(run) = step.run else { continue };
                 let mut seen: Vec<&str> = Vec::new();
                 for cmd in shell::commands(run) {
                     let occurrence = seen.iter().filter(|r| **r == cmd.raw).count();
                     seen.push(cmd.raw);
+                    disabled.extend(disables_scripts(&cmd));
                     let Some(install) = js_install(&cmd) else {
                         continue;
                     };
                     if install.ignores_scripts
+                        || disabled.contains(&install.manager)
                         || scripts_disabled_by_env(
                             install.manager,
                             &[step.env, job.node.get("env"), wf.env],
@@ -114,6 +123,52 @@ fn upgrades_npm_itself(cmd: &shell::Command<'_>) -> bool {
         && packages
             .iter()
             .all(|p| *p == "npm" || p.starts_with("npm@"))
+}
+
+/// The package managers whose dependency scripts a command turns off for
+/// the rest of the job, by writing their configuration.
+fn disables_scripts(cmd: &shell::Command<'_>) -> Vec<&'static str> {
+    /// `~/.npmrc` is read by npm, pnpm and yarn classic.
+    const NPMRC: &[&str] = &["npm", "pnpm", "yarn"];
+    let compact = |w: &str| -> String {
+        w.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    match cmd.program() {
+        "npm" | "pnpm" | "yarn"
+            if cmd.positional(0) == Some("config") && cmd.positional(1) == Some("set") =>
+        {
+            let key = cmd.positional(2).unwrap_or("");
+            let value = cmd.positional(3).unwrap_or("");
+            if key == "ignore-scripts=true" || (key == "ignore-scripts" && value == "true") {
+                return NPMRC.to_vec();
+            }
+            if cmd.program() == "yarn" && key == "enableScripts" && value == "false" {
+                return vec!["yarn"];
+            }
+            Vec::new()
+        }
+        "echo" | "printf"
+            if cmd.words.iter().any(|w| w.ends_with(".npmrc"))
+                && cmd
+                    .words
+                    .iter()
+                    .any(|w| compact(w) == "ignore-scripts=true") =>
+        {
+            NPMRC.to_vec()
+        }
+        "yq" if cmd.words.iter().any(|w| w.ends_with("pnpm-workspace.yaml"))
+            && cmd.words.iter().any(|w| {
+                let e = compact(w);
+                e == ".allowbuilds[]=false" || e == ".onlybuiltdependencies=[]"
+            }) =>
+        {
+            vec!["pnpm"]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn scripts_disabled_by_env(manager: &str, envs: &[Option<&Node>]) -> bool {

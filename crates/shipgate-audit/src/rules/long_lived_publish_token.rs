@@ -19,9 +19,14 @@
 //! login (`.npmrc`, also from a here-document), it is a publish token too.
 //!
 //! Container registries that accept short-lived credentials (GHCR with the
-//! job's `GITHUB_TOKEN`; ECR, Artifact Registry/GCR and ACR through their
-//! cloud's OIDC login) are reported when `docker/login-action` gets a
-//! long-lived password from `secrets`.
+//! job's `GITHUB_TOKEN`; ECR and ECR Public, Artifact Registry/GCR and ACR
+//! through their cloud's OIDC login) are reported when `docker/login-action`
+//! gets a long-lived password from `secrets`.
+//!
+//! A NuGet key for another feed than nuget.org (MyGet, GitHub Packages, a
+//! private feed: none has trusted publishing) is not reported: its push names
+//! the feed (`--source URL`), or the `env:` block holding the key also sets a
+//! feed URL none of which is nuget.org.
 
 use std::collections::HashSet;
 
@@ -77,6 +82,10 @@ const SHORT_LIVED_REGISTRIES: &[(&str, &str)] = &[
         "`aws-actions/configure-aws-credentials` with an OIDC role",
     ),
     (
+        "public.ecr.aws",
+        "`aws-actions/configure-aws-credentials` with an OIDC role (then `aws-actions/amazon-ecr-login` with `registry-type: public`)",
+    ),
+    (
         ".pkg.dev",
         "`google-github-actions/auth` with workload identity federation",
     ),
@@ -116,14 +125,14 @@ impl Rule for LongLivedPublishToken {
             let has_id_token = credentials(wf, job).iter().any(|c| c.is_id_token);
             let mut found: Vec<Found> = Vec::new();
             if let Some(env) = wf.env {
-                env_tokens(env, Route::root().key("env"), &mut found);
+                env_tokens(env, Route::root().key("env"), None, &mut found);
             }
             if let Some(env) = job.node.get("env") {
-                env_tokens(env, job.route.key("env"), &mut found);
+                env_tokens(env, job.route.key("env"), None, &mut found);
             }
             for step in &job.steps {
                 if let Some(env) = step.env {
-                    env_tokens(env, step.route.key("env"), &mut found);
+                    env_tokens(env, step.route.key("env"), Some(step), &mut found);
                 }
                 action_tokens(step, &mut found);
                 if let Some(run) = step.run {
@@ -350,7 +359,35 @@ fn followed_tokens(
     }
 }
 
-fn env_tokens(env: &Node, route: Route, found: &mut Vec<Found>) {
+/// Whether a NuGet key in this `env:` block goes to another feed than
+/// nuget.org (MyGet, GitHub Packages, a private feed; none of them has
+/// trusted publishing): the block also sets a feed URL (`NUGET_URL:
+/// https://www.myget.org/...`), and none of its URLs is nuget.org; or the
+/// step's `nuget push` commands all name such a `--source`.
+fn nuget_key_for_another_feed(env: &Node, step: Option<&Step<'_>>) -> bool {
+    let urls: Vec<&str> = env
+        .as_map()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.value.as_str())
+        .filter(|v| shell::is_url(v))
+        .collect();
+    if !urls.is_empty() {
+        return urls.iter().all(|u| !shell::is_nuget_org(u));
+    }
+    let Some(run) = step.and_then(|s| s.run) else {
+        return false;
+    };
+    let pushes: Vec<Registry> = shell::commands(run)
+        .iter()
+        .filter(|c| matches!(c.program(), "dotnet" | "nuget"))
+        .filter_map(shell::publish_command)
+        .collect();
+    !pushes.is_empty() && pushes.iter().all(|r| *r == Registry::Other)
+}
+
+fn env_tokens(env: &Node, route: Route, step: Option<&Step<'_>>, found: &mut Vec<Found>) {
+    let other_feed = std::cell::OnceCell::new();
     for entry in env.as_map().unwrap_or_default() {
         let Some(key) = entry.key.as_str() else {
             continue;
@@ -361,6 +398,11 @@ fn env_tokens(env: &Node, route: Route, found: &mut Vec<Found>) {
         else {
             continue;
         };
+        if *registry == Registry::NuGet
+            && *other_feed.get_or_init(|| nuget_key_for_another_feed(env, step))
+        {
+            continue;
+        }
         for secret in secret_refs(&entry.value, route.key(key)) {
             found.push(Found {
                 what: format!("`{key}: {}`", secret.bare()),

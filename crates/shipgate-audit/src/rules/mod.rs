@@ -9,7 +9,7 @@ use crate::yaml::Node;
 
 mod artipacked;
 mod bot_conditions;
-mod cache_poisoning;
+pub(crate) mod cache_poisoning;
 mod cancel_in_progress_on_release;
 mod credential_with_toolchain;
 mod dangerous_triggers;

@@ -2,8 +2,14 @@
 //! release events, and the publishing job has no deployment environment —
 //! neither its own nor on a job it `needs` (whose required reviewers would
 //! gate it). Anyone who can push a tag can then publish.
+//!
+//! Only what can run on a tag counts: a job whose `if:` keeps it off tags
+//! is skipped, and so is a job whose every publish step is limited to
+//! branches (`if: github.ref_type == 'branch'`, `github.ref ==
+//! 'refs/heads/main'`), see [`crate::conditions::step_can_run_on_tag`].
 
-use crate::analysis::{environment_gated_jobs, publishes, tag_or_release_trigger};
+use crate::analysis::{environment_gated_jobs, publish_steps, publishes, tag_or_release_trigger};
+use crate::conditions::step_can_run_on_tag;
 use crate::finding::{Confidence, Draft, Severity};
 use crate::model::Workflow;
 use crate::route::Loc;
@@ -48,10 +54,35 @@ impl Rule for TagPublishWithoutApproval {
             {
                 continue;
             }
-            let Some(p) = publishes(wf, job) else {
-                continue;
+            let steps = publish_steps(wf, job);
+            let (loc, why, confidence) = if steps.is_empty() {
+                // A registry token or login: where it publishes is unknown.
+                let Some(p) = publishes(wf, job) else {
+                    continue;
+                };
+                (p.loc, p.why, p.confidence)
+            } else {
+                let on_tag: Vec<_> = steps
+                    .iter()
+                    .filter(|p| {
+                        job.steps
+                            .get(p.step)
+                            .is_none_or(|s| step_can_run_on_tag(wf, job, s))
+                    })
+                    .collect();
+                let Some(p) = on_tag
+                    .iter()
+                    .find(|p| p.confidence == Confidence::High)
+                    .or(on_tag.first())
+                else {
+                    continue;
+                };
+                (
+                    p.loc.clone(),
+                    format!("publishes with {}", p.what),
+                    p.confidence,
+                )
             };
-            let (loc, why, confidence) = (p.loc, p.why, p.confidence);
             out.push(
                 Draft::new(
                     &META,
