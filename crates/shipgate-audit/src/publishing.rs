@@ -783,6 +783,20 @@ fn registry_token(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
             let Some(key) = entry.key.as_str() else {
                 continue;
             };
+            // Provenance is used only by `npm publish`: a release script
+            // (`pnpm run release`, `nx release`) publishes to npm.
+            if key.eq_ignore_ascii_case("NPM_CONFIG_PROVENANCE")
+                && (entry.value.is_true()
+                    || entry.value.as_str().is_some_and(|v| v.trim() == "true"))
+            {
+                return Some(Publishing {
+                    why: format!(
+                        "asks npm for provenance (`{key}: true`), which only a publish uses"
+                    ),
+                    loc: Loc::value(route.key(key)),
+                    confidence: Confidence::Medium,
+                });
+            }
             if !REGISTRY_TOKEN_VARIABLES
                 .iter()
                 .any(|(v, _)| v.eq_ignore_ascii_case(key))
