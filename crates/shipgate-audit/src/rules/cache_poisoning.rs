@@ -99,7 +99,17 @@ pub(crate) fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc
     let slug = uses.slug()?;
     let at = Loc::value(step.route.key("uses"));
     let input_at = |name: &str| Loc::value(step.route.key("with").key(name));
-    if uses.is("actions/cache") && !slug.ends_with("/save") {
+    // A key with the run id, and no `restore-keys` without it, only finds
+    // what this run saved (a re-run): no other run can have written it.
+    let by_run = |k: &str| k.contains("github.run_id");
+    let own_run_only = step.input("key").is_some_and(by_run)
+        && step.input("restore-keys").is_none_or(|r| {
+            r.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .all(by_run)
+        });
+    if uses.is("actions/cache") && !slug.ends_with("/save") && !own_run_only {
         return Some((
             format!("restores a cache with `{slug}`"),
             Confidence::High,
