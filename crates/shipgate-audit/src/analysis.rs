@@ -352,8 +352,7 @@ pub fn release_trigger(wf: &Workflow<'_>) -> Option<Route> {
     };
     let branches = config.get("branches").map(Node::strings);
     let ignored = config.get("branches-ignore").map(Node::strings);
-    let tags = config.get("tags").map(Node::strings);
-    if tags.as_ref().is_some_and(|t| !t.is_empty()) {
+    if config.get("tags").is_some_and(tag_filter_matches_some) {
         return Some(push.route.key("tags"));
     }
     let default_included = match (&branches, &ignored) {
@@ -380,7 +379,14 @@ pub fn tag_or_release_trigger(wf: &Workflow<'_>) -> Option<Route> {
     }
     let push = wf.trigger("push")?;
     let tags = push.config?.get("tags")?;
-    (!tags.strings().is_empty()).then(|| push.route.key("tags"))
+    tag_filter_matches_some(tags).then(|| push.route.key("tags"))
+}
+
+/// Whether a `tags:` filter lets some tag through: a list of only negated
+/// patterns (`tags: ['!**']`, written to keep a branch workflow off tags)
+/// matches none.
+pub fn tag_filter_matches_some(tags: &Node) -> bool {
+    tags.strings().iter().any(|p| !p.starts_with('!'))
 }
 
 /// The jobs that have an `environment`, or need (transitively) a job that

@@ -37,7 +37,11 @@ fn trigger_can_be_tag(t: &Trigger<'_>) -> bool {
     }
     let Some(config) = t.config else { return true };
     let has = |k: &str| config.get(k).is_some();
-    has("tags") || has("tags-ignore") || !(has("branches") || has("branches-ignore"))
+    config
+        .get("tags")
+        .is_some_and(crate::analysis::tag_filter_matches_some)
+        || has("tags-ignore")
+        || !(has("branches") || has("branches-ignore") || has("tags"))
 }
 
 /// Whether a run of one trigger can be on a branch: a `push` filtered by

@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use crate::finding::Confidence;
 use crate::model::{Action, Uses};
+use crate::rules::install_scripts_with_credentials as install_rule;
 use crate::shell::{self, Registry};
 use crate::source::SourceFile;
 
@@ -95,6 +96,9 @@ pub struct Facts {
     pub publishes: Vec<(String, Registry, Confidence)>,
     pub caches: Vec<(String, Confidence)>,
     pub login: Option<String>,
+    /// Dependency installs that run install scripts: what, and the
+    /// package manager (the job's `env` may still turn its scripts off).
+    pub installs: Vec<(String, &'static str)>,
 }
 
 /// The [`Facts`] of the local action `uses` of the repository at `root`
@@ -111,12 +115,14 @@ fn read_facts(root: &Path, uses: &str, depth: usize) -> Facts {
     }
     with_action(root, uses, |shown, action: &Action<'_>| {
         let mut out = Facts::default();
+        let mut disabled: Vec<&str> = Vec::new();
         for step in &action.steps {
             match &step.uses {
                 Some(Uses::Local(inner)) => {
                     let inner = read_facts(root, inner, depth + 1);
                     out.publishes.extend(inner.publishes);
                     out.caches.extend(inner.caches);
+                    out.installs.extend(inner.installs);
                     out.login = out.login.or(inner.login);
                 }
                 Some(uses) => {
@@ -141,6 +147,18 @@ fn read_facts(root: &Path, uses: &str, depth: usize) -> Facts {
                     .map(|what| format!("{what} (in `{shown}`)"));
             }
             for cmd in step.run.map(shell::commands).unwrap_or_default() {
+                disabled.extend(install_rule::disables_scripts(&cmd));
+                if let Some(install) = shell::js_install(&cmd).filter(|i| {
+                    !i.ignores_scripts
+                        && !disabled.contains(&i.manager)
+                        && !install_rule::upgrades_npm_itself(&cmd)
+                        && !install_rule::scripts_disabled_by_env(i.manager, &[step.env])
+                }) {
+                    out.installs.push((
+                        format!("`{}` (in `{shown}`)", cmd.raw.trim()),
+                        install.manager,
+                    ));
+                }
                 if let Some(r) = crate::publishing::run_publishes(&cmd, &crate::publishing::BARE) {
                     out.publishes.push((
                         format!("`{}` (in `{shown}`)", cmd.raw.trim()),

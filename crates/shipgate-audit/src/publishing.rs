@@ -92,6 +92,24 @@ const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
     ("shogo82148/actions-upload-release-asset", Registry::Other),
     ("taiki-e/upload-rust-binary-action", Registry::Other),
     ("skx/github-action-publish-binaries", Registry::Other),
+    // Snap Store uploads.
+    ("snapcore/action-publish", Registry::Other),
+    // Azure Blob Storage uploads (release downloads served from a container).
+    ("bacongobbler/azure-blob-storage-upload", Registry::Other),
+];
+
+/// Actions that publish only when given an input (a credential, a release
+/// to upload into, a publish switch): (action, inputs, whether an input set
+/// to `false` turns publishing off).
+const PUBLISH_WHEN_GIVEN: &[(&str, &[&str], bool)] = &[
+    // A Cachix auth token or signing key pushes every store path built
+    // after the step to the binary cache.
+    ("cachix/cachix-action", &["authToken", "signingKey"], false),
+    // `publish:` uploads the built snap to the Snap Store.
+    ("canonical/actions/build-snap", &["publish"], true),
+    // A release to upload into: `releaseDraft` applies only to a release
+    // the action creates, so an existing (published) one gets the assets.
+    ("tauri-apps/tauri-action", &["tagName", "releaseId"], false),
 ];
 
 /// Release actions that make a draft with `draft: true` (and a published
@@ -630,8 +648,29 @@ pub(crate) fn action_registry(
     {
         return high(Registry::Container);
     }
+    // `push: ${{ github.event_name != 'pull_request' }}`: pushes on some
+    // events, which the trigger and the conditions decide.
+    if uses.is("docker/build-push-action")
+        && step
+            .input("push")
+            .is_some_and(|p| p.trim().starts_with("${{"))
+        && !build_push_to_test_registry(step)
+    {
+        return Some((Registry::Container, Confidence::Medium));
+    }
     if uses.is("changesets/action") && step.input("publish").is_some() {
         return high(Registry::Npm);
+    }
+    let given = |input: &str, off: bool| {
+        step.input(input).is_some_and(|v| {
+            let v = v.trim();
+            !(v.is_empty() || off && v == "false")
+        })
+    };
+    if PUBLISH_WHEN_GIVEN.iter().any(|(a, inputs, off)| {
+        (slug == *a || slug.starts_with(&format!("{a}/"))) && inputs.iter().any(|i| given(i, *off))
+    }) {
+        return high(Registry::Other);
     }
     None
 }
@@ -744,6 +783,20 @@ fn registry_token(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
             let Some(key) = entry.key.as_str() else {
                 continue;
             };
+            // Provenance is used only by `npm publish`: a release script
+            // (`pnpm run release`, `nx release`) publishes to npm.
+            if key.eq_ignore_ascii_case("NPM_CONFIG_PROVENANCE")
+                && (entry.value.is_true()
+                    || entry.value.as_str().is_some_and(|v| v.trim() == "true"))
+            {
+                return Some(Publishing {
+                    why: format!(
+                        "asks npm for provenance (`{key}: true`), which only a publish uses"
+                    ),
+                    loc: Loc::value(route.key(key)),
+                    confidence: Confidence::Medium,
+                });
+            }
             if !REGISTRY_TOKEN_VARIABLES
                 .iter()
                 .any(|(v, _)| v.eq_ignore_ascii_case(key))

@@ -943,6 +943,12 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         Some((name, _)) if !name.is_empty() => name,
         _ => cmd.program(),
     };
+    // A tool built or downloaded into the workspace (`./ko build`,
+    // `bin/snapcraft upload`) publishes as the installed one does.
+    let program = match program.rsplit_once('/') {
+        Some((_, base)) if !base.is_empty() => base,
+        _ => program,
+    };
     let js = matches!(program, "npm" | "yarn" | "pnpm" | "bun");
     let value_options: &[&str] = match program {
         _ if js => JS_VALUE_OPTIONS,
@@ -1016,6 +1022,17 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         // Helm charts pushed to an OCI registry (`helm push chart.tgz oci://...`).
         "helm" if sub == "push" => Registry::Container,
         "cloudsmith" if matches!(sub, "push" | "upload") => Registry::Other,
+        // Hex (Elixir): `mix hex.publish` (not `--dry-run`; `hex.build` only builds).
+        "mix" if sub == "hex.publish" && !cmd.has_flag("--dry-run") => Registry::Other,
+        // Flux OCI artifacts (`flux push artifact oci://...`).
+        "flux" if sub == "push" && second == "artifact" => Registry::Container,
+        // Snap Store: `snapcraft upload` (`push` is its old name) and
+        // `release`; a bare `snapcraft` only builds.
+        "snapcraft" if matches!(sub, "upload" | "push" | "release") => Registry::Other,
+        // Cachix binary caches.
+        "cachix" if sub == "push" => Registry::Other,
+        // Chocolatey community feed.
+        "choco" if sub == "push" => Registry::Other,
         "crane" | "gcrane" if matches!(sub, "copy" | "cp" | "push" | "append" | "tag") => {
             Registry::Container
         }

@@ -99,7 +99,17 @@ pub(crate) fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc
     let slug = uses.slug()?;
     let at = Loc::value(step.route.key("uses"));
     let input_at = |name: &str| Loc::value(step.route.key("with").key(name));
-    if uses.is("actions/cache") && !slug.ends_with("/save") {
+    // A key with the run id, and no `restore-keys` without it, only finds
+    // what this run saved (a re-run): no other run can have written it.
+    let by_run = |k: &str| k.contains("github.run_id");
+    let own_run_only = step.input("key").is_some_and(by_run)
+        && step.input("restore-keys").is_none_or(|r| {
+            r.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .all(by_run)
+        });
+    if uses.is("actions/cache") && !slug.ends_with("/save") && !own_run_only {
         return Some((
             format!("restores a cache with `{slug}`"),
             Confidence::High,
@@ -130,7 +140,8 @@ pub(crate) fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc
     let Uses::Repository { repo, .. } = uses else {
         return None;
     };
-    if !repo.to_ascii_lowercase().starts_with("setup-") {
+    let repo = repo.to_ascii_lowercase();
+    if repo != "setup" && !repo.starts_with("setup-") {
         return None;
     }
     if enabled(step.input("cache")) {
@@ -147,7 +158,14 @@ pub(crate) fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc
         .unwrap_or_default()
         .iter()
         .filter_map(|e| Some((e.key.as_str()?, e.value.as_str()?)))
-        .find(|(k, v)| k.ends_with("-cache") && v.trim() == "true")
+        .find(|(k, v)| {
+            // `no-cache: true` (setup-bun) turns caching off.
+            k.ends_with("-cache")
+                && !["no-", "disable-", "skip-"]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+                && v.trim() == "true"
+        })
         .map(|(k, _)| k);
     if let Some(input) = switched_on {
         return Some((
@@ -156,17 +174,48 @@ pub(crate) fn restores_cache(step: &Step<'_>) -> Option<(String, Confidence, Loc
             input_at(input),
         ));
     }
-    // setup-go caches by default from v4 on.
-    if uses.is("actions/setup-go")
-        && step.input("cache").is_none()
-        && uses.major_version().is_none_or(|v| v >= 4)
-    {
-        return Some((
-            "restores the Go module cache (`actions/setup-go` caches unless `cache: false`)"
-                .to_owned(),
-            Confidence::Medium,
-            at,
-        ));
+    // Setup actions that cache unless told not to.
+    for (action, off_input, off_value, since, what) in DEFAULT_CACHES {
+        if uses.is(action)
+            && step.input(off_input).is_none_or(|v| v.trim() != *off_value)
+            && (*off_input != "cache" || step.input("cache").is_none())
+            && uses.major_version().is_none_or(|v| v >= *since)
+        {
+            return Some((
+                format!("restores {what} (`{action}` caches unless `{off_input}: {off_value}`)"),
+                Confidence::Medium,
+                at,
+            ));
+        }
     }
     None
 }
+
+/// Setup actions that restore a cache by default: (action, the input that
+/// turns it off, its value, first major version that caches, what).
+const DEFAULT_CACHES: &[(&str, &str, &str, u32, &str)] = &[
+    // setup-go caches by default from v4 on.
+    (
+        "actions/setup-go",
+        "cache",
+        "false",
+        4,
+        "the Go module cache",
+    ),
+    // `cache: true` is the default (Rust build cache via rust-cache).
+    (
+        "actions-rust-lang/setup-rust-toolchain",
+        "cache",
+        "false",
+        1,
+        "the Rust build cache",
+    ),
+    // setup-bun caches the downloaded Bun executable unless `no-cache: true`.
+    (
+        "oven-sh/setup-bun",
+        "no-cache",
+        "true",
+        1,
+        "the cached Bun executable",
+    ),
+];

@@ -100,14 +100,47 @@ const PUBLISHING_INPUTS: &[&str] = &["push", "publish"];
 
 /// Whether a reusable-workflow call passes `push: true` or `publish: true`
 /// (`docker/github-builder`'s `bake.yml` with `push: true` pushes images).
+/// Also a call of a workflow whose file name starts with a word for releasing
+/// (`goreleaser.yml`, `release.yml`, `publish-npm.yml`, `deploy.yml`), or one
+/// handed a registry credential as a secret (`NPM_TOKEN`, `CARGO_REGISTRY_TOKEN`).
 fn calls_with_publishing_input(job: &crate::model::Job<'_>) -> bool {
-    let Some(with) = job.node.get("with") else {
-        return false;
-    };
-    PUBLISHING_INPUTS
+    let with_input = job.node.get("with").is_some_and(|with| {
+        PUBLISHING_INPUTS
+            .iter()
+            .any(|input| with.get(input).is_some_and(Node::is_true))
+    });
+    let file = job
+        .node
+        .get("uses")
+        .and_then(Node::as_str)
+        .map(|u| {
+            let path = u.split('@').next().unwrap_or("");
+            path.rsplit('/').next().unwrap_or("").to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    // The first word of the name: `check-release.yml` and
+    // `build-release-binaries.yml` check or build.
+    let first_word = file.split(['-', '_', '.']).next().unwrap_or("");
+    let named_for_releasing = (file.ends_with(".yml") || file.ends_with(".yaml"))
+        && RELEASING_WORKFLOW_NAMES.contains(&first_word);
+    let registry_secret = job
+        .node
+        .get("secrets")
+        .and_then(Node::as_map)
+        .unwrap_or_default()
         .iter()
-        .any(|input| with.get(input).is_some_and(Node::is_true))
+        .filter_map(|e| e.key.as_str())
+        .any(|k| {
+            crate::publishing::REGISTRY_TOKEN_VARIABLES
+                .iter()
+                .any(|(v, _)| v.eq_ignore_ascii_case(k))
+        });
+    with_input || named_for_releasing || registry_secret
 }
+
+/// Words in a reusable workflow's file name that say it releases.
+const RELEASING_WORKFLOW_NAMES: &[&str] =
+    &["release", "releases", "publish", "goreleaser", "deploy"];
 
 fn check(concurrency: &Node, route: Route, scope: &str, trigger: &Route) -> Option<Draft> {
     let value = concurrency.get("cancel-in-progress")?;

@@ -15,7 +15,7 @@
 
 use crate::analysis::jobs_with_credential;
 use crate::finding::{Confidence, Draft, FixPlan, FixSafety, Severity, SymbolicEdit};
-use crate::model::Workflow;
+use crate::model::{Uses, Workflow};
 use crate::route::Loc;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::shell::{self, js_install};
@@ -48,7 +48,29 @@ impl Rule for InstallScriptsWithCredentials {
         for (job, cred) in jobs_with_credential(wf) {
             // Package managers whose scripts an earlier command turned off.
             let mut disabled: Vec<&str> = Vec::new();
+            let repository = crate::memo::repository();
             for step in &job.steps {
+                // A local action's installs, reported at the step that uses it.
+                if let (Some(Uses::Local(path)), Some(root)) = (&step.uses, repository.as_deref()) {
+                    let facts = crate::local_actions::facts(root, path);
+                    if let Some((what, _)) = facts.installs.iter().find(|(_, manager)| {
+                        !disabled.contains(manager)
+                            && !scripts_disabled_by_env(manager, &[job.node.get("env"), wf.env])
+                    }) {
+                        out.push(
+                            Draft::new(
+                                &META,
+                                format!(
+                                    "{what} runs dependency install scripts in job `{}`, which holds {}",
+                                    job.id, cred.what
+                                ),
+                                Loc::value(step.route.key("uses")),
+                                "install scripts run here",
+                            )
+                            .related(cred.loc.clone(), "credential"),
+                        );
+                    }
+                }
                 let Some(run) = step.run else { continue };
                 let mut seen: Vec<&str> = Vec::new();
                 for cmd in shell::commands(run) {
@@ -107,18 +129,26 @@ impl Rule for InstallScriptsWithCredentials {
     }
 }
 
-/// `npm install -g npm@X` (or `npm i --global npm`): only npm itself.
-fn upgrades_npm_itself(cmd: &shell::Command<'_>) -> bool {
+/// `npm install -g npm@X` (or `npm i --global npm`, `pnpm add -g npm@X`,
+/// `yarn global add npm`): only npm itself.
+pub(crate) fn upgrades_npm_itself(cmd: &shell::Command<'_>) -> bool {
     let global =
         cmd.has_flag("-g") || cmd.has_flag("--global") || cmd.has_flag("--location=global");
+    let skip = if cmd.program() == "yarn" { 3 } else { 2 };
     let packages: Vec<&String> = cmd
         .words
         .iter()
-        .skip(2)
+        .skip(skip)
         .filter(|w| !w.starts_with('-'))
         .collect();
-    cmd.program() == "npm"
-        && global
+    let manager_adds_globally = match cmd.program() {
+        "npm" => global,
+        // `pnpm add -g npm@latest`, `yarn global add npm`.
+        "pnpm" => global && cmd.positional(0) == Some("add"),
+        "yarn" => cmd.positional(0) == Some("global") && cmd.positional(1) == Some("add"),
+        _ => false,
+    };
+    manager_adds_globally
         && !packages.is_empty()
         && packages
             .iter()
@@ -127,7 +157,7 @@ fn upgrades_npm_itself(cmd: &shell::Command<'_>) -> bool {
 
 /// The package managers whose dependency scripts a command turns off for
 /// the rest of the job, by writing their configuration.
-fn disables_scripts(cmd: &shell::Command<'_>) -> Vec<&'static str> {
+pub(crate) fn disables_scripts(cmd: &shell::Command<'_>) -> Vec<&'static str> {
     /// `~/.npmrc` is read by npm, pnpm and yarn classic.
     const NPMRC: &[&str] = &["npm", "pnpm", "yarn"];
     let compact = |w: &str| -> String {
@@ -171,7 +201,7 @@ fn disables_scripts(cmd: &shell::Command<'_>) -> Vec<&'static str> {
     }
 }
 
-fn scripts_disabled_by_env(manager: &str, envs: &[Option<&Node>]) -> bool {
+pub(crate) fn scripts_disabled_by_env(manager: &str, envs: &[Option<&Node>]) -> bool {
     envs.iter().flatten().any(|env| {
         env.as_map().unwrap_or_default().iter().any(|e| {
             let key = e.key.as_str().unwrap_or("").to_ascii_lowercase();

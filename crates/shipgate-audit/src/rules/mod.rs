@@ -15,7 +15,7 @@ mod credential_with_toolchain;
 mod dangerous_triggers;
 pub(crate) mod fork_code_reaches_secrets;
 mod github_env;
-mod install_scripts_with_credentials;
+pub(crate) mod install_scripts_with_credentials;
 pub(crate) mod invalid_workflow;
 mod long_lived_publish_token;
 mod missing_root_permissions;
