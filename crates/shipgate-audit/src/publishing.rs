@@ -344,21 +344,21 @@ fn run_publish_steps(
             Confidence::Medium
         }
     };
+    // The step found at the script's command `i` (located there even when a
+    // matrix value made it a publish), as `cmd` reads.
+    let at = |i: usize, what: String, registry, cmd: &Command<'_>| PublishStep {
+        step: step.index,
+        loc: Loc::value(step.route.key("run")).with_needle(commands[i].raw),
+        what,
+        registry,
+        confidence: confidence(cmd),
+    };
     for (i, cmd) in commands.iter().enumerate() {
         let Some(registry) = run_publishes(cmd, cx) else {
             continue;
         };
         found[i] = true;
-        hits.push((
-            i,
-            PublishStep {
-                step: step.index,
-                loc: Loc::value(step.route.key("run")).with_needle(cmd.raw),
-                what: format!("`{}`", cmd.raw),
-                registry,
-                confidence: confidence(cmd),
-            },
-        ));
+        hits.push((i, at(i, format!("`{}`", cmd.raw), registry, cmd)));
     }
     for (name, value, text) in matrix_variants(job, run) {
         let variant = shell::commands(&text);
@@ -374,16 +374,8 @@ fn run_publish_steps(
                 continue;
             };
             found[i] = true;
-            hits.push((
-                i,
-                PublishStep {
-                    step: step.index,
-                    loc: Loc::value(step.route.key("run")).with_needle(commands[i].raw),
-                    what: format!("`{}` (with `matrix.{name}: {value}`)", cmd.raw),
-                    registry,
-                    confidence: confidence(cmd),
-                },
-            ));
+            let what = format!("`{}` (with `matrix.{name}: {value}`)", cmd.raw);
+            hits.push((i, at(i, what, registry, cmd)));
         }
     }
     hits.sort_by_key(|(i, _)| *i);
