@@ -17,7 +17,11 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.virtual_authenticator import (
@@ -67,9 +71,16 @@ driver = webdriver.Chrome(
     options=options,
 )
 driver.set_script_timeout(30)
-# A page that reloads under the wait makes its elements stale: look again.
+# A page that reloads under the wait makes its elements stale, or the driver
+# answers that the page's context is gone mid-navigation: look again.
 wait = WebDriverWait(
-    driver, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    driver,
+    30,
+    ignored_exceptions=(
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    ),
 )
 
 
