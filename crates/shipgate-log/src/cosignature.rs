@@ -20,6 +20,7 @@ use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublic
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use crate::note::keys::{check_key_id, parse_vkey};
 use crate::note::{ED25519_KEY_LEN, ED25519_SIGNATURE_LEN, KeyError, NoteSignature, SignedNote};
 use crate::note::{is_valid_key_name, key_id};
 
@@ -246,36 +247,10 @@ impl CosignatureVerifier {
 
     /// Reads a verifier key `<name>+<8 hex digit key ID>+base64(0x04 || key)`.
     pub fn parse(vkey: &str) -> Result<CosignatureVerifier, KeyError> {
-        let (name, rest) = vkey
-            .split_once('+')
-            .ok_or(KeyError::Malformed("no '+' after the key name"))?;
-        let (id_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(KeyError::Malformed("no '+' after the key ID"))?;
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(KeyError::Malformed("the key ID must be 8 hex digits"));
-        }
-        let stated = u32::from_str_radix(id_hex, 16)
-            .map_err(|_| KeyError::Malformed("the key ID must be 8 hex digits"))?;
-        let key = BASE64
-            .decode(key_b64)
-            .map_err(|_| KeyError::Malformed("the key must be standard base64"))?;
-        let (&key_type, public_key) = key
-            .split_first()
-            .ok_or(KeyError::Malformed("the key is empty"))?;
-        if key_type != COSIGNATURE_V1_TYPE {
-            return Err(KeyError::UnsupportedAlgorithm(key_type));
-        }
-        let public_key: &[u8; ED25519_KEY_LEN] = public_key
-            .try_into()
-            .map_err(|_| KeyError::WrongKeyLength(public_key.len()))?;
-        let verifier = CosignatureVerifier::from_ed25519_public_key(name, public_key)?;
-        if verifier.key_id != stated {
-            return Err(KeyError::KeyIdMismatch {
-                stated,
-                computed: verifier.key_id,
-            });
-        }
+        // The name is checked by `from_ed25519_public_key`.
+        let (name, stated, public_key) = parse_vkey(vkey, COSIGNATURE_V1_TYPE, |_| Ok(()))?;
+        let verifier = CosignatureVerifier::from_ed25519_public_key(name, &public_key)?;
+        check_key_id(stated, verifier.key_id)?;
         Ok(verifier)
     }
 

@@ -81,6 +81,54 @@ fn check_name(name: &str) -> Result<(), KeyError> {
     }
 }
 
+/// Reads the text form of a verifier key, `<name>+<8 hex digit key ID>+base64(type ||
+/// 32-byte Ed25519 key)`, shared by note keys and witness cosignature keys (which
+/// differ only in the type byte): the name (after `check_name`), the key ID it
+/// states and the public key. The caller computes the key ID from these and
+/// compares it with [`check_key_id`].
+pub(crate) fn parse_vkey(
+    vkey: &str,
+    key_type: u8,
+    check_name: fn(&str) -> Result<(), KeyError>,
+) -> Result<(&str, u32, [u8; ED25519_KEY_LEN]), KeyError> {
+    // The name has no '+', the key ID is hex: the first two '+' split the
+    // fields; the base64 key may itself contain '+'.
+    let (name, rest) = vkey
+        .split_once('+')
+        .ok_or(KeyError::Malformed("no '+' after the key name"))?;
+    let (id_hex, key_b64) = rest
+        .split_once('+')
+        .ok_or(KeyError::Malformed("no '+' after the key ID"))?;
+    check_name(name)?;
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(KeyError::Malformed("the key ID must be 8 hex digits"));
+    }
+    let stated = u32::from_str_radix(id_hex, 16)
+        .map_err(|_| KeyError::Malformed("the key ID must be 8 hex digits"))?;
+    let key = BASE64
+        .decode(key_b64)
+        .map_err(|_| KeyError::Malformed("the key must be standard base64"))?;
+    let (&found_type, public_key) = key
+        .split_first()
+        .ok_or(KeyError::Malformed("the key is empty"))?;
+    if found_type != key_type {
+        return Err(KeyError::UnsupportedAlgorithm(found_type));
+    }
+    let public_key: [u8; ED25519_KEY_LEN] = public_key
+        .try_into()
+        .map_err(|_| KeyError::WrongKeyLength(public_key.len()))?;
+    Ok((name, stated, public_key))
+}
+
+/// The key ID a verifier key states must be the one its name and key give.
+pub(crate) fn check_key_id(stated: u32, computed: u32) -> Result<(), KeyError> {
+    if stated == computed {
+        Ok(())
+    } else {
+        Err(KeyError::KeyIdMismatch { stated, computed })
+    }
+}
+
 /// Signs notes with an Ed25519 key under a key name.
 pub struct NoteSigner {
     name: String,
@@ -173,39 +221,9 @@ impl NoteVerifier {
 
     /// Reads a verifier key string `<name>+<8 hex digit key ID>+<base64(0x01 || key)>`.
     pub fn parse(vkey: &str) -> Result<NoteVerifier, KeyError> {
-        // The name has no '+', the key ID is hex: the first two '+' split the
-        // fields; the base64 key may itself contain '+'.
-        let (name, rest) = vkey
-            .split_once('+')
-            .ok_or(KeyError::Malformed("no '+' after the key name"))?;
-        let (id_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(KeyError::Malformed("no '+' after the key ID"))?;
-        check_name(name)?;
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(KeyError::Malformed("the key ID must be 8 hex digits"));
-        }
-        let stated = u32::from_str_radix(id_hex, 16)
-            .map_err(|_| KeyError::Malformed("the key ID must be 8 hex digits"))?;
-        let key = BASE64
-            .decode(key_b64)
-            .map_err(|_| KeyError::Malformed("the key must be standard base64"))?;
-        let (&signature_type, public_key) = key
-            .split_first()
-            .ok_or(KeyError::Malformed("the key is empty"))?;
-        if signature_type != ED25519_SIGNATURE_TYPE {
-            return Err(KeyError::UnsupportedAlgorithm(signature_type));
-        }
-        let public_key: &[u8; ED25519_KEY_LEN] = public_key
-            .try_into()
-            .map_err(|_| KeyError::WrongKeyLength(public_key.len()))?;
-        let verifier = NoteVerifier::from_ed25519_public_key(name, public_key)?;
-        if verifier.key_id != stated {
-            return Err(KeyError::KeyIdMismatch {
-                stated,
-                computed: verifier.key_id,
-            });
-        }
+        let (name, stated, public_key) = parse_vkey(vkey, ED25519_SIGNATURE_TYPE, check_name)?;
+        let verifier = NoteVerifier::from_ed25519_public_key(name, &public_key)?;
+        check_key_id(stated, verifier.key_id)?;
         Ok(verifier)
     }
 

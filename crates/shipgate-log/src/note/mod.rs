@@ -12,7 +12,7 @@
 //! known key whose signature fails rejects the whole note; at least one known
 //! signature must verify.
 
-mod keys;
+pub(crate) mod keys;
 
 pub use keys::{
     ED25519_KEY_LEN, ED25519_SIGNATURE_LEN, ED25519_SIGNATURE_TYPE, KeyError, NoteSigner,
