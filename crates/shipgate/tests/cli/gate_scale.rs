@@ -172,19 +172,16 @@ fn migrate_moves_an_embedded_gate_and_its_log_verifies_with_the_same_root() {
     let after = log_verify_entries(moved.path(), &moved.url);
     assert_eq!(after["size"], before["size"], "{after}");
     assert_eq!(after["root"], before["root"], "{after}");
-    let out = moved.cli(
+    fetch_hello(&moved);
+}
+
+/// `shipgate fetch` of hello 1.0.0 from `gate` into `got/`, with every
+/// check (signature by `gate.pub`, log inclusion); it must succeed.
+fn fetch_hello(gate: &Gate) {
+    let args = ["fetch", "--gate", &gate.url, "hello", "1.0.0"];
+    let out = gate.cli(
         &[],
-        &[
-            "fetch",
-            "--gate",
-            &moved.url,
-            "hello",
-            "1.0.0",
-            "--out",
-            "got",
-            "--gate-key",
-            "gate.pub",
-        ],
+        &[&args[..], &["--out", "got", "--gate-key", "gate.pub"]].concat(),
     );
     assert_exit(&out, 0);
 }
@@ -232,21 +229,7 @@ pub fn three_replicas_share_one_state_one_log_and_each_totp_code_once() {
 
     // Stage on one, approve on another, fetch from the third.
     release_hello(&ci, a, b, &alice, &bob);
-    let out = c.cli(
-        &[],
-        &[
-            "fetch",
-            "--gate",
-            &c.url,
-            "hello",
-            "1.0.0",
-            "--out",
-            "got",
-            "--gate-key",
-            "gate.pub",
-        ],
-    );
-    assert_exit(&out, 0);
+    fetch_hello(c);
     assert_eq!(
         std::fs::read(c.path().join("got/hello.txt")).unwrap(),
         b"hello 1.0.0\n"
@@ -534,21 +517,7 @@ fn migrate_moves_the_blobs_into_a_bucket_too_and_the_gate_serves_from_both() {
     let moved = Gate::start_in(dir);
     let after = log_verify_entries(moved.path(), &moved.url);
     assert_eq!(after["root"], before["root"], "{after}");
-    let out = moved.cli(
-        &[],
-        &[
-            "fetch",
-            "--gate",
-            &moved.url,
-            "hello",
-            "1.0.0",
-            "--out",
-            "got",
-            "--gate-key",
-            "gate.pub",
-        ],
-    );
-    assert_exit(&out, 0);
+    fetch_hello(&moved);
     assert!(
         !moved.path().join("data/blobs").exists()
             || std::fs::read_dir(moved.path().join("data/blobs"))
