@@ -62,7 +62,8 @@ pub enum Command {
         user: String,
         /// Revoke only this passkey (its credential id, as the log and
         /// `admin enroll --passkey` show it); the maintainer stays enrolled.
-        #[arg(long, value_name = "CREDENTIAL_ID")]
+        // A base64url credential id may begin with '-'.
+        #[arg(long, value_name = "CREDENTIAL_ID", allow_hyphen_values = true)]
         passkey: Option<String>,
         /// Print JSON (user, ids of the releases whose approvals were withdrawn).
         #[arg(long)]

@@ -383,6 +383,15 @@ fn admin_commands_use_postgres_and_file_backups_refuse() {
     let out = gate.admin(&["enroll", "alice", "--passkey", "--json"]);
     assert_exit(&out, 0);
     assert!(json(&out)["passkey_link"].is_string(), "{}", stdout(&out));
+    // A credential id may begin with '-' (base64url): it is read as the
+    // id, not as an option.
+    let out = gate.admin(&["revoke", "alice", "--passkey", "-bX9kZ0"]);
+    assert_exit(&out, 2);
+    assert!(
+        crate::util::stderr(&out).contains("has no passkey with credential id \"-bX9kZ0\""),
+        "{}",
+        crate::util::stderr(&out)
+    );
     let out = gate.admin(&["backup", "backup.db"]);
     assert_exit(&out, 2);
     assert!(
