@@ -250,8 +250,9 @@ pub fn toolchain_steps(job: &Job<'_>) -> Vec<ToolchainStep> {
         if let Some(uses) = &step.uses {
             let uses_route = step.route.key("uses");
             let hit = match uses {
-                Uses::Local(path) => (checked_out && !path.starts_with("./.github/workflows"))
-                    .then(|| format!("`uses: {path}` runs an action from the checkout")),
+                Uses::Local(path) => ((checked_out || crate::model::needs_no_checkout(path))
+                    && !crate::model::local_action_path(path).starts_with("./.github/workflows"))
+                .then(|| format!("`uses: {path}` runs an action of the repository")),
                 Uses::Repository { repo, .. } => {
                     let slug = uses.slug().unwrap_or_default();
                     let cache = step

@@ -5,6 +5,7 @@
 //! [`discover`]), a [`Config`] and [`Options`] and returns a [`Report`].
 //! Everything is read-only except [`fix::apply_fixes`].
 
+pub mod action_inputs;
 pub mod analysis;
 pub mod conditions;
 pub mod config;

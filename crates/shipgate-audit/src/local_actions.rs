@@ -12,11 +12,13 @@
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
+use crate::action_inputs::Inputs;
 use crate::finding::Confidence;
-use crate::model::{Action, Uses};
+use crate::model::{Action, Step, Uses};
 use crate::rules::install_scripts_with_credentials as install_rule;
 use crate::shell::{self, Registry};
 use crate::source::SourceFile;
+use crate::yaml::Node;
 
 /// Largest `action.yml` read for a local action.
 pub const MAX_ACTION_BYTES: u64 = 1024 * 1024;
@@ -42,7 +44,8 @@ pub fn repository_root(workflow: &Path) -> Option<PathBuf> {
 /// (or `action.yaml`). `None` when the path leaves the repository or the
 /// file is missing, too large or not UTF-8.
 pub fn read(root: &Path, uses: &str) -> Option<(String, SourceFile)> {
-    let rel = Path::new(uses.trim().trim_end_matches('/'));
+    let uses = crate::model::local_action_path(uses);
+    let rel = Path::new(uses.trim_end_matches('/'));
     if !rel
         .components()
         .all(|c| matches!(c, Component::CurDir | Component::Normal(_)))
@@ -102,24 +105,49 @@ pub struct Facts {
 }
 
 /// The [`Facts`] of the local action `uses` of the repository at `root`
-/// (empty when it cannot be read), read once per audited file.
-pub fn facts(root: &Path, uses: &str) -> Rc<Facts> {
-    crate::memo::local_action(uses.trim().trim_end_matches('/'), || {
-        Rc::new(read_facts(root, uses, 0))
-    })
+/// (empty when it cannot be read), as it runs with the caller's `with:`
+/// (see [`Inputs`]), read once per audited file and set of inputs.
+pub fn facts(root: &Path, uses: &str, with: Option<&Node>) -> Rc<Facts> {
+    let mut key = uses.trim().trim_end_matches('/').to_owned();
+    for entry in with.and_then(Node::as_map).unwrap_or_default() {
+        if let (Some(k), Some(v)) = (entry.key.as_str(), entry.value.as_str()) {
+            key.push('\u{0}');
+            key.push_str(k);
+            key.push('=');
+            key.push_str(v);
+        }
+    }
+    crate::memo::local_action(&key, || Rc::new(read_facts(root, uses, with, 0)))
 }
 
-fn read_facts(root: &Path, uses: &str, depth: usize) -> Facts {
+fn read_facts(root: &Path, uses: &str, with: Option<&Node>, depth: usize) -> Facts {
     if depth >= MAX_DEPTH {
         return Facts::default();
     }
     with_action(root, uses, |shown, action: &Action<'_>| {
+        let inputs = Inputs::new(action.root.get("inputs"), with);
         let mut out = Facts::default();
         let mut disabled: Vec<&str> = Vec::new();
         for step in &action.steps {
+            // The step as it runs at this use: skipped when its `if:` is
+            // false for these inputs, its `with:` and script read with them.
+            if step
+                .node
+                .get("if")
+                .and_then(Node::as_str)
+                .is_some_and(|c| inputs.rules_out(c))
+            {
+                continue;
+            }
+            let resolved = inputs.resolve_with(step.with);
+            let run = step.run.map(|r| inputs.substitute(r));
+            let step = &Step {
+                with: resolved.as_ref().or(step.with),
+                ..step.clone()
+            };
             match &step.uses {
                 Some(Uses::Local(inner)) => {
-                    let inner = read_facts(root, inner, depth + 1);
+                    let inner = read_facts(root, inner, step.with, depth + 1);
                     out.publishes.extend(inner.publishes);
                     out.caches.extend(inner.caches);
                     out.installs.extend(inner.installs);
@@ -146,7 +174,7 @@ fn read_facts(root: &Path, uses: &str, depth: usize) -> Facts {
                 out.login = crate::registries::login_here(step)
                     .map(|what| format!("{what} (in `{shown}`)"));
             }
-            for cmd in step.run.map(shell::commands).unwrap_or_default() {
+            for cmd in run.as_deref().map(shell::commands).unwrap_or_default() {
                 disabled.extend(install_rule::disables_scripts(&cmd));
                 if let Some(install) = shell::js_install(&cmd).filter(|i| {
                     !i.ignores_scripts
@@ -216,7 +244,7 @@ mod tests {
             )
             .unwrap();
         }
-        let facts = facts(root, "./.github/actions/a");
+        let facts = facts(root, "./.github/actions/a", None);
         assert!(
             facts
                 .login

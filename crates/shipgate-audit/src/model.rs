@@ -88,10 +88,32 @@ impl Permissions {
     }
 }
 
+/// How a `uses:` names an action of the repository at the running commit
+/// (GitHub's self-repository reference): no checkout is needed for it.
+pub const SELF_REPOSITORY: &str = "$/";
+
+/// The repository-relative path of a local action (`./a` or `$/a` gives `a`
+/// with the `./` kept, so both read the same directory).
+pub fn local_action_path(uses: &str) -> String {
+    let uses = uses.trim();
+    match uses.strip_prefix(SELF_REPOSITORY) {
+        Some(rest) => format!("./{rest}"),
+        None => uses.to_owned(),
+    }
+}
+
+/// Whether a local action runs without the repository being checked out
+/// first (`$/path`, resolved by GitHub at the running commit).
+pub fn needs_no_checkout(uses: &str) -> bool {
+    uses.trim().starts_with(SELF_REPOSITORY)
+}
+
 /// A `uses:` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Uses {
-    /// `./path`: code from the repository itself.
+    /// `./path` (from the checkout) or `$/path` (the self-repository
+    /// reference, resolved at the running commit without a checkout): code
+    /// from the repository itself, kept as written.
     Local(String),
     /// `docker://image[:tag|@digest]`.
     Docker { image: String, pinned: bool },
@@ -107,7 +129,11 @@ pub enum Uses {
 impl Uses {
     pub fn parse(text: &str) -> Self {
         let text = text.trim();
-        if text.starts_with("./") || text.starts_with("../") || text == "." {
+        if text.starts_with("./")
+            || text.starts_with("../")
+            || text == "."
+            || text.starts_with(SELF_REPOSITORY)
+        {
             return Uses::Local(text.to_owned());
         }
         if let Some(image) = text.strip_prefix("docker://") {
@@ -428,6 +454,16 @@ mod tests {
     #[test]
     fn parses_uses_references() {
         assert_eq!(Uses::parse("./local"), Uses::Local("./local".into()));
+        assert_eq!(
+            Uses::parse("$/.github/actions/setup"),
+            Uses::Local("$/.github/actions/setup".into())
+        );
+        assert_eq!(
+            local_action_path("$/.github/actions/setup"),
+            "./.github/actions/setup"
+        );
+        assert_eq!(local_action_path("./a"), "./a");
+        assert!(needs_no_checkout("$/a") && !needs_no_checkout("./a"));
         assert!(matches!(
             Uses::parse(
                 "docker://alpine@sha256:0000000000000000000000000000000000000000000000000000000000000000"

@@ -76,6 +76,24 @@ pub const REGISTRY_TOKEN_VARIABLES: &[(&str, Registry)] = &[
     ("MATURIN_PASSWORD", Registry::PyPI),
 ];
 
+/// The registry of a credential variable named as in
+/// [`REGISTRY_TOKEN_VARIABLES`], in any case and with or without the
+/// separators (`NuGetApiKey`, the build-tool parameter spelling of
+/// `NUGET_API_KEY`, is the same key).
+pub fn registry_token_variable(name: &str) -> Option<Registry> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    };
+    let name = squash(name);
+    REGISTRY_TOKEN_VARIABLES
+        .iter()
+        .find(|(v, _)| squash(v) == name)
+        .map(|(_, r)| *r)
+}
+
 /// Actions that publish, with their registry.
 const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
     ("pypa/gh-action-pypi-publish", Registry::PyPI),
@@ -262,7 +280,7 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
         let at = || Loc::value(step.route.key("uses"));
         if let Some(uses) = &step.uses {
             if let (Uses::Local(path), Some(root)) = (uses, repository.as_deref()) {
-                let facts = crate::local_actions::facts(root, path);
+                let facts = crate::local_actions::facts(root, path, step.with);
                 for (what, registry, confidence) in &facts.publishes {
                     out.push(PublishStep {
                         step: step.index,
@@ -650,6 +668,9 @@ pub(crate) fn action_registry(
     {
         return Some((Registry::Container, Confidence::Medium));
     }
+    if registries::image_publish_action(step).is_some() {
+        return high(Registry::Container);
+    }
     if uses.is("changesets/action") && step.input("publish").is_some() {
         return high(Registry::Npm);
     }
@@ -743,6 +764,9 @@ fn decide_publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
     if let Some(p) = registry_token(wf, job) {
         return Some(p);
     }
+    if let Some(p) = publish_credential(wf, job) {
+        return Some(p);
+    }
     let (step, what) = registries::job_login(wf, job)?;
     let at = match step.uses {
         Some(_) => Loc::value(step.route.key("uses")),
@@ -753,6 +777,26 @@ fn decide_publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
         why: format!("pushes to a container registry ({what})"),
         confidence: Confidence::Medium,
     })
+}
+
+/// A step that obtains a registry's publish credential by trusted
+/// publishing ([`registries::CREDENTIAL_ACTIONS`]): the job publishes with
+/// it, through a tool we cannot read. Medium confidence.
+fn publish_credential(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
+    job.steps
+        .iter()
+        .filter(|s| step_can_run(wf, job, s))
+        .find_map(|step| {
+            let uses = step.uses.as_ref()?;
+            let (action, registry) = registries::CREDENTIAL_ACTIONS
+                .iter()
+                .find(|(a, _)| uses.is(a))?;
+            Some(Publishing {
+                loc: Loc::value(step.route.key("uses")),
+                why: format!("gets a {registry} publish credential with `{action}`"),
+                confidence: Confidence::Medium,
+            })
+        })
 }
 
 /// A registry token variable (`TWINE_PASSWORD`, `NODE_AUTH_TOKEN`, ...) set
@@ -789,10 +833,7 @@ fn registry_token(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
                     confidence: Confidence::Medium,
                 });
             }
-            if !REGISTRY_TOKEN_VARIABLES
-                .iter()
-                .any(|(v, _)| v.eq_ignore_ascii_case(key))
-            {
+            if registry_token_variable(key).is_none() {
                 continue;
             }
             if let Some(secret) = secret_refs(&entry.value, route.key(key)).into_iter().next() {

@@ -47,6 +47,102 @@ const LOGIN_ACTIONS: &[(&str, &str)] = &[
     ("redhat-actions/podman-login", "registry"),
 ];
 
+/// An action that logs in and pushes an image or chart in one step.
+pub struct ImagePublishAction {
+    pub action: &'static str,
+    /// The input naming the registry, and the registry when it is left out.
+    pub registry_input: &'static str,
+    pub default_registry: &'static str,
+    /// The input carrying the registry password or token.
+    pub password_input: &'static str,
+    /// An input and the value that make the action build without pushing.
+    pub no_push: Option<(&'static str, &'static str)>,
+}
+
+/// Third-party actions that push images or charts to an OCI registry
+/// (besides `docker/build-push-action`, whose `push:` and `outputs:` the
+/// publish reader judges itself).
+pub const IMAGE_PUBLISH_ACTIONS: &[ImagePublishAction] = &[
+    ImagePublishAction {
+        action: "appany/helm-oci-chart-releaser",
+        registry_input: "registry",
+        default_registry: "docker.io",
+        password_input: "registry_password",
+        no_push: None,
+    },
+    ImagePublishAction {
+        action: "jerray/publish-docker-action",
+        registry_input: "registry",
+        default_registry: "docker.io",
+        password_input: "password",
+        no_push: None,
+    },
+    ImagePublishAction {
+        action: "elgohr/publish-docker-github-action",
+        registry_input: "registry",
+        default_registry: "docker.io",
+        password_input: "password",
+        no_push: Some(("no_push", "true")),
+    },
+    ImagePublishAction {
+        action: "mr-smithers-excellent/docker-build-push",
+        registry_input: "registry",
+        default_registry: "docker.io",
+        password_input: "password",
+        no_push: Some(("pushImage", "false")),
+    },
+    ImagePublishAction {
+        action: "redhat-actions/push-to-registry",
+        registry_input: "registry",
+        default_registry: "docker.io",
+        password_input: "password",
+        no_push: None,
+    },
+    ImagePublishAction {
+        action: "whoan/docker-build-with-cache-action",
+        registry_input: "registry",
+        default_registry: "docker.io",
+        password_input: "password",
+        no_push: Some(("push_image_and_stages", "false")),
+    },
+    ImagePublishAction {
+        action: "aevea/action-kaniko",
+        registry_input: "registry",
+        default_registry: "docker.io",
+        password_input: "password",
+        no_push: None,
+    },
+];
+
+/// The image publish action a step is and the registry it pushes to (lower
+/// case), unless it is told not to push or pushes to a test registry.
+pub fn image_publish_action(step: &Step<'_>) -> Option<(&'static ImagePublishAction, String)> {
+    let uses = step.uses.as_ref()?;
+    let action = IMAGE_PUBLISH_ACTIONS.iter().find(|a| uses.is(a.action))?;
+    if action
+        .no_push
+        .is_some_and(|(input, off)| step.input(input).is_some_and(|v| v.trim() == off))
+    {
+        return None;
+    }
+    let registry = step
+        .input(action.registry_input)
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(action.default_registry)
+        .to_ascii_lowercase();
+    (!is_ephemeral(&registry)).then_some((action, registry))
+}
+
+/// Actions that exchange the job's OIDC token for a registry's publish
+/// credential (trusted publishing) and leave it for later steps (`gem
+/// push`, `rake release`, `dotnet nuget push`): a job using one publishes,
+/// even through a tool the audit cannot read (a fastlane lane, a script).
+pub const CREDENTIAL_ACTIONS: &[(&str, &str)] = &[
+    ("rubygems/configure-rubygems-credentials", "RubyGems"),
+    ("nuget/login", "NuGet"),
+];
+
 /// What a step logs in to, when it is a registry login: a login action
 /// (Docker Hub when `registry:` is left out), or a `run:` line with `docker
 /// login`, `podman login`, `helm registry login`, `crane auth login`, `oras
@@ -56,7 +152,9 @@ const LOGIN_ACTIONS: &[(&str, &str)] = &[
 pub fn login(step: &Step<'_>) -> Option<String> {
     if let Some(Uses::Local(path)) = &step.uses {
         let root = crate::memo::repository()?;
-        return crate::local_actions::facts(&root, path).login.clone();
+        return crate::local_actions::facts(&root, path, step.with)
+            .login
+            .clone();
     }
     login_here(step)
 }
@@ -87,17 +185,27 @@ pub fn login_here(step: &Step<'_>) -> Option<String> {
 }
 
 fn login_command(cmd: &Command<'_>) -> bool {
-    let sub = cmd.positional(0).unwrap_or("");
-    let second = cmd.positional(1).unwrap_or("");
-    let target = match (cmd.program(), sub, second) {
-        ("docker" | "podman" | "buildah" | "skopeo" | "oras", "login", _) => cmd.positional(1),
-        ("helm", "registry", "login") | ("crane", "auth", "login") => cmd.positional(2),
-        ("gcloud", "auth", "configure-docker") => cmd.positional(2).or(Some("gcr.io")),
-        ("az", "acr", "login") => Some("azurecr.io"),
-        _ => return false,
+    login_target(cmd).is_some_and(|target| !is_ephemeral(&target))
+}
+
+/// Options of registry-login commands that take a value (`-u USER`).
+const LOGIN_VALUE_OPTIONS: &[&str] = &["-u", "--username", "-p", "--password", "--authfile"];
+
+/// The registry a login command logs in to (`docker login -u U -p P
+/// ghcr.io` gives `ghcr.io`; without a server, Docker Hub's `docker.io`),
+/// lower case, or `None` when the command is no registry login.
+pub fn login_target(cmd: &Command<'_>) -> Option<String> {
+    let at = |n| cmd.positional_after_options(n, LOGIN_VALUE_OPTIONS);
+    let target = match (cmd.program(), at(0).unwrap_or(""), at(1).unwrap_or("")) {
+        ("docker" | "podman" | "buildah" | "skopeo" | "oras", "login", _) => {
+            at(1).unwrap_or("docker.io")
+        }
+        ("helm", "registry", "login") | ("crane", "auth", "login") => at(2)?,
+        ("gcloud", "auth", "configure-docker") => at(2).unwrap_or("gcr.io"),
+        ("az", "acr", "login") => "azurecr.io",
+        _ => return None,
     };
-    // `docker login` without a server is Docker Hub.
-    !target.is_some_and(is_ephemeral)
+    Some(target.to_ascii_lowercase())
 }
 
 /// The first registry login of a job's steps that can run, as its step and

@@ -865,6 +865,19 @@ pub fn publish_command(cmd: &Command<'_>) -> Option<Registry> {
 /// How many runners deep (`npx pnpm exec uvx ...`) a command is followed.
 const MAX_RUNNER_DEPTH: usize = 8;
 
+/// A command and the commands runners start from it (`bundle exec rake
+/// release` gives itself and `rake release`), up to [`MAX_RUNNER_DEPTH`].
+pub fn runner_chain<'a>(cmd: &Command<'a>) -> Vec<Command<'a>> {
+    let mut chain = vec![cmd.clone()];
+    while chain.len() <= MAX_RUNNER_DEPTH {
+        match chain.last().and_then(run_by) {
+            Some(next) => chain.push(next),
+            None => break,
+        }
+    }
+    chain
+}
+
 fn publish_command_at(cmd: &Command<'_>, depth: usize) -> Option<Registry> {
     if depth > MAX_RUNNER_DEPTH {
         return None;
@@ -988,6 +1001,14 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "uv" | "poetry" | "flit" | "hatch" | "pdm" if sub == "publish" => Registry::PyPI,
         "cargo" if sub == "publish" => Registry::CratesIo,
         "gem" if sub == "push" => Registry::RubyGems,
+        // Bundler's gem tasks: `rake release` builds, tags and pushes the gem
+        // (`release:rubygem_push` is its last part); projects with several
+        // gems name their own `release:NAME` tasks the same way.
+        "rake" if cmd.words[1..].iter().any(|w| is_rake_release_task(w)) => Registry::RubyGems,
+        // A fastlane lane named for releasing or deploying (`fastlane
+        // release`, `fastlane ios deploy`): lanes of that name upload to the
+        // stores, RubyGems or GitHub releases.
+        "fastlane" if fastlane_lane(cmd).is_some_and(names_a_release_lane) => Registry::Other,
         // A push to another feed (MyGet, GitHub Packages, a private feed)
         // is not one to nuget.org, which has trusted publishing.
         "dotnet" | "nuget"
@@ -1095,6 +1116,57 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         _ => return None,
     };
     Some(registry)
+}
+
+/// A rake task that pushes a gem: `release`, `release:rubygem_push`,
+/// `release:NAME` (a per-gem release task), but not Bundler's parts that
+/// only build or tag (`release:guard_clean`, `release:source_control_push`).
+pub fn is_rake_release_task(word: &str) -> bool {
+    let task = word.split('[').next().unwrap_or(word);
+    match task.strip_prefix("release") {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix(':').is_some_and(|part| {
+            !part.is_empty() && !matches!(part, "guard_clean" | "source_control_push")
+        }),
+        None => false,
+    }
+}
+
+/// The lane `fastlane [PLATFORM] LANE [key:value...]` runs (`fastlane
+/// action NAME` and `fastlane run NAME` run single actions, not lanes).
+fn fastlane_lane<'a>(cmd: &'a Command<'_>) -> Option<&'a str> {
+    let mut words = cmd.words[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !w.starts_with('-') && !w.contains(':'));
+    let first = words.next()?;
+    match first {
+        "ios" | "android" | "mac" => words.next(),
+        "action"
+        | "run"
+        | "init"
+        | "env"
+        | "lanes"
+        | "list"
+        | "docs"
+        | "new_action"
+        | "enable_auto_complete"
+        | "update_fastlane" => None,
+        lane => Some(lane),
+    }
+}
+
+/// Whether a lane's name says it ships something (`release`,
+/// `create_github_release`, `deploy_appstore`, `publish`), not a beta or a
+/// test build.
+fn names_a_release_lane(lane: &str) -> bool {
+    let lane = lane.to_ascii_lowercase();
+    lane.split(['_', '-']).any(|part| {
+        matches!(
+            part,
+            "release" | "deploy" | "publish" | "appstore" | "playstore"
+        )
+    })
 }
 
 /// The registry a publish command names with `--registry URL` or
@@ -1313,7 +1385,20 @@ fn to_local_transport(cmd: &Command<'_>) -> bool {
 /// Whether a publish command's destination can be read from the command: a
 /// storage copy to `"$DEST"` may or may not be a release location.
 pub fn publish_destination_known(cmd: &Command<'_>) -> bool {
+    // Judge the command a runner starts (`bundle exec rake release:x`).
+    let chain = runner_chain(cmd);
+    let cmd = chain
+        .iter()
+        .find(|c| direct_publish(c).is_some())
+        .unwrap_or(cmd);
     match cmd.program() {
+        // Bundler's own task pushes to rubygems.org (or the gemspec's
+        // `allowed_push_host`); a project's `release:NAME` may do anything.
+        "rake" => cmd.words[1..]
+            .iter()
+            .any(|w| matches!(w.as_str(), "release" | "release:rubygem_push")),
+        // What a lane uploads is in the Fastfile, which the audit does not read.
+        "fastlane" => false,
         "aws" | "gsutil" | "gcloud" | "skopeo" => {
             destination(cmd).is_some_and(|d| !d.contains('$'))
         }
@@ -1577,6 +1662,44 @@ mod tests {
             } else {
                 assert_eq!(found, Some(registry), "{script}");
             }
+        }
+    }
+
+    #[test]
+    fn recognises_gem_release_tasks_and_release_lanes() {
+        for (script, registry) in [
+            ("bundle exec rake release", Registry::RubyGems),
+            (
+                "bundle exec rake release:sinatra-contrib",
+                Registry::RubyGems,
+            ),
+            ("rake build release:rubygem_push", Registry::RubyGems),
+            ("rake 'release[remote]'", Registry::RubyGems),
+            (
+                "bundle exec fastlane create_github_release skip_rubygems:false",
+                Registry::Other,
+            ),
+            ("fastlane ios release --env prod", Registry::Other),
+            (
+                "bundle exec fastlane android deploy_playstore",
+                Registry::Other,
+            ),
+        ] {
+            assert_eq!(publish_command(&first(script)), Some(registry), "{script}");
+        }
+        for script in [
+            "bundle exec rake install:sinatra",
+            "rake release:guard_clean",
+            "rake release:source_control_push",
+            "rake releasenotes",
+            "rake build",
+            "bundle exec fastlane test",
+            "fastlane ios beta",
+            "fastlane run upload_to_app_store",
+            "fastlane action release",
+            "fastlane prerelease_checks",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
         }
     }
 

@@ -5,7 +5,8 @@
 //! `.git/config`, where the artifact or the published package can carry it.
 //!
 //! A job that runs `git push` (or `mvn release:prepare`, which pushes the
-//! release commit and tag), or an action known to push with the checkout's
+//! release commit and tag, or Bundler's `rake release`, which pushes the
+//! version tag), or an action known to push with the checkout's
 //! credential ([`GIT_PUSHING_ACTIONS`]), needs the credential and is not
 //! reported.
 //! `--fix=all` adds `persist-credentials: false` to the checkout.
@@ -139,15 +140,22 @@ pub const GIT_PUSHING_ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Whether a command pushes with git itself: `git push`, or Maven's
+/// Whether a command pushes with git itself: `git push`; Maven's
 /// `release:prepare`, which commits the release version and pushes it and
-/// the tag.
+/// the tag; Bundler's `rake release` (or a project's `release:NAME`), which
+/// pushes the version tag before the gem. Runners are followed (`bundle
+/// exec rake release`).
 fn git_push_command(cmd: &shell::Command<'_>) -> bool {
-    match cmd.program() {
-        "git" => cmd.subcommand() == Some("push"),
-        "mvn" | "mvnw" | "./mvnw" => cmd.words.iter().any(|w| w == "release:prepare"),
-        _ => false,
-    }
+    shell::runner_chain(cmd)
+        .iter()
+        .any(|cmd| match cmd.program() {
+            "git" => cmd.subcommand() == Some("push"),
+            "mvn" | "mvnw" | "./mvnw" => cmd.words.iter().any(|w| w == "release:prepare"),
+            "rake" => cmd.words[1..]
+                .iter()
+                .any(|w| shell::is_rake_release_task(w) && w != "release:rubygem_push"),
+            _ => false,
+        })
 }
 
 /// Whether a job pushes with git after checkout (it needs the credential).

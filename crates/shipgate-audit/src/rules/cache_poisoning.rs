@@ -57,7 +57,7 @@ impl Rule for CachePoisoning {
                 }
                 let found = match (&step.uses, repository.as_deref()) {
                     (Some(Uses::Local(path)), Some(root)) => {
-                        let facts = crate::local_actions::facts(root, path);
+                        let facts = crate::local_actions::facts(root, path, step.with);
                         facts
                             .caches
                             .iter()

@@ -130,11 +130,7 @@ fn calls_with_publishing_input(job: &crate::model::Job<'_>) -> bool {
         .unwrap_or_default()
         .iter()
         .filter_map(|e| e.key.as_str())
-        .any(|k| {
-            crate::publishing::REGISTRY_TOKEN_VARIABLES
-                .iter()
-                .any(|(v, _)| v.eq_ignore_ascii_case(k))
-        });
+        .any(|k| crate::publishing::registry_token_variable(k).is_some());
     with_input || named_for_releasing || registry_secret
 }
 

@@ -52,7 +52,7 @@ impl Rule for InstallScriptsWithCredentials {
             for step in &job.steps {
                 // A local action's installs, reported at the step that uses it.
                 if let (Some(Uses::Local(path)), Some(root)) = (&step.uses, repository.as_deref()) {
-                    let facts = crate::local_actions::facts(root, path);
+                    let facts = crate::local_actions::facts(root, path, step.with);
                     if let Some((what, _)) = facts.installs.iter().find(|(_, manager)| {
                         !disabled.contains(manager)
                             && !scripts_disabled_by_env(manager, &[job.node.get("env"), wf.env])

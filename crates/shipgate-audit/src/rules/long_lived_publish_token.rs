@@ -53,7 +53,7 @@ pub static META: RuleMeta = RuleMeta {
           from the workflow and delete the secret (and revoke the token on the registry).",
 };
 
-use crate::publishing::REGISTRY_TOKEN_VARIABLES as TOKEN_VARIABLES;
+use crate::publishing::registry_token_variable;
 
 /// Action inputs that carry a registry credential.
 const TOKEN_INPUTS: &[(&str, &str, Registry)] = &[
@@ -204,32 +204,55 @@ fn action_tokens(step: &Step<'_>, found: &mut Vec<Found>) {
             }
         }
     }
-    if uses.is("docker/login-action") {
-        let registry = step
-            .input("registry")
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        let Some((_, instead)) = SHORT_LIVED_REGISTRIES
-            .iter()
-            .find(|(host, _)| registry_matches(&registry, host))
-        else {
-            return;
-        };
-        if let Some(node) = with.get("password") {
-            for secret in secret_refs(node, step.route.key("with").key("password")) {
-                found.push(Found {
-                    what: format!(
-                        "{} (`password:` of `docker/login-action` for `{registry}`)",
-                        secret.phrase()
-                    ),
-                    loc: secret.loc,
-                    registry: Registry::Container,
-                    instead: Some(instead),
-                });
-            }
+    // Logins to a container registry: `docker/login-action`, or an action
+    // that logs in and pushes in one step.
+    let (action, registry, password_input) = if uses.is("docker/login-action") {
+        let registry = step.input("registry").unwrap_or("").trim();
+        (
+            "docker/login-action",
+            registry.to_ascii_lowercase(),
+            "password",
+        )
+    } else if let Some((a, registry)) = crate::registries::image_publish_action(step) {
+        (a.action, registry, a.password_input)
+    } else {
+        return;
+    };
+    let Some(instead) = short_lived_alternative(&registry) else {
+        return;
+    };
+    if let Some(node) = with.get(password_input) {
+        let route = step.route.key("with").key(password_input);
+        for secret in secret_refs(node, route) {
+            found.push(Found {
+                what: format!(
+                    "{} (`{password_input}:` of `{action}` for `{registry}`)",
+                    secret.phrase()
+                ),
+                loc: secret.loc,
+                registry: Registry::Container,
+                instead: Some(instead),
+            });
         }
     }
+}
+
+/// What replaces a stored password for a container registry that accepts a
+/// short-lived credential, or `None` for the others (Docker Hub, Quay).
+fn short_lived_alternative(registry: &str) -> Option<&'static str> {
+    SHORT_LIVED_REGISTRIES
+        .iter()
+        .find(|(host, _)| registry_matches(registry, host))
+        .map(|(_, instead)| *instead)
+}
+
+/// A command-line login (`docker login -p ... ghcr.io`) to a container
+/// registry that accepts short-lived credentials: the registry and what
+/// replaces the password.
+fn short_lived_cli_login(cmd: &shell::Command<'_>) -> Option<(String, &'static str)> {
+    let registry = crate::registries::login_target(cmd)?;
+    let instead = short_lived_alternative(&registry)?;
+    Some((registry, instead))
 }
 
 /// `ghcr.io` matches `ghcr.io` (and `ghcr.io/owner`); `.pkg.dev` matches any
@@ -248,8 +271,18 @@ fn command_line_tokens(step: &Step<'_>, run: &str, found: &mut Vec<Found>) {
         let registry = shell::publish_command(&cmd)
             .filter(|r| r.has_trusted_publishing())
             .or_else(|| login_registry(cmd.raw));
-        let Some(registry) = registry else { continue };
-        for e in expressions(cmd.raw) {
+        let (registry, instead, passwords) = match registry {
+            Some(r) => (r, None, vec![cmd.raw]),
+            None => match short_lived_cli_login(&cmd) {
+                Some((_, instead)) => (
+                    Registry::Container,
+                    Some(instead),
+                    login_passwords(&cmd, line_of(run, cmd.raw)),
+                ),
+                None => continue,
+            },
+        };
+        for e in passwords.iter().flat_map(|p| expressions(p)) {
             let names: Vec<String> = secrets_read(e.inner)
                 .into_iter()
                 .filter(|n| n != "GITHUB_TOKEN")
@@ -265,7 +298,7 @@ fn command_line_tokens(step: &Step<'_>, run: &str, found: &mut Vec<Found>) {
                 what: format!("{} (on the command line)", secret.phrase()),
                 loc: secret.loc,
                 registry,
-                instead: None,
+                instead,
             });
         }
     }
@@ -316,10 +349,7 @@ fn followed_tokens(
             let Some(key) = entry.key.as_str() else {
                 continue;
             };
-            if TOKEN_VARIABLES
-                .iter()
-                .any(|(v, _)| v.eq_ignore_ascii_case(key))
-            {
+            if registry_token_variable(key).is_some() {
                 continue;
             }
             visible.retain(|(k, _)| k != key);
@@ -338,25 +368,75 @@ fn followed_tokens(
             cmd.words
                 .iter()
                 .any(|w| reads_variable(w, &name))
-                .then(|| (registry, cmd.raw.to_owned()))
+                .then(|| (registry, cmd.raw.to_owned(), None))
         });
         // Registry logins, also inside here-documents (`.npmrc` bodies).
         let used = used.or_else(|| {
             run.lines().find_map(|line| {
                 let registry = login_registry(line)?;
-                reads_variable(line, &name).then(|| (registry, line.trim().to_owned()))
+                reads_variable(line, &name).then(|| (registry, line.trim().to_owned(), None))
             })
         });
-        let Some((registry, line)) = used else {
+        // Container registry logins that take short-lived credentials,
+        // with the password on the line (`-p "$X"`, `echo "$X" | docker
+        // login --password-stdin ghcr.io`).
+        let used = used.or_else(|| {
+            commands.iter().find_map(|cmd| {
+                let (_, instead) = short_lived_cli_login(cmd)?;
+                let line = line_of(run, cmd.raw);
+                login_passwords(cmd, line)
+                    .iter()
+                    .any(|p| reads_variable(p, &name))
+                    .then(|| (Registry::Container, line.trim().to_owned(), Some(instead)))
+            })
+        });
+        let Some((registry, line, instead)) = used else {
             continue;
         };
         found.push(Found {
             what: format!("`{name}: {}` (passed to `{line}`)", secret.bare()),
             loc: secret.loc,
             registry,
-            instead: None,
+            instead,
         });
     }
+}
+
+/// The texts that carry a login command's password (not its user name):
+/// the value of `-p`/`--password`, and with `--password-stdin` what feeds
+/// the command on its line (`echo "$X" | docker login ...`) or a
+/// here-string (`<<< "$X"`).
+fn login_passwords<'t>(cmd: &'t shell::Command<'_>, line: &'t str) -> Vec<&'t str> {
+    let mut out = Vec::new();
+    let mut words = cmd.words.iter();
+    while let Some(w) = words.next() {
+        if w == "-p" || w == "--password" {
+            out.extend(words.next().map(String::as_str));
+        } else if let Some(v) = w.strip_prefix("--password=") {
+            out.push(v);
+        }
+    }
+    if cmd.has_flag("--password-stdin") {
+        let start = cmd.raw.lines().next().unwrap_or("");
+        if let Some(at) = line.find(start).filter(|_| !start.is_empty()) {
+            out.push(&line[..at]);
+        }
+        if let Some((_, fed)) = cmd.raw.split_once("<<<") {
+            out.push(fed);
+        }
+    }
+    out
+}
+
+/// The line of `script` where the command text `raw` (a slice of it)
+/// starts: a pipeline feeding the command is on it too.
+fn line_of<'s>(script: &'s str, raw: &str) -> &'s str {
+    let Some(at) = script.find(raw) else {
+        return "";
+    };
+    let start = script[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = script[at..].find('\n').map_or(script.len(), |i| at + i);
+    &script[start..end]
 }
 
 /// Whether a NuGet key in this `env:` block goes to another feed than
@@ -392,13 +472,10 @@ fn env_tokens(env: &Node, route: Route, step: Option<&Step<'_>>, found: &mut Vec
         let Some(key) = entry.key.as_str() else {
             continue;
         };
-        let Some((_, registry)) = TOKEN_VARIABLES
-            .iter()
-            .find(|(v, _)| v.eq_ignore_ascii_case(key))
-        else {
+        let Some(registry) = registry_token_variable(key) else {
             continue;
         };
-        if *registry == Registry::NuGet
+        if registry == Registry::NuGet
             && *other_feed.get_or_init(|| nuget_key_for_another_feed(env, step))
         {
             continue;
@@ -407,7 +484,7 @@ fn env_tokens(env: &Node, route: Route, step: Option<&Step<'_>>, found: &mut Vec
             found.push(Found {
                 what: format!("`{key}: {}`", secret.bare()),
                 loc: secret.loc,
-                registry: *registry,
+                registry,
                 instead: None,
             });
         }
