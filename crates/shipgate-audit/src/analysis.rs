@@ -379,8 +379,11 @@ pub fn tag_or_release_trigger(wf: &Workflow<'_>) -> Option<Route> {
         return Some(t.route.clone());
     }
     let push = wf.trigger("push")?;
-    let tags = push.config?.get("tags")?;
-    tag_filter_matches_some(tags).then(|| push.route.key("tags"))
+    match push.config.and_then(|c| c.get("tags")) {
+        Some(tags) => tag_filter_matches_some(tags).then(|| push.route.key("tags")),
+        // `on: push` without `branches` filters runs for every tag pushed too.
+        None => crate::conditions::trigger_can_be_tag(push).then(|| push.route.clone()),
+    }
 }
 
 /// Whether a `tags:` filter lets some tag through: a list of only negated

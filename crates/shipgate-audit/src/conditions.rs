@@ -12,6 +12,7 @@
 //! on it is ever ruled out.
 
 use crate::model::{Job, Step, Trigger, Workflow};
+use crate::yaml::Node;
 
 /// The events a workflow can run on, or `None` when they are not known
 /// (a reusable workflow runs on its caller's events).
@@ -28,7 +29,7 @@ const TAG_EVENTS: &[&str] = &["release", "create", "workflow_dispatch", "delete"
 
 /// Whether a run of one trigger can be on a tag. A `push` trigger with
 /// only `branches`/`branches-ignore` filters never runs for tags.
-fn trigger_can_be_tag(t: &Trigger<'_>) -> bool {
+pub(crate) fn trigger_can_be_tag(t: &Trigger<'_>) -> bool {
     if TAG_EVENTS.contains(&t.event) {
         return true;
     }
@@ -125,7 +126,104 @@ pub fn step_can_run(wf: &Workflow<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
         .into_iter()
         .chain(condition(step.node))
         .collect();
-    all_possible(wf, &conditions)
+    all_possible(wf, &conditions) && !condition(step.node).is_some_and(|c| matrix_rules_out(job, c))
+}
+
+/// Most matrix combinations whose conditions are evaluated.
+const MAX_MATRIX_COMBINATIONS: usize = 64;
+
+/// Whether a step's condition on the job's matrix is false for every
+/// combination of values the matrix lists (`if: matrix.java ==
+/// 'temurin@11'` in a job whose matrix has only `temurin@8`, as generated
+/// release workflows write one setup step per possible value). A matrix
+/// built from an expression (`fromJSON(...)`), a key it does not list, or
+/// too many combinations: the step may run.
+fn matrix_rules_out(job: &Job<'_>, condition: &str) -> bool {
+    if !condition.contains("matrix") {
+        return false;
+    }
+    let Some(matrix) = job.node.get("strategy").and_then(|s| s.get("matrix")) else {
+        return false;
+    };
+    let Some(entries) = matrix.as_map() else {
+        return false;
+    };
+    let includes = matrix
+        .get("include")
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    let text = condition.trim();
+    let inner = text
+        .strip_prefix("${{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .unwrap_or(text);
+    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    for path in crate::expr::context_paths(inner) {
+        let Some(name) = path.strip_prefix("matrix.") else {
+            continue;
+        };
+        if name.contains('.') || keys.iter().any(|(k, _)| k == name) {
+            continue;
+        }
+        let listed = entries
+            .iter()
+            .find(|e| e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)));
+        let mut values: Vec<String> = match listed {
+            Some(e) if e.value.as_seq().is_some() => {
+                e.value.strings().iter().map(|v| (*v).to_owned()).collect()
+            }
+            Some(_) => return false,
+            None => Vec::new(),
+        };
+        // An include without the key adds no value of it.
+        for item in includes {
+            if let Some(e) = item
+                .as_map()
+                .unwrap_or_default()
+                .iter()
+                .find(|e| e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
+            {
+                match e.value.as_str() {
+                    Some(v) => values.push(v.to_owned()),
+                    None => return false,
+                }
+            }
+        }
+        if values.is_empty() || values.iter().any(|v| v.contains("${{")) {
+            return false;
+        }
+        keys.push((name.to_owned(), values));
+    }
+    if keys.is_empty() {
+        return false;
+    }
+    let combinations = keys
+        .iter()
+        .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()))
+        .unwrap_or(usize::MAX);
+    if combinations > MAX_MATRIX_COMBINATIONS {
+        return false;
+    }
+    (0..combinations).all(|mut index| {
+        let chosen: Vec<(&str, &str)> = keys
+            .iter()
+            .map(|(k, values)| {
+                let v = &values[index % values.len()];
+                index /= values.len();
+                (k.as_str(), v.as_str())
+            })
+            .collect();
+        let lookup = |path: &[String]| -> Option<String> {
+            match path {
+                [context, name] if context == "matrix" => chosen
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| (*v).to_owned()),
+                _ => None,
+            }
+        };
+        crate::expr_eval::condition_is_false(condition, &lookup)
+    })
 }
 
 /// Whether `condition` may be true on a run of one of `events` (a `push`

@@ -14,6 +14,7 @@ pub mod discover;
 pub mod engine;
 pub mod error;
 pub mod expr;
+pub mod expr_eval;
 pub mod finding;
 pub mod fix;
 pub mod local_actions;

@@ -114,6 +114,21 @@ const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
     ("snapcore/action-publish", Registry::Other),
     // Azure Blob Storage uploads (release downloads served from a container).
     ("bacongobbler/azure-blob-storage-upload", Registry::Other),
+    // `cargo publish` of a workspace's crates in dependency order.
+    ("katyo/publish-crates", Registry::CratesIo),
+    ("taiki-e/create-gh-release-action", Registry::Other),
+    // Copies an image's tags to other names or registries.
+    ("akhilerm/tag-push-action", Registry::Container),
+    // semantic-release: tags, publishes the GitHub release and (with its npm
+    // plugin) the package.
+    ("cycjimmy/semantic-release-action", Registry::Npm),
+];
+
+/// Publish actions with an input that makes the run a rehearsal
+/// (`dry_run: true`): nothing is published then.
+const DRY_RUN_INPUTS: &[(&str, &str)] = &[
+    ("cycjimmy/semantic-release-action", "dry_run"),
+    ("katyo/publish-crates", "dry-run"),
 ];
 
 /// Actions that publish only when given an input (a credential, a release
@@ -128,6 +143,8 @@ const PUBLISH_WHEN_GIVEN: &[(&str, &[&str], bool)] = &[
     // A release to upload into: `releaseDraft` applies only to a release
     // the action creates, so an existing (published) one gets the assets.
     ("tauri-apps/tauri-action", &["tagName", "releaseId"], false),
+    // Release Drafter keeps a draft unless told to publish it.
+    ("release-drafter/release-drafter", &["publish"], true),
 ];
 
 /// Release actions that make a draft with `draft: true` (and a published
@@ -136,6 +153,7 @@ const DRAFTING_RELEASE_ACTIONS: &[&str] = &[
     "softprops/action-gh-release",
     "ncipollo/release-action",
     "actions/create-release",
+    "taiki-e/create-gh-release-action",
 ];
 
 /// Actions whose input selects a publishing mode: (action, input, values,
@@ -637,7 +655,16 @@ pub(crate) fn action_registry(
     {
         return None;
     }
+    if DRY_RUN_INPUTS
+        .iter()
+        .any(|(a, input)| uses.is(a) && step.input(input).is_some_and(|v| v.trim() == "true"))
+    {
+        return None;
+    }
     let high = |r: Registry| Some((r, Confidence::High));
+    if uses.is("actions/github-script") && step.input("script").is_some_and(script_releases) {
+        return high(Registry::Other);
+    }
     if let Some((_, r)) = PUBLISH_ACTIONS
         .iter()
         .find(|(a, _)| slug == *a || slug.starts_with(&format!("{a}/")))
@@ -685,7 +712,88 @@ pub(crate) fn action_registry(
     }) {
         return high(Registry::Other);
     }
+    if registry_credential_input(step).is_some() {
+        return Some((Registry::Other, Confidence::Medium));
+    }
     None
+}
+
+/// Package registries as they appear in the names of action inputs.
+const REGISTRY_WORDS: &[&str] = &[
+    "npm",
+    "pypi",
+    "pub",
+    "crates",
+    "cargo",
+    "rubygems",
+    "gem",
+    "nuget",
+    "hex",
+    "clojars",
+    "sonatype",
+    "ossrh",
+    "vsce",
+    "ovsx",
+    "openvsx",
+    "marketplace",
+    "chocolatey",
+    "choco",
+    "snapcraft",
+    "galaxy",
+];
+
+/// Credentials as they appear in the names of action inputs.
+const CREDENTIAL_WORDS: &[&str] = &[
+    "token",
+    "password",
+    "apikey",
+    "api",
+    "key",
+    "credentials",
+    "credential",
+    "secret",
+    "pat",
+];
+
+/// An input of an action we do not know that hands it a registry
+/// credential from `secrets` (`pub-credentials-json`, `npm_token`,
+/// `PYPI_PASSWORD`): the action publishes with it (medium confidence).
+/// Names are split into words, so `gemini-api-key` is no RubyGems key.
+fn registry_credential_input<'a>(step: &Step<'a>) -> Option<&'a str> {
+    let with = step.with?.as_map()?;
+    with.iter().find_map(|entry| {
+        let name = entry.key.as_str()?;
+        let words: Vec<String> = name
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let names_registry = words.iter().any(|w| REGISTRY_WORDS.contains(&w.as_str()));
+        let names_credential = words.iter().any(|w| CREDENTIAL_WORDS.contains(&w.as_str()));
+        let from_secrets = entry.value.as_str().is_some_and(|v| {
+            crate::expr::expressions(v).iter().any(|e| {
+                crate::expr::secrets_read(e.inner)
+                    .iter()
+                    .any(|s| s != "GITHUB_TOKEN")
+            })
+        });
+        (names_registry && names_credential && from_secrets).then_some(name)
+    })
+}
+
+/// Whether an `actions/github-script` script publishes a GitHub release
+/// through the API: creates one that is not a draft
+/// (`github.rest.repos.createRelease({... })` without `draft: true`),
+/// uploads assets, or turns a draft public (`updateRelease` with `draft:
+/// false`).
+fn script_releases(script: &str) -> bool {
+    let compact: String = script.chars().filter(|c| !c.is_whitespace()).collect();
+    // `draft` set any other way than `draft: false` (`draft: isDraft`, the
+    // shorthand `{ draft }`) may make a draft: not counted.
+    let drafts = compact.contains("draft") && !compact.contains("draft:false");
+    let creates = compact.contains("createRelease(") && !drafts;
+    let uploads = compact.contains("uploadReleaseAsset(");
+    let undrafts = compact.contains("updateRelease(") && compact.contains("draft:false");
+    creates || uploads || undrafts
 }
 
 /// `push: true`, or an image output that pushes

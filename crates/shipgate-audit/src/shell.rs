@@ -170,6 +170,26 @@ fn skip_heredocs(bytes: &[u8], newline: usize, pending: &mut Vec<Vec<u8>>) -> us
 /// that looks like a command is not one: here-document bodies, the pattern
 /// labels of `case ... esac` (`npm|yarn)`), the `case WORD in` header and
 /// the name in a function definition (`publish() {`).
+/// Where a GitHub expression starting at `i` (`${{`) ends: just after its
+/// `}}`, skipping the expression's own string literals. `None` when no
+/// expression starts there or it is not closed.
+fn expression_end(bytes: &[u8], i: usize) -> Option<usize> {
+    if !bytes.get(i..)?.starts_with(b"${{") {
+        return None;
+    }
+    let mut j = i + 3;
+    let mut in_string = false;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\'' => in_string = !in_string,
+            b'}' if !in_string && bytes.get(j + 1) == Some(&b'}') => return Some(j + 2),
+            _ => {}
+        }
+        j += 1;
+    }
+    None
+}
+
 fn segments(script: &str) -> Vec<(usize, usize)> {
     let bytes = script.as_bytes();
     let mut out = Vec::new();
@@ -181,6 +201,13 @@ fn segments(script: &str) -> Vec<(usize, usize)> {
     let mut heredocs: Vec<Vec<u8>> = Vec::new();
     while i < bytes.len() {
         let b = bytes[i];
+        // GitHub replaces `${{ ... }}` before the shell runs: its `||`,
+        // quotes and spaces are not the script's.
+        if let Some(end) = expression_end(bytes, i) {
+            i = end;
+            word_start = false;
+            continue;
+        }
         if let Some(q) = quote {
             if b == b'\\' && q == b'"' {
                 i += 2;
@@ -360,6 +387,15 @@ fn words(text: &str) -> Vec<(String, usize)> {
     let mut quote: Option<char> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
+        // `${{ ... }}` is one piece of the word, whatever it holds.
+        if let Some(end) = expression_end(text.as_bytes(), i) {
+            word.push_str(&text[i..end]);
+            in_word = true;
+            while chars.peek().is_some_and(|(j, _)| *j < end) {
+                chars.next();
+            }
+            continue;
+        }
         if let Some(q) = quote {
             if c == q {
                 quote = None;
@@ -847,7 +883,10 @@ impl Registry {
 /// starts another program (`uvx twine upload`, `poetry run poetry publish`,
 /// `pipx run twine upload`, ...). A `--dry-run` uploads nothing.
 pub fn publish_command(cmd: &Command<'_>) -> Option<Registry> {
-    if cmd.has_flag("--dry-run") || (cmd.program() == "cargo" && cmd.has_flag("-n")) {
+    // `-n` is the short `--dry-run` of cargo and of `dart|flutter pub publish`.
+    if cmd.has_flag("--dry-run")
+        || (matches!(cmd.program(), "cargo" | "dart" | "flutter") && cmd.has_flag("-n"))
+    {
         return None;
     }
     // A rehearsal on PyPI's test index (`--repository testpypi`,
@@ -1001,6 +1040,16 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "uv" | "poetry" | "flit" | "hatch" | "pdm" if sub == "publish" => Registry::PyPI,
         "cargo" if sub == "publish" => Registry::CratesIo,
         "gem" if sub == "push" => Registry::RubyGems,
+        // pub.dev (`lish` is pub's old spelling of `publish`).
+        "dart" | "flutter" if sub == "pub" && matches!(second, "publish" | "lish") => {
+            Registry::Other
+        }
+        // sbt: `publish`/`publishSigned` (also `+publish`, `project/publish`),
+        // the Sonatype release steps, and the release commands of
+        // sbt-ci-release and sbt-typelevel.
+        "sbt" if cmd.words[1..].iter().any(|w| is_sbt_publish_task(w)) => Registry::Other,
+        // Leiningen: `lein deploy` (Clojars or a repository it names).
+        "lein" if sub == "deploy" => Registry::Other,
         // Bundler's gem tasks: `rake release` builds, tags and pushes the gem
         // (`release:rubygem_push` is its last part); projects with several
         // gems name their own `release:NAME` tasks the same way.
@@ -1116,6 +1165,35 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         _ => return None,
     };
     Some(registry)
+}
+
+/// An sbt command that publishes: the task part of each `;`-separated
+/// command in the word (`+publishSigned`, `core/publish`, `"; test;
+/// ci-release"`), not `publishLocal`/`publishM2` (the runner's own caches).
+fn is_sbt_publish_task(word: &str) -> bool {
+    word.split(';').any(|command| {
+        let command = command.trim().trim_start_matches('+');
+        let task = command
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        matches!(
+            task,
+            "publish"
+                | "publishSigned"
+                | "ci-release"
+                | "tlRelease"
+                | "tlCiRelease"
+                | "sonatypeBundleRelease"
+                | "sonatypeRelease"
+                | "sonatypeCentralRelease"
+                | "sonatypeCentralUpload"
+                | "releaseEarly"
+        )
+    })
 }
 
 /// A rake task that pushes a gem: `release`, `release:rubygem_push`,
@@ -1662,6 +1740,66 @@ mod tests {
             } else {
                 assert_eq!(found, Some(registry), "{script}");
             }
+        }
+    }
+
+    #[test]
+    fn github_expressions_are_single_pieces_of_words() {
+        let cmds = commands(
+            "docker login -u ${{ secrets.U }} -p ${{ secrets.P || 'x y' }} ghcr.io\necho ${{ inputs.a && 'b;c' }}; npm ci",
+        );
+        assert_eq!(cmds.len(), 3, "{cmds:?}");
+        assert_eq!(
+            cmds[0].words,
+            [
+                "docker",
+                "login",
+                "-u",
+                "${{ secrets.U }}",
+                "-p",
+                "${{ secrets.P || 'x y' }}",
+                "ghcr.io"
+            ]
+        );
+        assert_eq!(cmds[1].words, ["echo", "${{ inputs.a && 'b;c' }}"]);
+        assert_eq!(cmds[2].program(), "npm");
+        // Inside quotes, and unclosed (read as plain text).
+        assert_eq!(
+            first("echo \"v=${{ github.ref == 'a\"b' }}\" > out").words[1],
+            "v=${{ github.ref == 'a\"b' }}"
+        );
+        assert_eq!(first("echo ${{ oops").words, ["echo", "${{", "oops"]);
+    }
+
+    #[test]
+    fn recognises_pub_sbt_and_leiningen_publishing() {
+        for script in [
+            "dart pub publish --force",
+            "flutter pub publish -f",
+            "dart pub lish",
+            "sbt tlCiRelease",
+            "sbt ci-release",
+            "sbt +publishSigned sonatypeBundleRelease",
+            "sbt core/publish",
+            "sbt \"; test; +publish\"",
+            "lein deploy clojars",
+        ] {
+            assert_eq!(
+                publish_command(&first(script)),
+                Some(Registry::Other),
+                "{script}"
+            );
+        }
+        for script in [
+            "dart pub get",
+            "dart pub publish --dry-run",
+            "flutter pub publish -n",
+            "sbt publishLocal",
+            "sbt +publishM2 test",
+            "sbt ci-release-notes",
+            "lein test",
+        ] {
+            assert_eq!(publish_command(&first(script)), None, "{script}");
         }
     }
 

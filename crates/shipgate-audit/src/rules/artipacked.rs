@@ -132,6 +132,11 @@ pub const GIT_PUSHING_ACTIONS: &[(&str, &str)] = &[
         "`rake release` pushes the version tag",
     ),
     ("rickstaa/action-create-tag", "pushes the tag it creates"),
+    (
+        "rickstaa/action-update-semver",
+        "pushes the moved major-version tag",
+    ),
+    ("endbug/latest-tag", "pushes the moved `latest` tag"),
     ("stefanzweifel/git-auto-commit-action", "pushes its commit"),
     ("endbug/add-and-commit", "pushes its commit"),
     (

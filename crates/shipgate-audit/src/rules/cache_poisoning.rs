@@ -6,7 +6,8 @@
 //! true`, any `*-cache: true` such as `ruby/setup-ruby`'s `bundler-cache`;
 //! `actions/setup-go` v4 and later caches unless `cache: false`,
 //! medium confidence); `Swatinem/rust-cache`; `gradle/actions/setup-gradle`;
-//! `docker/build-push-action` with `cache-from: type=gha`. A local composite
+//! `docker/build-push-action` with `cache-from: type=gha`;
+//! `mozilla-actions/sccache-action` with `SCCACHE_GHA_ENABLED` on. A local composite
 //! action (`uses: ./path`) that restores one of these is reported at the
 //! workflow step that uses it.
 //!
@@ -17,7 +18,7 @@
 
 use crate::analysis::{publish_steps, publishes};
 use crate::finding::{Confidence, Draft, Severity};
-use crate::model::{Step, Uses, Workflow};
+use crate::model::{Job, Step, Uses, Workflow};
 use crate::route::Loc;
 use crate::rules::{Context, Rule, RuleMeta};
 
@@ -55,6 +56,9 @@ impl Rule for CachePoisoning {
                 if last_publish.is_some_and(|last| step.index > last) {
                     break;
                 }
+                if !crate::conditions::step_can_run(wf, job, step) {
+                    continue;
+                }
                 let found = match (&step.uses, repository.as_deref()) {
                     (Some(Uses::Local(path)), Some(root)) => {
                         let facts = crate::local_actions::facts(root, path, step.with);
@@ -65,7 +69,7 @@ impl Rule for CachePoisoning {
                             .max_by_key(|(_, c)| *c)
                             .map(|(what, c)| (what.clone(), *c, Loc::value(step.route.key("uses"))))
                     }
-                    _ => restores_cache(step),
+                    _ => restores_cache(step).or_else(|| sccache_on_actions_cache(wf, job, step)),
                 };
                 let Some((what, confidence, loc)) = found else {
                     continue;
@@ -84,6 +88,49 @@ impl Rule for CachePoisoning {
         }
         out
     }
+}
+
+/// `mozilla-actions/sccache-action` when sccache's GitHub Actions cache
+/// backend is on (`SCCACHE_GHA_ENABLED: true` in the step's, job's or
+/// workflow's `env:`, or exported by a step through `GITHUB_ENV`): the
+/// compiler reads objects other runs wrote.
+fn sccache_on_actions_cache(
+    wf: &Workflow<'_>,
+    job: &Job<'_>,
+    step: &Step<'_>,
+) -> Option<(String, Confidence, Loc)> {
+    if !step.uses_action("mozilla-actions/sccache-action") {
+        return None;
+    }
+    let on = |v: &str| {
+        matches!(
+            v.trim()
+                .trim_matches(['"', '\''])
+                .to_ascii_lowercase()
+                .as_str(),
+            "true" | "on" | "1"
+        )
+    };
+    let in_env = crate::registries::env_value(wf, job, step, "SCCACHE_GHA_ENABLED").is_some_and(on);
+    // Also when a step of the job exports it (`echo "SCCACHE_GHA_ENABLED=true"
+    // >> $GITHUB_ENV`).
+    let exported = job.steps.iter().filter_map(|s| s.run).any(|run| {
+        run.lines().any(|line| {
+            line.contains("GITHUB_ENV")
+                && line
+                    .split("SCCACHE_GHA_ENABLED=")
+                    .nth(1)
+                    .is_some_and(|rest| on(rest.split_whitespace().next().unwrap_or("")))
+        })
+    });
+    (in_env || exported).then(|| {
+        (
+            "compiles through sccache with the GitHub Actions cache (`SCCACHE_GHA_ENABLED`)"
+                .to_owned(),
+            Confidence::High,
+            Loc::value(step.route.key("uses")),
+        )
+    })
 }
 
 fn enabled(value: Option<&str>) -> bool {

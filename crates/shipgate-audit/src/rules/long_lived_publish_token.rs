@@ -59,6 +59,7 @@ use crate::publishing::registry_token_variable;
 const TOKEN_INPUTS: &[(&str, &str, Registry)] = &[
     ("pypa/gh-action-pypi-publish", "password", Registry::PyPI),
     ("js-devtools/npm-publish", "token", Registry::Npm),
+    ("katyo/publish-crates", "registry-token", Registry::CratesIo),
 ];
 
 /// Command-line fragments that log in to a registry with a token.
@@ -272,7 +273,7 @@ fn command_line_tokens(step: &Step<'_>, run: &str, found: &mut Vec<Found>) {
             .filter(|r| r.has_trusted_publishing())
             .or_else(|| login_registry(cmd.raw));
         let (registry, instead, passwords) = match registry {
-            Some(r) => (r, None, vec![cmd.raw]),
+            Some(r) => (r, None, vec![cmd.raw.to_owned()]),
             None => match short_lived_cli_login(&cmd) {
                 Some((_, instead)) => (
                     Registry::Container,
@@ -282,6 +283,7 @@ fn command_line_tokens(step: &Step<'_>, run: &str, found: &mut Vec<Found>) {
                 None => continue,
             },
         };
+        let passwords: Vec<String> = passwords;
         for e in passwords.iter().flat_map(|p| expressions(p)) {
             let names: Vec<String> = secrets_read(e.inner)
                 .into_iter()
@@ -406,23 +408,32 @@ fn followed_tokens(
 /// the value of `-p`/`--password`, and with `--password-stdin` what feeds
 /// the command on its line (`echo "$X" | docker login ...`) or a
 /// here-string (`<<< "$X"`).
-fn login_passwords<'t>(cmd: &'t shell::Command<'_>, line: &'t str) -> Vec<&'t str> {
+fn login_passwords(cmd: &shell::Command<'_>, line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut words = cmd.words.iter();
     while let Some(w) = words.next() {
-        if w == "-p" || w == "--password" {
-            out.extend(words.next().map(String::as_str));
-        } else if let Some(v) = w.strip_prefix("--password=") {
-            out.push(v);
+        let value = if w == "-p" || w == "--password" {
+            words.next().map(String::as_str)
+        } else {
+            w.strip_prefix("--password=")
+        };
+        let Some(value) = value else { continue };
+        // An unquoted `${{ secrets.X }}` is split into words: rejoin it.
+        let mut value = value.to_owned();
+        while value.contains("${{") && !value.contains("}}") {
+            let Some(next) = words.next() else { break };
+            value.push(' ');
+            value.push_str(next);
         }
+        out.push(value);
     }
     if cmd.has_flag("--password-stdin") {
         let start = cmd.raw.lines().next().unwrap_or("");
         if let Some(at) = line.find(start).filter(|_| !start.is_empty()) {
-            out.push(&line[..at]);
+            out.push(line[..at].to_owned());
         }
         if let Some((_, fed)) = cmd.raw.split_once("<<<") {
-            out.push(fed);
+            out.push(fed.to_owned());
         }
     }
     out

@@ -8,6 +8,8 @@
 //! branches (`if: github.ref_type == 'branch'`, `github.ref ==
 //! 'refs/heads/main'`), see [`crate::conditions::step_can_run_on_tag`].
 
+use std::collections::HashSet;
+
 use crate::analysis::{environment_gated_jobs, publish_steps, publishes, tag_or_release_trigger};
 use crate::conditions::step_can_run_on_tag;
 use crate::finding::{Confidence, Draft, Severity};
@@ -41,17 +43,10 @@ impl Rule for TagPublishWithoutApproval {
             return Vec::new();
         };
         let gated = environment_gated_jobs(wf);
+        let off_tags = jobs_off_tags(wf);
         let mut out = Vec::new();
         for job in wf.jobs.iter().filter(|j| j.uses.is_none()) {
-            if gated.contains(job.id) {
-                continue;
-            }
-            if job
-                .node
-                .get("if")
-                .and_then(|c| c.as_str())
-                .is_some_and(never_on_tags)
-            {
+            if gated.contains(job.id) || off_tags.contains(job.id) {
                 continue;
             }
             let steps = publish_steps(wf, job);
@@ -107,6 +102,50 @@ impl Rule for TagPublishWithoutApproval {
 /// (`github.ref == 'refs/heads/main'`, `startsWith(github.ref, 'refs/heads/')`)
 /// or an event other than `push` and `release`. Anything else may run on a
 /// tag, so it counts as running there.
+/// The jobs that never run on a tag: their own `if:` keeps them off tags
+/// ([`never_on_tags`]), or they need such a job and do not ask to run when
+/// it is skipped (a status function: `always()`, `failure()`,
+/// `cancelled()`, `success()` with arguments...). Needs are followed to a
+/// fixed point, bounded by the number of jobs.
+fn jobs_off_tags<'a>(wf: &Workflow<'a>) -> HashSet<&'a str> {
+    let mut off: HashSet<&'a str> = wf
+        .jobs
+        .iter()
+        .filter(|j| {
+            j.node
+                .get("if")
+                .and_then(|c| c.as_str())
+                .is_some_and(never_on_tags)
+        })
+        .map(|j| j.id)
+        .collect();
+    for _ in 0..wf.jobs.len() {
+        let before = off.len();
+        for job in &wf.jobs {
+            if off.contains(job.id) {
+                continue;
+            }
+            let runs_when_skipped = job
+                .node
+                .get("if")
+                .and_then(|c| c.as_str())
+                .is_some_and(|c| {
+                    let c = c.to_ascii_lowercase();
+                    ["always(", "failure(", "cancelled(", "success("]
+                        .iter()
+                        .any(|f| c.contains(f))
+                });
+            if !runs_when_skipped && job.needs.iter().any(|n| off.contains(n)) {
+                off.insert(job.id);
+            }
+        }
+        if off.len() == before {
+            break;
+        }
+    }
+    off
+}
+
 fn never_on_tags(condition: &str) -> bool {
     let text = condition.trim();
     let text = text
