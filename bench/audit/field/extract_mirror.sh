@@ -19,6 +19,8 @@ MIRROR="${1:?usage: extract_mirror.sh MIRROR_DIR OUT [SET...]}"
 OUT="${2:?usage: extract_mirror.sh MIRROR_DIR OUT [SET...]}"
 shift 2
 HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=wanted.sh
+. "$HERE/wanted.sh"
 mkdir -p "$OUT"
 status=0
 while read -r repo commit; do
@@ -41,13 +43,8 @@ while read -r repo commit; do
         continue
     fi
     dir="$OUT/$name"
-    git --git-dir "$git_dir" ls-tree -r --name-only "$commit" .github/ | while read -r path; do
-        case "$path" in
-            */action.yml|*/action.yaml) ;;
-            .github/workflows/*/*) continue ;;
-            .github/workflows/*.yml|.github/workflows/*.yaml) ;;
-            *) continue ;;
-        esac
+    git --git-dir "$git_dir" ls-tree -r --name-only "$commit" | while read -r path; do
+        wanted_path "$path" || continue
         mkdir -p "$dir/$(dirname "$path")"
         git --git-dir "$git_dir" show "$commit:$path" > "$dir/$path"
     done

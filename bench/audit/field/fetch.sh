@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Brings the labelled workflows to OUT (outside the repository: their
 # licences vary, so only the labels live here). For each repository in
-# labels.json: a shallow fetch of the labelled commit, then its
-# .github/workflows/* and the local actions under .github/ (the
-# action.yml|yaml files a workflow can reach with `uses: ./.github/...`,
-# also those in a sub-directory of .github/workflows/, as elixir-lang/elixir
-# has) written to OUT/<owner>+<repo>/.github/.
+# labels.json: a shallow fetch of the labelled commit, then its workflows,
+# local actions, scripts, package.json and GoReleaser configuration (what
+# the audit reads in a checkout, see wanted.sh) written to
+# OUT/<owner>+<repo>/.
 # Without access to github.com, extract_mirror.sh builds the same tree from
 # local snapshots.
 #   usage: bench/audit/field/fetch.sh OUT
 set -euo pipefail
 OUT="${1:?usage: fetch.sh OUT}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=wanted.sh
+. "$HERE/wanted.sh"
 mkdir -p "$OUT"
 python3 - "$HERE/labels.json" <<'PY' | while read -r repo commit; do
 import json, sys
@@ -27,16 +28,10 @@ PY
         git init -q --bare "$git_dir"
     fi
     git --git-dir "$git_dir" fetch -q --depth 1 "https://github.com/$repo" "$commit"
-    for path in $(git --git-dir "$git_dir" ls-tree -r --name-only "$commit" .github/); do
-        case "$path" in
-            */action.yml|*/action.yaml|.github/workflows/*.yml|.github/workflows/*.yaml)
-                case "$path" in
-                    */action.yml|*/action.yaml) ;;
-                    .github/workflows/*/*) continue ;;
-                esac
-                mkdir -p "$dir/$(dirname "$path")"
-                git --git-dir "$git_dir" show "$commit:$path" > "$dir/$path" ;;
-        esac
+    git --git-dir "$git_dir" ls-tree -r --name-only "$commit" | while read -r path; do
+        wanted_path "$path" || continue
+        mkdir -p "$dir/$(dirname "$path")"
+        git --git-dir "$git_dir" show "$commit:$path" > "$dir/$path"
     done
     echo "$repo $commit"
 done

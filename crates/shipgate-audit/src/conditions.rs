@@ -315,9 +315,59 @@ fn split_top<'t>(text: &'t str, op: &str) -> Vec<&'t str> {
     parts
 }
 
+/// Whether a simple term is certainly true on a run of `event`: a tag test
+/// on a run that can only be on a tag, a branch test on one that can only
+/// be on a branch, or the event's own name. Anything else: not certain.
+fn term_surely_true(term: &str, event: &Event<'_>) -> bool {
+    let term = term.trim();
+    let term = term
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(term);
+    if term.contains("&&") || term.contains("||") || term.contains('!') {
+        return false;
+    }
+    let lower: String = term
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let only_tags = event.tags && !event.branches;
+    let only_branches = event.branches && !event.tags;
+    match lower.as_str() {
+        "startswith(github.ref,refs/tags/)" | "startswith(github.ref,refs/tags)" => only_tags,
+        "github.ref_type==tag" | "tag==github.ref_type" => only_tags,
+        "startswith(github.ref,refs/heads/)" | "startswith(github.ref,refs/heads)" => only_branches,
+        "github.ref_type==branch" | "branch==github.ref_type" => only_branches,
+        _ => lower
+            .strip_prefix("github.event_name==")
+            .is_some_and(|name| name.eq_ignore_ascii_case(event.name)),
+    }
+}
+
+/// Whether a compared value (quotes removed) is a context, not a literal.
+fn names_a_context(value: &str) -> bool {
+    [
+        "github.",
+        "inputs.",
+        "env.",
+        "vars.",
+        "needs.",
+        "steps.",
+        "matrix.",
+        "job.",
+        "runner.",
+        "secrets.",
+        "strategy.",
+    ]
+    .iter()
+    .any(|c| value.starts_with(c))
+}
+
 fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
-    if term.starts_with('!') && !term.starts_with("!=") {
-        return true;
+    if let Some(negated) = term.strip_prefix('!').filter(|_| !term.starts_with("!=")) {
+        // `!startsWith(github.ref, 'refs/tags/')` is false on a tag run.
+        return !term_surely_true(negated, event);
     }
     let compact: String = term
         .chars()
@@ -353,6 +403,11 @@ fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
         } else {
             (right, left)
         };
+        // A chain (`github.event_name == 'release' == success()`) or a
+        // value that is not a literal: not read, so it may be true.
+        if value.contains(['=', '(', ')', '<', '>', '[']) || names_a_context(value) {
+            return true;
+        }
         // `event_name` values are compared case-insensitively by GitHub.
         return match (context, equal) {
             ("github.event_name", true) => event.name.eq_ignore_ascii_case(value),
@@ -412,6 +467,16 @@ mod tests {
             &["release"]
         ));
         assert!(!possible("github.ref_type != 'tag'", &["release"]));
+        // A negated tag or event test is read too.
+        assert!(!possible(
+            "${{ !startsWith(github.ref, 'refs/tags/') }}",
+            &["release"]
+        ));
+        assert!(possible("!startsWith(github.ref, 'refs/tags/')", &["push"]));
+        assert!(!possible("!(github.event_name == 'pull_request')", &pr));
+        // Chains and non-literal comparisons are not read: may be true.
+        assert!(possible("github.event_name == 'release' == success()", &pr));
+        assert!(possible("github.event_name == github.event.inputs.x", &pr));
         assert!(possible("github.ref_type == 'branch'", &["push"]));
         assert!(possible("github.ref_type != 'branch'", &["push"]));
         // Hostile nesting is answered (and may be true).

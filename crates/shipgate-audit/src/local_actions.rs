@@ -9,7 +9,7 @@
 //! nested local actions at most [`MAX_DEPTH`] deep. Anything that cannot be
 //! read or parsed is treated as before: an action the audit cannot see.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::action_inputs::Inputs;
@@ -45,35 +45,13 @@ pub fn repository_root(workflow: &Path) -> Option<PathBuf> {
 /// file is missing, too large or not UTF-8.
 pub fn read(root: &Path, uses: &str) -> Option<(String, SourceFile)> {
     let uses = crate::model::local_action_path(uses);
-    let rel = Path::new(uses.trim_end_matches('/'));
-    if !rel
-        .components()
-        .all(|c| matches!(c, Component::CurDir | Component::Normal(_)))
-    {
-        return None;
-    }
-    let root = root.canonicalize().ok()?;
-    let dir = root.join(rel).canonicalize().ok()?;
-    if !dir.starts_with(&root) {
-        return None;
-    }
-    for name in ["action.yml", "action.yaml"] {
-        let path = dir.join(name);
-        let Ok(real) = path.canonicalize() else {
-            continue;
-        };
-        if !real.starts_with(&root) {
-            return None;
-        }
-        let meta = std::fs::metadata(&real).ok()?;
-        if !meta.is_file() || meta.len() > MAX_ACTION_BYTES {
-            return None;
-        }
-        let text = std::fs::read_to_string(&real).ok()?;
-        let shown = format!("{}/{name}", uses.trim().trim_end_matches('/'));
-        return Some((shown.clone(), SourceFile::new(&shown, &text)));
-    }
-    None
+    let dir = uses.trim_end_matches('/');
+    ["action.yml", "action.yaml"].iter().find_map(|name| {
+        let text =
+            crate::repo_files::read_inside(root, &Path::new(dir).join(name), MAX_ACTION_BYTES)?;
+        let shown = format!("{}/{name}", dir.trim());
+        Some((shown.clone(), SourceFile::new(&shown, &text)))
+    })
 }
 
 /// Calls `judge` with the parsed local action, if it can be read and is an

@@ -116,6 +116,9 @@ const PUBLISH_ACTIONS: &[(&str, Registry)] = &[
     ("bacongobbler/azure-blob-storage-upload", Registry::Other),
     // `cargo publish` of a workspace's crates in dependency order.
     ("katyo/publish-crates", Registry::CratesIo),
+    // `dotnet nuget push` of a project's package when its version changes.
+    ("rohith/publish-nuget", Registry::NuGet),
+    ("brandedoutcast/publish-nuget", Registry::NuGet),
     ("taiki-e/create-gh-release-action", Registry::Other),
     // Copies an image's tags to other names or registries.
     ("akhilerm/tag-push-action", Registry::Container),
@@ -389,12 +392,28 @@ fn run_publish_steps(
         registry,
         confidence: confidence(cmd),
     };
+    let repository = crate::memo::repository();
     for (i, cmd) in commands.iter().enumerate() {
-        let Some(registry) = run_publishes(cmd, cx) else {
+        if let Some(registry) = run_publishes(cmd, cx) {
+            found[i] = true;
+            hits.push((i, at(i, format!("`{}`", cmd.raw), registry, cmd)));
             continue;
-        };
-        found[i] = true;
-        hits.push((i, at(i, format!("`{}`", cmd.raw), registry, cmd)));
+        }
+        // A script of the repository the command starts (when on disk).
+        if let Some(script) = repository
+            .as_deref()
+            .and_then(|root| crate::repo_scripts::publishes(root, step.working_directory, cmd))
+        {
+            found[i] = true;
+            let mut hit = at(
+                i,
+                format!("`{}`, which runs {}", cmd.raw.trim(), script.what),
+                script.registry,
+                cmd,
+            );
+            hit.confidence = script.confidence;
+            hits.push((i, hit));
+        }
     }
     for (name, value, text) in matrix_variants(job, run) {
         let variant = shell::commands(&text);
@@ -647,6 +666,12 @@ pub(crate) fn action_registry(
     }
     if uses.is("goreleaser/goreleaser-action") {
         let confidence = goreleaser_releases(step)?;
+        // A configuration that only drafts the release publishes nothing.
+        if crate::memo::repository().is_some_and(|root| {
+            crate::goreleaser_config::only_drafts(&root, step.input("args").unwrap_or(""))
+        }) {
+            return None;
+        }
         return goreleaser_credentialled().then_some((Registry::Other, confidence));
     }
     // A draft release is published later by a person (or a gated job).
@@ -695,8 +720,12 @@ pub(crate) fn action_registry(
     {
         return Some((Registry::Container, Confidence::Medium));
     }
-    if registries::image_publish_action(step).is_some() {
-        return high(Registry::Container);
+    if registries::IMAGE_PUBLISH_ACTIONS
+        .iter()
+        .any(|a| uses.is(a.action))
+    {
+        // Known: it publishes unless told not to push (or to a test registry).
+        return registries::image_publish_action(step).and(high(Registry::Container));
     }
     if uses.is("changesets/action") && step.input("publish").is_some() {
         return high(Registry::Npm);
@@ -712,10 +741,35 @@ pub(crate) fn action_registry(
     }) {
         return high(Registry::Other);
     }
-    if registry_credential_input(step).is_some() {
+    if registry_credential_input(step).is_some() || named_publisher_with_secret(step, uses) {
         return Some((Registry::Other, Confidence::Medium));
     }
     None
+}
+
+/// An action we do not know whose name says it publishes
+/// (`k-paxian/dart-package-publisher`, `acme/publish-helm`) and that is
+/// handed a secret other than the job's `GITHUB_TOKEN`: it publishes with
+/// it (medium confidence).
+fn named_publisher_with_secret(step: &Step<'_>, uses: &Uses) -> bool {
+    let Uses::Repository { repo, .. } = uses else {
+        return false;
+    };
+    if !repo.to_ascii_lowercase().contains("publish") {
+        return false;
+    }
+    step.with
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.value.as_str())
+        .any(|v| {
+            crate::expr::expressions(v).iter().any(|e| {
+                crate::expr::secrets_read(e.inner)
+                    .iter()
+                    .any(|s| s != "GITHUB_TOKEN")
+            })
+        })
 }
 
 /// Package registries as they appear in the names of action inputs.
@@ -876,9 +930,13 @@ fn decide_publishes(wf: &Workflow<'_>, job: &Job<'_>) -> Option<Publishing> {
         return Some(p);
     }
     let (step, what) = registries::job_login(wf, job)?;
-    let at = match step.uses {
-        Some(_) => Loc::value(step.route.key("uses")),
-        None => Loc::value(step.route.key("run")),
+    let at = match (
+        step.uses.as_ref(),
+        step.run.and_then(registries::login_command_text),
+    ) {
+        (Some(_), _) => Loc::value(step.route.key("uses")),
+        (None, Some(raw)) => Loc::value(step.route.key("run")).with_needle(raw),
+        (None, None) => Loc::value(step.route.key("run")),
     };
     Some(Publishing {
         loc: at,

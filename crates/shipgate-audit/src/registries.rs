@@ -184,6 +184,14 @@ pub fn login_here(step: &Step<'_>) -> Option<String> {
         .map(|cmd| format!("`{}` logs in to a registry", cmd.raw.trim()))
 }
 
+/// The text of the first registry-login command of a script, to point at.
+pub fn login_command_text(run: &str) -> Option<&str> {
+    shell::commands(run)
+        .into_iter()
+        .find(login_command)
+        .map(|cmd| cmd.raw)
+}
+
 fn login_command(cmd: &Command<'_>) -> bool {
     login_target(cmd).is_some_and(|target| !is_ephemeral(&target))
 }

@@ -512,11 +512,24 @@ fn command(text: &str) -> Option<Command<'_>> {
         };
         all.drain(..name_and_parens.min(all.len()));
     }
-    let skip = all
-        .iter()
-        .take_while(|(w, _)| is_prefix_word(w) || is_assignment(w) || is_wrapper_variable(w))
-        .count();
-    all.drain(..skip);
+    let mut skip = 0;
+    while let Some((w, _)) = all.get(skip) {
+        if !(is_prefix_word(w) || is_assignment(w) || is_wrapper_variable(w)) {
+            break;
+        }
+        skip += 1;
+        // `xargs -n 1 -P 4 cmd`: its options come before the command.
+        if w == "xargs" {
+            while let Some((option, _)) = all.get(skip).filter(|(o, _)| o.starts_with('-')) {
+                skip += if XARGS_VALUE_OPTIONS.contains(&option.as_str()) {
+                    2
+                } else {
+                    1
+                };
+            }
+        }
+    }
+    all.drain(..skip.min(all.len()));
     if all.is_empty() {
         return None;
     }
@@ -961,6 +974,9 @@ const RUNNER_VALUE_OPTIONS: &[&str] = &[
 /// package binary `pnpm|yarn|bun <bin>` runs (`pnpm vsce publish`: a word
 /// that is not one of their own commands names a binary of `node_modules`).
 fn run_by<'a>(cmd: &Command<'a>) -> Option<Command<'a>> {
+    if let Some(started) = run_by_fan_out(cmd) {
+        return Some(started);
+    }
     let skip = match (cmd.program(), cmd.word(1)) {
         ("uvx" | "npx" | "pnpx" | "bunx", _) => 1,
         ("pipx" | "poetry" | "uv" | "pdm" | "hatch" | "pipenv", Some("run"))
@@ -987,6 +1003,27 @@ fn run_by<'a>(cmd: &Command<'a>) -> Option<Command<'a>> {
         words: cmd.words[i..].to_vec(),
         word_ends: cmd.word_ends.get(i..).unwrap_or_default().to_vec(),
     })
+}
+
+/// Options of `xargs` that take a value (skipped with it before the command).
+const XARGS_VALUE_OPTIONS: &[&str] = &["-n", "-I", "-P", "-L", "-d", "-s", "-a", "-E"];
+
+/// The command `parallel 'CMD {}' ::: ARGS` runs for each input (its first
+/// argument, itself a command line). `xargs CMD` is read as a prefix.
+fn run_by_fan_out<'a>(cmd: &Command<'a>) -> Option<Command<'a>> {
+    match cmd.program() {
+        "parallel" => {
+            let line = cmd.words[1..].iter().find(|w| !w.starts_with('-'))?;
+            let words: Vec<String> = words(line).into_iter().map(|(w, _)| w).collect();
+            words.first()?;
+            Some(Command {
+                raw: cmd.raw,
+                word_ends: vec![None; words.len()],
+                words,
+            })
+        }
+        _ => None,
+    }
 }
 
 fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
@@ -1098,7 +1135,8 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         "flux" if sub == "push" && second == "artifact" => Registry::Container,
         // Snap Store: `snapcraft upload` (`push` is its old name) and
         // `release`; a bare `snapcraft` only builds.
-        "snapcraft" if matches!(sub, "upload" | "push" | "release") => Registry::Other,
+        // `promote` releases a revision from one channel to another.
+        "snapcraft" if matches!(sub, "upload" | "push" | "release" | "promote") => Registry::Other,
         // Cachix binary caches.
         "cachix" if sub == "push" => Registry::Other,
         // Chocolatey community feed.
@@ -1769,6 +1807,28 @@ mod tests {
             "v=${{ github.ref == 'a\"b' }}"
         );
         assert_eq!(first("echo ${{ oops").words, ["echo", "${{", "oops"]);
+    }
+
+    #[test]
+    fn commands_fanned_out_by_parallel_and_xargs_are_read() {
+        for script in [
+            "parallel 'snapcraft upload -v --release latest/candidate {}' ::: yazi-*.snap || true",
+            "ls *.snap | xargs -n 1 -P 4 snapcraft upload",
+            "find . -name '*.nupkg' | xargs -I {} dotnet nuget push {} -k \"$KEY\"",
+            "snapcraft promote yazi --from-channel latest/candidate --to-channel latest/stable",
+        ] {
+            let found = commands(script).iter().find_map(publish_command);
+            assert!(found.is_some(), "{script}");
+        }
+        for script in [
+            "parallel 'gzip {}' ::: *.txt",
+            "xargs -n 1 echo",
+            "parallel",
+            "xargs -n",
+        ] {
+            let found = commands(script).iter().find_map(publish_command);
+            assert_eq!(found, None, "{script}");
+        }
     }
 
     #[test]

@@ -137,6 +137,14 @@ pub const GIT_PUSHING_ACTIONS: &[(&str, &str)] = &[
         "pushes the moved major-version tag",
     ),
     ("endbug/latest-tag", "pushes the moved `latest` tag"),
+    (
+        "rohith/publish-nuget",
+        "pushes the version tag (`TAG_COMMIT`)",
+    ),
+    (
+        "brandedoutcast/publish-nuget",
+        "pushes the version tag (`TAG_COMMIT`)",
+    ),
     ("stefanzweifel/git-auto-commit-action", "pushes its commit"),
     ("endbug/add-and-commit", "pushes its commit"),
     (

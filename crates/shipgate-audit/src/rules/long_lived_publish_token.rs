@@ -60,6 +60,8 @@ const TOKEN_INPUTS: &[(&str, &str, Registry)] = &[
     ("pypa/gh-action-pypi-publish", "password", Registry::PyPI),
     ("js-devtools/npm-publish", "token", Registry::Npm),
     ("katyo/publish-crates", "registry-token", Registry::CratesIo),
+    ("rohith/publish-nuget", "NUGET_KEY", Registry::NuGet),
+    ("brandedoutcast/publish-nuget", "NUGET_KEY", Registry::NuGet),
 ];
 
 /// Command-line fragments that log in to a registry with a token.
@@ -190,8 +192,16 @@ fn action_tokens(step: &Step<'_>, found: &mut Vec<Found>) {
         return;
     };
     let Some(slug) = uses.slug() else { return };
+    // An upload to another index than PyPI (a project's own, like
+    // Jazzband's) has no trusted publishing to move to.
+    let other_index = ["repository-url", "repository_url"].iter().any(|i| {
+        step.input(i).is_some_and(|url| {
+            let url = url.trim().to_ascii_lowercase();
+            !url.is_empty() && !url.contains("pypi.org")
+        })
+    });
     for (action, input, registry) in TOKEN_INPUTS {
-        if slug != *action {
+        if slug != *action || (*registry == Registry::PyPI && other_index) {
             continue;
         }
         if let Some(node) = with.get(input) {
@@ -273,7 +283,8 @@ fn command_line_tokens(step: &Step<'_>, run: &str, found: &mut Vec<Found>) {
             .filter(|r| r.has_trusted_publishing())
             .or_else(|| login_registry(cmd.raw));
         let (registry, instead, passwords) = match registry {
-            Some(r) => (r, None, vec![cmd.raw.to_owned()]),
+            // Every word, so a secret on a continuation line counts too.
+            Some(r) => (r, None, cmd.words.clone()),
             None => match short_lived_cli_login(&cmd) {
                 Some((_, instead)) => (
                     Registry::Container,

@@ -1,0 +1,351 @@
+//! Scripts of the repository that a `run:` step starts, read when the
+//! repository is on disk: a script by path (`./scripts/release.sh`, `bash
+//! .github/publish.sh`, `pwsh -File build/push.ps1`) and the package
+//! scripts `npm run NAME` (also pnpm, yarn and bun) finds in package.json,
+//! with its `pre`/`post` scripts. Their commands are read like the step's
+//! own (through the same shell reader), so a `choco push` inside
+//! `update.ps1` or a `changeset publish` behind `pnpm release` is publishing
+//! at the step that starts it.
+//!
+//! Hostile input is bounded: files are read only inside the repository (see
+//! [`crate::repo_files`]) and up to [`MAX_SCRIPT_BYTES`], scripts starting
+//! scripts are followed [`MAX_DEPTH`] deep, and a file that cannot be read
+//! or parsed counts for nothing.
+
+use std::path::{Path, PathBuf};
+
+use crate::finding::Confidence;
+use crate::shell::{self, Command, Registry};
+
+/// Largest script or package.json read.
+const MAX_SCRIPT_BYTES: u64 = 256 * 1024;
+/// How many scripts deep (a script running a package script running a
+/// script...) publishing is looked for.
+const MAX_DEPTH: usize = 4;
+
+/// What a script started from a step publishes, and how surely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptPublish {
+    /// The publish command and where it is (`` `npm publish` (in
+    /// `scripts/release.sh`) ``).
+    pub what: String,
+    pub registry: Registry,
+    pub confidence: Confidence,
+}
+
+/// A script a command starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Started {
+    /// A file of the repository, relative to the step's directory.
+    File(String),
+    /// `scripts.NAME` of package.json in the step's directory.
+    Package(String),
+}
+
+/// Pnpm and yarn commands that are not package scripts (`pnpm NAME` runs
+/// the script NAME only when NAME is none of these).
+const PACKAGE_MANAGER_COMMANDS: &[&str] = &[
+    "add",
+    "audit",
+    "bin",
+    "cache",
+    "ci",
+    "config",
+    "create",
+    "dedupe",
+    "dlx",
+    "env",
+    "exec",
+    "fetch",
+    "global",
+    "i",
+    "import",
+    "info",
+    "init",
+    "install",
+    "link",
+    "list",
+    "ls",
+    "login",
+    "logout",
+    "outdated",
+    "pack",
+    "patch",
+    "prune",
+    "publish",
+    "rebuild",
+    "remove",
+    "rm",
+    "root",
+    "run",
+    "set",
+    "setup",
+    "store",
+    "unlink",
+    "up",
+    "update",
+    "upgrade",
+    "version",
+    "view",
+    "why",
+    "workspace",
+    "workspaces",
+    "npm",
+    "node",
+    "dist-tag",
+    "whoami",
+    "x",
+];
+
+/// The script `cmd` starts, if it names one.
+fn started(cmd: &Command<'_>) -> Option<Started> {
+    let program = cmd.program();
+    let sub = cmd.positional(0);
+    match program {
+        "npm" => match sub? {
+            "run" | "run-script" | "rum" | "urn" => {
+                Some(Started::Package(cmd.positional(1)?.into()))
+            }
+            "test" | "t" | "start" | "stop" | "restart" => Some(Started::Package(sub?.into())),
+            _ => None,
+        },
+        "pnpm" | "yarn" | "bun" => {
+            // `pnpm -r run x` / `--filter`: scripts of other packages.
+            if cmd
+                .words
+                .iter()
+                .any(|w| matches!(w.as_str(), "-r" | "--recursive" | "--filter" | "-F"))
+            {
+                return None;
+            }
+            match sub? {
+                "run" => Some(Started::Package(cmd.positional(1)?.into())),
+                name if program != "bun" && !PACKAGE_MANAGER_COMMANDS.contains(&name) => {
+                    Some(Started::Package(name.into()))
+                }
+                _ => None,
+            }
+        }
+        "bash" | "sh" | "zsh" | "dash" | "source" | "." => {
+            // `bash -c '...'` runs text, not a file.
+            if cmd.has_flag("-c") {
+                return None;
+            }
+            script_path(sub?).map(Started::File)
+        }
+        "pwsh" | "powershell" => {
+            let mut words = cmd.words[1..].iter();
+            while let Some(w) = words.next() {
+                if w.eq_ignore_ascii_case("-File") || w.eq_ignore_ascii_case("-f") {
+                    return words.next().and_then(|p| script_path(p)).map(Started::File);
+                }
+                if w.eq_ignore_ascii_case("-Command") || w.eq_ignore_ascii_case("-c") {
+                    return None;
+                }
+            }
+            script_path(sub?).map(Started::File)
+        }
+        path if path.starts_with("./") || path.contains('/') => {
+            script_path(path).map(Started::File)
+        }
+        _ => None,
+    }
+}
+
+/// A word naming a script file: a relative path of a shell or PowerShell
+/// script (`scripts/release.sh`, `./publish`, `build\push.ps1`), not an
+/// absolute path, a URL, a variable or a build-tool wrapper (`./gradlew`,
+/// `./mvnw`).
+fn script_path(word: &str) -> Option<String> {
+    let word = word.replace('\\', "/");
+    if word.is_empty()
+        || word.starts_with('/')
+        || word.starts_with('-')
+        || word.contains("://")
+        || word.contains(['$', '*', '?', '{', '`'])
+    {
+        return None;
+    }
+    let name = word.rsplit('/').next().unwrap_or(&word);
+    if matches!(name, "gradlew" | "mvnw" | "sbt" | "build.cmd" | "pants") {
+        return None;
+    }
+    let scripted = [".sh", ".bash", ".ps1", ".zsh"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+        || !name.contains('.');
+    scripted.then_some(word)
+}
+
+/// What the script `cmd` starts publishes, read from the repository at
+/// `root` (`dir`: the step's `working-directory`).
+pub fn publishes(root: &Path, dir: Option<&str>, cmd: &Command<'_>) -> Option<ScriptPublish> {
+    let base = dir
+        .map(|d| PathBuf::from(d.trim().trim_start_matches("./")))
+        .unwrap_or_default();
+    find(root, &base, cmd, 0)
+}
+
+fn find(root: &Path, base: &Path, cmd: &Command<'_>, depth: usize) -> Option<ScriptPublish> {
+    if depth >= MAX_DEPTH {
+        return None;
+    }
+    let chain = shell::runner_chain(cmd);
+    let started = chain.iter().find_map(started)?;
+    let (shown, texts) = match &started {
+        Started::File(path) => {
+            let rel = base.join(path);
+            let text = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
+            (display(&rel), vec![text])
+        }
+        Started::Package(name) => {
+            let rel = base.join("package.json");
+            let json = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
+            let scripts = package_scripts(&json, name);
+            if scripts.is_empty() {
+                return None;
+            }
+            (format!("{} script `{name}`", display(&rel)), scripts)
+        }
+    };
+    for text in &texts {
+        for inner in shell::commands(text) {
+            if let Some(registry) =
+                crate::publishing::run_publishes(&inner, &crate::publishing::BARE)
+            {
+                return Some(ScriptPublish {
+                    what: format!("`{}` (in {shown})", inner.raw.trim()),
+                    registry,
+                    // The script may choose by its arguments or environment
+                    // whether it publishes.
+                    confidence: Confidence::Medium,
+                });
+            }
+            if let Some(found) = find(root, base, &inner, depth + 1) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn display(rel: &Path) -> String {
+    format!("`{}`", rel.display())
+}
+
+/// `scripts.pre<name>`, `scripts.<name>` and `scripts.post<name>` of a
+/// package.json, in the order npm runs them (empty when absent or the JSON
+/// is not an object).
+fn package_scripts(json: &str, name: &str) -> Vec<String> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else {
+        return Vec::new();
+    };
+    let Some(scripts) = value.get("scripts").and_then(|s| s.as_object()) else {
+        return Vec::new();
+    };
+    [format!("pre{name}"), name.to_owned(), format!("post{name}")]
+        .iter()
+        .filter_map(|k| scripts.get(k)?.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    fn found(root: &Path, dir: Option<&str>, line: &str) -> Option<ScriptPublish> {
+        let cmd = shell::commands(line).into_iter().next().unwrap();
+        publishes(root, dir, &cmd)
+    }
+
+    #[test]
+    fn scripts_by_path_and_package_scripts_are_read() {
+        let dir = repo(&[
+            (
+                "scripts/release.sh",
+                "#!/bin/sh\nset -e\nnpm run build\nnpm publish --access public\n",
+            ),
+            (
+                "install/choco/update.ps1",
+                "choco pack\nchoco push app.nupkg --api-key $env:KEY\n",
+            ),
+            (
+                "package.json",
+                r#"{"scripts": {"release": "pnpm build && changeset publish", "prerelease:x": "echo", "ship": "./scripts/release.sh", "build": "tsc"}}"#,
+            ),
+            (
+                "web/package.json",
+                r#"{"scripts": {"deploy": "wrangler deploy", "pub": "vsce publish"}}"#,
+            ),
+        ]);
+        let root = dir.path();
+        for (line, registry) in [
+            ("./scripts/release.sh", Registry::Npm),
+            ("bash scripts/release.sh --tag v1", Registry::Npm),
+            ("pwsh -File ./install/choco/update.ps1", Registry::Other),
+            ("pnpm release", Registry::Npm),
+            ("npm run release", Registry::Npm),
+            ("yarn run ship", Registry::Npm),
+            ("bun run release", Registry::Npm),
+        ] {
+            let hit = found(root, None, line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(hit.registry, registry, "{line}");
+            assert_eq!(hit.confidence, Confidence::Medium);
+        }
+        assert!(found(root, Some("web"), "npm run pub").is_some());
+        let hit = found(root, None, "pnpm release").unwrap();
+        assert_eq!(
+            hit.what,
+            "`changeset publish` (in `package.json` script `release`)"
+        );
+        for line in [
+            "npm run build",
+            "pnpm install",
+            "pnpm -r run release",
+            "bash -c './scripts/release.sh'",
+            "./gradlew publish",
+            "/usr/bin/release.sh",
+            "./missing.sh",
+            "npm run missing",
+            "../outside.sh",
+        ] {
+            assert_eq!(found(root, None, line), None, "{line}");
+        }
+        assert_eq!(found(root, Some("web"), "npm run deploy"), None);
+    }
+
+    #[test]
+    fn hostile_repositories_count_for_nothing() {
+        let dir = repo(&[
+            ("package.json", "{ not json"),
+            ("loop.sh", "./loop.sh\nbash loop.sh\n"),
+            ("a.sh", "./b.sh\n"),
+            ("b.sh", "./c.sh\n"),
+            ("c.sh", "./d.sh\n"),
+            ("d.sh", "./e.sh\n"),
+            ("e.sh", "npm publish\n"),
+            (
+                "big.sh",
+                &format!("{}\nnpm publish\n", "#".repeat(300 * 1024)),
+            ),
+        ]);
+        let root = dir.path();
+        assert_eq!(found(root, None, "npm run release"), None);
+        // A script starting itself stops at the depth limit.
+        assert_eq!(found(root, None, "./loop.sh"), None);
+        // Deeper than MAX_DEPTH: not followed.
+        assert_eq!(found(root, None, "./a.sh"), None);
+        assert!(found(root, None, "./d.sh").is_some());
+        assert_eq!(found(root, None, "./big.sh"), None);
+    }
+}
