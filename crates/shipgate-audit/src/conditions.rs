@@ -428,6 +428,48 @@ fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
 mod tests {
     use super::possible;
 
+    fn rules_out(matrix: &str, condition: &str) -> bool {
+        let text = format!(
+            "on: push\njobs:\n  a:\n    runs-on: x\n    strategy:\n      matrix: {matrix}\n    steps:\n      - run: echo\n"
+        );
+        let src = crate::source::SourceFile::new("w.yml", &text);
+        let doc = crate::yaml::load(&src).unwrap();
+        let wf = crate::model::Workflow::parse(&doc.root).unwrap();
+        super::matrix_rules_out(&wf.jobs[0], condition)
+    }
+
+    #[test]
+    fn matrix_conditions_are_tried_with_every_combination() {
+        assert!(rules_out("{java: [8]}", "matrix.java == '11'"));
+        assert!(rules_out(
+            "{java: [8, 17], os: [a, b]}",
+            "matrix.java == '11' && matrix.os == 'a'"
+        ));
+        assert!(!rules_out(
+            "{java: [8, 17], os: [a, b]}",
+            "matrix.java == '17' && matrix.os == 'a'"
+        ));
+        assert!(!rules_out(
+            "{java: [8], include: [{java: 11}]}",
+            "matrix.java == '11'"
+        ));
+        // Unknown keys, matrices from expressions, values that are expressions,
+        // and too many combinations: the step may run.
+        assert!(!rules_out("{java: [8]}", "matrix.os == 'a'"));
+        assert!(!rules_out(
+            "${{ fromJSON(needs.a.outputs.m) }}",
+            "matrix.java == '11'"
+        ));
+        assert!(!rules_out(
+            "{java: ['${{ inputs.j }}']}",
+            "matrix.java == '11'"
+        ));
+        let many: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let big = format!("{{a: [{0}], b: [{0}]}}", many.join(", "));
+        assert!(!rules_out(&big, "matrix.a == 'x' && matrix.b == 'y'"));
+        assert!(!rules_out("{java: [8]}", "github.ref == 'x'"));
+    }
+
     #[test]
     fn conditions_ruled_out_by_the_events() {
         let pr = ["pull_request"];

@@ -763,13 +763,16 @@ fn named_publisher_with_secret(step: &Step<'_>, uses: &Uses) -> bool {
         .unwrap_or_default()
         .iter()
         .filter_map(|e| e.value.as_str())
-        .any(|v| {
-            crate::expr::expressions(v).iter().any(|e| {
-                crate::expr::secrets_read(e.inner)
-                    .iter()
-                    .any(|s| s != "GITHUB_TOKEN")
-            })
-        })
+        .any(reads_a_secret)
+}
+
+/// Whether a value reads a secret other than the job's `GITHUB_TOKEN`.
+fn reads_a_secret(value: &str) -> bool {
+    crate::expr::expressions(value).iter().any(|e| {
+        crate::expr::secrets_read(e.inner)
+            .iter()
+            .any(|s| s != "GITHUB_TOKEN")
+    })
 }
 
 /// Package registries as they appear in the names of action inputs.
@@ -823,13 +826,7 @@ fn registry_credential_input<'a>(step: &Step<'a>) -> Option<&'a str> {
             .collect();
         let names_registry = words.iter().any(|w| REGISTRY_WORDS.contains(&w.as_str()));
         let names_credential = words.iter().any(|w| CREDENTIAL_WORDS.contains(&w.as_str()));
-        let from_secrets = entry.value.as_str().is_some_and(|v| {
-            crate::expr::expressions(v).iter().any(|e| {
-                crate::expr::secrets_read(e.inner)
-                    .iter()
-                    .any(|s| s != "GITHUB_TOKEN")
-            })
-        });
+        let from_secrets = entry.value.as_str().is_some_and(reads_a_secret);
         (names_registry && names_credential && from_secrets).then_some(name)
     })
 }
