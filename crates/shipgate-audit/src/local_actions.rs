@@ -95,13 +95,27 @@ pub fn facts(root: &Path, uses: &str, with: Option<&Node>) -> Rc<Facts> {
             key.push_str(v);
         }
     }
-    crate::memo::local_action(&key, || Rc::new(read_facts(root, uses, with, 0)))
+    crate::memo::local_action(&key, || {
+        Rc::new(read_facts(root, uses, with, 0, &mut { MAX_ACTIONS_READ }))
+    })
 }
 
-fn read_facts(root: &Path, uses: &str, with: Option<&Node>, depth: usize) -> Facts {
-    if depth >= MAX_DEPTH {
+/// Most local actions read for one use: an action whose many steps each use
+/// actions (or itself) must not make the walk exponential.
+const MAX_ACTIONS_READ: usize = 32;
+
+/// `budget`: how many more action files this use may read.
+fn read_facts(
+    root: &Path,
+    uses: &str,
+    with: Option<&Node>,
+    depth: usize,
+    budget: &mut usize,
+) -> Facts {
+    if depth >= MAX_DEPTH || *budget == 0 {
         return Facts::default();
     }
+    *budget -= 1;
     with_action(root, uses, |shown, action: &Action<'_>| {
         let inputs = Inputs::new(action.root.get("inputs"), with);
         let mut out = Facts::default();
@@ -125,7 +139,7 @@ fn read_facts(root: &Path, uses: &str, with: Option<&Node>, depth: usize) -> Fac
             };
             match &step.uses {
                 Some(Uses::Local(inner)) => {
-                    let inner = read_facts(root, inner, step.with, depth + 1);
+                    let inner = read_facts(root, inner, step.with, depth + 1, budget);
                     out.publishes.extend(inner.publishes);
                     out.caches.extend(inner.caches);
                     out.installs.extend(inner.installs);
@@ -239,6 +253,30 @@ mod tests {
             "{facts:?}"
         );
         assert!(facts.publishes.len() <= MAX_DEPTH * 2, "{facts:?}");
+    }
+
+    #[test]
+    fn actions_using_themselves_many_times_are_read_a_bounded_number_of_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let action = root.join(".github/actions/self");
+        std::fs::create_dir_all(&action).unwrap();
+        // 300 steps each using the action itself: 300^4 reads without a budget.
+        let steps =
+            "    - uses: ./.github/actions/self\n    - run: npm publish\n      shell: bash\n"
+                .repeat(300);
+        std::fs::write(
+            action.join("action.yml"),
+            format!("runs:\n  using: composite\n  steps:\n{steps}"),
+        )
+        .unwrap();
+        let facts = facts(root, "./.github/actions/self", None);
+        assert!(!facts.publishes.is_empty());
+        assert!(
+            facts.publishes.len() <= MAX_ACTIONS_READ * 300,
+            "{}",
+            facts.publishes.len()
+        );
     }
 
     #[test]

@@ -183,15 +183,31 @@ pub fn publishes(root: &Path, dir: Option<&str>, cmd: &Command<'_>) -> Option<Sc
     let base = dir
         .map(|d| PathBuf::from(d.trim().trim_start_matches("./")))
         .unwrap_or_default();
-    find(root, &base, cmd, 0)
+    find(root, &base, cmd, 0, &mut Vec::new())
 }
 
-fn find(root: &Path, base: &Path, cmd: &Command<'_>, depth: usize) -> Option<ScriptPublish> {
-    if depth >= MAX_DEPTH {
+/// Most scripts read for one command: a script of thousands of lines each
+/// starting scripts must not make the walk exponential.
+const MAX_SCRIPTS_READ: usize = 32;
+
+/// `seen`: the scripts read so far for this command (each is read once:
+/// cycles and repeats stop there).
+fn find(
+    root: &Path,
+    base: &Path,
+    cmd: &Command<'_>,
+    depth: usize,
+    seen: &mut Vec<Started>,
+) -> Option<ScriptPublish> {
+    if depth >= MAX_DEPTH || seen.len() >= MAX_SCRIPTS_READ {
         return None;
     }
     let chain = shell::runner_chain(cmd);
     let started = chain.iter().find_map(started)?;
+    if seen.contains(&started) {
+        return None;
+    }
+    seen.push(started.clone());
     let (shown, texts) = match &started {
         Started::File(path) => {
             let rel = base.join(path);
@@ -221,7 +237,7 @@ fn find(root: &Path, base: &Path, cmd: &Command<'_>, depth: usize) -> Option<Scr
                     confidence: Confidence::Medium,
                 });
             }
-            if let Some(found) = find(root, base, &inner, depth + 1) {
+            if let Some(found) = find(root, base, &inner, depth + 1, seen) {
                 return Some(found);
             }
         }
@@ -347,5 +363,25 @@ mod tests {
         assert_eq!(found(root, None, "./a.sh"), None);
         assert!(found(root, None, "./d.sh").is_some());
         assert_eq!(found(root, None, "./big.sh"), None);
+    }
+
+    #[test]
+    fn scripts_starting_many_scripts_are_read_a_bounded_number_of_times() {
+        // Every script starts every other one many times: without the budget
+        // and the seen list this is 40^4 reads.
+        let names: Vec<String> = (0..40).map(|i| format!("s{i}.sh")).collect();
+        let body: String = names
+            .iter()
+            .map(|n| format!("./{n}\n"))
+            .collect::<String>()
+            .repeat(20);
+        let files: Vec<(String, String)> =
+            names.iter().map(|n| (n.clone(), body.clone())).collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let dir = repo(&refs);
+        assert_eq!(found(dir.path(), None, "./s0.sh"), None);
     }
 }
