@@ -7,7 +7,7 @@
 # MIRROR_DIR holds one directory per repository, named <owner>+<name>, whose
 # git directory is <owner>+<name>/repo (bare) or <owner>+<name>/repo/.git
 # (a clone). For each repository in labels.json (only those of the given
-# sets, e.g. `held-out-5` or `held-out-6`, when SET is given) the labelled commit's
+# sets, e.g. `held-out-6` or `held-out-7`, when SET is given) the labelled commit's
 # .github/workflows/*.yml|yaml and the local actions under .github/
 # (every action.yml|yaml, also those in a sub-directory of
 # .github/workflows/, which a workflow can reach with

@@ -17,8 +17,10 @@ held-out set "held-out-4" (labelled before the audit was run on it, after
 the held-out-2 and held-out-3 fixes landed), the fifth held-out set
 "held-out-5" (labelled before the audit was run on it, while the held-out-4
 fixes were being made), the sixth held-out set "held-out-6" (labelled before
-the audit was run on it, while the held-out-5 fixes were being made), and
-every disagreement.
+the audit was run on it, while the held-out-5 fixes were being made), the
+seventh held-out set "held-out-7" (labelled before the audit was run on it,
+while the held-out-4, -5 and -6 fixes were being made), and every
+disagreement.
 
 A set none of whose files is under WORKFLOWS_DIR is skipped (so a directory
 built with `extract_mirror.sh MIRROR OUT held-out-3` scores that set alone);
@@ -95,7 +97,7 @@ for f in labels["files"]:
     sets.setdefault(f.get("set", "tuning"), []).append(f)
 scored_files = []
 for title in ("tuning", "held-out", "held-out-2", "held-out-3", "held-out-4", "held-out-5",
-              "held-out-6"):
+              "held-out-6", "held-out-7"):
     files = [f for f in sets.get(title, []) if present(f)]
     if not files:
         if title in sets:
