@@ -151,7 +151,27 @@ fn find_credentials(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<Credential> {
             is_id_token: true,
         });
     }
-    for secret in secret_refs(job.node, job.route.clone()) {
+    // Secrets of the job, except those of steps that can never run (`if:
+    // false`, a condition the workflow's events rule out).
+    // (In the job's own order, so the first one named stays the first.)
+    let mut secrets = Vec::new();
+    for entry in job.node.as_map().unwrap_or_default() {
+        let Some(key) = entry.key.as_str() else {
+            continue;
+        };
+        if key != "steps" {
+            secrets.extend(secret_refs(&entry.value, job.route.key(key)));
+            continue;
+        }
+        for step in job
+            .steps
+            .iter()
+            .filter(|s| crate::conditions::step_can_run(wf, job, s))
+        {
+            secrets.extend(secret_refs(step.node, step.route.clone()));
+        }
+    }
+    for secret in secrets {
         out.push(Credential {
             what: secret.phrase(),
             loc: secret.loc,

@@ -375,6 +375,10 @@ fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
         .collect::<String>()
         .replace('\'', "");
     let lower = compact.to_ascii_lowercase();
+    // `if: false` turns a step off (a common way to disable one).
+    if lower == "false" {
+        return false;
+    }
     let can_be_tag = || event.tags;
     let can_be_branch = || event.branches;
     // `contains(fromJSON('["pull_request", "merge_group"]'), github.event_name)`
@@ -520,6 +524,10 @@ mod tests {
         assert!(possible("github.event_name == 'release' == success()", &pr));
         assert!(possible("github.event_name == github.event.inputs.x", &pr));
         assert!(possible("github.ref_type == 'branch'", &["push"]));
+        assert!(!possible("false", &["push"]));
+        assert!(!possible("${{ false }}", &["push"]));
+        assert!(!possible("false && always()", &["push"]));
+        assert!(possible("false || always()", &["push"]));
         assert!(possible("github.ref_type != 'branch'", &["push"]));
         // Hostile nesting is answered (and may be true).
         let deep = format!(
