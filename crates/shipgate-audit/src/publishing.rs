@@ -338,6 +338,7 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
                         })
                         .clone()
                 },
+                workflow_env: wf.env,
             };
             run_publish_steps(job, step, run, &cx, &mut out);
         }
@@ -354,6 +355,9 @@ pub(crate) struct RunContext<'c> {
     /// The npm registry configured for the step (env, an earlier `npm
     /// config set registry`, `.npmrc`, `setup-node`'s `registry-url`).
     pub npm_registry: &'c dyn Fn() -> Option<String>,
+    /// The workflow's `env:` (what a script the step starts can read, with
+    /// the job's and the step's).
+    pub workflow_env: Option<&'c Node>,
 }
 
 /// Nothing known outside the command (inside a local action).
@@ -361,6 +365,7 @@ pub(crate) const BARE: RunContext<'static> = RunContext {
     ko_repo: None,
     drafts_only: &|| false,
     npm_registry: &|| None,
+    workflow_env: None,
 };
 
 /// The publish commands of one `run:` script. A command chosen by the
@@ -400,10 +405,17 @@ fn run_publish_steps(
             continue;
         }
         // A script of the repository the command starts (when on disk).
-        if let Some(script) = repository
-            .as_deref()
-            .and_then(|root| crate::repo_scripts::publishes(root, step.working_directory, cmd))
-        {
+        let is_set = |name: &str| {
+            [step.env, job.node.get("env"), cx.workflow_env]
+                .into_iter()
+                .flatten()
+                .filter_map(Node::as_map)
+                .flatten()
+                .any(|e| e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
+        };
+        if let Some(script) = repository.as_deref().and_then(|root| {
+            crate::repo_scripts::publishes(root, step.working_directory, cmd, &is_set)
+        }) {
             found[i] = true;
             let mut hit = at(
                 i,

@@ -1,8 +1,9 @@
 //! Scripts of the repository that a `run:` step starts, read when the
 //! repository is on disk: a script by path (`./scripts/release.sh`, `bash
-//! .github/publish.sh`, `pwsh -File build/push.ps1`) and the package
+//! .github/publish.sh`, `pwsh -File build/push.ps1`), the package
 //! scripts `npm run NAME` (also pnpm, yarn and bun) finds in package.json,
-//! with its `pre`/`post` scripts. Their commands are read like the step's
+//! with its `pre`/`post` scripts, and the recipe of `make TARGET` (with its
+//! prerequisites') in the Makefile. Their commands are read like the step's
 //! own (through the same shell reader), so a `choco push` inside
 //! `update.ps1` or a `changeset publish` behind `pnpm release` is publishing
 //! at the step that starts it.
@@ -40,6 +41,13 @@ enum Started {
     File(String),
     /// `scripts.NAME` of package.json in the step's directory.
     Package(String),
+    /// A target of the Makefile in a directory (`make -C DIR VAR=x
+    /// TARGET`), with the variables set on the command line.
+    Make {
+        dir: String,
+        target: String,
+        vars: Vec<(String, String)>,
+    },
 }
 
 /// Pnpm and yarn commands that are not package scripts (`pnpm NAME` runs
@@ -126,6 +134,7 @@ fn started(cmd: &Command<'_>) -> Option<Started> {
                 _ => None,
             }
         }
+        "make" | "gmake" => make_target(cmd),
         "bash" | "sh" | "zsh" | "dash" | "source" | "." => {
             // `bash -c '...'` runs text, not a file.
             if cmd.has_flag("-c") {
@@ -150,6 +159,224 @@ fn started(cmd: &Command<'_>) -> Option<Started> {
         }
         _ => None,
     }
+}
+
+/// Options of make that take a value.
+const MAKE_VALUE_OPTIONS: &[&str] = &[
+    "-C",
+    "-f",
+    "--file",
+    "--makefile",
+    "-I",
+    "-j",
+    "-l",
+    "-o",
+    "-W",
+];
+
+/// The target `make [-C DIR] [VAR=x] TARGET` builds (the first one named;
+/// the default goal is not guessed). `-f FILE` (another makefile) is not
+/// followed.
+fn make_target(cmd: &Command<'_>) -> Option<Started> {
+    let mut dir = String::new();
+    let mut vars = Vec::new();
+    let mut words = cmd.words[1..].iter();
+    while let Some(w) = words.next() {
+        if w == "-C" || w == "--directory" {
+            dir = words.next()?.clone();
+        } else if let Some(d) = w.strip_prefix("--directory=") {
+            dir = d.to_owned();
+        } else if w == "-f" || w == "--file" || w == "--makefile" || w.starts_with("--file=") {
+            return None;
+        } else if MAKE_VALUE_OPTIONS.contains(&w.as_str()) {
+            words.next();
+        } else if w.starts_with('-') {
+            continue;
+        } else if let Some((name, value)) = w.split_once('=') {
+            vars.push((name.trim().to_owned(), value.to_owned()));
+        } else {
+            if dir.contains(['$', '`']) || w.contains(['$', '`', '%']) {
+                return None;
+            }
+            return Some(Started::Make {
+                dir,
+                target: w.clone(),
+                vars,
+            });
+        }
+    }
+    None
+}
+
+/// Most targets followed (a target and its prerequisites) in one Makefile.
+const MAX_MAKE_TARGETS: usize = 16;
+
+/// The recipe lines of `target` in a Makefile's text, with those of its
+/// prerequisites (make builds them first), each as the shell sees it: the
+/// `@`, `-` and `+` prefixes removed, `$$` as `$`, `$(MAKE)` as `make`, and
+/// the variables whose value is known replaced (`$(VAR)`, `${VAR}`: set on
+/// the command line, else by a plain assignment in the Makefile), so `make
+/// IMG_PUSH=false push` reads `--push=false`. Rules are read as written:
+/// pattern rules, includes and functions are not expanded.
+fn make_recipes(text: &str, target: &str, vars: &[(String, String)]) -> Vec<String> {
+    let mut known: Vec<(String, String)> = vars.to_vec();
+    for (name, value) in make_assignments(text) {
+        if !known.iter().any(|(k, _)| *k == name) {
+            known.push((name, value));
+        }
+    }
+    let expand = |recipe: String| {
+        known.iter().fold(recipe, |r, (name, value)| {
+            r.replace(&format!("$({name})"), value)
+                .replace(&format!("${{{name}}}"), value)
+        })
+    };
+    raw_make_recipes(text, target)
+        .into_iter()
+        .map(|r| unknown_make_variables_as_shell(&expand(r)))
+        .collect()
+}
+
+/// `$(NAME)` left unexpanded written `${NAME}`: make replaces it before the
+/// shell runs, so it is a value, not the shell's command substitution.
+fn unknown_make_variables_as_shell(recipe: &str) -> String {
+    let mut out = String::with_capacity(recipe.len());
+    let mut rest = recipe;
+    while let Some(at) = rest.find("$(") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.find(')') {
+            Some(end)
+                if !after[..end].is_empty()
+                    && after[..end]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) =>
+            {
+                out.push_str("${");
+                out.push_str(&after[..end]);
+                out.push('}');
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("$(");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Most variable assignments of a Makefile used.
+const MAX_MAKE_VARIABLES: usize = 256;
+
+/// The plain assignments of a Makefile (`VAR = x`, `VAR := x`, `VAR ?= x`,
+/// `VAR ::= x`, also `export VAR = x`), the first of each name, whose value
+/// refers to no other variable or function.
+fn make_assignments(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if out.len() >= MAX_MAKE_VARIABLES {
+            break;
+        }
+        if line.starts_with('\t') {
+            continue;
+        }
+        let line = line.trim().trim_start_matches("export ").trim();
+        let Some((name, value)) = line.split_once('=') else {
+            continue;
+        };
+        let name = name.trim_end_matches([':', '?', '+']).trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+            || value.contains('$')
+            || out.iter().any(|(k, _)| k == name)
+        {
+            continue;
+        }
+        out.push((name.to_owned(), value.trim().to_owned()));
+    }
+    out
+}
+
+fn raw_make_recipes(text: &str, target: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![target.to_owned()];
+    let mut done: Vec<String> = Vec::new();
+    while let Some(name) = todo.pop() {
+        if done.contains(&name) || done.len() >= MAX_MAKE_TARGETS {
+            continue;
+        }
+        done.push(name.clone());
+        let Some((prerequisites, recipe)) = make_rule(text, &name) else {
+            continue;
+        };
+        // Prerequisites first, in order.
+        todo.extend(prerequisites.into_iter().rev());
+        out.push(recipe);
+    }
+    // Recipes were collected target first; make runs prerequisites first,
+    // but for finding a publish command the order does not matter.
+    out
+}
+
+/// One rule of a Makefile: its prerequisites and its recipe text.
+fn make_rule(text: &str, target: &str) -> Option<(Vec<String>, String)> {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with('\t') || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let Some((targets, rest)) = line.split_once(':') else {
+            continue;
+        };
+        // `VAR := x` and `VAR ::= x` are assignments, not rules.
+        if rest.starts_with('=') || rest.starts_with(":=") || targets.contains('=') {
+            continue;
+        }
+        if !targets.split_whitespace().any(|t| t == target) {
+            continue;
+        }
+        let rest = rest.trim_start_matches(':');
+        let (prerequisites, inline) = match rest.split_once(';') {
+            Some((p, r)) => (p, Some(r.trim())),
+            None => (rest, None),
+        };
+        let prerequisites = prerequisites
+            .split('|')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .filter(|p| !p.contains(['$', '%']))
+            .map(str::to_owned)
+            .collect();
+        let mut recipe = String::new();
+        if let Some(r) = inline {
+            recipe.push_str(&recipe_line(r));
+            recipe.push('\n');
+        }
+        for body in lines.by_ref() {
+            let Some(command) = body.strip_prefix('\t') else {
+                if body.trim().is_empty() || body.trim_start().starts_with('#') {
+                    continue;
+                }
+                break;
+            };
+            recipe.push_str(&recipe_line(command));
+            recipe.push('\n');
+        }
+        return Some((prerequisites, recipe));
+    }
+    None
+}
+
+fn recipe_line(line: &str) -> String {
+    line.trim_start_matches(['@', '-', '+'])
+        .replace("$(MAKE)", "make")
+        .replace("${MAKE}", "make")
+        .replace("$$", "$")
 }
 
 /// A word naming a script file: a relative path of a shell or PowerShell
@@ -177,13 +404,68 @@ fn script_path(word: &str) -> Option<String> {
     scripted.then_some(word)
 }
 
+/// Which environment variables the step gives the script (`env:` of the
+/// step, job or workflow).
+pub type IsSet<'e> = &'e dyn Fn(&str) -> bool;
+
 /// What the script `cmd` starts publishes, read from the repository at
-/// `root` (`dir`: the step's `working-directory`).
-pub fn publishes(root: &Path, dir: Option<&str>, cmd: &Command<'_>) -> Option<ScriptPublish> {
+/// `root` (`dir`: the step's `working-directory`). A publish command whose
+/// credential is an environment variable the step does not set (`choco
+/// push --key $ENV:PUSH_TOKEN` in a test job without `PUSH_TOKEN`) cannot
+/// publish there: such scripts guard the push on the variable.
+pub fn publishes(
+    root: &Path,
+    dir: Option<&str>,
+    cmd: &Command<'_>,
+    is_set: IsSet<'_>,
+) -> Option<ScriptPublish> {
     let base = dir
         .map(|d| PathBuf::from(d.trim().trim_start_matches("./")))
         .unwrap_or_default();
-    find(root, &base, cmd, 0, &mut Vec::new())
+    find(root, &base, cmd, 0, &mut Vec::new(), is_set)
+}
+
+/// Words that name a credential in a variable's name.
+const CREDENTIAL_NAME_PARTS: &[&str] = &[
+    "TOKEN",
+    "KEY",
+    "PASSWORD",
+    "PASS",
+    "SECRET",
+    "PAT",
+    "AUTH",
+    "CREDENTIAL",
+];
+
+/// The environment variables a command reads that name a credential
+/// (`$NPM_TOKEN`, `${TWINE_PASSWORD}`, PowerShell's `$env:NUGET_API_KEY`).
+fn credential_variables(cmd: &Command<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in &cmd.words {
+        let mut rest = word.as_str();
+        while let Some(at) = rest.find('$') {
+            let after = &rest[at + 1..];
+            let after = after
+                .strip_prefix("env:")
+                .or_else(|| after.strip_prefix("ENV:"))
+                .or_else(|| after.strip_prefix("Env:"))
+                .or_else(|| after.strip_prefix('{'))
+                .unwrap_or(after);
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let upper = name.to_ascii_uppercase();
+            if CREDENTIAL_NAME_PARTS
+                .iter()
+                .any(|p| upper.split('_').any(|part| part == *p))
+            {
+                out.push(name);
+            }
+            rest = after;
+        }
+    }
+    out
 }
 
 /// Most scripts read for one command: a script of thousands of lines each
@@ -198,6 +480,7 @@ fn find(
     cmd: &Command<'_>,
     depth: usize,
     seen: &mut Vec<Started>,
+    is_set: IsSet<'_>,
 ) -> Option<ScriptPublish> {
     if depth >= MAX_DEPTH || seen.len() >= MAX_SCRIPTS_READ {
         return None;
@@ -208,11 +491,27 @@ fn find(
         return None;
     }
     seen.push(started.clone());
+    let mut inner_base = base.to_path_buf();
     let (shown, texts) = match &started {
         Started::File(path) => {
             let rel = base.join(path);
             let text = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
             (display(&rel), vec![text])
+        }
+        Started::Make { dir, target, vars } => {
+            inner_base = base.join(dir);
+            let (rel, text) = ["GNUmakefile", "makefile", "Makefile"]
+                .iter()
+                .find_map(|name| {
+                    let rel = inner_base.join(name);
+                    let text = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
+                    Some((rel, text))
+                })?;
+            let recipes = make_recipes(&text, target, vars);
+            if recipes.is_empty() {
+                return None;
+            }
+            (format!("{} target `{target}`", display(&rel)), recipes)
         }
         Started::Package(name) => {
             let rel = base.join("package.json");
@@ -228,6 +527,7 @@ fn find(
         for inner in shell::commands(text) {
             if let Some(registry) =
                 crate::publishing::run_publishes(&inner, &crate::publishing::BARE)
+                    .filter(|_| credential_variables(&inner).iter().all(|v| is_set(v)))
             {
                 return Some(ScriptPublish {
                     what: format!("`{}` (in {shown})", inner.raw.trim()),
@@ -237,7 +537,7 @@ fn find(
                     confidence: Confidence::Medium,
                 });
             }
-            if let Some(found) = find(root, base, &inner, depth + 1, seen) {
+            if let Some(found) = find(root, &inner_base, &inner, depth + 1, seen, is_set) {
                 return Some(found);
             }
         }
@@ -281,7 +581,32 @@ mod tests {
 
     fn found(root: &Path, dir: Option<&str>, line: &str) -> Option<ScriptPublish> {
         let cmd = shell::commands(line).into_iter().next().unwrap();
-        publishes(root, dir, &cmd)
+        publishes(root, dir, &cmd, &|name| {
+            name.eq_ignore_ascii_case("CHOCO_KEY")
+        })
+    }
+
+    #[test]
+    fn a_push_whose_credential_the_step_does_not_set_cannot_publish() {
+        let dir = repo(&[
+            (
+                "push.ps1",
+                "if ($null -ne $ENV:PUSH_TOKEN) {\n  choco push app.nupkg --key $ENV:PUSH_TOKEN\n}\n",
+            ),
+            ("keyed.ps1", "choco push app.nupkg --key $env:CHOCO_KEY\n"),
+            ("bare.sh", "npm publish --provenance\n"),
+        ]);
+        let root = dir.path();
+        assert_eq!(found(root, None, "pwsh ./push.ps1"), None);
+        assert!(found(root, None, "pwsh ./keyed.ps1").is_some());
+        assert!(found(root, None, "./bare.sh").is_some());
+        let cmd = shell::commands(
+            "twine upload -u __token__ -p \"${TWINE_PASSWORD}\" --repository-url $URL dist/*",
+        )
+        .into_iter()
+        .next()
+        .unwrap();
+        assert_eq!(credential_variables(&cmd), ["TWINE_PASSWORD"]);
     }
 
     #[test]
@@ -293,7 +618,7 @@ mod tests {
             ),
             (
                 "install/choco/update.ps1",
-                "choco pack\nchoco push app.nupkg --api-key $env:KEY\n",
+                "choco pack\nchoco push app.nupkg --api-key $env:CHOCO_KEY\n",
             ),
             (
                 "package.json",
@@ -338,6 +663,73 @@ mod tests {
             assert_eq!(found(root, None, line), None, "{line}");
         }
         assert_eq!(found(root, Some("web"), "npm run deploy"), None);
+    }
+
+    #[test]
+    fn makefile_targets_and_their_prerequisites_are_read() {
+        let makefile = "VERSION := 1.0\nIMAGE ?= ghcr.io/acme/app\n\n.PHONY: build release push\n\nbuild:\n\tgo build ./...\n\n# push the image\npush: build\n\t@docker push $(IMAGE):$(VERSION)\n\nrelease: test push\n\t-echo done\n\ntest:\n\tgo test ./...\n\nci: ; $(MAKE) release\n\ndocs:\n\tmkdocs build\n";
+        let dir = repo(&[
+            ("Makefile", makefile),
+            ("plugin/Makefile", "publish:\n\tnpm publish\n"),
+        ]);
+        let root = dir.path();
+        for line in [
+            "make release",
+            "make push VERSION=2",
+            "gmake -j4 ci",
+            "make -C plugin publish",
+        ] {
+            let hit = found(root, None, line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(hit.confidence, Confidence::Medium, "{line}");
+        }
+        assert_eq!(
+            found(root, None, "make push").unwrap().registry,
+            Registry::Container
+        );
+        assert!(
+            found(root, None, "make release")
+                .unwrap()
+                .what
+                .contains("`Makefile` target `release`")
+        );
+        for line in [
+            "make build",
+            "make docs",
+            "make",
+            "make -f other.mk release",
+            "make $(TARGET)",
+            "make missing",
+            "make -C nowhere release",
+        ] {
+            assert_eq!(found(root, None, line), None, "{line}");
+        }
+        // Variables set on the command line or in the Makefile are read.
+        let dir2 = repo(&[(
+            "Makefile",
+            "IMG_PUSH ?= true\npush:\n\tko build --push=${IMG_PUSH} .\nimage:\n\t$(MAKE) IMG_PUSH=false push\n",
+        )]);
+        assert!(found(dir2.path(), None, "make push").is_some());
+        assert_eq!(found(dir2.path(), None, "make image"), None);
+        assert_eq!(found(dir2.path(), None, "make IMG_PUSH=false push"), None);
+        // An unknown make variable is a value inside the command, not a
+        // command substitution that would split it.
+        let dir3 = repo(&[(
+            "Makefile",
+            "push:\n\tko build --label rev=$(GIT_REVISION) \\\n\t\t--push=$(PUSH) .\n",
+        )]);
+        assert!(found(dir3.path(), None, "make push").is_some());
+        assert_eq!(found(dir3.path(), None, "make PUSH=false push"), None);
+        // Hostile: targets needing each other in a cycle, thousands of them.
+        let mut cyclic = String::new();
+        for i in 0..5000 {
+            cyclic.push_str(&format!(
+                "t{i}: t{} t{}\n\techo {i}\n",
+                (i + 1) % 5000,
+                (i * 7) % 5000
+            ));
+        }
+        let dir = repo(&[("Makefile", &cyclic)]);
+        assert_eq!(found(dir.path(), None, "make t0"), None);
     }
 
     #[test]
