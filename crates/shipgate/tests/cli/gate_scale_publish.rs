@@ -31,8 +31,8 @@ fn uploads_logged(gate: &Gate, release: i64) -> usize {
 fn three_replicas_publish_each_job_once() {
     let ci = CiIssuer::start();
     let work = tempfile::tempdir().unwrap();
-    let port = crate::publish_util::unused_port();
-    let registry_url = format!("http://127.0.0.1:{port}/");
+    let down = crate::publish_util::DownRegistry::start();
+    let registry_url = format!("http://127.0.0.1:{}/", down.port());
     // The token is only known once the registry runs: a placeholder first,
     // in a file all replicas read (one credential, as a secret store gives).
     let secrets = tempfile::tempdir().unwrap();
@@ -88,7 +88,7 @@ fn three_replicas_publish_each_job_once() {
 
     // Down with all three, up with the registry, then all three at once.
     let dirs: Vec<_> = gates.into_iter().map(Gate::kill).collect();
-    let registry = crate::publish_util::verdaccio_on(work.path(), port);
+    let registry = crate::publish_util::verdaccio_on(work.path(), down.release());
     write_token(secrets.path(), &registry.token, 0o600);
     let gates: Vec<Gate> = dirs.into_iter().map(Gate::start_in).collect();
 

@@ -386,8 +386,8 @@ fn a_wrong_token_or_a_registry_that_is_down_ends_failed_and_the_release_stays_re
 fn a_gate_killed_with_a_pending_job_publishes_it_once_after_restart() {
     let ci = CiIssuer::start();
     let work = tempfile::tempdir().unwrap();
-    let port = crate::publish_util::unused_port();
-    let url = format!("http://127.0.0.1:{port}/");
+    let down = crate::publish_util::DownRegistry::start();
+    let url = format!("http://127.0.0.1:{}/", down.port());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("gate.toml"),
@@ -410,7 +410,7 @@ fn a_gate_killed_with_a_pending_job_publishes_it_once_after_restart() {
     crate::publish_util::wait_for_first_failed_attempt(&gate, "1");
     let dir = gate.kill();
 
-    let registry = crate::publish_util::verdaccio_on(work.path(), port);
+    let registry = crate::publish_util::verdaccio_on(work.path(), down.release());
     write_token(dir.path(), &registry.token, 0o600);
     let gate = Gate::start_in(dir);
     let view = wait_for_targets(&gate, "1");

@@ -42,6 +42,64 @@ pub fn unused_port() -> u16 {
     free_port()
 }
 
+/// A registry that is down, on a port kept for it: every connection is
+/// accepted and closed at once (a transport error, so publish attempts fail
+/// and are retried). Holding the port matters: a port merely left free can
+/// be handed to a gate replica started meanwhile, whose 404 then reads as
+/// the registry refusing the upload for good.
+pub struct DownRegistry {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DownRegistry {
+    pub fn start() -> DownRegistry {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                drop(stream);
+            }
+        });
+        DownRegistry {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Frees the port (for the real registry to start on it) and returns it.
+    pub fn release(mut self) -> u16 {
+        self.shut();
+        self.port
+    }
+
+    fn shut(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for DownRegistry {
+    fn drop(&mut self) {
+        self.shut();
+    }
+}
+
 /// [`verdaccio`] on a given port.
 pub fn verdaccio_on(work: &Path, port: u16) -> Verdaccio {
     let bin = std::env::var_os("SHIPGATE_VERDACCIO").map(PathBuf::from).unwrap_or_else(|| {
