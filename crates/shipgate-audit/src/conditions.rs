@@ -152,11 +152,7 @@ fn matrix_rules_out(job: &Job<'_>, condition: &str) -> bool {
         .get("include")
         .and_then(Node::as_seq)
         .unwrap_or_default();
-    let text = condition.trim();
-    let inner = text
-        .strip_prefix("${{")
-        .and_then(|t| t.strip_suffix("}}"))
-        .unwrap_or(text);
+    let inner = crate::expr::condition_text(condition);
     let mut keys: Vec<(String, Vec<String>)> = Vec::new();
     for path in crate::expr::context_paths(inner) {
         let Some(name) = path.strip_prefix("matrix.") else {
@@ -241,12 +237,7 @@ pub fn possible(condition: &str, events: &[&str]) -> bool {
 
 /// Whether `condition` may be true on a run of `event`.
 fn holds(condition: &str, event: &Event<'_>) -> bool {
-    let text = condition.trim();
-    let text = text
-        .strip_prefix("${{")
-        .and_then(|t| t.strip_suffix("}}"))
-        .unwrap_or(text);
-    may_be_true(text.trim(), event, 0)
+    may_be_true(crate::expr::condition_text(condition), event, 0)
 }
 
 /// Deepest nesting of parentheses read; deeper conditions may be true.
@@ -320,10 +311,7 @@ fn split_top<'t>(text: &'t str, op: &str) -> Vec<&'t str> {
 /// be on a branch, or the event's own name. Anything else: not certain.
 fn term_surely_true(term: &str, event: &Event<'_>) -> bool {
     let term = term.trim();
-    let term = term
-        .strip_prefix('(')
-        .and_then(|t| t.strip_suffix(')'))
-        .unwrap_or(term);
+    let term = wrapped(term).unwrap_or(term);
     if term.contains("&&") || term.contains("||") || term.contains('!') {
         return false;
     }
@@ -343,6 +331,13 @@ fn term_surely_true(term: &str, event: &Event<'_>) -> bool {
             .strip_prefix("github.event_name==")
             .is_some_and(|name| name.eq_ignore_ascii_case(event.name)),
     }
+}
+
+/// Whether the compared side of a term (quotes and spaces removed) is more
+/// than one value: a comparison chain (`'release' == success()`), a call,
+/// an index or an ordering.
+pub(crate) fn not_a_literal(value: &str) -> bool {
+    value.contains(['=', '(', ')', '<', '>', '['])
 }
 
 /// Whether a compared value (quotes removed) is a context, not a literal.
@@ -409,7 +404,7 @@ fn term_may_be_true(term: &str, event: &Event<'_>) -> bool {
         };
         // A chain (`github.event_name == 'release' == success()`) or a
         // value that is not a literal: not read, so it may be true.
-        if value.contains(['=', '(', ')', '<', '>', '[']) || names_a_context(value) {
+        if not_a_literal(value) || names_a_context(value) {
             return true;
         }
         // `event_name` values are compared case-insensitively by GitHub.

@@ -33,6 +33,16 @@ pub fn expressions(text: &str) -> Vec<Expression<'_>> {
     out
 }
 
+/// An `if:` condition's expression text: without the `${{ }}` around it
+/// when it is written with one (GitHub accepts both forms), trimmed.
+pub fn condition_text(condition: &str) -> &str {
+    let text = condition.trim();
+    text.strip_prefix("${{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .unwrap_or(text)
+        .trim()
+}
+
 /// The string literals an expression can evaluate to (`'release --clean'`
 /// in `github.event_name == 'push' && 'release --clean' || 'build'`): its
 /// literals, without those compared with `==` or `!=` (`'push'`). `''`

@@ -27,9 +27,10 @@ pub type Lookup<'l> = &'l dyn Fn(&[String]) -> Option<String>;
 
 /// Whether a condition (`if:`, with or without `${{ }}`) is certainly false.
 pub fn condition_is_false(condition: &str, lookup: Lookup<'_>) -> bool {
+    // `${{ a }} && ${{ b }}` is text with two expressions, not one.
     let text = condition.trim();
-    let inner = match text.strip_prefix("${{").and_then(|t| t.strip_suffix("}}")) {
-        Some(inner) if !inner.contains("${{") => inner,
+    let inner = match crate::expr::condition_text(text) {
+        inner if !inner.contains("${{") => inner,
         _ => text,
     };
     matches!(evaluate(inner, lookup), Val::Known(v) if !v.truthy())

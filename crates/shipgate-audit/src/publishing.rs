@@ -338,9 +338,8 @@ fn find_publish_steps(wf: &Workflow<'_>, job: &Job<'_>) -> Vec<PublishStep> {
                         })
                         .clone()
                 },
-                workflow_env: wf.env,
             };
-            run_publish_steps(job, step, run, &cx, &mut out);
+            run_publish_steps(wf, job, step, run, &cx, &mut out);
         }
     }
     out
@@ -355,9 +354,6 @@ pub(crate) struct RunContext<'c> {
     /// The npm registry configured for the step (env, an earlier `npm
     /// config set registry`, `.npmrc`, `setup-node`'s `registry-url`).
     pub npm_registry: &'c dyn Fn() -> Option<String>,
-    /// The workflow's `env:` (what a script the step starts can read, with
-    /// the job's and the step's).
-    pub workflow_env: Option<&'c Node>,
 }
 
 /// Nothing known outside the command (inside a local action).
@@ -365,13 +361,13 @@ pub(crate) const BARE: RunContext<'static> = RunContext {
     ko_repo: None,
     drafts_only: &|| false,
     npm_registry: &|| None,
-    workflow_env: None,
 };
 
 /// The publish commands of one `run:` script. A command chosen by the
 /// job's matrix (`npx ${{ matrix.cmd }} publish` with `cmd: [vsce, ovsx]`)
 /// is read with each value the matrix gives it.
 fn run_publish_steps(
+    wf: &Workflow<'_>,
     job: &Job<'_>,
     step: &Step<'_>,
     run: &str,
@@ -405,14 +401,7 @@ fn run_publish_steps(
             continue;
         }
         // A script of the repository the command starts (when on disk).
-        let is_set = |name: &str| {
-            [step.env, job.node.get("env"), cx.workflow_env]
-                .into_iter()
-                .flatten()
-                .filter_map(Node::as_map)
-                .flatten()
-                .any(|e| e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
-        };
+        let is_set = |name: &str| registries::env_is_set(wf, job, step, name);
         if let Some(script) = repository.as_deref().and_then(|root| {
             crate::repo_scripts::publishes(root, step.working_directory, cmd, &is_set)
         }) {

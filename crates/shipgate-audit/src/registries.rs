@@ -178,10 +178,7 @@ pub fn login_here(step: &Step<'_>) -> Option<String> {
     if !run.contains("login") && !run.contains("configure-docker") {
         return None;
     }
-    shell::commands(run)
-        .into_iter()
-        .find(login_command)
-        .map(|cmd| format!("`{}` logs in to a registry", cmd.raw.trim()))
+    login_command_text(run).map(|raw| format!("`{}` logs in to a registry", raw.trim()))
 }
 
 /// The text of the first registry-login command of a script, to point at.
@@ -233,11 +230,27 @@ pub fn env_value<'a>(
     step: &Step<'a>,
     name: &str,
 ) -> Option<&'a str> {
-    [step.env, job.node.get("env"), wf.env]
+    env_scopes(wf, job, step)
         .into_iter()
         .flatten()
         .find_map(|env: &'a Node| env.get(name))
         .and_then(Node::as_str)
+}
+
+/// Whether `env:` of the step, its job or the workflow sets `name` (to
+/// anything, a secret included), matched in any case.
+pub fn env_is_set(wf: &Workflow<'_>, job: &Job<'_>, step: &Step<'_>, name: &str) -> bool {
+    env_scopes(wf, job, step)
+        .into_iter()
+        .flatten()
+        .filter_map(Node::as_map)
+        .flatten()
+        .any(|e| e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
+}
+
+/// The `env:` blocks a step sees, innermost first.
+fn env_scopes<'a>(wf: &Workflow<'a>, job: &Job<'a>, step: &Step<'a>) -> [Option<&'a Node>; 3] {
+    [step.env, job.node.get("env"), wf.env]
 }
 
 /// The images or registries a container publish command writes to, as far

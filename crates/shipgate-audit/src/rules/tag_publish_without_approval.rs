@@ -147,11 +147,7 @@ fn jobs_off_tags<'a>(wf: &Workflow<'a>) -> HashSet<&'a str> {
 }
 
 fn never_on_tags(condition: &str) -> bool {
-    let text = condition.trim();
-    let text = text
-        .strip_prefix("${{")
-        .and_then(|t| t.strip_suffix("}}"))
-        .unwrap_or(text);
+    let text = crate::expr::condition_text(condition);
     // A negation anywhere (other than `!=`) could turn any term around.
     if text.contains("||") || text.replace("!=", "").contains('!') {
         return false;
@@ -177,7 +173,7 @@ fn never_on_tags(condition: &str) -> bool {
         };
         // A chain (`github.event_name == 'release' == success()`) or a
         // value that is not a literal is not read.
-        if value.contains(['=', '(', ')', '<', '>', '[']) {
+        if crate::conditions::not_a_literal(value) {
             return false;
         }
         match context {
