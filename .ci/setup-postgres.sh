@@ -17,10 +17,11 @@ pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
 as_root runuser -u postgres -- "$SHIPGATE_TEST_PG_BIN/initdb" -D "$pg_root/data" \
     --auth=trust --username=postgres --encoding=UTF8 >/dev/null
 # Durable as in production (fsync, synchronous_commit), room for three
-# replicas' pools and the tests running in parallel.
+# replicas' pools and the tests running in parallel; WAL kept small (the
+# default keeps up to 1 GB of it on disk, for nothing in a test cluster).
 as_root runuser -u postgres -- "$SHIPGATE_TEST_PG_BIN/pg_ctl" -D "$pg_root/data" -w \
     -l "$pg_root/server.log" \
-    -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$pg_root -c fsync=on -c synchronous_commit=on -c max_connections=400" \
+    -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$pg_root -c fsync=on -c synchronous_commit=on -c max_connections=400 -c max_wal_size=256MB -c min_wal_size=64MB" \
     start >/dev/null
 export SHIPGATE_TEST_PG_BIN
 export SHIPGATE_TEST_PG_DATA="$pg_root/data"
