@@ -23,6 +23,7 @@ as_root runuser -u postgres -- "$SHIPGATE_TEST_PG_BIN/pg_ctl" -D "$pg_root/data"
     -l "$pg_root/server.log" \
     -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$pg_root -c fsync=on -c synchronous_commit=on -c max_connections=400 -c max_wal_size=256MB -c min_wal_size=64MB" \
     start >/dev/null
+cleanup_steps+=("as_root runuser -u postgres -- '$SHIPGATE_TEST_PG_BIN/pg_ctl' -D '$pg_root/data' -m fast stop >/dev/null 2>&1; as_root rm -rf '$pg_root'")
 export SHIPGATE_TEST_PG_BIN
 export SHIPGATE_TEST_PG_DATA="$pg_root/data"
 export SHIPGATE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pg_port/postgres"
