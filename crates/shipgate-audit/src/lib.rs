@@ -19,6 +19,7 @@ pub mod finding;
 pub mod fix;
 pub mod goreleaser_config;
 pub mod local_actions;
+pub mod makefile;
 pub(crate) mod memo;
 pub mod model;
 pub mod publishing;
