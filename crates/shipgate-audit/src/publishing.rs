@@ -611,7 +611,7 @@ fn creates_only_draft_releases(wf: &Workflow<'_>) -> bool {
                 continue;
             }
             match cmd.positional(1) {
-                Some("create") if cmd.has_flag("--draft") => drafts += 1,
+                Some("create") if shell::drafts(&cmd) => drafts += 1,
                 Some("create") => return false,
                 Some("edit") if shell::undrafts(&cmd) => return false,
                 _ => {}

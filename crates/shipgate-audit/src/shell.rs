@@ -1172,9 +1172,7 @@ fn direct_publish(cmd: &Command<'_>) -> Option<Registry> {
         }
         // A draft release is visible only to the repository's writers until
         // someone publishes it (often a later, environment-gated job).
-        "gh" if sub == "release"
-            && (second == "upload" || second == "create" && !cmd.has_flag("--draft")) =>
-        {
+        "gh" if sub == "release" && (second == "upload" || second == "create" && !drafts(cmd)) => {
             Registry::Other
         }
         // Publishing a drafted release makes it (and its assets) public.
@@ -1355,6 +1353,20 @@ pub fn is_nuget_org(url: &str) -> bool {
         .unwrap_or(&t);
     let host = rest.split(['/', ':']).next().unwrap_or("");
     host == "nuget.org" || host.ends_with(".nuget.org")
+}
+
+/// `gh release create --draft` (or its short form `-d`, also among grouped
+/// short flags such as `-dp`): the release is a draft.
+pub fn drafts(cmd: &Command<'_>) -> bool {
+    cmd.has_flag("--draft")
+        || cmd.words.iter().skip(1).any(|w| {
+            w.strip_prefix('-').is_some_and(|group| {
+                !group.starts_with('-')
+                    && !group.is_empty()
+                    && group.chars().all(|c| c.is_ascii_alphabetic())
+                    && group.contains('d')
+            })
+        })
 }
 
 /// `gh release edit --draft=false`: the draft becomes a published release.
@@ -2172,8 +2184,21 @@ mod tests {
             "npm --workspace publish test",
             "npx prettier --check .",
             "gh release create v1.0.0 --draft dist/*",
+            "gh release create v1.0.0 -d -F notes.md dist/*",
+            "gh release create v1.0.0 -pd dist/*",
         ] {
             assert_eq!(publish_command(&first(script)), None, "{script}");
+        }
+        for script in [
+            "gh release create v1.0.0 -t -dev-build dist/*",
+            "gh release create v1.0.0 -p -n 'd' dist/*",
+            "gh release create v1.0.0 --draft=false dist/*",
+        ] {
+            assert_eq!(
+                publish_command(&first(script)),
+                Some(Registry::Other),
+                "{script}"
+            );
         }
         // An explicit `--dry-run=false` is a real publish.
         assert_eq!(
