@@ -18,6 +18,7 @@ pub mod expr_eval;
 pub mod finding;
 pub mod fix;
 pub mod goreleaser_config;
+pub mod justfile;
 pub mod local_actions;
 pub mod makefile;
 pub(crate) mod memo;
@@ -32,6 +33,7 @@ pub mod rules;
 pub mod shell;
 pub mod source;
 pub mod suppress;
+pub mod taskfile;
 pub mod yaml;
 
 pub use config::Config;

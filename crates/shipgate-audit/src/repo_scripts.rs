@@ -2,11 +2,13 @@
 //! repository is on disk: a script by path (`./scripts/release.sh`, `bash
 //! .github/publish.sh`, `pwsh -File build/push.ps1`), the package
 //! scripts `npm run NAME` (also pnpm, yarn and bun) finds in package.json,
-//! with its `pre`/`post` scripts, and the recipe of `make TARGET` (with its
-//! prerequisites') in the Makefile. Their commands are read like the step's
-//! own (through the same shell reader), so a `choco push` inside
-//! `update.ps1` or a `changeset publish` behind `pnpm release` is publishing
-//! at the step that starts it.
+//! with its `pre`/`post` scripts, the recipe of `make TARGET` (with its
+//! prerequisites') in the Makefile ([`crate::makefile`]), the recipes
+//! `just RECIPE` runs from the justfile ([`crate::justfile`]) and the tasks
+//! `task NAME` runs from the Taskfile ([`crate::taskfile`]). Their commands
+//! are read like the step's own (through the same shell reader), so a `choco
+//! push` inside `update.ps1` or a `changeset publish` behind `pnpm release`
+//! is publishing at the step that starts it.
 //!
 //! Hostile input is bounded: files are read only inside the repository (see
 //! [`crate::repo_files`]) and up to [`MAX_SCRIPT_BYTES`], scripts starting
@@ -48,6 +50,12 @@ enum Started {
         target: String,
         vars: Vec<(String, String)>,
     },
+    /// Recipes of the justfile found from a directory upwards (`just
+    /// [VAR=x] RECIPE ARGS...`, `just DIR/RECIPE`).
+    Just(crate::justfile::Invocation),
+    /// Tasks of the Taskfile found from a directory upwards (`task [-d DIR]
+    /// NAME... [VAR=x]`).
+    Task(crate::taskfile::Invocation),
 }
 
 /// Pnpm and yarn commands that are not package scripts (`pnpm NAME` runs
@@ -135,6 +143,8 @@ fn started(cmd: &Command<'_>) -> Option<Started> {
             }
         }
         "make" | "gmake" => make_target(cmd),
+        "just" => crate::justfile::invocation(&cmd.words).map(Started::Just),
+        "task" | "go-task" => crate::taskfile::invocation(&cmd.words).map(Started::Task),
         "bash" | "sh" | "zsh" | "dash" | "source" | "." => {
             // `bash -c '...'` runs text, not a file.
             if cmd.has_flag("-c") {
@@ -340,6 +350,40 @@ fn find(
             }
             (format!("{} target `{target}`", display(&rel)), recipes)
         }
+        Started::Just(invocation) => {
+            let (rel, text) = find_upwards(
+                root,
+                &base.join(&invocation.dir),
+                crate::justfile::FILE_NAMES,
+            )?;
+            // Recipes run in the justfile's directory.
+            inner_base = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+            let texts = crate::justfile::commands(&text, &invocation.words, &invocation.vars);
+            if texts.is_empty() {
+                return None;
+            }
+            let recipe = invocation.words.first().map_or("", String::as_str);
+            (format!("{} recipe `{recipe}`", display(&rel)), texts)
+        }
+        Started::Task(invocation) => {
+            let (rel, text) = find_upwards(
+                root,
+                &base.join(&invocation.dir),
+                crate::taskfile::FILE_NAMES,
+            )?;
+            // Tasks run in the Taskfile's directory.
+            inner_base = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+            let texts: Vec<String> = invocation
+                .tasks
+                .iter()
+                .flat_map(|task| crate::taskfile::commands(&text, task, &invocation.vars))
+                .collect();
+            if texts.is_empty() {
+                return None;
+            }
+            let tasks = invocation.tasks.join(" ");
+            (format!("{} task `{tasks}`", display(&rel)), texts)
+        }
         Started::Package(name) => {
             let rel = base.join("package.json");
             let json = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
@@ -370,6 +414,18 @@ fn find(
         }
     }
     None
+}
+
+/// The first file named one of `names` in `dir` or a directory above it
+/// inside the repository (just and task look upwards for their file).
+fn find_upwards(root: &Path, dir: &Path, names: &[&str]) -> Option<(PathBuf, String)> {
+    dir.ancestors().find_map(|d| {
+        names.iter().find_map(|name| {
+            let rel = d.join(name);
+            let text = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
+            Some((rel, text))
+        })
+    })
 }
 
 fn display(rel: &Path) -> String {
@@ -557,6 +613,80 @@ mod tests {
         }
         let dir = repo(&[("Makefile", &cyclic)]);
         assert_eq!(found(dir.path(), None, "make t0"), None);
+    }
+
+    #[test]
+    fn justfile_recipes_are_read_from_the_directory_upwards() {
+        let justfile = "version := '1.0'\n\nbuild:\n    cargo build\n\nrelease: build (publish 'crates')\n    git push --tags\n\npublish what:\n    #!/usr/bin/env bash\n    set -eu\n    cargo publish -p {{what}} --token \"$CARGO_TOKEN\"\n\ndry-run:\n    cargo publish --dry-run\n";
+        let dir = repo(&[
+            ("justfile", justfile),
+            ("crates/cli/src/main.rs", ""),
+            ("site/Justfile", "deploy:\n    npm publish\n"),
+        ]);
+        let root = dir.path();
+        let is_set = |name: &str| name == "CARGO_TOKEN";
+        let found = |dir: Option<&str>, line: &str| {
+            let cmd = shell::commands(line).into_iter().next().unwrap();
+            publishes(root, dir, &cmd, &is_set)
+        };
+        for (dir, line) in [
+            (None, "just release"),
+            (None, "just publish cli"),
+            (Some("crates/cli"), "just release"),
+            (None, "just site/deploy"),
+            (Some("site"), "just deploy"),
+        ] {
+            let hit = found(dir, line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(hit.confidence, Confidence::Medium, "{line}");
+        }
+        assert_eq!(
+            found(None, "just release").unwrap().what,
+            "`cargo publish -p crates --token \"$CARGO_TOKEN\"` (in `justfile` recipe `release`)"
+        );
+        for line in [
+            "just build",
+            "just dry-run",
+            "just --list",
+            "just -n release",
+            "just missing",
+            "just deploy",
+        ] {
+            assert_eq!(found(None, line), None, "{line}");
+        }
+        // Without the token the step sets, the recipe cannot publish.
+        let cmd = shell::commands("just release").into_iter().next().unwrap();
+        assert_eq!(publishes(root, None, &cmd, &|_| false), None);
+    }
+
+    #[test]
+    fn taskfile_tasks_are_read_with_their_variables() {
+        let taskfile = "version: '3'\nvars:\n  IMAGE: ghcr.io/acme/app\n  PUSH: 'true'\ntasks:\n  build:\n    cmds:\n      - go build ./...\n  image:\n    deps: [build]\n    cmds:\n      - ko build --push={{.PUSH}} --image {{.IMAGE}} .\n  release:\n    aliases: [rel]\n    cmds:\n      - task: image\n      - task: npm\n        vars: { TAG: latest }\n  npm:\n    dir: web\n    cmds:\n      - npm publish --tag {{.TAG}}\n    status:\n      - npm publish --dry-run\n";
+        let dir = repo(&[("Taskfile.yml", taskfile), ("web/package.json", "{}")]);
+        let root = dir.path();
+        for (dir, line) in [
+            (None, "task release"),
+            (None, "task rel"),
+            (None, "task image"),
+            (Some("web"), "task npm"),
+            (None, "task -d . build npm"),
+        ] {
+            let hit = found(root, dir, line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(hit.confidence, Confidence::Medium, "{line}");
+        }
+        assert_eq!(
+            found(root, None, "task image").unwrap().what,
+            "`ko build --push=true --image ghcr.io/acme/app .` (in `Taskfile.yml` task `image`)"
+        );
+        for line in [
+            "task build",
+            "task image PUSH=false",
+            "task --dry release",
+            "task --list",
+            "task -t other.yml release",
+            "task missing",
+        ] {
+            assert_eq!(found(root, None, line), None, "{line}");
+        }
     }
 
     #[test]
