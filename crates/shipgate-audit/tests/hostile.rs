@@ -20,6 +20,55 @@ fn invalid(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Pieces of justfiles and Taskfiles for the random-text test.
+const SCRIPT_FRAGMENTS: &[&str] = &[
+    "release",
+    "build",
+    ":",
+    ":=",
+    " ",
+    "\n",
+    "    ",
+    "\t",
+    "{{",
+    "}}",
+    "{{{{",
+    "(",
+    ")",
+    "'",
+    "\"",
+    "'''",
+    "=",
+    "@",
+    "-",
+    "+",
+    "*",
+    "$",
+    "#!/usr/bin/env bash\n",
+    "[script]\n",
+    "[private]\n",
+    "&&",
+    "alias r := release\n",
+    "version",
+    "tasks:\n",
+    "  release:\n",
+    "    cmds:\n",
+    "      - ",
+    "task: ",
+    "deps: [",
+    "]",
+    "{{.X}}",
+    "vars:\n",
+    "npm publish",
+    "\\",
+    "é",
+    "\u{feff}",
+    "#",
+    ",",
+    "- task: release\n",
+    "aliases: [release]\n",
+];
+
 fn fixture_texts() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seeds");
     let mut out: Vec<Vec<u8>> = std::fs::read_dir(dir)
@@ -42,6 +91,26 @@ proptest! {
     #[test]
     fn random_yaml_like_text_never_panics(text in "[ -~\n\t:\\-\\[\\]{}&*!|>'\"#%@`éü]{0,400}") {
         let _ = audit(text.as_bytes());
+    }
+
+    #[test]
+    fn random_justfiles_and_taskfiles_never_panic(
+        fragments in proptest::collection::vec(0usize..SCRIPT_FRAGMENTS.len(), 0..200),
+        args in proptest::collection::vec("[a-z{}()'\"=.$-]{0,6}", 0..4),
+    ) {
+        // Text made of the pieces the two readers look for, in any order:
+        // headers, indentation, quotes, parentheses, interpolations.
+        let text: String = fragments.iter().map(|&i| SCRIPT_FRAGMENTS[i]).collect();
+        let mut words = vec!["release".to_owned()];
+        words.extend(args);
+        let recipes = shipgate_audit::justfile::commands(&text, &words, &[]);
+        prop_assert!(recipes.len() <= 16);
+        let _ = shipgate_audit::taskfile::commands(&text, "release", &[]);
+        let mut command = vec!["just".to_owned()];
+        command.extend(words.iter().cloned());
+        let _ = shipgate_audit::justfile::invocation(&command);
+        command[0] = "task".to_owned();
+        let _ = shipgate_audit::taskfile::invocation(&command);
     }
 
     #[test]
