@@ -345,9 +345,6 @@ fn find(
                 Some((rel, text))
             })?;
             let recipes = crate::makefile::recipes(&text, target, vars);
-            if recipes.is_empty() {
-                return None;
-            }
             (format!("{} target `{target}`", display(&rel)), recipes)
         }
         Started::Just(invocation) => {
@@ -359,9 +356,6 @@ fn find(
             // Recipes run in the justfile's directory.
             inner_base = rel.parent().map(Path::to_path_buf).unwrap_or_default();
             let texts = crate::justfile::commands(&text, &invocation.words, &invocation.vars);
-            if texts.is_empty() {
-                return None;
-            }
             let recipe = invocation.words.first().map_or("", String::as_str);
             (format!("{} recipe `{recipe}`", display(&rel)), texts)
         }
@@ -378,9 +372,6 @@ fn find(
                 .iter()
                 .flat_map(|task| crate::taskfile::commands(&text, task, &invocation.vars))
                 .collect();
-            if texts.is_empty() {
-                return None;
-            }
             let tasks = invocation.tasks.join(" ");
             (format!("{} task `{tasks}`", display(&rel)), texts)
         }
@@ -388,9 +379,6 @@ fn find(
             let rel = base.join("package.json");
             let json = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
             let scripts = package_scripts(&json, name);
-            if scripts.is_empty() {
-                return None;
-            }
             (format!("{} script `{name}`", display(&rel)), scripts)
         }
     };
