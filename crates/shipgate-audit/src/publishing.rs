@@ -394,7 +394,16 @@ fn run_publish_steps(
         confidence: confidence(cmd),
     };
     let repository = crate::memo::repository();
+    // Where the step's commands run, as far as `cd` can be followed.
+    let mut directory = step
+        .working_directory
+        .map(crate::repo_scripts::step_directory)
+        .unwrap_or_default();
     for (i, cmd) in commands.iter().enumerate() {
+        if let Some(next) = crate::repo_scripts::directory_after(&directory, cmd) {
+            directory = next;
+            continue;
+        }
         if let Some(registry) = run_publishes(cmd, cx) {
             found[i] = true;
             hits.push((i, at(i, format!("`{}`", cmd.raw), registry, cmd)));
@@ -403,7 +412,7 @@ fn run_publish_steps(
         // A script of the repository the command starts (when on disk).
         let is_set = |name: &str| registries::env_is_set(wf, job, step, name);
         if let Some(script) = repository.as_deref().and_then(|root| {
-            crate::repo_scripts::publishes(root, step.working_directory, cmd, &is_set)
+            crate::repo_scripts::publishes(root, Some(directory.as_str()), cmd, &is_set)
         }) {
             found[i] = true;
             let mut hit = at(

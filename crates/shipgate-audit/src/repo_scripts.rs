@@ -264,6 +264,74 @@ pub fn publishes(
     find(root, &base, cmd, 0, &mut Vec::new(), is_set)
 }
 
+/// The directory a step's later commands run in after `cmd`, when `cmd` is
+/// `cd DIR` or `pushd DIR` to a directory known when reading: relative to
+/// `current` (the step's `working-directory`, or the directory of an
+/// earlier `cd`), or under the workspace (`$GITHUB_WORKSPACE/x`, `${{
+/// github.workspace }}/x`). `None` when `cmd` is no such change or goes
+/// where the reader cannot follow (`cd $DIR`, `cd -`, `cd /tmp`, above the
+/// repository): the caller keeps the directory it had, as before the `cd`.
+/// A `cd` inside `( ... )` is read as if it lasted: the shell reader keeps
+/// no subshells, and a wrong directory only finds no script.
+pub fn directory_after(current: &str, cmd: &Command<'_>) -> Option<String> {
+    if !matches!(cmd.program(), "cd" | "pushd") {
+        return None;
+    }
+    let target = cmd.positional(0)?;
+    let (start, rest) = match workspace_relative(target) {
+        Some(rest) => ("", rest.trim_start_matches('/')),
+        None => (current, target),
+    };
+    if rest.starts_with(['/', '~']) || rest.contains(['$', '`', '*', '?']) {
+        return None;
+    }
+    repository_relative(&format!("{start}/{rest}"))
+}
+
+/// A step's `working-directory` as a path inside the repository (`./web`,
+/// `${{ github.workspace }}/web`, `web/../site`); as written when it is not
+/// one (an absolute path finds no script).
+pub fn step_directory(working_directory: &str) -> String {
+    let dir = working_directory.trim();
+    let dir = workspace_relative(dir).map_or(dir, |rest| rest.trim_start_matches('/'));
+    if dir.starts_with(['/', '~']) || dir.contains(['$', '`']) {
+        return dir.to_owned();
+    }
+    repository_relative(dir).unwrap_or_else(|| dir.to_owned())
+}
+
+/// `dir` as a path inside the repository without `.` and `..` (`a/./b/..`
+/// is `a`); `None` when it leaves the repository.
+fn repository_relative(dir: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in dir.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The part after the workspace in `$GITHUB_WORKSPACE/x`, `${GITHUB_WORKSPACE}`,
+/// `${{ github.workspace }}/x`.
+fn workspace_relative(path: &str) -> Option<&str> {
+    [
+        "${{ github.workspace }}",
+        "${{github.workspace}}",
+        "${GITHUB_WORKSPACE}",
+        "$GITHUB_WORKSPACE",
+    ]
+    .iter()
+    .find_map(|prefix| {
+        let rest = path.strip_prefix(prefix)?;
+        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+    })
+}
+
 /// Words that name a credential in a variable's name.
 const CREDENTIAL_NAME_PARTS: &[&str] = &[
     "TOKEN",
@@ -674,6 +742,61 @@ mod tests {
             "task missing",
         ] {
             assert_eq!(found(root, None, line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_cd_before_the_command_moves_where_scripts_are_found() {
+        let dir = repo(&[
+            ("images/Makefile", "push:\n\tdocker push $(REGISTRY)/app\n"),
+            ("Makefile", "push:\n\techo nothing to push\n"),
+        ]);
+        let root = dir.path();
+        let hits = |script: &str, working_directory: Option<&str>| {
+            let mut at = working_directory.unwrap_or("").to_owned();
+            shell::commands(script)
+                .iter()
+                .filter_map(|cmd| {
+                    if let Some(next) = directory_after(&at, cmd) {
+                        at = next;
+                        return None;
+                    }
+                    found(root, Some(at.as_str()), cmd.raw)
+                })
+                .count()
+        };
+        for script in [
+            "cd images/ && make REGISTRY=ghcr.io/acme push",
+            "cd images\nmake push",
+            "cd ./docs/../images && make push",
+            "cd $GITHUB_WORKSPACE/images && make push",
+            "cd \"${{ github.workspace }}/images\" && make push",
+            "pushd images && make push && popd",
+        ] {
+            assert_eq!(hits(script, None), 1, "{script}");
+        }
+        assert_eq!(hits("cd .. && make push", Some("images")), 0);
+        for working_directory in [
+            "./images",
+            "${{ github.workspace }}/images",
+            "site/../images/",
+        ] {
+            let at = step_directory(working_directory);
+            assert!(
+                found(root, Some(&at), "make push").is_some(),
+                "{working_directory}"
+            );
+        }
+        assert_eq!(step_directory("/opt/x"), "/opt/x");
+        assert_eq!(hits("cd images && cd .. && make push", None), 0);
+        // Where the reader cannot follow, the directory stays as it was.
+        for script in [
+            "cd $DIR && make push",
+            "cd /tmp && make push",
+            "cd - && make push",
+            "cd ../.. && make push",
+        ] {
+            assert_eq!(hits(script, Some("images")), 1, "{script}");
         }
     }
 
