@@ -41,8 +41,9 @@ pub struct ScriptPublish {
 enum Started {
     /// A file of the repository, relative to the step's directory.
     File(String),
-    /// `scripts.NAME` of package.json in the step's directory.
-    Package(String),
+    /// `scripts.NAME` of the package.json in a directory (the step's, or the
+    /// one `--prefix`, `-w`, `-C`, `--dir` or `--cwd` names).
+    Package { dir: String, name: String },
     /// A target of the Makefile in a directory (`make -C DIR VAR=x
     /// TARGET`), with the variables set on the command line.
     Make {
@@ -113,18 +114,70 @@ const PACKAGE_MANAGER_COMMANDS: &[&str] = &[
     "x",
 ];
 
+/// The options of a package manager that name the directory of the package
+/// whose scripts it runs (`npm --prefix web run x`, `npm run x -w
+/// packages/cli`, `pnpm -C web x`, `yarn --cwd web x`).
+fn package_dir_options(program: &str) -> &'static [&'static str] {
+    match program {
+        "npm" => &["--prefix", "-w", "--workspace"],
+        "pnpm" => &["-C", "--dir"],
+        "yarn" | "bun" => &["--cwd"],
+        _ => &[],
+    }
+}
+
+/// The directory [`package_dir_options`] name (`--opt DIR`, `--opt=DIR`),
+/// `""` when none does; `None` when it is not known before the step runs
+/// (`-w $WORKSPACE`).
+fn package_dir(cmd: &Command<'_>, options: &[&str]) -> Option<String> {
+    let mut dir = "";
+    let mut words = cmd.words.iter().skip(1);
+    while let Some(word) = words.next() {
+        let value = if options.contains(&word.as_str()) {
+            match words.next() {
+                Some(value) => value.as_str(),
+                None => break,
+            }
+        } else if let Some(value) = options
+            .iter()
+            .find_map(|option| word.strip_prefix(option)?.strip_prefix('='))
+        {
+            value
+        } else {
+            continue;
+        };
+        if value.contains(['$', '`']) {
+            return None;
+        }
+        dir = value;
+    }
+    Some(dir.to_owned())
+}
+
 /// The script `cmd` starts, if it names one.
 fn started(cmd: &Command<'_>) -> Option<Started> {
     let program = cmd.program();
-    let sub = cmd.positional(0);
+    let dir_options = package_dir_options(program);
+    let positional = |n| cmd.positional_after_options(n, dir_options);
+    let package = |name: &str| {
+        Some(Started::Package {
+            dir: package_dir(cmd, dir_options)?,
+            name: name.to_owned(),
+        })
+    };
+    let sub = positional(0);
     match program {
-        "npm" => match sub? {
-            "run" | "run-script" | "rum" | "urn" => {
-                Some(Started::Package(cmd.positional(1)?.into()))
+        "npm" => {
+            // `--workspaces`: the script of every workspace.
+            if cmd.has_flag("--workspaces") || cmd.has_flag("-ws") {
+                return None;
             }
-            "test" | "t" | "start" | "stop" | "restart" => Some(Started::Package(sub?.into())),
-            _ => None,
-        },
+            match sub? {
+                "run" | "run-script" | "rum" | "urn" => package(positional(1)?),
+                "test" | "t" | "start" | "stop" | "restart" => package(sub?),
+                _ => None,
+            }
+        }
         "pnpm" | "yarn" | "bun" => {
             // `pnpm -r run x` / `--filter`: scripts of other packages.
             if cmd
@@ -135,9 +188,9 @@ fn started(cmd: &Command<'_>) -> Option<Started> {
                 return None;
             }
             match sub? {
-                "run" => Some(Started::Package(cmd.positional(1)?.into())),
+                "run" => package(positional(1)?),
                 name if program != "bun" && !PACKAGE_MANAGER_COMMANDS.contains(&name) => {
-                    Some(Started::Package(name.into()))
+                    package(name)
                 }
                 _ => None,
             }
@@ -443,8 +496,10 @@ fn find(
             let tasks = invocation.tasks.join(" ");
             (format!("{} task `{tasks}`", display(&rel)), texts)
         }
-        Started::Package(name) => {
-            let rel = base.join("package.json");
+        Started::Package { dir, name } => {
+            // Package scripts run in the package's directory.
+            inner_base = base.join(dir);
+            let rel = inner_base.join("package.json");
             let json = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
             let scripts = package_scripts(&json, name);
             (format!("{} script `{name}`", display(&rel)), scripts)
@@ -583,6 +638,27 @@ mod tests {
             assert_eq!(hit.confidence, Confidence::Medium);
         }
         assert!(found(root, Some("web"), "npm run pub").is_some());
+        // The package's directory given on the command line.
+        for line in [
+            "npm --prefix web run pub",
+            "npm run pub --prefix=web",
+            "npm run pub -w web",
+            "npm run pub --workspace web",
+            "pnpm -C web pub",
+            "pnpm --dir=web run pub",
+            "yarn --cwd web pub",
+            "bun --cwd web run pub",
+        ] {
+            assert!(found(root, None, line).is_some(), "{line}");
+        }
+        for line in [
+            "npm run pub -w $WORKSPACE",
+            "npm run pub --workspaces",
+            "npm run pub -w missing",
+            "pnpm -C web deploy",
+        ] {
+            assert_eq!(found(root, None, line), None, "{line}");
+        }
         let hit = found(root, None, "pnpm release").unwrap();
         assert_eq!(
             hit.what,
