@@ -459,35 +459,32 @@ fn find(
             (display(&rel), vec![text])
         }
         Started::Make { dir, target, vars } => {
-            inner_base = base.join(dir);
-            let (rel, text) = crate::makefile::FILE_NAMES.iter().find_map(|name| {
-                let rel = inner_base.join(name);
-                let text = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
-                Some((rel, text))
-            })?;
+            let (rel, dir_of_file, text) =
+                find_file(root, &base.join(dir), crate::makefile::FILE_NAMES, false)?;
+            inner_base = dir_of_file;
             let recipes = crate::makefile::recipes(&text, target, vars);
             (format!("{} target `{target}`", display(&rel)), recipes)
         }
         Started::Just(invocation) => {
-            let (rel, text) = find_upwards(
+            let (rel, dir_of_file, text) = find_file(
                 root,
                 &base.join(&invocation.dir),
                 crate::justfile::FILE_NAMES,
+                true,
             )?;
-            // Recipes run in the justfile's directory.
-            inner_base = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+            inner_base = dir_of_file;
             let texts = crate::justfile::commands(&text, &invocation.words, &invocation.vars);
             let recipe = invocation.words.first().map_or("", String::as_str);
             (format!("{} recipe `{recipe}`", display(&rel)), texts)
         }
         Started::Task(invocation) => {
-            let (rel, text) = find_upwards(
+            let (rel, dir_of_file, text) = find_file(
                 root,
                 &base.join(&invocation.dir),
                 crate::taskfile::FILE_NAMES,
+                true,
             )?;
-            // Tasks run in the Taskfile's directory.
-            inner_base = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+            inner_base = dir_of_file;
             let texts: Vec<String> = invocation
                 .tasks
                 .iter()
@@ -527,14 +524,22 @@ fn find(
     None
 }
 
-/// The first file named one of `names` in `dir` or a directory above it
-/// inside the repository (just and task look upwards for their file).
-fn find_upwards(root: &Path, dir: &Path, names: &[&str]) -> Option<(PathBuf, String)> {
-    dir.ancestors().find_map(|d| {
+/// The first file named one of `names` in `dir` (or, when `upwards`, in a
+/// directory above it inside the repository: just and task look upwards):
+/// its path, its directory (where make, just and task run what it says)
+/// and its text.
+fn find_file(
+    root: &Path,
+    dir: &Path,
+    names: &[&str],
+    upwards: bool,
+) -> Option<(PathBuf, PathBuf, String)> {
+    let mut dirs = dir.ancestors().take(if upwards { usize::MAX } else { 1 });
+    dirs.find_map(|d| {
         names.iter().find_map(|name| {
             let rel = d.join(name);
             let text = crate::repo_files::read_inside(root, &rel, MAX_SCRIPT_BYTES)?;
-            Some((rel, text))
+            Some((rel, d.to_path_buf(), text))
         })
     })
 }
