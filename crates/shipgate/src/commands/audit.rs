@@ -53,6 +53,9 @@ above, or in shipgate.toml: [audit] disable = [...], [audit.severity], [audit.ig
 pub struct Args {
     /// Workflow files, action.yml files or directories (a repository root means its
     /// .github/workflows/*.yml|yaml and the action.yml files under it). Default: `.`
+    ///
+    /// Inside a repository, what a step starts is read too: local actions, scripts
+    /// (`./release.sh`), package scripts (`npm run x`), `make`, `just` and `task` targets.
     paths: Vec<PathBuf>,
 
     /// Output format.
