@@ -34,6 +34,7 @@ pub mod shell;
 pub mod source;
 pub mod suppress;
 pub mod taskfile;
+pub mod tox_ini;
 pub mod yaml;
 
 pub use config::Config;

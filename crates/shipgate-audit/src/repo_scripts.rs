@@ -5,7 +5,8 @@
 //! with its `pre`/`post` scripts, the recipe of `make TARGET` (with its
 //! prerequisites') in the Makefile ([`crate::makefile`]), the recipes
 //! `just RECIPE` runs from the justfile ([`crate::justfile`]) and the tasks
-//! `task NAME` runs from the Taskfile ([`crate::taskfile`]). Their commands
+//! `task NAME` runs from the Taskfile ([`crate::taskfile`]), and the
+//! commands of `tox -e ENV` ([`crate::tox_ini`]). Their commands
 //! are read like the step's own (through the same shell reader), so a `choco
 //! push` inside `update.ps1` or a `changeset publish` behind `pnpm release`
 //! is publishing at the step that starts it.
@@ -57,6 +58,9 @@ enum Started {
     /// Tasks of the Taskfile found from a directory upwards (`task [-d DIR]
     /// NAME... [VAR=x]`).
     Task(crate::taskfile::Invocation),
+    /// Environments of the tox.ini found from the step's directory upwards
+    /// (`tox -e ENV -- ARGS`).
+    Tox(crate::tox_ini::Invocation),
 }
 
 /// Pnpm and yarn commands that are not package scripts (`pnpm NAME` runs
@@ -198,6 +202,7 @@ fn started(cmd: &Command<'_>) -> Option<Started> {
         "make" | "gmake" => make_target(cmd),
         "just" => crate::justfile::invocation(&cmd.words).map(Started::Just),
         "task" | "go-task" => crate::taskfile::invocation(&cmd.words).map(Started::Task),
+        "tox" => crate::tox_ini::invocation(&cmd.words).map(Started::Tox),
         "bash" | "sh" | "zsh" | "dash" | "source" | "." => {
             // `bash -c '...'` runs text, not a file.
             if cmd.has_flag("-c") {
@@ -492,6 +497,17 @@ fn find(
                 .collect();
             let tasks = invocation.tasks.join(" ");
             (format!("{} task `{tasks}`", display(&rel)), texts)
+        }
+        Started::Tox(invocation) => {
+            let (rel, dir_of_file, text) = find_file(root, base, crate::tox_ini::FILE_NAMES, true)?;
+            inner_base = dir_of_file;
+            let texts: Vec<String> = invocation
+                .envs
+                .iter()
+                .flat_map(|env| crate::tox_ini::commands(&text, env, &invocation.posargs))
+                .collect();
+            let envs = invocation.envs.join(",");
+            (format!("{} environment `{envs}`", display(&rel)), texts)
         }
         Started::Package { dir, name } => {
             // Package scripts run in the package's directory.

@@ -55,7 +55,8 @@ pub struct Args {
     /// .github/workflows/*.yml|yaml and the action.yml files under it). Default: `.`
     ///
     /// Inside a repository, what a step starts is read too: local actions, scripts
-    /// (`./release.sh`), package scripts (`npm run x`), `make`, `just` and `task` targets.
+    /// (`./release.sh`), package scripts (`npm run x`), `make`, `just`, `task` and `tox -e`
+    /// targets.
     paths: Vec<PathBuf>,
 
     /// Output format.
