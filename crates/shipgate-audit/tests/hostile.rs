@@ -67,6 +67,12 @@ const SCRIPT_FRAGMENTS: &[&str] = &[
     ",",
     "- task: release\n",
     "aliases: [release]\n",
+    "[testenv:release]\n",
+    "[testenv]\n",
+    "commands =\n",
+    "{posargs}",
+    "{env:X}",
+    "{",
 ];
 
 fn fixture_texts() -> Vec<Vec<u8>> {
@@ -94,7 +100,7 @@ proptest! {
     }
 
     #[test]
-    fn random_justfiles_and_taskfiles_never_panic(
+    fn random_justfiles_taskfiles_and_tox_ini_never_panic(
         fragments in proptest::collection::vec(0usize..SCRIPT_FRAGMENTS.len(), 0..200),
         args in proptest::collection::vec("[a-z{}()'\"=.$-]{0,6}", 0..4),
     ) {
@@ -106,11 +112,14 @@ proptest! {
         let recipes = shipgate_audit::justfile::commands(&text, &words, &[]);
         prop_assert!(recipes.len() <= 16);
         let _ = shipgate_audit::taskfile::commands(&text, "release", &[]);
+        let _ = shipgate_audit::tox_ini::commands(&text, "release", &words);
         let mut command = vec!["just".to_owned()];
         command.extend(words.iter().cloned());
         let _ = shipgate_audit::justfile::invocation(&command);
         command[0] = "task".to_owned();
         let _ = shipgate_audit::taskfile::invocation(&command);
+        command[0] = "tox".to_owned();
+        let _ = shipgate_audit::tox_ini::invocation(&command);
     }
 
     #[test]
