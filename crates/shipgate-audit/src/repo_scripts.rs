@@ -130,32 +130,14 @@ fn package_dir_options(program: &str) -> &'static [&'static str] {
     }
 }
 
-/// The directory [`package_dir_options`] name (`--opt DIR`, `--opt=DIR`),
-/// `""` when none does; `None` when it is not known before the step runs
-/// (`-w $WORKSPACE`).
+/// The directory [`package_dir_options`] name, `""` when none does; `None`
+/// when it is not known before the step runs (`-w $WORKSPACE`).
 fn package_dir(cmd: &Command<'_>, options: &[&str]) -> Option<String> {
-    let mut dir = "";
-    let mut words = cmd.words.iter().skip(1);
-    while let Some(word) = words.next() {
-        let value = if options.contains(&word.as_str()) {
-            match words.next() {
-                Some(value) => value.as_str(),
-                None => break,
-            }
-        } else if let Some(value) = options
-            .iter()
-            .find_map(|option| word.strip_prefix(option)?.strip_prefix('='))
-        {
-            value
-        } else {
-            continue;
-        };
-        if value.contains(['$', '`']) {
-            return None;
-        }
-        dir = value;
+    match cmd.option_value(options) {
+        None => Some(String::new()),
+        Some(dir) if dir.contains(['$', '`']) => None,
+        Some(dir) => Some(dir.to_owned()),
     }
-    Some(dir.to_owned())
 }
 
 /// The script `cmd` starts, if it names one.
@@ -336,14 +318,16 @@ pub fn directory_after(current: &str, cmd: &Command<'_>) -> Option<String> {
         return None;
     }
     let target = cmd.positional(0)?;
-    let (start, rest) = match workspace_relative(target) {
-        Some(rest) => ("", rest.trim_start_matches('/')),
-        None => (current, target),
-    };
-    if rest.starts_with(['/', '~']) || rest.contains(['$', '`', '*', '?']) {
+    if target.contains(['*', '?']) {
         return None;
     }
-    repository_relative(&format!("{start}/{rest}"))
+    if workspace_relative(target).is_some() || target.starts_with(['/', '~']) {
+        return inside_repository(target);
+    }
+    if current.is_empty() {
+        return inside_repository(target);
+    }
+    inside_repository(&format!("{current}/{target}"))
 }
 
 /// A step's `working-directory` as a path inside the repository (`./web`,
@@ -351,11 +335,22 @@ pub fn directory_after(current: &str, cmd: &Command<'_>) -> Option<String> {
 /// one (an absolute path finds no script).
 pub fn step_directory(working_directory: &str) -> String {
     let dir = working_directory.trim();
-    let dir = workspace_relative(dir).map_or(dir, |rest| rest.trim_start_matches('/'));
-    if dir.starts_with(['/', '~']) || dir.contains(['$', '`']) {
-        return dir.to_owned();
+    inside_repository(dir).unwrap_or_else(|| dir.to_owned())
+}
+
+/// `path` as a path inside the repository, relative to its root and
+/// without `.` and `..` (`./a/../b`, `$GITHUB_WORKSPACE/b`); `None` when it
+/// is outside (`/tmp`, `~`, above the root) or not known when reading (`$X`).
+fn inside_repository(path: &str) -> Option<String> {
+    let path = match workspace_relative(path) {
+        Some(rest) => rest.trim_start_matches('/'),
+        None if path.starts_with(['/', '~']) => return None,
+        None => path,
+    };
+    if path.contains(['$', '`']) {
+        return None;
     }
-    repository_relative(dir).unwrap_or_else(|| dir.to_owned())
+    repository_relative(path)
 }
 
 /// `dir` as a path inside the repository without `.` and `..` (`a/./b/..`

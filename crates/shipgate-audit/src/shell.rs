@@ -44,6 +44,26 @@ impl Command<'_> {
         })
     }
 
+    /// The value of the first of the options `names` on the line: the word
+    /// after it (`--registry URL`), or, for a long option, what follows `=`
+    /// in the same word (`--registry=URL`).
+    pub fn option_value(&self, names: &[&str]) -> Option<&str> {
+        let mut words = self.words.iter().skip(1);
+        while let Some(word) = words.next() {
+            if names.contains(&word.as_str()) {
+                return words.next().map(String::as_str);
+            }
+            let inline = names
+                .iter()
+                .filter(|name| name.starts_with("--"))
+                .find_map(|name| word.strip_prefix(name)?.strip_prefix('='));
+            if inline.is_some() {
+                return inline;
+            }
+        }
+        None
+    }
+
     /// The first word after the program that is not an option.
     pub fn subcommand(&self) -> Option<&str> {
         self.positional(0)
@@ -1286,16 +1306,7 @@ fn names_a_release_lane(lane: &str) -> bool {
 /// The registry a publish command names with `--registry URL` or
 /// `--registry=URL` (npm, pnpm, yarn classic).
 pub fn npm_registry_option(cmd: &Command<'_>) -> Option<String> {
-    let mut words = cmd.words.iter();
-    while let Some(w) = words.next() {
-        if w == "--registry" {
-            return words.next().cloned();
-        }
-        if let Some(v) = w.strip_prefix("--registry=") {
-            return Some(v.to_owned());
-        }
-    }
-    None
+    cmd.option_value(&["--registry"]).map(str::to_owned)
 }
 
 /// The npm registry a command configures for later commands: `npm|pnpm|yarn
@@ -1326,16 +1337,8 @@ pub fn configured_npm_registry(cmd: &Command<'_>) -> Option<String> {
 /// The feed a `dotnet nuget push` / `nuget push` sends to (`--source`,
 /// `-s`, `-Source`).
 fn nuget_source(cmd: &Command<'_>) -> Option<String> {
-    let mut words = cmd.words.iter();
-    while let Some(w) = words.next() {
-        if matches!(w.as_str(), "--source" | "-s" | "-Source" | "-source") {
-            return words.next().cloned();
-        }
-        if let Some(v) = w.strip_prefix("--source=") {
-            return Some(v.to_owned());
-        }
-    }
-    None
+    cmd.option_value(&["--source", "-s", "-Source", "-source"])
+        .map(str::to_owned)
 }
 
 /// Whether a text is an `http(s)://` URL.
